@@ -1,0 +1,310 @@
+package crdt
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mustNew(t *testing.T, title, author string) *Note {
+	t.Helper()
+	n, err := New(title, author)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func mustText(t *testing.T, n *Note) string {
+	t.Helper()
+	s, err := n.Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func commitBytes(t *testing.T, n *Note) []byte {
+	t.Helper()
+	changes, err := n.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, c := range changes {
+		out = append(out, c.Bytes...)
+	}
+	return out
+}
+
+func TestDocumentIDRoundTrip(t *testing.T) {
+	id := NewDocumentID()
+	if id[6]>>4 != 4 {
+		t.Fatalf("not a v4 uuid: %x", id)
+	}
+	for _, s := range []string{id.String(), id.URL(), " " + id.URL() + "\n"} {
+		got, err := ParseDocumentID(s)
+		if err != nil || got != id {
+			t.Fatalf("ParseDocumentID(%q) = %v, %v; want %v", s, got, err, id)
+		}
+	}
+}
+
+func TestDocumentIDRejectsTypos(t *testing.T) {
+	s := NewDocumentID().String()
+	typo := s[:5] + string("12345"[strings.IndexByte("23456", s[5])+1:][:1]) + s[6:]
+	if s[5] < '2' || s[5] > '6' {
+		// Swap two characters instead; any change must break the checksum.
+		typo = s[:5] + s[6:7] + s[5:6] + s[7:]
+	}
+	for _, bad := range []string{"", "automerge:", "hello", typo, s + "1"} {
+		if bad == s {
+			continue
+		}
+		if _, err := ParseDocumentID(bad); !errors.Is(err, ErrBadDocumentID) {
+			t.Errorf("ParseDocumentID(%q) = %v, want ErrBadDocumentID", bad, err)
+		}
+	}
+}
+
+// A known automerge-repo document ID: bs58check of its 16 bytes.
+func TestDocumentIDMatchesAutomergeRepo(t *testing.T) {
+	// The 16 bytes 00..0f encode, with their bs58check checksum, to this
+	// string (computed independently with Python's base58/hashlib).
+	var id DocumentID
+	for i := range id {
+		id[i] = byte(i)
+	}
+	got, err := ParseDocumentID(id.String())
+	if err != nil || got != id {
+		t.Fatalf("round trip: %v %v", got, err)
+	}
+}
+
+func TestSpliceAndReadRunes(t *testing.T) {
+	n := mustNew(t, "Groceries", "ann")
+	steps := []Splice{{0, 0, "héllo wörld"}, {5, 0, ","}, {7, 5, "日本"}, {0, 1, "H"}}
+	for _, s := range steps {
+		if err := n.Splice(s.Pos, s.Delete, s.Insert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := mustText(t, n), "Héllo, 日本"; got != want {
+		t.Fatalf("text = %q, want %q", got, want)
+	}
+	if n.Len() != 9 {
+		t.Fatalf("Len = %d, want 9 runes", n.Len())
+	}
+	if err := n.Splice(10, 0, "x"); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("splice past end: %v", err)
+	}
+	if err := n.Splice(8, 2, ""); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("delete past end: %v", err)
+	}
+}
+
+func TestCommitCarriesAuthorAndStats(t *testing.T) {
+	n := mustNew(t, "t", "ann")
+	n.Commit()
+	n.Splice(0, 0, "abc")
+	n.Splice(3, 0, "de")
+	n.Splice(0, 1, "")
+	if edits, _, _ := n.Pending(); edits != 3 {
+		t.Fatalf("pending = %d", edits)
+	}
+	changes, err := n.Commit()
+	if err != nil || len(changes) != 1 {
+		t.Fatalf("commit: %v %v", changes, err)
+	}
+	if edits, _, _ := n.Pending(); edits != 0 {
+		t.Fatalf("pending after commit = %d", edits)
+	}
+	if again, _ := n.Commit(); len(again) != 0 {
+		t.Fatalf("second commit returned %d changes", len(again))
+	}
+	hist, err := n.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 {
+		t.Fatalf("history has %d changes, want 2", len(hist))
+	}
+	last := hist[1]
+	if last.Hash != changes[0].Hash || last.Author != "ann" || last.Added != 5 || last.Removed != 1 || !last.Known {
+		t.Fatalf("last change = %+v", last)
+	}
+	if time.Since(last.Time) > time.Minute {
+		t.Fatalf("change time %v", last.Time)
+	}
+}
+
+func TestApplyConvergesAndKeepsLocalEdits(t *testing.T) {
+	a := mustNew(t, "shared", "ann")
+	b, _, err := Load(nil, [][]byte{commitBytes(t, a)}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Splice(0, 0, "hello")
+	b.Splice(0, 0, "world")
+	// b has uncommitted edits when a's change arrives: they must be committed,
+	// not dropped, and handed out by the next Commit.
+	if err := b.Apply(commitBytes(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Apply(commitBytes(t, b)); err != nil {
+		t.Fatal(err)
+	}
+	ta, tb := mustText(t, a), mustText(t, b)
+	if ta != tb || len(ta) != 10 || !strings.Contains(ta, "hello") || !strings.Contains(ta, "world") {
+		t.Fatalf("diverged or lost text: %q vs %q", ta, tb)
+	}
+}
+
+func TestLoadSkipsBadRecordButKeepsOthers(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	first := commitBytes(t, a)
+	a.Splice(0, 0, "kept")
+	second := commitBytes(t, a)
+	// automerge reports garbage loudly only on an empty document; either
+	// way the records around it must load.
+	n, warnings, err := Load(nil, [][]byte{[]byte("garbage"), first, []byte("more garbage"), second}, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) < 1 {
+		t.Fatalf("no warning for a garbage record")
+	}
+	if got := mustText(t, n); got != "kept" {
+		t.Fatalf("text = %q", got)
+	}
+	if _, _, err := Load([]byte("not automerge"), nil, "x"); err == nil {
+		t.Fatal("loading a garbage snapshot succeeded")
+	}
+}
+
+func TestTitle(t *testing.T) {
+	n := mustNew(t, "Old", "ann")
+	if err := n.SetTitle("New"); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := n.Save()
+	m, _, err := Load(data, nil, "x")
+	if err != nil || m.Title() != "New" {
+		t.Fatalf("title after reload = %q, %v", m.Title(), err)
+	}
+}
+
+func TestAtShowsThePast(t *testing.T) {
+	n := mustNew(t, "v1", "ann")
+	n.Splice(0, 0, "first")
+	c1, _ := n.Commit()
+	n.Splice(0, 5, "second")
+	n.SetTitle("v2")
+	n.Commit()
+	title, text, err := n.At(c1[len(c1)-1].Hash)
+	if err != nil || title != "v1" || text != "first" {
+		t.Fatalf("At = %q %q %v", title, text, err)
+	}
+	if got := mustText(t, n); got != "second" {
+		t.Fatalf("At changed the present: %q", got)
+	}
+	var bogus ChangeHash
+	bogus[0] = 1
+	if _, _, err := n.At(bogus); !errors.Is(err, ErrUnknownHash) {
+		t.Fatalf("At(unknown) = %v", err)
+	}
+}
+
+func TestMergeSameNote(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	a.Splice(0, 0, "base ")
+	data, _ := a.Save()
+	b, _, err := Load(data, nil, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Splice(5, 0, "from a")
+	b.Splice(0, 0, "from b ")
+	bData, _ := b.Save()
+	a.Commit()
+	added, err := a.Merge(bData)
+	if err != nil || added != 1 {
+		t.Fatalf("merge: added %d, %v", added, err)
+	}
+	if got := mustText(t, a); got != "from b base from a" {
+		t.Fatalf("merged text = %q", got)
+	}
+	// The merged-in change is handed out to be stored like a local one.
+	if out, _ := a.Commit(); len(out) != 1 {
+		t.Fatalf("merge produced %d changes to store", len(out))
+	}
+	if added, err := a.Merge(bData); err != nil || added != 0 {
+		t.Fatalf("merging again: %d %v", added, err)
+	}
+}
+
+func TestMergeRefusesDifferentDocument(t *testing.T) {
+	a := mustNew(t, "mine", "ann")
+	a.Splice(0, 0, "my text")
+	b := mustNew(t, "theirs", "bob")
+	b.Splice(0, 0, "their text")
+	bData, _ := b.Save()
+	if _, err := a.Merge(bData); !errors.Is(err, ErrDifferentDoc) {
+		t.Fatalf("merge of unrelated note: %v", err)
+	}
+	if got := mustText(t, a); got != "my text" {
+		t.Fatalf("refused merge changed the note: %q", got)
+	}
+}
+
+func TestForeignDocuments(t *testing.T) {
+	// A document with no "text" gets one; one whose text is a plain string
+	// is refused instead of being replaced.
+	n := mustNew(t, "x", "a")
+	n.mu.Lock()
+	n.doc.RootMap().Delete(KeyText)
+	n.doc.RootMap().Set("other", 1)
+	n.mu.Unlock()
+	data, _ := n.Save()
+	m, _, err := Load(data, nil, "a")
+	if err != nil || mustText(t, m) != "" {
+		t.Fatalf("doc without text: %v", err)
+	}
+	n.mu.Lock()
+	n.doc.RootMap().Set(KeyText, "immutable")
+	n.mu.Unlock()
+	data, _ = n.Save()
+	if _, _, err := Load(data, nil, "a"); !errors.Is(err, ErrNotANote) {
+		t.Fatalf("string body: %v", err)
+	}
+}
+
+func TestCommitPolicy(t *testing.T) {
+	p := CommitPolicy{Idle: time.Second, MaxAge: 4 * time.Second, MaxEdits: 200}
+	t0 := time.Unix(1000, 0)
+	cases := []struct {
+		name        string
+		now         time.Time
+		edits       int
+		first, last time.Time
+		due         bool
+	}{
+		{"nothing pending", t0.Add(time.Hour), 0, t0, t0, false},
+		{"typing", t0.Add(2 * time.Second), 10, t0, t0.Add(1900 * time.Millisecond), false},
+		{"pause", t0.Add(3 * time.Second), 10, t0, t0.Add(1900 * time.Millisecond), true},
+		{"long burst", t0.Add(4 * time.Second), 30, t0, t0.Add(3900 * time.Millisecond), true},
+		{"many edits", t0.Add(time.Millisecond), 200, t0, t0, true},
+	}
+	for _, c := range cases {
+		if got := p.Due(c.now, c.edits, c.first, c.last); got != c.due {
+			t.Errorf("%s: Due = %v, want %v", c.name, got, c.due)
+		}
+	}
+	if w := p.Wait(t0.Add(500*time.Millisecond), 1, t0, t0.Add(200*time.Millisecond)); w != 700*time.Millisecond {
+		t.Errorf("Wait = %v", w)
+	}
+	if !LivePolicy.Due(t0, 1, t0, t0) {
+		t.Error("live policy must commit every edit")
+	}
+}

@@ -1,0 +1,71 @@
+// Package paper replays the paper editing trace into notes for benchmarks
+// across packages, so each measures the same histories.
+package paper
+
+import (
+	"testing"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/trace"
+)
+
+// TypingInterval models the paper trace's keystrokes, which carry no real
+// timestamps, as steady typing at about 80 words a minute with no pauses:
+// the policy's time bound, not a typing pause, then ends each change.
+const TypingInterval = 150 * time.Millisecond
+
+func Load(tb testing.TB) *trace.Trace {
+	tb.Helper()
+	tr, err := trace.Load(trace.PaperPath())
+	if err != nil {
+		tb.Skipf("paper trace unavailable (%v): it lives in ../shared/traces beside the checkout", err)
+	}
+	return tr
+}
+
+// Replay applies the whole paper trace to a new note, committing after
+// every edit or as policy decides on a simulated clock. It returns the note
+// and how many changes it committed.
+func Replay(tb testing.TB, tr *trace.Trace, policy *crdt.CommitPolicy) (*crdt.Note, int) {
+	n, err := crdt.New("paper", "bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	changes := 0
+	commit := func() {
+		c, err := n.Commit()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		changes += len(c)
+	}
+	clock := time.Unix(0, 0)
+	var first, last time.Time
+	pending := 0
+	for _, e := range tr.Edits {
+		if err := n.Splice(e.Pos, e.Delete, e.Insert); err != nil {
+			tb.Fatal(err)
+		}
+		if policy == nil {
+			commit()
+			continue
+		}
+		if pending == 0 {
+			first = clock
+		}
+		pending++
+		last = clock
+		clock = clock.Add(TypingInterval)
+		if policy.Due(clock, pending, first, last) {
+			commit()
+			pending = 0
+		}
+	}
+	commit()
+	text, err := n.Text()
+	if err != nil || text != tr.End {
+		tb.Fatalf("replayed text differs from endContent (%d vs %d runes, %v)", len([]rune(text)), len([]rune(tr.End)), err)
+	}
+	return n, changes
+}

@@ -1,0 +1,728 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	lockName        = "lock"
+	viewName        = "view"
+	snapPrefix      = "snap."
+	logPrefix       = "log."
+	corruptPrefix   = "corrupt."
+	viewTmpPrefix   = ".view-tmp-"
+	maxWarningsKept = 100
+)
+
+func logName(gen uint64) string  { return logPrefix + strconv.FormatUint(gen, 10) }
+func snapName(gen uint64) string { return snapPrefix + strconv.FormatUint(gen, 10) }
+
+// parseGen parses the generation of "log.<gen>" or "snap.<gen>"; only the
+// canonical decimal form is accepted.
+func parseGen(name, prefix string) (uint64, bool) {
+	s, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	g, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || strconv.FormatUint(g, 10) != s {
+		return 0, false
+	}
+	return g, true
+}
+
+// Position is a point in a note's log: a generation and a byte offset in
+// that generation's log file.
+type Position struct {
+	Gen    uint64
+	Offset int64
+}
+
+// View is a small cache of what a note looked like at some log position.
+type View struct {
+	Title    string
+	Text     string
+	Heads    []string
+	Position Position
+}
+
+// NoteLog is one note's files. Its methods are safe for concurrent use by
+// the goroutines of one process (an internal mutex) and by several processes
+// at once (flock on the note's lock file). Callbacks passed to it (Compact's
+// save) must not call back into the same NoteLog.
+type NoteLog struct {
+	mu  sync.Mutex
+	id  string
+	dir string
+
+	lockF *os.File // opened once; flock target
+
+	loaded bool
+	closed bool
+	logF   *os.File // current generation's log, kept open across renames/unlinks
+	gen    uint64
+	pos    int64 // offset just after the last record read or written
+
+	pending    [][]byte  // records read but not yet handed to the caller (after an error)
+	badTail    int64     // log size at which Poll last found an invalid tail, or -1
+	badTailMod time.Time // and the log's modification time then
+	warnings   []error
+}
+
+func openNoteLog(id, dir string) (*NoteLog, error) {
+	path := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A lock file is never removed, but recreate it if someone did.
+		f, err = createPrivate(path, os.O_RDWR)
+		if errors.Is(err, fs.ErrExist) {
+			f, err = os.OpenFile(path, os.O_RDWR, 0)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &NoteLog{id: id, dir: dir, lockF: f, badTail: -1}, nil
+}
+
+// ID returns the note's id.
+func (l *NoteLog) ID() string { return l.id }
+
+// Close releases the NoteLog's files. It is safe to call more than once.
+func (l *NoteLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	var errs []error
+	if l.logF != nil {
+		errs = append(errs, l.logF.Close())
+		l.logF = nil
+	}
+	errs = append(errs, l.lockF.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close note %s: %w", l.id, err)
+	}
+	return nil
+}
+
+// Position returns the reader's position: everything before it has been
+// handed to the caller (by Load, Append, Poll or Compact).
+func (l *NoteLog) Position() Position {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Position{Gen: l.gen, Offset: l.pos}
+}
+
+// LogSize returns the number of bytes of records in the current generation
+// as far as this reader has read; the caller decides when to Compact.
+func (l *NoteLog) LogSize() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.loaded {
+		return 0
+	}
+	return l.pos - logHeaderSize
+}
+
+// Warnings returns and clears the recoverable problems met outside Load
+// (a torn tail repaired by Append, a bad tail in a superseded generation,
+// failure to remove an old generation). At most 100 are kept.
+func (l *NoteLog) Warnings() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.warnings
+	l.warnings = nil
+	return w
+}
+
+func (l *NoteLog) warn(err error) {
+	if len(l.warnings) < maxWarningsKept {
+		l.warnings = append(l.warnings, err)
+	}
+}
+
+func (l *NoteLog) path(name string) string { return filepath.Join(l.dir, name) }
+
+func (l *NoteLog) usable(needLoaded bool) error {
+	if l.closed {
+		return fmt.Errorf("note %s: %w", l.id, ErrClosed)
+	}
+	if needLoaded && !l.loaded {
+		return fmt.Errorf("note %s: %w", l.id, ErrNotLoaded)
+	}
+	return nil
+}
+
+func (l *NoteLog) flock(how int) error {
+	for {
+		err := unix.Flock(int(l.lockF.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func (l *NoteLog) lock(how int) error {
+	if err := l.flock(how); err != nil {
+		return fmt.Errorf("lock note %s: %w", l.id, err)
+	}
+	return nil
+}
+
+func (l *NoteLog) unlock() { _ = l.flock(unix.LOCK_UN) }
+
+// generations lists the generations that have a log and those that have a
+// snapshot.
+func (l *NoteLog) generations() (logs, snaps map[uint64]bool, err error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("note %s: %w", l.id, ErrNotFound)
+		}
+		return nil, nil, err
+	}
+	logs, snaps = map[uint64]bool{}, map[uint64]bool{}
+	for _, e := range entries {
+		if g, ok := parseGen(e.Name(), logPrefix); ok {
+			logs[g] = true
+		} else if g, ok := parseGen(e.Name(), snapPrefix); ok {
+			snaps[g] = true
+		}
+	}
+	return logs, snaps, nil
+}
+
+func (l *NoteLog) readSnapshot(gen uint64) ([]byte, error) {
+	name := snapName(gen)
+	b, err := os.ReadFile(l.path(name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s missing: %w", name, ErrCorrupt)
+		}
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return decodeBlob(snapMagic, name, b)
+}
+
+// readWholeLog reads and parses an open log file from its start.
+func readWholeLog(f *os.File, name string) (recs [][]byte, validEnd int64, tailWarn error, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("stat %s: %w", name, err)
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return nil, 0, nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	recs, end, tail, why, err := readLogBytes(data)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if tail != tailClean {
+		tailWarn = fmt.Errorf("%s: %s at offset %d (%d bytes after it ignored): %w",
+			name, why, end, len(data)-end, ErrCorrupt)
+	}
+	return recs, int64(end), tailWarn, nil
+}
+
+// Load reads the newest good snapshot and every valid record after it, and
+// positions the reader at the end. snapshot is nil when the note has never
+// been compacted. warnings list recoverable problems: a torn or corrupt log
+// tail (ignored here; the next Append cuts it off), a bad newest snapshot
+// skipped in favour of the previous generation. err is returned only when
+// nothing trustworthy can be loaded, and then nothing on disk has been
+// modified; Load never modifies anything on disk in any case. Load may be
+// called again at any time (e.g. after ErrStale) to start over.
+func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(false); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := l.lock(unix.LOCK_SH); err != nil {
+		return nil, nil, nil, err
+	}
+	defer l.unlock()
+
+	logs, _, err := l.generations()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
+	}
+	if len(logs) == 0 {
+		return nil, nil, nil, fmt.Errorf("load note %s: no log file: %w", l.id, ErrCorrupt)
+	}
+	var gen uint64
+	for g := range logs {
+		gen = max(gen, g)
+	}
+	// A snap.<gen+1> without its log is the leftover of an interrupted
+	// compaction; it is ignored and replaced by the next one.
+
+	f, err := os.OpenFile(l.path(logName(gen)), os.O_RDWR, 0)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
+	recs, end, tailWarn, err := readWholeLog(f, logName(gen))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
+	}
+
+	if gen == 0 {
+		records = recs
+	} else if snap, serr := l.readSnapshot(gen); serr == nil {
+		snapshot, records = snap, recs
+	} else if errors.Is(serr, ErrVersion) {
+		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, serr)
+	} else {
+		// Fall back to the previous generation: its snapshot and log hold
+		// the same records as the bad snapshot.
+		prev := gen - 1
+		fail := func(perr error) error {
+			return fmt.Errorf("load note %s: no usable snapshot: %v; fallback to generation %d failed: %w",
+				l.id, serr, prev, perr)
+		}
+		if prev > 0 {
+			if snapshot, err = l.readSnapshot(prev); err != nil {
+				return nil, nil, nil, fail(err)
+			}
+		}
+		pf, err := os.Open(l.path(logName(prev)))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("%s missing: %w", logName(prev), ErrCorrupt)
+			}
+			return nil, nil, nil, fail(err)
+		}
+		prevRecs, _, prevWarn, err := readWholeLog(pf, logName(prev))
+		pf.Close()
+		if err != nil {
+			return nil, nil, nil, fail(err)
+		}
+		warnings = append(warnings, fmt.Errorf("note %s: %w; using generation %d instead", l.id, serr, prev))
+		if prevWarn != nil {
+			warnings = append(warnings, fmt.Errorf("note %s: %w", l.id, prevWarn))
+		}
+		records = append(prevRecs, recs...)
+	}
+	if tailWarn != nil {
+		warnings = append(warnings, fmt.Errorf("note %s: %w", l.id, tailWarn))
+	}
+
+	keep = true
+	if l.logF != nil {
+		l.logF.Close()
+	}
+	l.logF, l.gen, l.pos, l.loaded = f, gen, end, true
+	l.pending, l.badTail = nil, -1
+	return snapshot, records, warnings, nil
+}
+
+func nlink(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}
+
+// catchUp reads the records appended since the reader's position, following
+// generation switches. The caller holds the shared or (writer) exclusive
+// lock. A writer also cuts off an invalid tail of the current generation and
+// checks that its log is still the note's current log. Records consumed
+// before an error are kept in l.pending and returned by the next call.
+func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
+	out, l.pending = l.pending, nil
+	defer func() {
+		if err != nil {
+			l.pending, out = out, nil
+		}
+	}()
+	for {
+		next := logName(l.gen + 1)
+		_, serr := os.Stat(l.path(next))
+		nextExists := serr == nil
+		if serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+			return out, fmt.Errorf("note %s: %w", l.id, serr)
+		}
+		st, err := l.logF.Stat()
+		if err != nil {
+			return out, fmt.Errorf("note %s: stat %s: %w", l.id, logName(l.gen), err)
+		}
+		size := st.Size()
+		if size < l.pos {
+			return out, fmt.Errorf("note %s: %s shrank below the read position (%d < %d): %w",
+				l.id, logName(l.gen), size, l.pos, ErrStale)
+		}
+		if size > l.pos {
+			buf := make([]byte, size-l.pos)
+			if _, err := l.logF.ReadAt(buf, l.pos); err != nil {
+				return out, fmt.Errorf("note %s: read %s: %w", l.id, logName(l.gen), err)
+			}
+			recs, n, tail, why := parseRecords(buf)
+			out = append(out, recs...)
+			l.pos += int64(n)
+			if tail != tailClean {
+				switch {
+				case nextExists:
+					l.warn(fmt.Errorf("note %s: superseded %s: %s at offset %d: %w",
+						l.id, logName(l.gen), why, l.pos, ErrCorrupt))
+				case writer:
+					if err := l.repairTail(tail, why, size); err != nil {
+						return out, err
+					}
+				default:
+					l.badTail, l.badTailMod = size, st.ModTime()
+				}
+			}
+		}
+		if !nextExists {
+			if writer {
+				cur, err := os.Stat(l.path(logName(l.gen)))
+				if err != nil || !os.SameFile(cur, st) {
+					if _, derr := os.Stat(l.dir); errors.Is(derr, fs.ErrNotExist) {
+						return out, fmt.Errorf("note %s was trashed or removed: %w", l.id, ErrNotFound)
+					}
+					return out, fmt.Errorf("note %s: %s was replaced: %w", l.id, logName(l.gen), ErrStale)
+				}
+			} else if nlink(st) == 0 {
+				return out, fmt.Errorf("note %s: %s was removed: %w", l.id, logName(l.gen), ErrStale)
+			}
+			return out, nil
+		}
+		// Generation gen is complete and immutable; continue in gen+1 from
+		// its start. Its snapshot holds nothing we have not read.
+		nf, err := os.OpenFile(l.path(next), os.O_RDWR, 0)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return out, fmt.Errorf("note %s: %s already removed: %w", l.id, next, ErrStale)
+			}
+			return out, fmt.Errorf("note %s: %w", l.id, err)
+		}
+		hdr := make([]byte, logHeaderSize)
+		if _, err := nf.ReadAt(hdr, 0); err != nil {
+			nf.Close()
+			return out, fmt.Errorf("note %s: read %s header: %w", l.id, next, err)
+		}
+		if err := checkHeader(hdr, logMagic, next); err != nil {
+			nf.Close()
+			return out, fmt.Errorf("note %s: %w", l.id, err)
+		}
+		l.logF.Close()
+		l.logF, l.pos, l.badTail = nf, logHeaderSize, -1
+		l.gen++
+	}
+}
+
+// repairTail truncates the current log to l.pos, the end of its last valid
+// record. The caller holds the exclusive lock, so the tail is not a write in
+// progress: it is a write that was never acknowledged (the writer was killed
+// before its fsync and unlock) or damage. Damaged (not merely incomplete)
+// bytes are first copied to corrupt.<gen>.<nanos>.
+func (l *NoteLog) repairTail(tail tailState, why string, size int64) error {
+	cut := size - l.pos
+	if tail == tailCorrupt {
+		buf := make([]byte, cut)
+		if _, err := l.logF.ReadAt(buf, l.pos); err != nil {
+			return fmt.Errorf("note %s: read corrupt tail: %w", l.id, err)
+		}
+		name := corruptPrefix + strconv.FormatUint(l.gen, 10) + "." + strconv.FormatInt(time.Now().UnixNano(), 10)
+		if err := writeFileAtomic(l.path(name), buf, tmpPrefix); err != nil {
+			return fmt.Errorf("note %s: save corrupt tail before repair: %w", l.id, err)
+		}
+		l.warn(fmt.Errorf("note %s: %s: %s at offset %d; %d bytes moved to %s: %w",
+			l.id, logName(l.gen), why, l.pos, cut, name, ErrCorrupt))
+	} else {
+		l.warn(fmt.Errorf("note %s: %s: torn tail (%s) at offset %d; %d unacknowledged bytes cut off",
+			l.id, logName(l.gen), why, l.pos, cut))
+	}
+	if err := l.logF.Truncate(l.pos); err != nil {
+		return fmt.Errorf("note %s: repair %s: %w", l.id, logName(l.gen), err)
+	}
+	if err := datasync(l.logF); err != nil {
+		return fmt.Errorf("note %s: repair %s: %w", l.id, logName(l.gen), err)
+	}
+	l.badTail = -1
+	return nil
+}
+
+// Append durably appends records. Under the exclusive inter-process lock it
+// first reads the records other processes appended since this reader's
+// position (returned as others, for the caller to apply), cuts off a torn
+// tail left by a killed writer, writes all records with one write, fsyncs and
+// unlocks. On error (e.g. ENOSPC) the log is truncated back to its previous
+// end and the wrapped error is returned; earlier records are not harmed, and
+// records read from others are returned by the next Append or Poll.
+// Records must be 1..MaxRecordSize bytes. Append with no records just reads
+// the others (like Poll, but waiting for the lock).
+func (l *NoteLog) Append(records ...[]byte) (others [][]byte, err error) {
+	size := 0
+	for i, r := range records {
+		if len(r) == 0 || len(r) > MaxRecordSize {
+			return nil, fmt.Errorf("append to note %s: record %d has %d bytes (allowed 1..%d): %w",
+				l.id, i, len(r), MaxRecordSize, ErrInvalidRecord)
+		}
+		size += recordHeaderSize + len(r)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(true); err != nil {
+		return nil, err
+	}
+	if err := l.lock(unix.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+
+	others, err = l.catchUp(true)
+	if err != nil || len(records) == 0 {
+		return others, err
+	}
+	buf := make([]byte, 0, size)
+	for _, r := range records {
+		buf = appendRecord(buf, r)
+	}
+	end := l.pos
+	_, err = l.logF.WriteAt(buf, end)
+	if err == nil {
+		err = datasync(l.logF)
+	}
+	if err != nil {
+		err = fmt.Errorf("append to note %s: %w", l.id, err)
+		if terr := l.logF.Truncate(end); terr != nil {
+			err = errors.Join(err, fmt.Errorf("truncate back to %d: %w", end, terr))
+		} else if serr := datasync(l.logF); serr != nil {
+			err = errors.Join(err, fmt.Errorf("sync after truncate: %w", serr))
+		}
+		l.pending = others
+		return nil, err
+	}
+	l.pos = end + int64(len(buf))
+	return others, nil
+}
+
+// Poll returns the records other processes appended since the last read. It
+// never blocks: if a writer holds the lock it reports nothing yet, and an
+// incomplete or invalid record at the tail is "not yet" (the next Append by
+// anyone repairs a truly torn tail). When nothing changed it costs two
+// stat calls. It returns ErrStale if this reader fell more than one backup
+// generation behind; call Load again then.
+func (l *NoteLog) Poll() ([][]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(true); err != nil {
+		return nil, err
+	}
+	if len(l.pending) == 0 {
+		st, err := l.logF.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("poll note %s: %w", l.id, err)
+		}
+		_, serr := os.Stat(l.path(logName(l.gen + 1)))
+		if errors.Is(serr, fs.ErrNotExist) && nlink(st) > 0 &&
+			(st.Size() == l.pos || st.Size() == l.badTail && st.ModTime().Equal(l.badTailMod)) {
+			return nil, nil
+		}
+	}
+	if err := l.flock(unix.LOCK_SH | unix.LOCK_NB); err != nil {
+		if err == unix.EWOULDBLOCK {
+			return nil, nil // a writer is busy; its records come next time
+		}
+		return nil, fmt.Errorf("poll note %s: lock: %w", l.id, err)
+	}
+	defer l.unlock()
+	return l.catchUp(false)
+}
+
+// Compact replaces the current generation with a snapshot. Under the
+// exclusive lock it reads the records not yet seen and calls save(unseen);
+// save must apply them to the caller's document and return the full
+// document's bytes (and must not call this NoteLog). Compact then writes
+// snap.<G+1> atomically (temp file, fsync, rename), creates an empty
+// log.<G+1> the same way, fsyncs the directory, and only then removes the
+// files of generations before G, keeping generation G as a backup.
+//
+// The snapshot should contain nothing that has not been appended to the log:
+// other processes switch to the new generation without reading the snapshot.
+// If save fails, the unseen records are handed out again by the next call.
+func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.lock(unix.LOCK_EX); err != nil {
+		return err
+	}
+	defer l.unlock()
+
+	unseen, err := l.catchUp(true)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	data, err := save(unseen)
+	if err != nil {
+		l.pending = unseen
+		return fmt.Errorf("compact note %s: save: %w", l.id, err)
+	}
+	old, gen := l.gen, l.gen+1
+	l.removeTemps()
+
+	snapPath := l.path(snapName(gen))
+	if err := writeFileAtomic(snapPath, encodeBlob(snapMagic, data), tmpPrefix); err != nil {
+		return fmt.Errorf("compact note %s: write %s: %w", l.id, snapName(gen), err)
+	}
+	nf, err := l.createLog(gen)
+	if err != nil {
+		os.Remove(snapPath)
+		return fmt.Errorf("compact note %s: %w", l.id, err)
+	}
+	if err := syncDir(l.dir); err != nil {
+		// The new generation may or may not survive a crash; either way it
+		// is complete, so carry on with it.
+		l.warn(fmt.Errorf("compact note %s: %w", l.id, err))
+	}
+	l.logF.Close()
+	l.logF, l.gen, l.pos, l.badTail = nf, gen, logHeaderSize, -1
+
+	// Keep generation old as the backup; remove everything before it.
+	logs, snaps, err := l.generations()
+	if err != nil {
+		l.warn(fmt.Errorf("compact note %s: list old generations: %w", l.id, err))
+		return nil
+	}
+	removed := false
+	for _, set := range []struct {
+		gens map[uint64]bool
+		name func(uint64) string
+	}{{logs, logName}, {snaps, snapName}} {
+		for g := range set.gens {
+			if g < old {
+				if err := os.Remove(l.path(set.name(g))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					l.warn(fmt.Errorf("compact note %s: remove old generation: %w", l.id, err))
+				}
+				removed = true
+			}
+		}
+	}
+	if removed {
+		if err := syncDir(l.dir); err != nil {
+			l.warn(fmt.Errorf("compact note %s: %w", l.id, err))
+		}
+	}
+	return nil
+}
+
+// createLog creates log.<gen> holding just a header, atomically, and returns
+// it opened read-write.
+func (l *NoteLog) createLog(gen uint64) (*os.File, error) {
+	f, err := createTemp(l.dir, tmpPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", logName(gen), err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(logHeader())
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = renameNoReplace(tmp, l.path(logName(gen)))
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("create %s: %w", logName(gen), err)
+	}
+	return f, nil
+}
+
+// removeTemps removes leftovers of interrupted compactions. The caller holds
+// the exclusive lock, so no compaction is in progress. View temporaries are
+// removed only when old, since WriteView does not take the lock.
+func (l *NoteLog) removeTemps() {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case strings.HasPrefix(name, tmpPrefix):
+			os.Remove(l.path(name))
+		case strings.HasPrefix(name, viewTmpPrefix):
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > staleTempAfter {
+				os.Remove(l.path(name))
+			}
+		}
+	}
+}
+
+// WriteView atomically replaces the note's view cache (temp file, fsync,
+// rename). v.Position is set to the reader's current position, so the view
+// must reflect everything read so far.
+func (l *NoteLog) WriteView(v View) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(true); err != nil {
+		return err
+	}
+	v.Position = Position{Gen: l.gen, Offset: l.pos}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write view of note %s: %w", l.id, err)
+	}
+	if err := writeFileAtomic(l.path(viewName), encodeBlob(viewMagic, payload), viewTmpPrefix); err != nil {
+		return fmt.Errorf("write view of note %s: %w", l.id, err)
+	}
+	return nil
+}
+
+// ReadView reads the view cache. current reports whether its position is the
+// end of the log on disk now (nothing was appended or compacted since). It
+// does not need Load. A missing view is ErrNotFound; a damaged one ErrCorrupt.
+func (l *NoteLog) ReadView() (v View, current bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(false); err != nil {
+		return View{}, false, err
+	}
+	b, err := os.ReadFile(l.path(viewName))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return View{}, false, fmt.Errorf("view of note %s: %w", l.id, ErrNotFound)
+		}
+		return View{}, false, fmt.Errorf("read view of note %s: %w", l.id, err)
+	}
+	payload, err := decodeBlob(viewMagic, viewName, b)
+	if err != nil {
+		return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
+	}
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return View{}, false, fmt.Errorf("note %s: view: %v: %w", l.id, err, ErrCorrupt)
+	}
+	st, err := os.Stat(l.path(logName(v.Position.Gen)))
+	if err == nil && st.Size() == v.Position.Offset {
+		_, nerr := os.Stat(l.path(logName(v.Position.Gen + 1)))
+		current = errors.Is(nerr, fs.ErrNotExist)
+	}
+	return v, current, nil
+}

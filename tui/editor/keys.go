@@ -1,0 +1,405 @@
+package editor
+
+import (
+	"strings"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// KeyMap holds the editor's key bindings. Shift+movement extends the
+// selection for every movement binding, so only unshifted keys are listed.
+type KeyMap struct {
+	Left, Right, Up, Down        key.Binding
+	WordLeft, WordRight          key.Binding
+	LineStart, LineEnd           key.Binding // visual row; pressed again: logical line
+	PageUp, PageDown             key.Binding
+	DocStart, DocEnd             key.Binding
+	Backspace, Delete            key.Binding
+	DeleteWordLeft, DeleteWordRt key.Binding
+	Newline, Tab                 key.Binding
+	SelectAll, ClearSelection    key.Binding
+	Copy, Cut, Paste             key.Binding
+	Undo, Redo                   key.Binding
+}
+
+// DefaultKeyMap returns the usual bindings. Copy is ctrl+c: it only acts when
+// text is selected (see Model.HasSelection).
+func DefaultKeyMap() KeyMap {
+	b := func(help string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
+	}
+	return KeyMap{
+		Left:           b("left", "left", "ctrl+b"),
+		Right:          b("right", "right", "ctrl+f"),
+		Up:             b("up", "up"),
+		Down:           b("down", "down"),
+		WordLeft:       b("word left", "ctrl+left", "alt+left", "alt+b"),
+		WordRight:      b("word right", "ctrl+right", "alt+right", "alt+f"),
+		LineStart:      b("line start", "home"),
+		LineEnd:        b("line end", "end", "ctrl+e"),
+		PageUp:         b("page up", "pgup"),
+		PageDown:       b("page down", "pgdown"),
+		DocStart:       b("start", "ctrl+home"),
+		DocEnd:         b("end", "ctrl+end"),
+		Backspace:      b("delete left", "backspace", "ctrl+h"),
+		Delete:         b("delete right", "delete", "ctrl+d"),
+		DeleteWordLeft: b("delete word left", "ctrl+backspace", "alt+backspace", "ctrl+w"),
+		DeleteWordRt:   b("delete word right", "ctrl+delete", "alt+delete", "alt+d"),
+		Newline:        b("newline", "enter", "shift+enter", "ctrl+j"),
+		Tab:            b("indent", "tab"),
+		SelectAll:      b("select all", "ctrl+a"),
+		ClearSelection: b("clear selection", "esc"),
+		Copy:           b("copy", "ctrl+c", "ctrl+insert"),
+		Cut:            b("cut", "ctrl+x", "shift+delete"),
+		Paste:          b("paste", "ctrl+v", "shift+insert"),
+		Undo:           b("undo", "ctrl+z"),
+		Redo:           b("redo", "ctrl+y", "ctrl+shift+z"),
+	}
+}
+
+// keyName is the keystroke with shift removed (reported separately), so
+// "shift+ctrl+left" matches WordLeft. Keys whose shifted form has its own
+// meaning (shift+enter, shift+delete, shift+insert, ctrl+shift+z) are
+// matched on the full keystroke first.
+func keyName(k tea.KeyPressMsg) (name string, shift bool) {
+	key := tea.Key(k)
+	shift = key.Mod&tea.ModShift != 0
+	key.Mod &^= tea.ModShift
+	key.Text = ""
+	return key.Keystroke(), shift
+}
+
+type strKey string
+
+func (s strKey) String() string { return string(s) }
+
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	km := &m.KeyMap
+	full := strKey(msg.Keystroke())
+	switch {
+	case key.Matches(full, km.Redo):
+		m.follow = ""
+		m.doRedo()
+		return nil
+	case key.Matches(full, km.Cut):
+		return m.cut()
+	case key.Matches(full, km.Paste):
+		m.follow = ""
+		m.insert(m.clipboard, editPaste)
+		return nil
+	case key.Matches(full, km.Newline):
+		m.follow = ""
+		m.insert("\n", editNewline)
+		return nil
+	case key.Matches(full, km.Tab):
+		// Before the text check: some terminals report Tab with Text "\t".
+		m.follow = ""
+		col := m.column(m.cursor)
+		if s, _, ok := m.Selection(); ok {
+			col = m.column(s)
+		}
+		m.insert(strings.Repeat(" ", m.buf.tabWidth-col%m.buf.tabWidth), editType)
+		return nil
+	}
+	mods := msg.Mod &^ (tea.ModShift | tea.ModCapsLock | tea.ModNumLock)
+	if msg.Text != "" && mods == 0 {
+		m.follow = ""
+		m.insert(normalizeNewlines(msg.Text), editType)
+		return nil
+	}
+	name, shift := keyName(msg)
+	k := strKey(name)
+	move := func(pos int) { m.follow = ""; m.moveTo(pos, shift); m.goalX = -1 }
+	switch {
+	case key.Matches(k, km.Left):
+		if s, _, ok := m.Selection(); ok && !shift {
+			move(s)
+		} else {
+			move(m.prevGrapheme(m.cursor))
+		}
+	case key.Matches(k, km.Right):
+		if _, e, ok := m.Selection(); ok && !shift {
+			move(e)
+		} else {
+			move(m.nextGrapheme(m.cursor))
+		}
+	case key.Matches(k, km.Up):
+		m.follow = ""
+		m.vertical(-1, shift)
+	case key.Matches(k, km.Down):
+		m.follow = ""
+		m.vertical(1, shift)
+	case key.Matches(k, km.PageUp):
+		m.follow = ""
+		m.page(-1, shift)
+	case key.Matches(k, km.PageDown):
+		m.follow = ""
+		m.page(1, shift)
+	case key.Matches(k, km.WordLeft):
+		move(m.wordLeft(m.cursor))
+	case key.Matches(k, km.WordRight):
+		move(m.wordRight(m.cursor))
+	case key.Matches(k, km.LineStart):
+		move(m.home())
+	case key.Matches(k, km.LineEnd):
+		move(m.end())
+	case key.Matches(k, km.DocStart):
+		move(0)
+	case key.Matches(k, km.DocEnd):
+		move(m.Len())
+	case key.Matches(k, km.Backspace):
+		m.follow = ""
+		if !m.deleteSelection() {
+			m.edit(m.prevGrapheme(m.cursor), m.cursor, "", editBackspace)
+		}
+	case key.Matches(k, km.Delete):
+		m.follow = ""
+		if !m.deleteSelection() {
+			m.edit(m.cursor, m.nextGrapheme(m.cursor), "", editDelete)
+		}
+	case key.Matches(k, km.DeleteWordLeft):
+		m.follow = ""
+		if !m.deleteSelection() {
+			m.edit(m.wordLeft(m.cursor), m.cursor, "", editOther)
+		}
+	case key.Matches(k, km.DeleteWordRt):
+		m.follow = ""
+		if !m.deleteSelection() {
+			m.edit(m.cursor, m.wordRight(m.cursor), "", editOther)
+		}
+	case key.Matches(k, km.SelectAll):
+		m.anchor = 0
+		m.cursor = m.Len()
+		m.ensureVisible(m.cursor)
+	case key.Matches(k, km.ClearSelection):
+		m.anchor = -1
+	case key.Matches(k, km.Copy):
+		return m.copy()
+	case key.Matches(k, km.Undo):
+		m.follow = ""
+		m.doUndo()
+	}
+	return nil
+}
+
+// insert replaces the selection (or inserts at the cursor) with s.
+func (m *Model) insert(s string, kind editKind) {
+	if s == "" {
+		return
+	}
+	start, end, _ := m.Selection()
+	if start != end {
+		kind = editOther
+	}
+	m.edit(start, end, s, kind)
+}
+
+func (m *Model) deleteSelection() bool {
+	s, e, ok := m.Selection()
+	if ok {
+		m.edit(s, e, "", editOther)
+	}
+	return ok
+}
+
+func (m *Model) copy() tea.Cmd {
+	t := m.SelectedText()
+	if t == "" {
+		return nil
+	}
+	m.clipboard = t
+	if m.osc52 {
+		return tea.SetClipboard(t)
+	}
+	return nil
+}
+
+func (m *Model) cut() tea.Cmd {
+	cmd := m.copy()
+	if cmd != nil || m.HasSelection() {
+		m.follow = ""
+		m.deleteSelection()
+	}
+	return cmd
+}
+
+// vertical moves the cursor n visual rows, keeping the goal column.
+func (m *Model) vertical(n int, shift bool) {
+	if m.goalX < 0 {
+		m.goalX = m.xOf(m.cursor)
+	}
+	goal := m.goalX
+	v, moved := m.walk(m.vposOf(m.cursor), n)
+	switch {
+	case moved == 0 && n < 0:
+		m.moveTo(0, shift)
+	case moved == 0 && n > 0:
+		m.moveTo(m.Len(), shift)
+	default:
+		m.moveTo(m.posInRow(v, goal), shift)
+	}
+	m.goalX = goal
+}
+
+// page moves the cursor and the viewport by a screen.
+func (m *Model) page(dir int, shift bool) {
+	n := max(m.height-1, 1) * dir
+	m.ScrollBy(n)
+	m.vertical(n, shift)
+}
+
+// home goes to the visual row's start; at a row start, to the logical line's.
+func (m *Model) home() int {
+	rs := m.rowStartOf(m.cursor)
+	if rs != m.cursor {
+		return rs
+	}
+	return m.buf.lines[m.buf.lineOf(m.cursor)].start
+}
+
+// end goes to the visual row's end; at a row end, to the logical line's.
+func (m *Model) end() int {
+	v := m.vposOf(m.cursor)
+	re := m.posInRow(v, 1<<30)
+	if re != m.cursor {
+		return re
+	}
+	ln := m.buf.lines[v.li]
+	return ln.start + ln.n
+}
+
+// column is pos's cell column within its logical line, for tab stops.
+func (m *Model) column(pos int) int {
+	li := m.buf.lineOf(pos)
+	ln := m.buf.lines[li]
+	lay := m.buf.layout(li, m.width)
+	x := 0
+	for i, gi := 0, lay.glyphAt(pos-ln.start); i < gi; i++ {
+		x += int(lay.gs[i].w)
+	}
+	return x
+}
+
+type runeClass int
+
+const (
+	classSpace runeClass = iota
+	classWord
+	classPunct
+)
+
+func classOf(r rune) runeClass {
+	switch {
+	case unicode.IsSpace(r):
+		return classSpace
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '_' || r == '\u200d' || r >= 0x1F000:
+		return classWord // marks, ZWJ and emoji keep clusters inside words
+	default:
+		return classPunct
+	}
+}
+
+// wordRight skips spaces, then one run of word or punctuation characters.
+func (m *Model) wordRight(pos int) int {
+	t := m.buf.text
+	i := pos
+	for i < len(t) && classOf(t[i]) == classSpace {
+		i++
+	}
+	if i < len(t) {
+		c := classOf(t[i])
+		for i < len(t) && classOf(t[i]) == c {
+			i++
+		}
+	}
+	if i < len(t) {
+		// Never stop inside a cluster (e.g. a flag's second regional indicator).
+		if s := m.snap(i); s > pos {
+			return s
+		}
+		return m.nextGrapheme(i)
+	}
+	return i
+}
+
+// wordLeft is wordRight backwards.
+func (m *Model) wordLeft(pos int) int {
+	t := m.buf.text
+	i := pos
+	for i > 0 && classOf(t[i-1]) == classSpace {
+		i--
+	}
+	if i > 0 {
+		c := classOf(t[i-1])
+		for i > 0 && classOf(t[i-1]) == c {
+			i--
+		}
+	}
+	return m.snap(i)
+}
+
+func (m *Model) handleClick(ms tea.Mouse) {
+	x, y := ms.X-m.originX, ms.Y-m.originY
+	if x < 0 || y < 0 || x >= m.width || y >= m.height {
+		return
+	}
+	switch ms.Button {
+	case tea.MouseLeft:
+		m.follow = ""
+		pos := m.posAt(x, y)
+		shift := ms.Mod&tea.ModShift != 0
+		if shift && m.anchor < 0 {
+			m.anchor = m.cursor
+		} else if !shift {
+			m.anchor = -1
+		}
+		m.cursor, m.goalX, m.breakGroup = m.snap(pos), -1, true
+		m.drag = m.cursor
+		if shift {
+			m.drag = m.anchor
+		}
+	case tea.MouseWheelUp, tea.MouseWheelDown:
+		m.handleWheel(ms)
+	}
+}
+
+func (m *Model) handleDrag(ms tea.Mouse) {
+	if m.drag < 0 || ms.Button != tea.MouseLeft {
+		return
+	}
+	x, y := clamp(ms.X-m.originX, 0, m.width-1), ms.Y-m.originY
+	switch {
+	case y < 0:
+		m.ScrollBy(-1)
+		y = 0
+	case y >= m.height:
+		m.ScrollBy(1)
+		y = m.height - 1
+	}
+	m.anchor = m.drag
+	m.cursor, m.goalX = m.snap(m.posAt(x, y)), -1
+}
+
+// wheelRows is how far one wheel notch scrolls.
+const wheelRows = 3
+
+func (m *Model) handleWheel(ms tea.Mouse) {
+	switch ms.Button {
+	case tea.MouseWheelUp:
+		m.ScrollBy(-wheelRows)
+	case tea.MouseWheelDown:
+		m.ScrollBy(wheelRows)
+	}
+}
+
+// normalizeNewlines turns CRLF and lone CR (as pasted from some terminals)
+// into LF, the only line separator the note uses.
+func normalizeNewlines(s string) string {
+	if !strings.ContainsRune(s, '\r') {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n")
+}

@@ -14,7 +14,7 @@
 //	      snap.<gen>          snapshot that starts generation gen (none for gen 0)
 //	      log.<gen>           records appended after snap.<gen>
 //	      view                cached title/text/heads as of a log position
-//	      corrupt.<gen>.<ns>  bytes cut off a corrupt log tail, kept for forensics
+//	      corrupt.<gen>.<ns>  bytes cut off a bad log tail, kept for manual recovery
 //	      .tmp-*, .view-tmp-* temporary files (ignored, cleaned up)
 //	    .tmp-create-*         a note being created (renamed into place when complete)
 //	  trash/
@@ -42,8 +42,9 @@
 // crash or kill can therefore only leave an incomplete record at the very end
 // (a torn tail). Readers stop at the first record that is incomplete or whose
 // checksum does not match; the next writer truncates the tail back to the last
-// valid record (a copy of the cut bytes is kept as corrupt.<gen>.<ns> when they
-// were not merely incomplete). A record that was acknowledged was fsynced
+// valid record (a copy of the cut bytes is kept as corrupt.<gen>.<ns> unless
+// they are just a partial record header: a torn record and a damaged length
+// field look alike, so nothing is discarded without a copy). A record that was acknowledged was fsynced
 // before the writer released the lock, so a torn tail is always a write nobody
 // was told had succeeded. On a write or fsync error (ENOSPC, EIO) the writer
 // truncates back to the previous end and returns the error, so earlier data is

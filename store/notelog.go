@@ -436,20 +436,22 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 // repairTail truncates the current log to l.pos, the end of its last valid
 // record. The caller holds the exclusive lock, so the tail is not a write in
 // progress: it is a write that was never acknowledged (the writer was killed
-// before its fsync and unlock) or damage. Damaged (not merely incomplete)
-// bytes are first copied to corrupt.<gen>.<nanos>.
+// before its fsync and unlock) or damage. A torn record and a damaged length
+// field look the same, so unless the cut is a mere partial record header the
+// cut bytes are first copied to corrupt.<gen>.<nanos>: nothing is discarded
+// without a copy.
 func (l *NoteLog) repairTail(tail tailState, why string, size int64) error {
 	cut := size - l.pos
-	if tail == tailCorrupt {
+	if tail == tailCorrupt || cut >= recordHeaderSize {
 		buf := make([]byte, cut)
 		if _, err := l.logF.ReadAt(buf, l.pos); err != nil {
-			return fmt.Errorf("note %s: read corrupt tail: %w", l.id, err)
+			return fmt.Errorf("note %s: read bad tail: %w", l.id, err)
 		}
 		name := corruptPrefix + strconv.FormatUint(l.gen, 10) + "." + strconv.FormatInt(time.Now().UnixNano(), 10)
 		if err := writeFileAtomic(l.path(name), buf, tmpPrefix); err != nil {
-			return fmt.Errorf("note %s: save corrupt tail before repair: %w", l.id, err)
+			return fmt.Errorf("note %s: save bad tail before repair: %w", l.id, err)
 		}
-		l.warn(fmt.Errorf("note %s: %s: %s at offset %d; %d bytes moved to %s: %w",
+		l.warn(fmt.Errorf("note %s: %s: %s at offset %d; %d bytes cut off and kept in %s: %w",
 			l.id, logName(l.gen), why, l.pos, cut, name, ErrCorrupt))
 	} else {
 		l.warn(fmt.Errorf("note %s: %s: torn tail (%s) at offset %d; %d unacknowledged bytes cut off",

@@ -14,9 +14,9 @@ import (
 
 // peer simulates one process: a NoteLog and the document built from it.
 type peer struct {
-	t   testing.TB
-	l   *NoteLog
-	d   *doc
+	t     testing.TB
+	l     *NoteLog
+	d     *doc
 	own   []string
 	stale int // times this peer fell behind and reloaded
 }

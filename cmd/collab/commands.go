@@ -1,0 +1,515 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/store"
+)
+
+// Version is collab's release, set at build time with -ldflags "-X main.Version=…".
+var Version = "0.1.0-dev"
+
+func commandList() []*command {
+	return []*command{
+		{name: "home", args: "", summary: "show the notes in the notebook", run: cmdHome},
+		{name: "new", args: "TITLE", summary: "create a note; prints its URL", run: cmdNew},
+		{name: "ls", args: "[--json]", summary: "list notes, most recently changed first", flags: jsonFlag, run: cmdList},
+		{name: "cat", args: "NOTE", summary: "print a note's text", run: cmdCat},
+		{name: "write", args: "NOTE < FILE", summary: "replace a note's text with stdin (as a minimal edit)", run: cmdWrite},
+		{name: "append", args: "NOTE [TEXT...]", summary: "append TEXT and a newline, or stdin as is", run: cmdAppend},
+		{name: "log", args: "NOTE [--json]", summary: "show a note's history, newest first", flags: jsonFlag, run: cmdLog},
+		{name: "rename", args: "NOTE TITLE", summary: "change a note's title", run: cmdRename},
+		{name: "rm", args: "NOTE", summary: "move a note to the trash (see 'collab trash')", run: cmdRemove},
+		{name: "trash", args: "[--empty | --restore ID]", summary: "list, restore or empty trashed notes", flags: trashFlags, run: cmdTrash},
+		{name: "export", args: "NOTE [-o FILE] [--text]", summary: "write the note as an Automerge document (or plain text)", flags: exportFlags, run: cmdExport},
+		{name: "import", args: "FILE [--id ID] [--title T]", summary: "add an Automerge document or a text file as a note", flags: importFlags, run: cmdImport},
+		{name: "merge", args: "NOTE FILE", summary: "merge another copy of the same note (offline sync)", run: cmdMerge},
+		{name: "version", args: "", summary: "print collab's version", run: cmdVersion},
+	}
+}
+
+func commands() map[string]*command {
+	m := map[string]*command{}
+	for _, c := range commandList() {
+		m[c.name] = c
+	}
+	return m
+}
+
+// Per-command flag values; each run parses a fresh FlagSet into them.
+var (
+	asJSON     bool
+	outPath    string
+	asText     bool
+	importID   string
+	importName string
+	emptyTrash bool
+	restoreID  string
+)
+
+func jsonFlag(fs *flag.FlagSet) { fs.BoolVar(&asJSON, "json", false, "print JSON") }
+
+func exportFlags(fs *flag.FlagSet) {
+	fs.StringVar(&outPath, "o", "", "write to FILE instead of stdout")
+	fs.BoolVar(&asText, "text", false, "export plain text instead of the Automerge document")
+}
+
+func importFlags(fs *flag.FlagSet) {
+	fs.StringVar(&importID, "id", "", "document ID to keep (default: taken from an ID in the file name, else new)")
+	fs.StringVar(&importName, "title", "", "title for an imported text file (default: the file name)")
+}
+
+func trashFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&emptyTrash, "empty", false, "delete trashed notes for good")
+	fs.StringVar(&restoreID, "restore", "", "bring back the trashed note with this ID")
+}
+
+func cmdHome(e *env, args []string) error {
+	if len(args) > 0 {
+		return usagef("unknown command %q", args[0])
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	notes, err := nb.List()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Notebook %s\n\n", nb.Dir())
+	if len(notes) == 0 {
+		fmt.Fprintln(e.stdout, "No notes yet. Create one with: collab new \"My first note\"")
+	} else {
+		printNotes(e.stdout, notes)
+	}
+	fmt.Fprintln(e.stdout, "\nRun 'collab help' for every command.")
+	return nil
+}
+
+func printNotes(w io.Writer, notes []notebook.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tCHANGED\tCHARS")
+	for _, n := range notes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.IDString, oneLine(n.Title), n.Modified.Local().Format("2006-01-02 15:04"), n.Chars)
+	}
+	tw.Flush()
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(untitled)"
+	}
+	return s
+}
+
+func cmdNew(e *env, args []string) error {
+	if err := wantArgs(args, 1, -1, "a TITLE"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	n, err := nb.Create(strings.Join(args, " "))
+	if err != nil {
+		return err
+	}
+	if err := n.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, n.URL())
+	return nil
+}
+
+func cmdList(e *env, args []string) error {
+	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	notes, err := nb.List()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(e.stdout, notes)
+	}
+	if len(notes) > 0 {
+		printNotes(e.stdout, notes)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// withNote opens the NOTE argument, runs f, and stores what f changed.
+func withNote(e *env, arg string, f func(n *notebook.Note) error) error {
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	n, err := e.openNote(nb, arg)
+	if err != nil {
+		return err
+	}
+	ferr := f(n)
+	// Close stores edits even when f failed halfway: nothing typed is dropped.
+	return errors.Join(ferr, n.Close())
+}
+
+func cmdCat(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		text, err := n.Doc().Text()
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(e.stdout, text)
+		return err
+	})
+}
+
+// maxInput bounds what write/append/import read, so a runaway pipe cannot
+// exhaust memory: far above any note people write by hand.
+const maxInput = 64 << 20
+
+func readInput(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return "", fmt.Errorf("read input: %w", err)
+	}
+	if len(data) > maxInput {
+		return "", fmt.Errorf("input is larger than %d MiB", maxInput>>20)
+	}
+	return toValidUTF8(data), nil
+}
+
+func toValidUTF8(b []byte) string { return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))) }
+
+func cmdWrite(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE (the text comes on stdin)"); err != nil {
+		return err
+	}
+	text, err := readInput(e.stdin)
+	if err != nil {
+		return err
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		_, err := n.Doc().ReplaceText(text)
+		return err
+	})
+}
+
+func cmdAppend(e *env, args []string) error {
+	if err := wantArgs(args, 1, -1, "a NOTE and the TEXT to append (or text on stdin)"); err != nil {
+		return err
+	}
+	var text string
+	if len(args) > 1 {
+		text = strings.Join(args[1:], " ") + "\n"
+	} else {
+		var err error
+		if text, err = readInput(e.stdin); err != nil {
+			return err
+		}
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		doc := n.Doc()
+		return doc.Splice(doc.Len(), 0, text)
+	})
+}
+
+type logEntry struct {
+	Hash    string    `json:"hash"`
+	Author  string    `json:"author"`
+	Actor   string    `json:"actor"`
+	Time    time.Time `json:"time"`
+	Added   *int      `json:"added"`
+	Removed *int      `json:"removed"`
+	Message string    `json:"message"`
+}
+
+func cmdLog(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		hist, err := n.Doc().History()
+		if err != nil {
+			return err
+		}
+		entries := make([]logEntry, 0, len(hist))
+		for i := len(hist) - 1; i >= 0; i-- {
+			h := hist[i]
+			le := logEntry{Hash: h.Hash.String(), Author: h.Author, Actor: h.Actor, Time: h.Time, Message: h.Message}
+			if h.Known {
+				le.Added, le.Removed = &h.Added, &h.Removed
+			}
+			entries = append(entries, le)
+		}
+		if asJSON {
+			return writeJSON(e.stdout, entries)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for _, le := range entries {
+			who, stats := le.Author, "?"
+			if who == "" {
+				who = "actor " + le.Actor[:min(8, len(le.Actor))]
+			}
+			if le.Added != nil {
+				stats = fmt.Sprintf("+%d -%d", *le.Added, *le.Removed)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", le.Hash[:12], le.Time.Local().Format("2006-01-02 15:04:05"), who, stats)
+		}
+		return tw.Flush()
+	})
+}
+
+func cmdRename(e *env, args []string) error {
+	if err := wantArgs(args, 2, -1, "a NOTE and its new TITLE"); err != nil {
+		return err
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		return n.Doc().SetTitle(strings.Join(args[1:], " "))
+	})
+}
+
+func cmdRemove(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	id, err := nb.Resolve(args[0])
+	if err != nil {
+		return err
+	}
+	if err := nb.Trash(id); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "moved %s to the trash; bring it back with: collab trash --restore %s\n", id, id)
+	return nil
+}
+
+func cmdTrash(e *env, args []string) error {
+	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if emptyTrash && restoreID != "" {
+		return usagef("--empty and --restore exclude each other")
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	switch {
+	case emptyTrash:
+		return nb.Store().EmptyTrash()
+	case restoreID != "":
+		id, err := crdt.ParseDocumentID(restoreID)
+		if err != nil {
+			return err
+		}
+		return nb.Restore(id)
+	}
+	trashed, err := nb.Store().Trashed()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, t := range trashed {
+		fmt.Fprintf(tw, "%s\t%s\n", t.ID, t.TrashedAt.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func cmdExport(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	if outPath == "" && !asText && isTerminal(e.stdout) {
+		return usagef("an Automerge document is binary: give -o FILE, redirect stdout, or use --text")
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		var data []byte
+		if asText {
+			text, err := n.Doc().Text()
+			if err != nil {
+				return err
+			}
+			data = []byte(text)
+		} else {
+			var err error
+			if data, err = n.Doc().Save(); err != nil {
+				return err
+			}
+		}
+		if outPath == "" {
+			_, err := e.stdout.Write(data)
+			return err
+		}
+		return writeFileAtomic(outPath, data)
+	})
+}
+
+// writeFileAtomic never leaves a half-written export where a good file was.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".collab-export-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// automergeMagic starts every Automerge document and change chunk.
+var automergeMagic = []byte{0x85, 0x6f, 0x4a, 0x83}
+
+// idInName finds a document ID in a file name such as "Notes.<id>.automerge".
+var idInName = regexp.MustCompile(`[1-9A-HJ-NP-Za-km-z]{20,30}`)
+
+func cmdImport(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one FILE"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	var n *notebook.Note
+	if bytes.HasPrefix(data, automergeMagic) {
+		id, err := importedID(args[0])
+		if err != nil {
+			return err
+		}
+		if n, err = nb.Import(id, data); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("note %s is already in the notebook; to combine the copies use: collab merge %s %s", id, id, args[0])
+			}
+			return err
+		}
+	} else {
+		if len(data) > maxInput {
+			return fmt.Errorf("import: %s is larger than %d MiB", args[0], maxInput>>20)
+		}
+		title := importName
+		if title == "" {
+			title = strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
+		}
+		if n, err = nb.Create(title); err != nil {
+			return err
+		}
+		if err := n.Doc().Splice(0, 0, toValidUTF8(data)); err != nil {
+			n.Close()
+			return err
+		}
+	}
+	if err := n.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, n.URL())
+	return nil
+}
+
+func importedID(path string) (crdt.DocumentID, error) {
+	if importID != "" {
+		id, err := crdt.ParseDocumentID(importID)
+		if err != nil {
+			return id, usagef("--id: %v", err)
+		}
+		return id, nil
+	}
+	for _, m := range idInName.FindAllString(filepath.Base(path), -1) {
+		if id, err := crdt.ParseDocumentID(m); err == nil {
+			return id, nil
+		}
+	}
+	return crdt.DocumentID{}, nil
+}
+
+func cmdMerge(e *env, args []string) error {
+	if err := wantArgs(args, 2, 2, "a NOTE and a FILE"); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(args[1])
+	if err != nil {
+		return fmt.Errorf("merge: %w", err)
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		added, err := n.Merge(data)
+		if errors.Is(err, crdt.ErrDifferentDoc) {
+			return fmt.Errorf("%s is a different note than %s: they share no history, so merging would make one text hide the other; import it as its own note instead (collab import %s)", args[1], n.ID, args[1])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "merged %d new changes into %s\n", added, n.ID)
+		return nil
+	})
+}
+
+func cmdVersion(e *env, args []string) error {
+	am := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == "github.com/automerge/automerge-go" {
+				am = d.Version
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "collab %s (automerge-go %s, %s %s/%s)\n", Version, am, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}

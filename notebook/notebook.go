@@ -1,0 +1,254 @@
+package notebook
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/store"
+)
+
+// Errors callers tell apart with errors.Is.
+var (
+	ErrNotFound  = errors.New("no such note")
+	ErrAmbiguous = errors.New("more than one note matches")
+)
+
+// AmbiguousError lists the notes a NOTE argument could mean.
+type AmbiguousError struct {
+	Arg        string
+	Candidates []Summary
+}
+
+func (e *AmbiguousError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q matches %d notes; use more of the ID:", e.Arg, len(e.Candidates))
+	for _, c := range e.Candidates {
+		fmt.Fprintf(&b, "\n  %s  %s", c.ID, c.Title)
+	}
+	return b.String()
+}
+
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// Notebook is the user's collection of notes in one home directory.
+type Notebook struct {
+	store  *store.Notebook
+	author string
+}
+
+// Open opens (creating if needed) the notebook at home. author names this
+// device's edits in note histories.
+func Open(home, author string) (*Notebook, error) {
+	st, err := store.Open(home)
+	if err != nil {
+		return nil, err
+	}
+	if author == "" {
+		author = DefaultAuthor()
+	}
+	return &Notebook{store: st, author: author}, nil
+}
+
+// DefaultAuthor is the display name when none is given: $COLLAB_NAME, else
+// the login name, else the host name.
+func DefaultAuthor() string {
+	if n := os.Getenv("COLLAB_NAME"); n != "" {
+		return n
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "anonymous"
+}
+
+// Dir is the notebook's home directory.
+func (nb *Notebook) Dir() string { return nb.store.Dir() }
+
+// Author is the name local edits are recorded under.
+func (nb *Notebook) Author() string { return nb.author }
+
+// Store is the on-disk layer, for the few callers that need it directly.
+func (nb *Notebook) Store() *store.Notebook { return nb.store }
+
+// Create makes a new note with the given title, durable before it returns.
+func (nb *Notebook) Create(title string) (*Note, error) {
+	doc, err := crdt.New(title, nb.author)
+	if err != nil {
+		return nil, err
+	}
+	return nb.add(crdt.NewDocumentID(), doc)
+}
+
+// Import stores a whole automerge document as a note with the given ID (a
+// fresh one when id is zero). A note with that ID already present is
+// ErrExists: merge into it instead.
+func (nb *Notebook) Import(id crdt.DocumentID, data []byte) (*Note, error) {
+	doc, warnings, err := crdt.Load(data, nil, nb.author)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if len(warnings) > 0 {
+		return nil, fmt.Errorf("import: %w", errors.Join(warnings...))
+	}
+	if id.IsZero() {
+		id = crdt.NewDocumentID()
+	}
+	return nb.add(id, doc)
+}
+
+// add writes a new note's whole history as its first records.
+func (nb *Notebook) add(id crdt.DocumentID, doc *crdt.Note) (*Note, error) {
+	log, err := nb.store.Create(id.String())
+	if err != nil {
+		return nil, fmt.Errorf("create note %s: %w", id, err)
+	}
+	n := &Note{ID: id, nb: nb, doc: doc, log: log}
+	data, err := doc.Save()
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	doc.Commit() // everything is in data; drop the queue
+	if _, err := log.Append(data); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("store note %s: %w", id, err)
+	}
+	if err := n.writeView(); err != nil {
+		log.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// Summary is what the notes list shows of a note without loading it.
+type Summary struct {
+	ID       crdt.DocumentID `json:"-"`
+	IDString string          `json:"id"`
+	URL      string          `json:"url"`
+	Title    string          `json:"title"`
+	Chars    int             `json:"chars"`
+	Modified time.Time       `json:"modified"`
+}
+
+// List summarises every note, most recently changed first. Titles come from
+// each note's view cache; a cache another process left stale is rebuilt by
+// loading that note.
+func (nb *Notebook) List() ([]Summary, error) {
+	ids, err := nb.store.NoteIDs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Summary, 0, len(ids))
+	for _, s := range ids {
+		id, err := crdt.ParseDocumentID(s)
+		if err != nil {
+			continue // not a note directory of ours
+		}
+		sum, err := nb.summarise(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Modified.After(out[j].Modified) })
+	return out, nil
+}
+
+func (nb *Notebook) summarise(id crdt.DocumentID) (Summary, error) {
+	log, err := nb.store.OpenNote(id.String())
+	if err != nil {
+		return Summary{}, fmt.Errorf("note %s: %w", id, err)
+	}
+	defer log.Close()
+	v, current, err := log.ReadView()
+	if err != nil || !current {
+		n, _, err := nb.openLog(id, log)
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := n.writeView(); err != nil {
+			return Summary{}, err
+		}
+		if v, _, err = log.ReadView(); err != nil {
+			return Summary{}, fmt.Errorf("note %s: %w", id, err)
+		}
+	}
+	return Summary{
+		ID: id, IDString: id.String(), URL: id.URL(), Title: v.Title,
+		Chars: len([]rune(v.Text)), Modified: log.Modified(),
+	}, nil
+}
+
+// Resolve finds the note a NOTE argument names: an automerge URL, an ID, a
+// unique ID prefix, or an exact title (case-insensitively if no exact match).
+func (nb *Notebook) Resolve(arg string) (crdt.DocumentID, error) {
+	if id, err := crdt.ParseDocumentID(arg); err == nil {
+		if nb.exists(id) {
+			return id, nil
+		}
+		return id, fmt.Errorf("%s: %w", id, ErrNotFound)
+	}
+	all, err := nb.List()
+	if err != nil {
+		return crdt.DocumentID{}, err
+	}
+	for _, match := range []func(Summary) bool{
+		func(s Summary) bool { return s.Title == arg },
+		func(s Summary) bool { return arg != "" && strings.HasPrefix(s.IDString, arg) },
+		func(s Summary) bool { return strings.EqualFold(s.Title, arg) },
+	} {
+		var found []Summary
+		for _, s := range all {
+			if match(s) {
+				found = append(found, s)
+			}
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0].ID, nil
+		default:
+			return crdt.DocumentID{}, &AmbiguousError{Arg: arg, Candidates: found}
+		}
+	}
+	return crdt.DocumentID{}, fmt.Errorf("%q: %w", arg, ErrNotFound)
+}
+
+func (nb *Notebook) exists(id crdt.DocumentID) bool {
+	ids, err := nb.store.NoteIDs()
+	if err != nil {
+		return false
+	}
+	for _, s := range ids {
+		if s == id.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// Trash moves a note to the notebook's trash, from where Restore brings it back.
+func (nb *Notebook) Trash(id crdt.DocumentID) error {
+	if err := nb.store.Trash(id.String()); err != nil {
+		return fmt.Errorf("remove note %s: %w", id, err)
+	}
+	return nil
+}
+
+// Restore brings a trashed note back.
+func (nb *Notebook) Restore(id crdt.DocumentID) error {
+	if err := nb.store.Restore(id.String()); err != nil {
+		return fmt.Errorf("restore note %s: %w", id, err)
+	}
+	return nil
+}

@@ -103,14 +103,24 @@ func (m *Model) ApplyRemote(splices []Splice) error {
 // on a grapheme boundary (a peer may have added a combining mark), the
 // viewport on a row start and within the text, a followed peer in view.
 func (m *Model) afterRemote() {
-	m.cursor = m.snap(m.cursor)
+	m.cursor = m.snapForward(m.cursor)
 	if m.anchor >= 0 {
-		m.anchor = m.snap(m.anchor)
+		m.anchor = m.snapForward(m.anchor)
 	}
 	m.top = m.rowStartOf(m.top)
 	m.clampTop()
 	m.goalX = -1
 	m.followPeer()
+}
+
+// snapForward moves pos inside a cluster to the cluster's end: when a peer
+// adds a combining mark to the letter before the cursor, the cursor stays
+// after that letter.
+func (m *Model) snapForward(pos int) int {
+	if s := m.snap(pos); s != pos {
+		return m.nextGrapheme(s)
+	}
+	return pos
 }
 
 // SetTextFromRemote replaces the text with newText as a remote change,

@@ -145,13 +145,14 @@ func (m *Model) xOf(pos int) int {
 
 // posInRow returns the position in row v closest to column x: before the
 // glyph covering x, or the row's end. Rows that soft-wrap end before their
-// last glyph so the position stays on the row.
+// last glyph so the position stays on the row (not a row before the empty
+// row a full line gets: the line really ends there).
 func (m *Model) posInRow(v vpos, x int) int {
 	ln := m.buf.lines[v.li]
 	lay := m.buf.layout(v.li, m.width)
 	from, to := lay.rowGlyphs(v.r)
 	last := to
-	if v.r+1 < lay.rowCount() && to > from {
+	if v.r+1 < lay.rowCount() && to > from && to < len(lay.gs) {
 		last = to - 1
 	}
 	cx, gi := 0, from

@@ -229,8 +229,8 @@ func TestUndoGroupsWords(t *testing.T) {
 func TestUndoKeepsRemoteText(t *testing.T) {
 	e := newEd(t, 40, 3, "")
 	e.typ("hello")
-	e.remote(Splice{Pos: 0, Insert: "XYZ"})          // before
-	e.remote(Splice{Pos: 5, Insert: "--"})           // inside the user's word
+	e.remote(Splice{Pos: 0, Insert: "XYZ"})         // before
+	e.remote(Splice{Pos: 5, Insert: "--"})          // inside the user's word
 	e.remote(Splice{Pos: e.m.Len(), Insert: "END"}) // after
 	e.wantText("XYZhe--lloEND")
 	e.keys("ctrl+z")
@@ -401,7 +401,7 @@ func TestRemoteShiftsCursorAndSelection(t *testing.T) {
 
 	f := newEd(t, 40, 3, "0123456789")
 	f.m.Select(3, 6)
-	f.remote(Splice{Pos: 1, Delete: 1})  // before: selection shifts left
+	f.remote(Splice{Pos: 1, Delete: 1})   // before: selection shifts left
 	f.remote(Splice{Pos: 2, Insert: "<"}) // at its start: stays outside
 	f.remote(Splice{Pos: 6, Insert: ">"}) // at its end: stays outside
 	f.remote(Splice{Pos: 4, Insert: "i"}) // inside: grows

@@ -299,7 +299,7 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 		// the same records as the bad snapshot.
 		prev := gen - 1
 		fail := func(perr error) error {
-			return fmt.Errorf("load note %s: no usable snapshot: %v; fallback to generation %d failed: %w",
+			return fmt.Errorf("load note %s: no usable snapshot: %w; fallback to generation %d failed: %w",
 				l.id, serr, prev, perr)
 		}
 		if prev > 0 {

@@ -1,0 +1,52 @@
+package editor
+
+import (
+	"testing"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/exp/golden"
+)
+
+// Golden views keep the ANSI styling (the golden package shows escapes
+// quoted in diffs); run `go test ./tui/editor -update` to rewrite them.
+
+const poem = "Roses are red,\nviolets are blue;\nsugar is sweet 🍬\nand so are 你们.\n"
+
+func peerEditor(t *testing.T, opts ...Option) *ed {
+	e := newEd(t, 24, 7, poem, opts...)
+	e.m.Select(0, 5) // own selection: "Roses"
+	e.m.SetPeers([]PeerCursor{
+		// alice selected "are blue" on line 2, cursor at its end.
+		{ID: "a", Name: "alice", Color: lipgloss.Color("#ff5f87"), Anchor: 23, Cursor: 32},
+		// bob sits at the end of line 3, right after the emoji.
+		{ID: "b", Name: "bob", Color: lipgloss.Color("#5fafff"), Anchor: 49, Cursor: 49},
+		// carol is on the CJK line, on 你.
+		{ID: "c", Name: "carol with a long name", Color: lipgloss.Color("#afff5f"), Anchor: 61, Cursor: 61},
+	})
+	return e
+}
+
+func TestGoldenPeers(t *testing.T) {
+	e := peerEditor(t)
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+func TestGoldenPeersNoColor(t *testing.T) {
+	e := peerEditor(t, WithNoColor(true))
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+func TestGoldenWidth10(t *testing.T) {
+	e := newEd(t, 10, 12, "Hello, wörld! "+mixed+"\nsupercalifragilistic\n\ttab and ^\x01 control\n漢字漢字漢字")
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+func TestGoldenScrolled(t *testing.T) {
+	e := newEd(t, 16, 4, poem+poem)
+	e.keys("ctrl+end", "shift+up", "shift+up")
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}

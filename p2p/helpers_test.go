@@ -1,0 +1,151 @@
+package p2p
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+const echoProto = protocol.ID("/collab-test/echo/1")
+
+// dialGuard is a Config.DialFilter that allows only the given networks and
+// records every other address something tried to dial.
+type dialGuard struct {
+	allow []*net.IPNet
+
+	mu     sync.Mutex
+	denied []string
+}
+
+func loopbackGuard() *dialGuard {
+	_, v4, _ := net.ParseCIDR("127.0.0.0/8")
+	_, v6, _ := net.ParseCIDR("::1/128")
+	return &dialGuard{allow: []*net.IPNet{v4, v6}}
+}
+
+func (g *dialGuard) filter(a ma.Multiaddr) bool {
+	if ip, err := manet.ToIP(a); err == nil {
+		for _, n := range g.allow {
+			if n.Contains(ip) {
+				return true
+			}
+		}
+	}
+	g.mu.Lock()
+	g.denied = append(g.denied, a.String())
+	g.mu.Unlock()
+	return false
+}
+
+func (g *dialGuard) check(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.denied) > 0 {
+		t.Errorf("host tried to dial outside the allowed networks: %v", g.denied)
+	}
+}
+
+func testKey(t testing.TB) crypto.PrivKey {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// newLoopbackHost starts a host listening on the given loopback addresses
+// only, allowed to dial loopback only; it is closed at the end of the test.
+func newLoopbackHost(t *testing.T, listen ...string) *Host {
+	t.Helper()
+	guard := loopbackGuard()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := New(ctx, Config{
+		Identity:    testKey(t),
+		ListenAddrs: listen,
+		DialFilter:  guard.filter,
+		Logger:      testLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		guard.check(t)
+	})
+	return h
+}
+
+func echoHandler(s network.Stream) {
+	defer s.Close()
+	_, _ = io.Copy(s, s)
+}
+
+// p2pGoroutines returns the stacks of goroutines running code of this
+// package or of the mDNS machinery it starts, other than test goroutines.
+func p2pGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "testing.tRunner") || strings.Contains(g, "testing.(*T).Run") {
+			continue
+		}
+		if strings.Contains(g, "collab-editor/collab/p2p.") ||
+			strings.Contains(g, "go-libp2p/p2p/discovery/mdns") ||
+			strings.Contains(g, "libp2p/zeroconf") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// waitNoLeaks waits (bounded) until no goroutine of this package is left and
+// the goroutine count is back to at most base.
+func waitNoLeaks(t testing.TB, base int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := p2pGoroutines()
+		n := runtime.NumGoroutine()
+		if len(left) == 0 && n <= base {
+			return
+		}
+		if time.Now().After(deadline) {
+			if len(left) > 0 {
+				t.Errorf("%d goroutines of package p2p still running after Close:\n%s",
+					len(left), strings.Join(left, "\n\n"))
+			}
+			if n > base {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutines: %d before, %d after Close\n%s", base, n, buf)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,119 @@
+package p2p
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+)
+
+// ErrKeyPermissions is returned (wrapped) by LoadOrCreateIdentity when the
+// key file can be read by the group or by others.
+var ErrKeyPermissions = errors.New("identity key is accessible by other users")
+
+// LoadOrCreateIdentity returns the Ed25519 private key stored at path. If the
+// file does not exist, a new key is generated and written there with mode
+// 0600 (its directory is created with mode 0700 if missing). Like ssh, it
+// refuses a key file that the group or others may access, with an error that
+// wraps ErrKeyPermissions and suggests chmod 600; it never changes the mode of
+// an existing file itself.
+//
+// The file holds the key in libp2p's protobuf encoding
+// (crypto.MarshalPrivateKey).
+func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
+	if path == "" {
+		return nil, errors.New("load identity: empty path")
+	}
+	key, err := loadIdentity(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+
+	key, _, err = crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate identity key: %w", err)
+	}
+	raw, err := crypto.MarshalPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("encode identity key: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create identity directory: %w", err)
+	}
+	// Write to a temporary file first and link it into place, so a crash
+	// never leaves a truncated key behind and two processes racing to create
+	// the key agree on one of them.
+	tmp, err := os.CreateTemp(dir, ".identity-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create identity key: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer os.Remove(tmpName)
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("create identity key: %w", err)
+	}
+	if _, err := tmp.Write(raw); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write identity key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("write identity key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("write identity key: %w", err)
+	}
+	if err := os.Link(tmpName, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// Someone else created it in the meantime: use theirs.
+			return loadIdentity(path)
+		}
+		return nil, fmt.Errorf("install identity key: %w", err)
+	}
+	return key, nil
+}
+
+const maxKeyFileSize = 64 << 10
+
+func loadIdentity(path string) (crypto.PrivKey, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open identity key: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat identity key: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("identity key %s is not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		return nil, fmt.Errorf("load identity: %s has mode %#o: %w; run: chmod 600 %s",
+			path, perm, ErrKeyPermissions, path)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read identity key: %w", err)
+	}
+	if len(raw) > maxKeyFileSize {
+		return nil, fmt.Errorf("identity key %s is too large", path)
+	}
+	key, err := crypto.UnmarshalPrivateKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("decode identity key %s: %w", path, err)
+	}
+	if key.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
+	}
+	return key, nil
+}

@@ -175,4 +175,3 @@ func BenchmarkEditorRemoteChange(b *testing.B) {
 func applyRunes(text []rune, s Splice) []rune {
 	return slices.Insert(slices.Delete(text, s.Pos, s.Pos+s.Delete), s.Pos, []rune(s.Insert)...)
 }
-

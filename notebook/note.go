@@ -155,6 +155,11 @@ func (n *Note) compactLocked() error {
 	if err != nil {
 		return fmt.Errorf("compact note %s: %w", n.ID, err)
 	}
+	// The view names a log position, which compaction moved: restamp it so
+	// lists and fast opens keep trusting it.
+	if err := n.writeView(); err != nil {
+		return err
+	}
 	// Edits Save committed meanwhile stay queued: the next Flush stores them
 	// again (harmless, changes are idempotent) and hands them to peers.
 	return nil

@@ -50,3 +50,15 @@ func TestGoldenScrolled(t *testing.T) {
 	e.plain()
 	golden.RequireEqual(t, e.m.View())
 }
+
+// A base text style (here a background) spans each row's padding and is
+// restored after every styled run and label.
+func TestGoldenBaseStyle(t *testing.T) {
+	s := DefaultStyles()
+	s.Text = lipgloss.NewStyle().Background(lipgloss.Color("236"))
+	e := newEd(t, 20, 3, "one two\nthree", WithStyles(s))
+	e.m.Select(4, 7)
+	e.m.SetPeers([]PeerCursor{{ID: "a", Name: "ann", Color: lipgloss.Color("1"), Cursor: 2, Anchor: 2}})
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}

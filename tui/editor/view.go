@@ -127,7 +127,13 @@ func (w *rowWriter) style(id int) {
 		return
 	}
 	w.sb.WriteString(w.pairs[w.cur].post)
-	w.sb.WriteString(w.pairs[id].pre)
+	if w.cur != styText {
+		// A styled run's reset also ended the base style.
+		w.sb.WriteString(w.pairs[styText].pre)
+	}
+	if id != styText {
+		w.sb.WriteString(w.pairs[id].pre)
+	}
 	w.cur = id
 }
 
@@ -154,7 +160,9 @@ func (m *Model) View() string {
 			sb.WriteByte('\n')
 		}
 		if !more {
+			sb.WriteString(w.pairs[styText].pre)
 			sb.WriteString(spaces(m.width))
+			sb.WriteString(w.pairs[styText].post)
 			continue
 		}
 		m.renderRow(&w, v, selS, selE, peerRows)
@@ -170,7 +178,11 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 	from, to := lay.rowGlyphs(v.r)
 	text := m.buf.text
 	x := 0
-	w.style(m.pairs(text, ln.start, ln.start, selS, selE, false))
+	// Each row opens and closes the base text style, so rows stand alone
+	// and the padding carries the base style (e.g. a background).
+	base := w.pairs[styText]
+	sb.WriteString(base.pre)
+	w.cur = styText
 	for gi := from; gi < to; gi++ {
 		g := lay.gs[gi]
 		if x+int(g.w) > m.width {
@@ -206,6 +218,7 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 	w.end()
 	x = m.writeLabels(sb, v, x, peerRows)
 	sb.WriteString(spaces(m.width - x))
+	sb.WriteString(base.post)
 }
 
 // pairs picks the style of the glyph [pos, end): a peer's cursor first, then
@@ -248,6 +261,7 @@ func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos)
 		sb.WriteString(p.pre)
 		sb.WriteString(name)
 		sb.WriteString(p.post)
+		sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
 		x += 1 + uniseg.StringWidth(name)
 	}
 	return x

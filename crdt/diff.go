@@ -75,9 +75,9 @@ func appendSplice(out []Splice, s Splice) []Splice {
 func (n *Note) ReplaceText(text string) ([]Splice, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	old, err := n.text.Get()
+	old, err := n.textStringLocked()
 	if err != nil {
-		return nil, fmt.Errorf("read text: %w", err)
+		return nil, err
 	}
 	splices := Diff(old, text)
 	for _, s := range splices {

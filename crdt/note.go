@@ -26,6 +26,7 @@ var (
 	ErrOutOfRange   = errors.New("position out of range")
 	ErrDifferentDoc = errors.New("documents do not share any history")
 	ErrUnknownHash  = errors.New("no such change in this note")
+	ErrNoBody       = errors.New("the note's text has not arrived yet")
 )
 
 // Change is one committed change: its hash and the bytes that carry it to
@@ -40,7 +41,6 @@ type Change struct {
 type Note struct {
 	mu     sync.Mutex
 	doc    *automerge.Doc
-	text   *automerge.Text
 	author string
 
 	// Edits made since the last commit; automerge keeps them in an open
@@ -67,9 +67,6 @@ func New(title, author string) (*Note, error) {
 		return nil, fmt.Errorf("set title: %w", err)
 	}
 	n := &Note{doc: doc, author: author}
-	if err := n.bindText(); err != nil {
-		return nil, err
-	}
 	if _, err := n.commitLocked(formatMessage(author, 0, 0)); err != nil {
 		return nil, err
 	}
@@ -95,39 +92,47 @@ func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings [
 		}
 	}
 	n = &Note{doc: doc, author: author}
-	if err := n.bindText(); err != nil {
+	if _, err := n.textLocked(); err != nil {
 		return nil, warnings, err
 	}
 	return n, warnings, nil
 }
 
-// bindText finds the body. A document without one (e.g. created by another
-// automerge app) gets an empty Text; a body stored as a plain string cannot
-// be edited collaboratively, so it is refused rather than silently replaced.
-func (n *Note) bindText() error {
+// textLocked finds the body, nil while it has not arrived (a note being
+// joined starts empty). It is looked up on every use because a concurrent
+// peer may have put another object under the key. A body stored as a plain
+// string cannot be edited collaboratively, so it is refused rather than
+// silently replaced.
+func (n *Note) textLocked() (*automerge.Text, error) {
 	v, err := n.doc.RootMap().Get(KeyText)
 	if err != nil {
-		return fmt.Errorf("read %q: %w", KeyText, err)
+		return nil, fmt.Errorf("read %q: %w", KeyText, err)
 	}
 	switch v.Kind() {
 	case automerge.KindText:
-		n.text = v.Text()
-		return nil
+		return v.Text(), nil
 	case automerge.KindVoid:
-		if err := n.doc.RootMap().Set(KeyText, automerge.NewText("")); err != nil {
-			return fmt.Errorf("create text: %w", err)
-		}
-		v, err = n.doc.RootMap().Get(KeyText)
-		if err != nil {
-			return fmt.Errorf("read %q: %w", KeyText, err)
-		}
-		n.text = v.Text()
-		n.pending++
-		n.firstPending, n.lastPending = time.Now(), time.Now()
-		return nil
+		return nil, nil
 	default:
-		return fmt.Errorf("%q is a %v, not Text: %w", KeyText, v.Kind(), ErrNotANote)
+		return nil, fmt.Errorf("%q is a %v, not Text: %w", KeyText, v.Kind(), ErrNotANote)
 	}
+}
+
+// EnsureBody gives a document that has no body (e.g. one made by another
+// automerge app) an empty Text. Never call it on a note still being
+// fetched from a peer: two separately created bodies would hide each other.
+func (n *Note) EnsureBody() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t, err := n.textLocked()
+	if err != nil || t != nil {
+		return err
+	}
+	if err := n.doc.RootMap().Set(KeyText, automerge.NewText("")); err != nil {
+		return fmt.Errorf("create text: %w", err)
+	}
+	n.notePending(0, 0)
+	return nil
 }
 
 // Author is the name this note's local edits are recorded under.
@@ -138,7 +143,15 @@ func (n *Note) Author() string { return n.author }
 func (n *Note) Text() (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s, err := n.text.Get()
+	return n.textStringLocked()
+}
+
+func (n *Note) textStringLocked() (string, error) {
+	t, err := n.textLocked()
+	if err != nil || t == nil {
+		return "", err
+	}
+	s, err := t.Get()
 	if err != nil {
 		return "", fmt.Errorf("read text: %w", err)
 	}
@@ -149,7 +162,11 @@ func (n *Note) Text() (string, error) {
 func (n *Note) Len() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.text.Len()
+	t, err := n.textLocked()
+	if err != nil || t == nil {
+		return 0
+	}
+	return t.Len()
 }
 
 // Title returns the note's title ("" when it has none).
@@ -194,14 +211,21 @@ func (n *Note) Splice(pos, del int, ins string) error {
 }
 
 func (n *Note) spliceLocked(pos, del int, ins string) error {
-	length := n.text.Len()
+	t, err := n.textLocked()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return ErrNoBody
+	}
+	length := t.Len()
 	if pos < 0 || pos > length || del < 0 || pos+del > length {
 		return fmt.Errorf("splice at %d deleting %d of %d runes: %w", pos, del, length, ErrOutOfRange)
 	}
 	if del == 0 && ins == "" {
 		return nil
 	}
-	if err := n.text.Splice(pos, del, ins); err != nil {
+	if err := t.Splice(pos, del, ins); err != nil {
 		return fmt.Errorf("splice: %w", err)
 	}
 	n.notePending(len([]rune(ins)), del)
@@ -366,10 +390,7 @@ func (n *Note) At(heads ...ChangeHash) (title, text string, err error) {
 		return "", "", fmt.Errorf("fork at %v: %w", heads, err)
 	}
 	old := &Note{doc: past}
-	if err := old.bindText(); err != nil || old.pending > 0 {
-		return old.titleLocked(), "", nil // before the body existed
-	}
-	text, err = old.text.Get()
+	text, err = old.textStringLocked()
 	if err != nil {
 		return "", "", fmt.Errorf("read old text: %w", err)
 	}

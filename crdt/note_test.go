@@ -271,6 +271,15 @@ func TestForeignDocuments(t *testing.T) {
 	if err != nil || mustText(t, m) != "" {
 		t.Fatalf("doc without text: %v", err)
 	}
+	if err := m.Splice(0, 0, "x"); !errors.Is(err, ErrNoBody) {
+		t.Fatalf("splice into a note without body: %v", err)
+	}
+	if err := m.EnsureBody(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Splice(0, 0, "x"); err != nil || mustText(t, m) != "x" {
+		t.Fatalf("after EnsureBody: %v", err)
+	}
 	n.mu.Lock()
 	n.doc.RootMap().Set(KeyText, "immutable")
 	n.mu.Unlock()
@@ -306,5 +315,53 @@ func TestCommitPolicy(t *testing.T) {
 	}
 	if !LivePolicy.Due(t0, 1, t0, t0) {
 		t.Error("live policy must commit every edit")
+	}
+}
+
+func TestSyncStatesConverge(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	a.Splice(0, 0, "from a")
+	b, _, err := Load(nil, nil, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Commit()
+	sa, sb := a.NewSyncState(), b.NewSyncState()
+	var got []Change
+	for round := 0; round < 10; round++ {
+		m1, ok1, err := a.GenerateSyncMessage(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok1 {
+			c, err := b.ReceiveSyncMessage(sb, m1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, c...)
+		}
+		m2, ok2, _ := b.GenerateSyncMessage(sb)
+		if ok2 {
+			if _, err := a.ReceiveSyncMessage(sa, m2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !ok1 && !ok2 {
+			break
+		}
+	}
+	if mustText(t, b) != "from a" || b.Title() != "t" {
+		t.Fatalf("b = %q", mustText(t, b))
+	}
+	if len(got) != 2 {
+		t.Fatalf("b received %d changes, want 2 (create and edit)", len(got))
+	}
+	// A saved state survives a reload of both sides.
+	saved := a.SaveSyncState(sa)
+	if _, err := a.LoadSyncState(saved); err != nil {
+		t.Fatal(err)
+	}
+	if !b.HasChange(got[0].Hash) {
+		t.Fatal("HasChange false for a received change")
 	}
 }

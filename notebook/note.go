@@ -33,12 +33,86 @@ type Note struct {
 	doc *crdt.Note
 	log *store.NoteLog
 
+	peersMu sync.Mutex // serialises read-modify-write of the peers file
+	subMu   sync.Mutex
+	subs    map[int]func(Update)
+	nextSub int
+
 	mu sync.Mutex
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
 	unsaved   []crdt.Change
 	viewAt    time.Time
 	viewStale bool
+	// Updates made under mu, delivered to subscribers after it is released
+	// so they may call back into the note.
+	pendingUpdates []Update
+}
+
+// Origin says where changes to a note came from.
+type Origin int
+
+const (
+	FromLocal Origin = iota // edits made in this process
+	FromDisk                // another process on this notebook stored them
+	FromPeer                // a peer sent them
+)
+
+// Update tells subscribers that a note changed. Changes are change bytes
+// (Apply/loadIncremental input); nil after a reload means "anything may be
+// new".
+type Update struct {
+	Note    crdt.DocumentID
+	Origin  Origin
+	Peer    string // for FromPeer
+	Changes [][]byte
+}
+
+// Subscribe calls fn after every stored change until cancel is called. fn
+// runs on the goroutine that made the change, with no lock of the note
+// held; it must not block for long.
+func (n *Note) Subscribe(fn func(Update)) (cancel func()) {
+	n.subMu.Lock()
+	defer n.subMu.Unlock()
+	if n.subs == nil {
+		n.subs = map[int]func(Update){}
+	}
+	id := n.nextSub
+	n.nextSub++
+	n.subs[id] = fn
+	return func() {
+		n.subMu.Lock()
+		defer n.subMu.Unlock()
+		delete(n.subs, id)
+	}
+}
+
+func (n *Note) queue(u Update) {
+	u.Note = n.ID
+	n.pendingUpdates = append(n.pendingUpdates, u)
+}
+
+func (n *Note) takeUpdatesLocked() []Update {
+	u := n.pendingUpdates
+	n.pendingUpdates = nil
+	return u
+}
+
+func (n *Note) emit(updates []Update) {
+	if len(updates) == 0 {
+		return
+	}
+	n.subMu.Lock()
+	fns := make([]func(Update), 0, len(n.subs))
+	for _, fn := range n.subs {
+		fns = append(fns, fn)
+	}
+	n.subMu.Unlock()
+	for _, u := range updates {
+		for _, fn := range fns {
+			fn(u)
+		}
+	}
 }
 
 // OpenNote loads a note. warnings report recovered damage (a torn log tail,
@@ -100,8 +174,11 @@ func (n *Note) URL() string { return n.ID.URL() }
 // returns the changes it stored, for sending to peers.
 func (n *Note) Flush() ([]crdt.Change, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.flushLocked()
+	stored, err := n.flushLocked()
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return stored, err
 }
 
 func (n *Note) flushLocked() ([]crdt.Change, error) {
@@ -118,12 +195,18 @@ func (n *Note) flushLocked() ([]crdt.Change, error) {
 		records[i] = c.Bytes
 	}
 	others, err := n.log.Append(records...)
+	if errors.Is(err, store.ErrStale) {
+		if err = n.reloadLocked(); err == nil {
+			others, err = n.log.Append(records...)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("save note %s: %w", n.ID, err)
 	}
 	stored := n.unsaved
 	n.unsaved = nil
 	n.viewStale = true
+	n.queue(Update{Origin: FromLocal, Changes: records})
 	if err := n.applyLocked(others); err != nil {
 		return stored, err
 	}
@@ -136,12 +219,43 @@ func (n *Note) flushLocked() ([]crdt.Change, error) {
 }
 
 func (n *Note) applyLocked(records [][]byte) error {
+	if len(records) == 0 {
+		return nil
+	}
 	for _, r := range records {
 		if err := n.doc.Apply(r); err != nil {
 			return fmt.Errorf("apply change from another process to note %s: %w", n.ID, err)
 		}
-		n.viewStale = true
 	}
+	n.viewStale = true
+	n.queue(Update{Origin: FromDisk, Changes: records})
+	return nil
+}
+
+// reloadLocked catches up with a log that other processes compacted more
+// than once since this process last read it: the newest snapshot is merged
+// in whole (changes are idempotent), then the records after it.
+func (n *Note) reloadLocked() error {
+	snapshot, records, _, err := n.log.Load()
+	if err != nil {
+		return fmt.Errorf("reload note %s: %w", n.ID, err)
+	}
+	if len(snapshot) > 0 {
+		if _, err := n.doc.Merge(snapshot); err != nil {
+			return fmt.Errorf("reload note %s: %w", n.ID, err)
+		}
+		// Merge queued what was new for storing; it is on disk already.
+		if _, err := n.doc.Commit(); err != nil {
+			return err
+		}
+	}
+	for _, r := range records {
+		if err := n.doc.Apply(r); err != nil {
+			return fmt.Errorf("reload note %s: %w", n.ID, err)
+		}
+	}
+	n.viewStale = true
+	n.queue(Update{Origin: FromDisk}) // no list: everything may be new
 	return nil
 }
 
@@ -169,41 +283,105 @@ func (n *Note) compactLocked() error {
 // reports whether there were any.
 func (n *Note) Refresh() (bool, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	got, err := n.refreshLocked()
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return got, err
+}
+
+func (n *Note) refreshLocked() (bool, error) {
 	records, err := n.log.Poll()
+	if errors.Is(err, store.ErrStale) {
+		return true, n.reloadLocked()
+	}
 	if err != nil {
 		return false, fmt.Errorf("read changes of note %s: %w", n.ID, err)
 	}
 	return len(records) > 0, n.applyLocked(records)
 }
 
-// ApplyRemote merges change bytes from a peer and stores them.
-func (n *Note) ApplyRemote(changes []byte) error {
+// ApplyRemote merges change bytes a peer pushed and stores them before it
+// returns.
+func (n *Note) ApplyRemote(peer string, changes []byte) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
+	err := n.applyRemoteLocked(peer, changes)
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return err
+}
+
+func (n *Note) applyRemoteLocked(peer string, changes []byte) error {
 	if _, err := n.flushLocked(); err != nil {
 		return err
 	}
 	if err := n.doc.Apply(changes); err != nil {
 		return err
 	}
-	if _, err := n.log.Append(changes); err != nil {
+	return n.storeRemoteLocked(peer, [][]byte{changes})
+}
+
+func (n *Note) storeRemoteLocked(peer string, records [][]byte) error {
+	if len(records) == 0 {
+		return nil
+	}
+	others, err := n.log.Append(records...)
+	if err != nil {
 		return fmt.Errorf("save note %s: %w", n.ID, err)
 	}
 	n.viewStale = true
-	return nil
+	n.queue(Update{Origin: FromPeer, Peer: peer, Changes: records})
+	return n.applyLocked(others)
+}
+
+// GenerateSync returns the next automerge sync message for a peer (ok=false:
+// nothing to send). Open edits are stored first.
+func (n *Note) GenerateSync(s *crdt.SyncState) (msg []byte, ok bool, err error) {
+	n.mu.Lock()
+	_, err = n.flushLocked()
+	if err == nil {
+		msg, ok, err = n.doc.GenerateSyncMessage(s)
+	}
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return msg, ok, err
+}
+
+// ReceiveSync applies an automerge sync message from peer and stores the
+// changes it carried before it returns.
+func (n *Note) ReceiveSync(peer string, s *crdt.SyncState, msg []byte) error {
+	n.mu.Lock()
+	_, err := n.flushLocked()
+	if err == nil {
+		var changes []crdt.Change
+		changes, err = n.doc.ReceiveSyncMessage(s, msg)
+		if err == nil {
+			records := make([][]byte, len(changes))
+			for i, c := range changes {
+				records[i] = c.Bytes
+			}
+			err = n.storeRemoteLocked(peer, records)
+		}
+	}
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return err
 }
 
 // Merge brings in another copy of the note (e.g. an exported file) and
 // stores what was new. It refuses a copy of a different note.
 func (n *Note) Merge(other []byte) (int, error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	added, err := n.doc.Merge(other)
-	if err != nil {
-		return 0, err
+	if err == nil {
+		_, err = n.flushLocked()
 	}
-	_, err = n.flushLocked()
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
 	return added, err
 }
 
@@ -232,12 +410,15 @@ func (n *Note) writeView() error {
 // Close stores everything and releases the note's files.
 func (n *Note) Close() error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	_, err := n.flushLocked()
 	if err == nil && n.viewStale {
 		err = n.writeView()
 	}
-	return errors.Join(err, n.log.Close())
+	err = errors.Join(err, n.log.Close())
+	updates := n.takeUpdatesLocked()
+	n.mu.Unlock()
+	n.emit(updates)
+	return err
 }
 
 // Run keeps an open note durable and current until ctx ends: it commits and

@@ -99,8 +99,23 @@ func (nb *Notebook) Import(id crdt.DocumentID, data []byte) (*Note, error) {
 	if len(warnings) > 0 {
 		return nil, fmt.Errorf("import: %w", errors.Join(warnings...))
 	}
+	// A document from another automerge app may have no body yet.
+	if err := doc.EnsureBody(); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
 	if id.IsZero() {
 		id = crdt.NewDocumentID()
+	}
+	return nb.add(id, doc)
+}
+
+// Join makes an empty note with a known ID, to be filled by syncing with a
+// peer that has it. It has no body until the peer's changes arrive: making
+// one here would give the note two competing bodies.
+func (nb *Notebook) Join(id crdt.DocumentID) (*Note, error) {
+	doc, _, err := crdt.Load(nil, nil, nb.author)
+	if err != nil {
+		return nil, err
 	}
 	return nb.add(id, doc)
 }

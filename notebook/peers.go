@@ -1,0 +1,84 @@
+package notebook
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/store"
+)
+
+// SyncState returns the saved automerge sync state for a peer, or a fresh
+// one. Kept states make a reconnect cheap: a fresh one starts with a bloom
+// filter of the whole history.
+func (n *Note) SyncState(peer string) *crdt.SyncState {
+	data, err := n.log.ReadAux("sync." + peer)
+	if err == nil {
+		if s, err := n.doc.LoadSyncState(data); err == nil {
+			return s
+		}
+	}
+	return n.doc.NewSyncState()
+}
+
+// SaveSyncState keeps a peer's sync state for the next connection.
+func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
+	return n.log.WriteAux("sync."+peer, n.doc.SaveSyncState(s))
+}
+
+// KnownPeer is a peer this note is shared with, and where it was last seen.
+type KnownPeer struct {
+	ID       string    `json:"id"`
+	Addrs    []string  `json:"addrs"`
+	LastSeen time.Time `json:"lastSeen"`
+}
+
+const peersFile = "peers"
+
+// KnownPeers lists the peers this note is shared with.
+func (n *Note) KnownPeers() ([]KnownPeer, error) {
+	data, err := n.log.ReadAux(peersFile)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var peers []KnownPeer
+	if err := json.Unmarshal(data, &peers); err != nil {
+		return nil, fmt.Errorf("peers of note %s: %w", n.ID, err)
+	}
+	return peers, nil
+}
+
+// RememberPeer records that p shares this note (merging its addresses with
+// what was known), so it is dialled again after a restart.
+func (n *Note) RememberPeer(p KnownPeer) error {
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
+	peers, err := n.KnownPeers()
+	if err != nil {
+		peers = nil // a damaged list is rebuilt from what we learn now
+	}
+	i := slices.IndexFunc(peers, func(k KnownPeer) bool { return k.ID == p.ID })
+	if i < 0 {
+		peers = append(peers, p)
+	} else {
+		for _, a := range p.Addrs {
+			if !slices.Contains(peers[i].Addrs, a) {
+				peers[i].Addrs = append(peers[i].Addrs, a)
+			}
+		}
+		if p.LastSeen.After(peers[i].LastSeen) {
+			peers[i].LastSeen = p.LastSeen
+		}
+	}
+	data, err := json.Marshal(peers)
+	if err != nil {
+		return err
+	}
+	return n.log.WriteAux(peersFile, data)
+}

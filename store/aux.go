@@ -1,0 +1,59 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"regexp"
+)
+
+// auxMagic marks small side files a note keeps beside its history: sync
+// states per peer, the peers a note is shared with. Losing one costs a
+// slower sync, never text, so they are plain atomic files, not log records.
+const auxMagic = "CLBAUX"
+
+// auxName limits side-file names to what is safe in a path (libp2p peer IDs
+// are base58, so they fit).
+var auxName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$`)
+
+// WriteAux atomically stores a small side file of the note under name.
+func (l *NoteLog) WriteAux(name string, data []byte) error {
+	if !auxName.MatchString(name) {
+		return fmt.Errorf("side file name %q: %w", name, ErrInvalidID)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(false); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(l.path("aux."+name), encodeBlob(auxMagic, data), tmpPrefix); err != nil {
+		return fmt.Errorf("write %s of note %s: %w", name, l.id, err)
+	}
+	return nil
+}
+
+// ReadAux reads a side file; a missing one is ErrNotFound, a damaged one
+// ErrCorrupt.
+func (l *NoteLog) ReadAux(name string) ([]byte, error) {
+	if !auxName.MatchString(name) {
+		return nil, fmt.Errorf("side file name %q: %w", name, ErrInvalidID)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(false); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(l.path("aux." + name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s of note %s: %w", name, l.id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s of note %s: %w", name, l.id, err)
+	}
+	data, err := decodeBlob(auxMagic, name, b)
+	if err != nil {
+		return nil, fmt.Errorf("note %s: %w", l.id, err)
+	}
+	return data, nil
+}

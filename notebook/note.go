@@ -38,10 +38,12 @@ type Note struct {
 	subs    map[int]func(Update)
 	nextSub int
 
+	kick chan struct{} // wakes Run
+
 	mu sync.Mutex
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
-	unsaved   []crdt.Change
+	unsaved   [][]byte
 	viewAt    time.Time
 	viewStale bool
 	// Updates made under mu, delivered to subscribers after it is released
@@ -115,6 +117,10 @@ func (n *Note) emit(updates []Update) {
 	}
 }
 
+func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLog) *Note {
+	return &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
+}
+
 // OpenNote loads a note. warnings report recovered damage (a torn log tail,
 // a bad snapshot replaced by its predecessor, a record automerge refused).
 func (nb *Notebook) OpenNote(id crdt.DocumentID) (*Note, []error, error) {
@@ -143,7 +149,7 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog) (*Note, []er
 	if err != nil {
 		return nil, warnings, fmt.Errorf("load note %s: %w", id, err)
 	}
-	n := &Note{ID: id, nb: nb, doc: doc, log: log}
+	n := newNote(id, nb, doc, log)
 	// A document that needed repair (e.g. a missing body) saves it now.
 	if _, err := n.Flush(); err != nil {
 		return nil, warnings, err
@@ -169,53 +175,75 @@ func (n *Note) Doc() *crdt.Note { return n.doc }
 // URL is the note's automerge URL.
 func (n *Note) URL() string { return n.ID.URL() }
 
-// Flush commits open edits and makes every local change durable: when it
-// returns without error, everything edited so far survives a crash. It
-// returns the changes it stored, for sending to peers.
+// Flush commits open edits and makes every change durable: when it returns
+// without error, everything edited so far survives a crash. Subscribers hear
+// of the new changes as soon as they are committed, before the fsync, so
+// peers get them without waiting for the disk (were this process to die in
+// between, a peer that got them gives them back). It returns the changes
+// it committed.
 func (n *Note) Flush() ([]crdt.Change, error) {
+	var fresh []crdt.Change
+	err := n.step(func() (err error) {
+		fresh, err = n.commitLocked()
+		return err
+	})
+	if err != nil {
+		return fresh, err
+	}
+	return fresh, n.step(n.storeLocked)
+}
+
+// step runs f under the note's lock and then delivers the updates it queued.
+func (n *Note) step(f func() error) error {
 	n.mu.Lock()
-	stored, err := n.flushLocked()
+	err := f()
 	updates := n.takeUpdatesLocked()
 	n.mu.Unlock()
 	n.emit(updates)
-	return stored, err
+	return err
 }
 
-func (n *Note) flushLocked() ([]crdt.Change, error) {
+// commitLocked closes the open change and queues every change the document
+// committed (edits, merged copies) for storing and for subscribers.
+func (n *Note) commitLocked() ([]crdt.Change, error) {
 	fresh, err := n.doc.Commit()
-	if err != nil {
+	if err != nil || len(fresh) == 0 {
 		return nil, err
 	}
-	n.unsaved = append(n.unsaved, fresh...)
-	if len(n.unsaved) == 0 {
-		return nil, nil
-	}
-	records := make([][]byte, len(n.unsaved))
-	for i, c := range n.unsaved {
+	records := make([][]byte, len(fresh))
+	for i, c := range fresh {
 		records[i] = c.Bytes
 	}
-	others, err := n.log.Append(records...)
+	n.unsaved = append(n.unsaved, records...)
+	n.queue(Update{Origin: FromLocal, Changes: records})
+	return fresh, nil
+}
+
+// storeLocked appends every unsaved record durably and applies what other
+// processes stored meanwhile.
+func (n *Note) storeLocked() error {
+	if len(n.unsaved) == 0 {
+		return nil
+	}
+	others, err := n.log.Append(n.unsaved...)
 	if errors.Is(err, store.ErrStale) {
 		if err = n.reloadLocked(); err == nil {
-			others, err = n.log.Append(records...)
+			others, err = n.log.Append(n.unsaved...)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("save note %s: %w", n.ID, err)
+		// Kept in unsaved: the next Flush tries again.
+		return fmt.Errorf("save note %s: %w", n.ID, err)
 	}
-	stored := n.unsaved
 	n.unsaved = nil
 	n.viewStale = true
-	n.queue(Update{Origin: FromLocal, Changes: records})
 	if err := n.applyLocked(others); err != nil {
-		return stored, err
+		return err
 	}
 	if n.log.LogSize() > CompactAt {
-		if err := n.compactLocked(); err != nil {
-			return stored, err
-		}
+		return n.compactLocked()
 	}
-	return stored, nil
+	return nil
 }
 
 func (n *Note) applyLocked(records [][]byte) error {
@@ -274,115 +302,109 @@ func (n *Note) compactLocked() error {
 	if err := n.writeView(); err != nil {
 		return err
 	}
-	// Edits Save committed meanwhile stay queued: the next Flush stores them
-	// again (harmless, changes are idempotent) and hands them to peers.
+	// Edits Save committed meanwhile stay queued in the document: the next
+	// Flush stores them again (harmless, changes are idempotent) and hands
+	// them to subscribers.
 	return nil
 }
 
 // Refresh applies changes other processes stored since the last look and
 // reports whether there were any.
-func (n *Note) Refresh() (bool, error) {
-	n.mu.Lock()
-	got, err := n.refreshLocked()
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
+func (n *Note) Refresh() (got bool, err error) {
+	err = n.step(func() error {
+		records, err := n.log.Poll()
+		if errors.Is(err, store.ErrStale) {
+			got = true
+			return n.reloadLocked()
+		}
+		if err != nil {
+			return fmt.Errorf("read changes of note %s: %w", n.ID, err)
+		}
+		got = len(records) > 0
+		return n.applyLocked(records)
+	})
 	return got, err
 }
 
-func (n *Note) refreshLocked() (bool, error) {
-	records, err := n.log.Poll()
-	if errors.Is(err, store.ErrStale) {
-		return true, n.reloadLocked()
-	}
-	if err != nil {
-		return false, fmt.Errorf("read changes of note %s: %w", n.ID, err)
-	}
-	return len(records) > 0, n.applyLocked(records)
-}
-
-// ApplyRemote merges change bytes a peer pushed and stores them before it
-// returns.
+// ApplyRemote merges change bytes a peer pushed. Subscribers hear of them
+// once applied; they are durable when ApplyRemote returns.
 func (n *Note) ApplyRemote(peer string, changes []byte) error {
-	n.mu.Lock()
-	err := n.applyRemoteLocked(peer, changes)
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
-	return err
-}
-
-func (n *Note) applyRemoteLocked(peer string, changes []byte) error {
-	if _, err := n.flushLocked(); err != nil {
-		return err
-	}
-	if err := n.doc.Apply(changes); err != nil {
-		return err
-	}
-	return n.storeRemoteLocked(peer, [][]byte{changes})
-}
-
-func (n *Note) storeRemoteLocked(peer string, records [][]byte) error {
-	if len(records) == 0 {
+	err := n.step(func() error {
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
+		if err := n.doc.Apply(changes); err != nil {
+			return fmt.Errorf("apply changes from %s: %w", peer, err)
+		}
+		n.receivedLocked(peer, [][]byte{changes})
 		return nil
-	}
-	others, err := n.log.Append(records...)
+	})
 	if err != nil {
-		return fmt.Errorf("save note %s: %w", n.ID, err)
+		return err
 	}
-	n.viewStale = true
+	return n.step(n.storeLocked)
+}
+
+func (n *Note) receivedLocked(peer string, records [][]byte) {
+	if len(records) == 0 {
+		return
+	}
+	n.unsaved = append(n.unsaved, records...)
 	n.queue(Update{Origin: FromPeer, Peer: peer, Changes: records})
-	return n.applyLocked(others)
 }
 
 // GenerateSync returns the next automerge sync message for a peer (ok=false:
-// nothing to send). Open edits are stored first.
+// nothing to send). Open edits are committed first so they travel too.
 func (n *Note) GenerateSync(s *crdt.SyncState) (msg []byte, ok bool, err error) {
-	n.mu.Lock()
-	_, err = n.flushLocked()
-	if err == nil {
+	err = n.step(func() error {
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
 		msg, ok, err = n.doc.GenerateSyncMessage(s)
-	}
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
+		return err
+	})
 	return msg, ok, err
 }
 
-// ReceiveSync applies an automerge sync message from peer and stores the
-// changes it carried before it returns.
+// ReceiveSync applies an automerge sync message from peer; the changes it
+// carried are durable when it returns.
 func (n *Note) ReceiveSync(peer string, s *crdt.SyncState, msg []byte) error {
-	n.mu.Lock()
-	_, err := n.flushLocked()
-	if err == nil {
-		var changes []crdt.Change
-		changes, err = n.doc.ReceiveSyncMessage(s, msg)
-		if err == nil {
-			records := make([][]byte, len(changes))
-			for i, c := range changes {
-				records[i] = c.Bytes
-			}
-			err = n.storeRemoteLocked(peer, records)
+	err := n.step(func() error {
+		if _, err := n.commitLocked(); err != nil {
+			return err
 		}
+		changes, err := n.doc.ReceiveSyncMessage(s, msg)
+		if err != nil {
+			return err
+		}
+		records := make([][]byte, len(changes))
+		for i, c := range changes {
+			records[i] = c.Bytes
+		}
+		n.receivedLocked(peer, records)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
-	return err
+	return n.step(n.storeLocked)
 }
 
 // Merge brings in another copy of the note (e.g. an exported file) and
 // stores what was new. It refuses a copy of a different note.
-func (n *Note) Merge(other []byte) (int, error) {
-	n.mu.Lock()
-	added, err := n.doc.Merge(other)
-	if err == nil {
-		_, err = n.flushLocked()
+func (n *Note) Merge(other []byte) (added int, err error) {
+	err = n.step(func() error {
+		added, err = n.doc.Merge(other)
+		if err != nil {
+			return err
+		}
+		_, err = n.commitLocked()
+		return err
+	})
+	if err != nil {
+		return added, err
 	}
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
-	return added, err
+	return added, n.step(n.storeLocked)
 }
 
 // writeView caches title and text on disk for fast opening and listing.
@@ -409,59 +431,73 @@ func (n *Note) writeView() error {
 
 // Close stores everything and releases the note's files.
 func (n *Note) Close() error {
-	n.mu.Lock()
-	_, err := n.flushLocked()
-	if err == nil && n.viewStale {
-		err = n.writeView()
+	_, err := n.Flush()
+	return errors.Join(err, n.step(func() error {
+		var err error
+		if n.viewStale {
+			err = n.writeView()
+		}
+		return errors.Join(err, n.log.Close())
+	}))
+}
+
+// Kick wakes Run to look at the commit policy now: call it after an edit
+// when the policy may already be due (e.g. every keystroke while live).
+func (n *Note) Kick() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
 	}
-	err = errors.Join(err, n.log.Close())
-	updates := n.takeUpdatesLocked()
-	n.mu.Unlock()
-	n.emit(updates)
-	return err
 }
 
 // Run keeps an open note durable and current until ctx ends: it commits and
-// stores edits as policy says, picks up changes other processes store, and
-// calls changed (if not nil) after those. The caller owns the goroutine Run
+// stores edits as policy() says (asked anew each time, so it can change
+// when peers come and go), picks up changes other processes store, and
+// rewrites the view cache now and then. The caller owns the goroutine Run
 // runs on; Run returns when ctx is done, after a final Flush.
-func (n *Note) Run(ctx context.Context, policy crdt.CommitPolicy, changed func()) error {
+func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 	timer := time.NewTimer(PollInterval)
 	defer timer.Stop()
+	nextPoll := time.Now().Add(PollInterval)
 	for {
 		select {
 		case <-ctx.Done():
 			_, err := n.Flush()
 			return err
+		case <-n.kick:
 		case <-timer.C:
 		}
-		now := time.Now()
-		edits, first, last := n.doc.Pending()
-		if policy.Due(now, edits, first, last) {
+		p := policy()
+		if edits, first, last := n.doc.Pending(); p.Due(time.Now(), edits, first, last) {
 			if _, err := n.Flush(); err != nil {
 				return err
 			}
 		}
-		got, err := n.Refresh()
-		if err != nil {
-			return err
+		if now := time.Now(); !now.Before(nextPoll) {
+			nextPoll = now.Add(PollInterval)
+			if _, err := n.Refresh(); err != nil {
+				return err
+			}
+			if err := n.step(func() error {
+				if n.viewStale && time.Since(n.viewAt) > viewEvery {
+					return n.writeView()
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
-		if got && changed != nil {
-			changed()
-		}
-		n.mu.Lock()
-		if n.viewStale && time.Since(n.viewAt) > viewEvery {
-			err = n.writeView()
-		}
-		n.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		edits, first, last = n.doc.Pending()
-		wait := PollInterval
-		if w := policy.Wait(time.Now(), edits, first, last); w >= 0 && w < wait {
+		wait := time.Until(nextPoll)
+		edits, first, last := n.doc.Pending()
+		if w := p.Wait(time.Now(), edits, first, last); w >= 0 && w < wait {
 			wait = max(w, time.Millisecond)
 		}
-		timer.Reset(wait)
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(max(wait, time.Millisecond))
 	}
 }

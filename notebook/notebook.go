@@ -126,7 +126,7 @@ func (nb *Notebook) add(id crdt.DocumentID, doc *crdt.Note) (*Note, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create note %s: %w", id, err)
 	}
-	n := &Note{ID: id, nb: nb, doc: doc, log: log}
+	n := newNote(id, nb, doc, log)
 	data, err := doc.Save()
 	if err != nil {
 		log.Close()

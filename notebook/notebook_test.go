@@ -123,8 +123,13 @@ func TestRunCommitsAndWatches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	changed := make(chan struct{}, 10)
 	done := make(chan error, 1)
+	na.Subscribe(func(u Update) {
+		if u.Origin == FromDisk {
+			changed <- struct{}{}
+		}
+	})
 	policy := crdt.CommitPolicy{Idle: 50 * time.Millisecond, MaxAge: time.Second, MaxEdits: 1000}
-	go func() { done <- na.Run(ctx, policy, func() { changed <- struct{}{} }) }()
+	go func() { done <- na.Run(ctx, func() crdt.CommitPolicy { return policy }) }()
 
 	na.Doc().Splice(0, 0, "typed")
 	// Another process reads what Run stored once the typing paused.

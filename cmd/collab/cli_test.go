@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/collab-editor/collab/notebook"
 )
 
 // cli runs collab in-process against one notebook, like a user in a shell.
@@ -224,4 +226,62 @@ func TestExportImportMerge(t *testing.T) {
 	if _, _, code := c.run("", "import", bad); code != 1 {
 		t.Fatalf("importing garbage: exit %d", code)
 	}
+}
+
+// A log cut off in the middle of a record (a crash, a full disk) loses only
+// that unfinished record: the note opens with a warning and takes writes.
+func TestTornLogStillOpens(t *testing.T) {
+	c := newCLI(t)
+	url := strings.TrimSpace(c.ok("", "new", "Torn"))
+	id := strings.TrimPrefix(url, "automerge:")
+	c.ok("", "append", "Torn", "kept")
+	c.ok("", "append", "Torn", "torn away")
+	logs, _ := filepath.Glob(filepath.Join(c.home, "notes", id, "log.*"))
+	if len(logs) != 1 {
+		t.Fatalf("logs: %v", logs)
+	}
+	data, _ := os.ReadFile(logs[0])
+	os.WriteFile(logs[0], data[:len(data)-7], 0o600)
+
+	out, errOut, code := c.run("", "cat", "Torn")
+	if code != 0 || out != "kept\n" || !strings.Contains(errOut, "warning") {
+		t.Fatalf("cat after a torn tail: exit %d, %q, stderr %q", code, out, errOut)
+	}
+	c.ok("", "append", "Torn", "again")
+	if got := c.ok("", "cat", "Torn"); got != "kept\nagain\n" {
+		t.Fatalf("after repair: %q", got)
+	}
+}
+
+// A damaged snapshot falls back to the generation before it.
+func TestCorruptSnapshotFallsBack(t *testing.T) {
+	c := newCLI(t)
+	t.Setenv("COLLAB_COMPACT_AT", "")
+	url := strings.TrimSpace(c.ok("", "new", "Snap"))
+	id := strings.TrimPrefix(url, "automerge:")
+	old := notebookCompactAt(t, 64)
+	defer old()
+	for _, line := range []string{"one", "two", "three", "four"} {
+		c.ok("", "append", "Snap", line)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(c.home, "notes", id, "snap.*"))
+	if len(snaps) < 2 {
+		t.Fatalf("want two snapshot generations, have %v", snaps)
+	}
+	newest := snaps[len(snaps)-1]
+	data, _ := os.ReadFile(newest)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(newest, data, 0o600)
+	out, errOut, code := c.run("", "cat", "Snap")
+	if code != 0 || out != "one\ntwo\nthree\nfour\n" || !strings.Contains(errOut, "warning") {
+		t.Fatalf("cat with a bad snapshot: exit %d, %q, stderr %q", code, out, errOut)
+	}
+}
+
+// notebookCompactAt makes notes compact past n bytes for one test.
+func notebookCompactAt(t *testing.T, n int64) (restore func()) {
+	t.Helper()
+	old := notebook.CompactAt
+	notebook.CompactAt = n
+	return func() { notebook.CompactAt = old }
 }

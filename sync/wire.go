@@ -29,7 +29,14 @@ const (
 	MsgEphemeral                = "ephemeral"
 	MsgRemoteSubscriptionChange = "remote-subscription-change"
 	MsgRemoteHeadsChanged       = "remote-heads-changed"
+	// MsgCollabChange is collab's extension: one automerge change pushed
+	// to a peer that advertised ExtChange (JS repos neither send nor get it).
+	MsgCollabChange = "collab-change"
 )
+
+// ExtChange is the collab extension a peer lists in PeerMetadata.Extensions
+// to say it accepts collab-change messages.
+const ExtChange = "collab-change/1"
 
 var (
 	// ErrInvalidMessage reports a frame that is not a valid message: not
@@ -41,7 +48,7 @@ var (
 )
 
 // Message is one protocol message: one of *Join, *Peer, *ErrorMessage,
-// *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral,
+// *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange,
 // *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
 type Message interface {
 	// Type returns the message's "type" value, e.g. "sync".
@@ -63,6 +70,9 @@ type PeerMetadata struct {
 	// IsEphemeral tells that the peer keeps nothing, so its sync state need
 	// not be remembered.
 	IsEphemeral bool `cbor:"isEphemeral,omitempty"`
+	// Extensions lists the collab extensions the peer speaks (ExtChange);
+	// automerge-repo ignores the key.
+	Extensions []string `cbor:"collabExtensions,omitempty"`
 }
 
 // Join opens a stream: the connecting side sends it first.
@@ -132,6 +142,15 @@ type Ephemeral struct {
 	Data       []byte
 }
 
+// CollabChange pushes one automerge change (Data: the change's bytes, as
+// automerge's loadIncremental takes them) of a document to a collab peer.
+type CollabChange struct {
+	SenderID   string
+	TargetID   string
+	DocumentID string
+	Data       []byte
+}
+
 // RemoteSubscriptionChange is automerge-repo's remote-heads subscription
 // control; collab decodes and ignores it.
 type RemoteSubscriptionChange struct {
@@ -174,6 +193,7 @@ func (*DocUnavailable) Type() string           { return MsgDocUnavailable }
 func (*Ephemeral) Type() string                { return MsgEphemeral }
 func (*RemoteSubscriptionChange) Type() string { return MsgRemoteSubscriptionChange }
 func (*RemoteHeadsChanged) Type() string       { return MsgRemoteHeadsChanged }
+func (*CollabChange) Type() string             { return MsgCollabChange }
 func (m *Unknown) Type() string                { return m.TypeName }
 
 func (m *Join) Sender() string                     { return m.SenderID }
@@ -186,6 +206,7 @@ func (m *DocUnavailable) Sender() string           { return m.SenderID }
 func (m *Ephemeral) Sender() string                { return m.SenderID }
 func (m *RemoteSubscriptionChange) Sender() string { return m.SenderID }
 func (m *RemoteHeadsChanged) Sender() string       { return m.SenderID }
+func (m *CollabChange) Sender() string             { return m.SenderID }
 func (m *Unknown) Sender() string                  { return m.SenderID }
 
 func (*Join) Target() string                       { return "" }
@@ -198,6 +219,7 @@ func (m *DocUnavailable) Target() string           { return m.TargetID }
 func (m *Ephemeral) Target() string                { return m.TargetID }
 func (m *RemoteSubscriptionChange) Target() string { return m.TargetID }
 func (m *RemoteHeadsChanged) Target() string       { return m.TargetID }
+func (m *CollabChange) Target() string             { return m.TargetID }
 func (m *Unknown) Target() string                  { return m.TargetID }
 
 // Wire forms: the CBOR maps exactly as automerge-repo spells them. Pointers
@@ -307,6 +329,10 @@ func (m *Request) wire() any {
 	return &wireSync{MsgRequest, m.SenderID, m.TargetID, m.DocumentID, m.Data}
 }
 
+func (m *CollabChange) wire() any {
+	return &wireSync{MsgCollabChange, m.SenderID, m.TargetID, m.DocumentID, m.Data}
+}
+
 func (m *DocUnavailable) wire() any {
 	return &wireDocUnavailable{MsgDocUnavailable, m.SenderID, m.TargetID, m.DocumentID}
 }
@@ -368,7 +394,7 @@ func (m *Join) validate() error {
 	if err := require(MsgJoin, field{"senderId", m.SenderID}); err != nil {
 		return err
 	}
-	return checkUTF8(MsgJoin, append([]string{m.SenderID, m.PeerMetadata.StorageID}, m.SupportedProtocolVersions...)...)
+	return checkUTF8(MsgJoin, slices.Concat([]string{m.SenderID, m.PeerMetadata.StorageID}, m.SupportedProtocolVersions, m.PeerMetadata.Extensions)...)
 }
 
 func (m *Peer) validate() error {
@@ -376,7 +402,7 @@ func (m *Peer) validate() error {
 		field{"selectedProtocolVersion", m.SelectedProtocolVersion}); err != nil {
 		return err
 	}
-	return checkUTF8(MsgPeer, m.SenderID, m.TargetID, m.PeerMetadata.StorageID, m.SelectedProtocolVersion)
+	return checkUTF8(MsgPeer, slices.Concat([]string{m.SenderID, m.TargetID, m.PeerMetadata.StorageID, m.SelectedProtocolVersion}, m.PeerMetadata.Extensions)...)
 }
 
 func (m *ErrorMessage) validate() error {
@@ -406,6 +432,10 @@ func (m *Sync) validate() error {
 
 func (m *Request) validate() error {
 	return validateSync(MsgRequest, m.SenderID, m.TargetID, m.DocumentID, m.Data)
+}
+
+func (m *CollabChange) validate() error {
+	return validateSync(MsgCollabChange, m.SenderID, m.TargetID, m.DocumentID, m.Data)
 }
 
 func (m *DocUnavailable) validate() error {
@@ -467,7 +497,7 @@ func (m *Unknown) validate() error {
 func known(typ string) bool {
 	switch typ {
 	case MsgJoin, MsgPeer, MsgError, MsgLeave, MsgSync, MsgRequest, MsgDocUnavailable,
-		MsgEphemeral, MsgRemoteSubscriptionChange, MsgRemoteHeadsChanged:
+		MsgEphemeral, MsgRemoteSubscriptionChange, MsgRemoteHeadsChanged, MsgCollabChange:
 		return true
 	}
 	return false
@@ -561,15 +591,18 @@ func Decode(frame []byte) (Message, error) {
 			return nil, err
 		}
 		m = &Leave{w.SenderID}
-	case MsgSync, MsgRequest:
+	case MsgSync, MsgRequest, MsgCollabChange:
 		var w wireSync
 		if err := unmarshal(frame, typ, &w); err != nil {
 			return nil, err
 		}
-		if typ == MsgSync {
+		switch typ {
+		case MsgSync:
 			m = &Sync{w.SenderID, w.TargetID, w.DocumentID, w.Data}
-		} else {
+		case MsgRequest:
 			m = &Request{w.SenderID, w.TargetID, w.DocumentID, w.Data}
+		default:
+			m = &CollabChange{w.SenderID, w.TargetID, w.DocumentID, w.Data}
 		}
 	case MsgDocUnavailable:
 		var w wireDocUnavailable
@@ -650,6 +683,8 @@ func Encode(m Message) ([]byte, error) {
 	case *Request:
 		data = m.Data
 	case *Ephemeral:
+		data = m.Data
+	case *CollabChange:
 		data = m.Data
 	}
 	if len(data) > MaxFrameSize {

@@ -1,0 +1,550 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/tui/editor"
+)
+
+// frame is the shortest time between two re-reads of the note for remote
+// changes: at most one per frame.
+const frame = time.Second / 60
+
+// session is an open note on the editor screen.
+type session struct {
+	id    crdt.DocumentID
+	gen   int
+	title string
+	net   Network
+
+	note    *notebook.Note // nil while loading
+	owned   bool           // opened by the app (offline): it runs and closes it
+	loadErr error
+	noBody  bool // joined, text not arrived yet
+	loading bool
+
+	ed   *editor.Model
+	find *findBar
+
+	// Remote changes: the subscriber sets dirty and wakes the waiter, which
+	// delivers remoteMsg to the loop; the loop re-reads the text.
+	dirty    atomic.Bool
+	wake     chan struct{}
+	done     chan struct{}
+	lastRead atomic.Int64 // unix nanos of the last re-read
+	unsub    func()
+
+	cancelRun context.CancelFunc
+	runDone   chan error
+	runErr    error
+
+	saved      bool
+	sentCursor [2]int
+	w, h       int
+	closed     bool
+}
+
+type (
+	noteLoadedMsg struct {
+		s        *session
+		note     *notebook.Note
+		text     string
+		title    string
+		noBody   bool
+		warnings []error
+		err      error
+	}
+	remoteMsg     struct{ s *session }
+	noteClosedMsg struct{ err error }
+	runStoppedMsg struct {
+		s   *session
+		err error
+	}
+)
+
+// openNote shows the note's cached text at once and loads the note in a
+// command; noteLoadedMsg switches to the live note.
+func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
+	var closeOld tea.Cmd
+	if a.sess != nil {
+		old := a.sess
+		a.sess = nil
+		closeOld = func() tea.Msg { return errOrNil(old.close()) }
+	}
+	a.gen++
+	s := &session{
+		id: id, gen: a.gen, net: a.net, owned: a.net == nil, loading: true, saved: true,
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		ed: editor.New(editor.WithNoColor(a.opts.NoColor)),
+	}
+	s.sentCursor = [2]int{-1, -1}
+	if v, _, err := a.nb.PeekView(id); err == nil {
+		s.title = v.Title
+		s.ed.SetText(v.Text)
+	}
+	s.ed.Blur()
+	a.sess = s
+	a.hist = nil
+	a.screen = screenEditor
+	s.layout(a.w, a.h)
+	nb, net := a.nb, a.net
+	load := func() tea.Msg {
+		m := noteLoadedMsg{s: s}
+		var n *notebook.Note
+		var err error
+		if net != nil {
+			n, err = net.Open(id)
+		} else {
+			n, m.warnings, err = nb.OpenNote(id)
+		}
+		if err != nil {
+			m.err = err
+			return m
+		}
+		select {
+		case <-s.done: // closed while loading
+			if s.owned {
+				n.Close()
+			}
+			return nil
+		default:
+		}
+		m.note = n
+		m.title = n.Doc().Title()
+		m.text, err = n.Doc().Text()
+		if errors.Is(err, crdt.ErrNoBody) {
+			m.noBody = true
+		} else if err != nil {
+			m.err = err
+		}
+		return m
+	}
+	return tea.Batch(closeOld, load)
+}
+
+func errOrNil(err error) tea.Msg {
+	if err != nil {
+		return errMsg{err}
+	}
+	return nil
+}
+
+func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
+	s := m.s
+	if s != a.sess {
+		// Left before it loaded.
+		if m.note != nil && s.owned {
+			return func() tea.Msg { return errOrNil(m.note.Close()) }
+		}
+		return nil
+	}
+	s.loading = false
+	for _, w := range m.warnings {
+		a.showErr(fmt.Errorf("note repaired: %w", w))
+	}
+	if m.err != nil {
+		s.loadErr = m.err
+		if m.note != nil && s.owned {
+			m.note.Close()
+		}
+		a.showErr(fmt.Errorf("can't open the note: %w", m.err))
+		return nil
+	}
+	s.note = m.note
+	s.title = m.title
+	s.noBody = m.noBody
+	if !m.noBody {
+		s.ed.SetTextFromRemote(m.text)
+		s.ed.Focus()
+	}
+	s.unsub = s.note.Subscribe(func(u notebook.Update) {
+		if u.Origin != notebook.FromLocal {
+			s.dirty.Store(true)
+		}
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	})
+	// A change that landed between reading the text and subscribing.
+	s.dirty.Store(true)
+	s.wakeUp()
+	var cmds []tea.Cmd
+	if s.owned {
+		ctx, cancel := context.WithCancel(context.Background())
+		s.cancelRun, s.runDone = cancel, make(chan error, 1)
+		note, policy := s.note, a.opts.Policy
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					s.runDone <- fmt.Errorf("note runner crashed: %v", r)
+				}
+			}()
+			s.runDone <- note.Run(ctx, policy)
+		}()
+		cmds = append(cmds, s.watchRun())
+	}
+	s.refreshPresence(a)
+	s.sendCursor()
+	cmds = append(cmds, s.wait())
+	return tea.Batch(cmds...)
+}
+
+// watchRun reports Note.Run stopping early (a disk error): the app shows it.
+func (s *session) watchRun() tea.Cmd {
+	done, stop := s.runDone, s.done
+	return func() tea.Msg {
+		select {
+		case err := <-done:
+			done <- err // close() reads it again
+			if err != nil {
+				return runStoppedMsg{s, err}
+			}
+			return nil
+		case <-stop:
+			return nil
+		}
+	}
+}
+
+func (s *session) wakeUp() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait blocks until the note changed, then (no sooner than a frame after
+// the last re-read) asks the loop to re-read it.
+func (s *session) wait() tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case <-s.wake:
+		case <-s.done:
+			return nil
+		}
+		if d := time.Until(time.Unix(0, s.lastRead.Load()).Add(frame)); d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-s.done:
+				return nil
+			}
+		}
+		return remoteMsg{s: s}
+	}
+}
+
+// syncRemote applies what changed in the note since the editor last saw it.
+func (s *session) syncRemote(a *App) {
+	s.refreshSaved()
+	if s.note == nil || !s.dirty.Swap(false) {
+		return
+	}
+	s.lastRead.Store(time.Now().UnixNano())
+	s.title = s.note.Doc().Title()
+	text, err := s.note.Doc().Text()
+	if errors.Is(err, crdt.ErrNoBody) {
+		return
+	}
+	if err != nil {
+		a.showErr(err)
+		return
+	}
+	if s.noBody {
+		s.noBody = false
+		s.ed.SetText(text)
+		s.ed.Focus()
+		a.showFlash("The note's text arrived")
+	} else {
+		s.ed.SetTextFromRemote(text)
+	}
+	s.refreshPresence(a)
+	s.sendCursor()
+}
+
+// refreshSaved re-reads whether every edit is committed.
+func (s *session) refreshSaved() {
+	if s.note == nil {
+		return
+	}
+	edits, _, _ := s.note.Doc().Pending()
+	s.saved = edits == 0
+}
+
+// refreshPresence draws the other people's cursors.
+func (s *session) refreshPresence(a *App) {
+	if s.net == nil {
+		return
+	}
+	ps := s.net.Presence(s.id)
+	peers := make([]editor.PeerCursor, 0, len(ps))
+	for _, p := range ps {
+		pc := editor.PeerCursor{ID: p.Peer, Name: p.Name, Cursor: p.Cursor, Anchor: p.Anchor}
+		if p.Color != "" {
+			pc.Color = lipgloss.Color(p.Color)
+		} else {
+			pc.Color = lipgloss.Color("#ff5f87")
+		}
+		if pc.Name == "" {
+			pc.Name = shortID(p.Peer)
+		}
+		peers = append(peers, pc)
+	}
+	s.ed.SetPeers(peers)
+}
+
+// sendCursor tells peers where the cursor is, when it moved.
+func (s *session) sendCursor() {
+	if s.net == nil || s.note == nil {
+		return
+	}
+	c := s.ed.CursorPos()
+	anchor := c
+	if start, end, ok := s.ed.Selection(); ok {
+		if c == end {
+			anchor = start
+		} else {
+			anchor = end
+		}
+	}
+	if s.sentCursor != [2]int{c, anchor} {
+		s.sentCursor = [2]int{c, anchor}
+		s.net.SetCursor(s.id, c, anchor)
+	}
+}
+
+// editorInput passes keys, pastes and mouse events to the editor and the
+// edits it makes to the note.
+func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
+	if s.note == nil || s.noBody {
+		if _, ok := msg.(tea.KeyPressMsg); ok {
+			if s.loading {
+				a.showFlash("Still loading the note…")
+			} else if s.noBody {
+				a.showFlash("Waiting for the note's text from peers…")
+			}
+		}
+		if _, ok := msg.(tea.MouseWheelMsg); ok {
+			s.ed.Update(msg)
+		}
+		return nil
+	}
+	// A remote change not shown yet: apply it first so the edit's offsets
+	// are the note's.
+	if s.dirty.Load() {
+		s.syncRemote(a)
+	}
+	splices, cmd := s.ed.Update(msg)
+	if len(splices) > 0 {
+		doc := s.note.Doc()
+		for _, sp := range splices {
+			if err := doc.Splice(sp.Pos, sp.Delete, sp.Insert); err != nil {
+				a.showErr(fmt.Errorf("edit not applied: %w", err))
+				s.dirty.Store(true)
+				s.syncRemote(a)
+				break
+			}
+		}
+		s.saved = false
+		s.note.Kick()
+	}
+	s.sendCursor()
+	return cmd
+}
+
+// editorKey handles the editor screen's keys.
+func (a *App) editorKey(msg tea.KeyPressMsg) tea.Cmd {
+	s := a.sess
+	if s.find != nil {
+		return a.findKey(msg)
+	}
+	k := editKeys
+	switch {
+	case key.Matches(msg, k.Close):
+		return a.closeNote()
+	case key.Matches(msg, k.Quit) && !s.ed.HasSelection():
+		return a.quit()
+	case key.Matches(msg, k.Help):
+		a.help = &helpState{}
+		return nil
+	case key.Matches(msg, k.Find):
+		s.openFind()
+		return nil
+	case key.Matches(msg, k.Invite):
+		return a.openInvite()
+	case key.Matches(msg, k.History):
+		if s.note == nil || s.noBody {
+			a.showFlash("History is there once the note has loaded")
+			return nil
+		}
+		return a.openHistory()
+	case key.Matches(msg, k.Follow):
+		a.followNext()
+		return nil
+	}
+	return s.editorInput(a, msg)
+}
+
+// followNext follows the next person in the note, or stops following.
+func (a *App) followNext() {
+	s := a.sess
+	peers := s.ed.Peers()
+	if len(peers) == 0 {
+		s.ed.Follow("")
+		a.showFlash("Nobody else is in this note")
+		return
+	}
+	cur := s.ed.Following()
+	next := 0
+	if cur != "" {
+		next = -1
+		for i, p := range peers {
+			if p.ID == cur {
+				next = i + 1
+			}
+		}
+		if next >= len(peers) {
+			s.ed.Follow("")
+			a.showFlash("Stopped following")
+			return
+		}
+		if next < 0 {
+			next = 0
+		}
+	}
+	s.ed.Follow(peers[next].ID)
+	a.showFlash("Following " + peers[next].Name + " (ctrl+t: next, any move stops)")
+}
+
+// closeNote goes back to the list (or quits when opened directly).
+func (a *App) closeNote() tea.Cmd {
+	if a.opts.Open != nil {
+		return a.quit()
+	}
+	s := a.sess
+	a.sess = nil
+	a.hist = nil
+	a.screen = screenList
+	a.list.selectID(s.id)
+	return s.closeCmd()
+}
+
+func (s *session) closeCmd() tea.Cmd {
+	return func() tea.Msg { return noteClosedMsg{err: s.close()} }
+}
+
+// close stops listening, stores every edit and (offline) closes the note.
+func (s *session) close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	if s.unsub != nil {
+		s.unsub()
+	}
+	if s.note == nil {
+		return nil
+	}
+	if !s.owned {
+		_, err := s.note.Flush()
+		return err
+	}
+	var err error
+	if s.cancelRun != nil {
+		s.cancelRun()
+		err = <-s.runDone
+	}
+	return errors.Join(err, s.note.Close())
+}
+
+// layout: status bar, editor, footer.
+func (s *session) layout(w, h int) {
+	s.w, s.h = w, h
+	s.ed.SetSize(max(1, w), max(1, h-2))
+	s.ed.SetOrigin(0, 1)
+}
+
+func (s *session) displayTitle() string { return oneLine(s.title) }
+
+func (s *session) cursor() *tea.Cursor {
+	if s.find != nil {
+		return s.find.cursor(s.h - 1)
+	}
+	return s.ed.Cursor()
+}
+
+// statusParts are the status bar's right-hand items.
+func (s *session) statusParts(a *App) []string {
+	var parts []string
+	if s.net != nil {
+		if names := onlineNames(s.net.Peers(s.id)); len(names) > 0 {
+			parts = append(parts, "● "+strings.Join(names, ", "))
+		}
+	}
+	if f := s.ed.Following(); f != "" {
+		for _, p := range s.ed.Peers() {
+			if p.ID == f {
+				parts = append(parts, "following "+p.Name)
+			}
+		}
+	}
+	switch {
+	case s.net == nil:
+		parts = append(parts, "offline")
+	default:
+		st := s.net.Status(s.id)
+		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Offline: ""}[st]
+		parts = append(parts, mark+st.String())
+	}
+	switch {
+	case s.loading:
+		parts = append(parts, "loading…")
+	case s.loadErr != nil:
+		parts = append(parts, "not loaded")
+	case s.noBody:
+		parts = append(parts, "waiting for text")
+	case s.runErr != nil:
+		parts = append(parts, "NOT SAVED")
+	case s.saved:
+		parts = append(parts, "saved")
+	default:
+		parts = append(parts, "saving…")
+	}
+	return parts
+}
+
+func (s *session) view(a *App) string {
+	right := " " + strings.Join(s.statusParts(a), " · ") + " "
+	top := a.bar(" "+s.displayTitle(), right)
+	var body string
+	switch {
+	case s.noBody && !s.loading:
+		body = fitLines([]string{"", a.st.dim.Render(ansi.Wordwrap(" Waiting for the note's text from peers… It appears here as soon as one of them is reachable.", s.w, ""))}, s.h-2)
+	case s.loadErr != nil && s.ed.Len() == 0:
+		body = fitLines([]string{"", a.st.err.Render(ansi.Wordwrap(" Can't open this note: "+s.loadErr.Error(), s.w, ""))}, s.h-2)
+	default:
+		body = s.ed.View()
+	}
+	var bottom string
+	if s.find != nil {
+		bottom = s.find.view(a)
+	} else {
+		bottom = a.footer("^Q", "close", "^F", "find", "^S", "share", "^R", "history", "^T", "follow", "F1", "keys")
+	}
+	return top + "\n" + body + "\n" + bottom
+}

@@ -1,0 +1,397 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+var keyCodes = map[string]rune{
+	"left": tea.KeyLeft, "right": tea.KeyRight, "up": tea.KeyUp, "down": tea.KeyDown,
+	"home": tea.KeyHome, "end": tea.KeyEnd, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
+	"backspace": tea.KeyBackspace, "delete": tea.KeyDelete, "enter": tea.KeyEnter,
+	"tab": tea.KeyTab, "esc": tea.KeyEscape, "space": tea.KeySpace, "f1": tea.KeyF1,
+}
+
+// kp builds a key press from a keystroke like "ctrl+shift+left" or "a".
+func kp(s string) tea.KeyPressMsg {
+	parts := strings.Split(s, "+")
+	if s == "+" {
+		parts = []string{"+"}
+	}
+	var k tea.KeyPressMsg
+	for _, p := range parts[:len(parts)-1] {
+		switch p {
+		case "ctrl":
+			k.Mod |= tea.ModCtrl
+		case "alt":
+			k.Mod |= tea.ModAlt
+		case "shift":
+			k.Mod |= tea.ModShift
+		}
+	}
+	name := parts[len(parts)-1]
+	if c, ok := keyCodes[name]; ok {
+		k.Code = c
+		if c == tea.KeySpace && k.Mod == 0 {
+			k.Text = " "
+		}
+		return k
+	}
+	r := []rune(name)
+	k.Code = r[0]
+	if k.Mod&^tea.ModShift == 0 {
+		k.Text = name
+	}
+	return k
+}
+
+// harness drives an App the way Bubble Tea does: Update on one goroutine,
+// commands on others, their messages fed back in order of arrival.
+type harness struct {
+	t    *testing.T
+	a    *App
+	nb   *notebook.Notebook
+	msgs chan tea.Msg
+	quit bool
+	clip []string
+	// inflight counts commands still running, so cleanup waits for them
+	// (a list load may be writing into the temp dir).
+	inflight atomic.Int32
+}
+
+func newHarness(t *testing.T, nb *notebook.Notebook, opts Options, w, h int) *harness {
+	t.Helper()
+	hs := &harness{t: t, a: New(nb, opts), nb: nb, msgs: make(chan tea.Msg, 256)}
+	t.Cleanup(func() {
+		if err := hs.a.Close(); err != nil {
+			t.Error(err)
+		}
+		if f, ok := opts.Network.(*fakeNet); ok {
+			f.closeEvents()
+		}
+		deadline := time.After(10 * time.Second)
+		for hs.inflight.Load() > 0 {
+			select {
+			case <-hs.msgs: // dropped: the test is over
+			case <-deadline:
+				t.Errorf("%d commands still running after the test", hs.inflight.Load())
+				return
+			}
+		}
+	})
+	hs.run(hs.a.Init())
+	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
+	return hs
+}
+
+func (h *harness) run(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	h.inflight.Add(1)
+	go func() {
+		m := cmd()
+		h.inflight.Add(-1)
+		h.msgs <- m
+	}()
+}
+
+func (h *harness) send(msg tea.Msg) {
+	h.t.Helper()
+	switch m := msg.(type) {
+	case nil:
+		return
+	case tea.BatchMsg:
+		for _, c := range m {
+			h.run(c)
+		}
+		return
+	case tea.QuitMsg:
+		h.quit = true
+		return
+	}
+	if s := clipboardOf(msg); s != "" {
+		h.clip = append(h.clip, s)
+	}
+	_, cmd := h.a.Update(msg)
+	h.run(cmd)
+}
+
+// clipboardOf recognises tea.SetClipboard's message.
+func clipboardOf(msg tea.Msg) string {
+	if fmt.Sprintf("%T", msg) == "tea.setClipboardMsg" {
+		return reflect.ValueOf(msg).String()
+	}
+	return ""
+}
+
+// keys sends key presses; "type:hello" types a string.
+func (h *harness) keys(ks ...string) *harness {
+	h.t.Helper()
+	for _, k := range ks {
+		if s, ok := strings.CutPrefix(k, "type:"); ok {
+			for _, r := range s {
+				if r == '\n' {
+					h.send(kp("enter"))
+					continue
+				}
+				h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+			}
+			continue
+		}
+		h.send(kp(k))
+	}
+	return h
+}
+
+// until processes messages until cond holds.
+func (h *harness) until(what string, cond func() bool) *harness {
+	h.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !cond() {
+		select {
+		case m := <-h.msgs:
+			h.send(m)
+		case <-deadline:
+			h.t.Fatalf("timed out waiting for %s; screen:\n%s", what, h.plain())
+		}
+	}
+	return h
+}
+
+// settle processes messages until none came for a while.
+func (h *harness) settle() *harness {
+	h.t.Helper()
+	for {
+		select {
+		case m := <-h.msgs:
+			h.send(m)
+		case <-time.After(150 * time.Millisecond):
+			return h
+		}
+	}
+}
+
+func (h *harness) listLoaded() *harness {
+	return h.until("the list", func() bool { return h.a.list.loaded })
+}
+
+func (h *harness) noteLoaded() *harness {
+	return h.until("the note to load", func() bool { return h.a.sess != nil && !h.a.sess.loading })
+}
+
+func (h *harness) saved() *harness {
+	return h.until("saved", func() bool {
+		if h.a.sess == nil || h.a.sess.note == nil {
+			return false
+		}
+		h.a.sess.refreshSaved()
+		return h.a.sess.saved
+	})
+}
+
+func (h *harness) view() string { return h.a.View().Content }
+
+func (h *harness) plain() string {
+	lines := strings.Split(ansi.Strip(h.view()), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// checkScreen asserts the view has exactly the terminal's size.
+func (h *harness) checkScreen() {
+	h.t.Helper()
+	lines := strings.Split(h.view(), "\n")
+	if len(lines) != h.a.h {
+		h.t.Fatalf("view has %d lines, terminal %d:\n%s", len(lines), h.a.h, h.plain())
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > h.a.w {
+			h.t.Fatalf("line %d is %d cells wide, terminal %d: %q", i, w, h.a.w, ansi.Strip(l))
+		}
+	}
+}
+
+// openNotebook makes a real notebook in a temp dir.
+func openNotebook(t *testing.T, author string) *notebook.Notebook {
+	t.Helper()
+	nb, err := notebook.Open(t.TempDir(), author)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nb
+}
+
+// makeNote creates a note with text, stored and closed.
+func makeNote(t *testing.T, nb *notebook.Notebook, title, text string) crdt.DocumentID {
+	t.Helper()
+	n, err := nb.Create(title)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text != "" {
+		if err := n.Doc().Splice(0, 0, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return n.ID
+}
+
+// noteText reads a note's text from disk through a fresh notebook handle.
+func noteText(t *testing.T, dir string, id crdt.DocumentID) string {
+	t.Helper()
+	nb, err := notebook.Open(dir, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := nb.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	text, err := n.Doc().Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// fakeNet is a test double for the network only: the notes it opens are the
+// real notebook's.
+type fakeNet struct {
+	nb                 *notebook.Notebook
+	mu                 sync.Mutex
+	open               map[crdt.DocumentID]*notebook.Note
+	peers              []Peer
+	pres               []Presence
+	status             SyncStatus
+	inv                []Invitation
+	ticket             string
+	joinID             crdt.DocumentID
+	joinErr            error
+	cursors            [][3]int // SetCursor calls: cursor, anchor
+	events             chan any
+	accepted, declined []crdt.DocumentID
+	closeOnce          sync.Once
+}
+
+func newFakeNet(t *testing.T, nb *notebook.Notebook) *fakeNet {
+	f := &fakeNet{nb: nb, open: map[crdt.DocumentID]*notebook.Note{}, events: make(chan any, 16), status: InSync}
+	t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, n := range f.open {
+			n.Close()
+		}
+	})
+	return f
+}
+
+func (f *fakeNet) Open(id crdt.DocumentID) (*notebook.Note, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.open[id]; ok {
+		return n, nil
+	}
+	n, _, err := f.nb.OpenNote(id)
+	if err != nil {
+		return nil, err
+	}
+	f.open[id] = n
+	return n, nil
+}
+
+func (f *fakeNet) Peers(crdt.DocumentID) []Peer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Peer(nil), f.peers...)
+}
+
+func (f *fakeNet) Status(crdt.DocumentID) SyncStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+func (f *fakeNet) Presence(crdt.DocumentID) []Presence {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Presence(nil), f.pres...)
+}
+
+func (f *fakeNet) SetCursor(_ crdt.DocumentID, cursor, anchor int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cursors = append(f.cursors, [3]int{cursor, anchor})
+}
+
+func (f *fakeNet) Invite(crdt.DocumentID) (string, error) {
+	if f.ticket == "" {
+		return "", errors.New("no addresses to put in a ticket")
+	}
+	return f.ticket, nil
+}
+
+func (f *fakeNet) Join(ctx context.Context, ticket string) (crdt.DocumentID, error) {
+	if f.joinErr != nil {
+		return crdt.DocumentID{}, f.joinErr
+	}
+	return f.joinID, nil
+}
+
+func (f *fakeNet) Invitations() []Invitation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Invitation(nil), f.inv...)
+}
+
+func (f *fakeNet) Accept(ctx context.Context, id crdt.DocumentID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.accepted = append(f.accepted, id)
+	f.inv = nil
+	return nil
+}
+
+func (f *fakeNet) Decline(id crdt.DocumentID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.declined = append(f.declined, id)
+	f.inv = nil
+	return nil
+}
+
+func (f *fakeNet) Events() <-chan any { return f.events }
+
+func (f *fakeNet) poke() { f.events <- struct{}{} }
+
+func (f *fakeNet) closeEvents() {
+	f.closeOnce.Do(func() { close(f.events) })
+}
+
+func (f *fakeNet) set(fn func(f *fakeNet)) {
+	f.mu.Lock()
+	fn(f)
+	f.mu.Unlock()
+	f.poke()
+}
+
+type harnessNB struct{ nb *notebook.Notebook }

@@ -1,0 +1,110 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+
+	"github.com/collab-editor/collab/tui/editor"
+)
+
+func bind(help string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(strings.Join(keys, "/"), help))
+}
+
+func bindH(keysHelp, help string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keysHelp, help))
+}
+
+// listKeys are the notes list's keys.
+var listKeys = struct {
+	Up, Down, Top, Bottom, Open, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
+}{
+	Up:      bindH("↑/ctrl+p", "previous note", "up", "ctrl+p", "k"),
+	Down:    bindH("↓/ctrl+n", "next note", "down", "ctrl+n"),
+	Top:     bindH("home", "first note", "home", "pgup"),
+	Bottom:  bindH("end", "last note", "end", "pgdown"),
+	Open:    bind("open the note", "enter"),
+	New:     bind("new note", "n"),
+	Rename:  bind("rename", "r"),
+	Delete:  bind("move to the trash", "d", "delete"),
+	Undo:    bind("bring back the note just trashed", "u"),
+	Join:    bind("join a shared note from a ticket", "j"),
+	Invites: bind("invitations", "i"),
+	Help:    bind("every key", "?"),
+	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c", "esc"),
+}
+
+// editKeys are the editor screen's own keys; everything else goes to the
+// editor component.
+var editKeys = struct {
+	Close, Quit, Find, Invite, History, Follow, Help key.Binding
+}{
+	Close:   bindH("ctrl+q", "close the note (back to the list)", "ctrl+q"),
+	Quit:    bindH("ctrl+c", "quit (copies instead when text is selected)", "ctrl+c"),
+	Find:    bind("find in the note", "ctrl+f"),
+	Invite:  bind("invite someone (ticket, copied)", "ctrl+s"),
+	History: bind("history", "ctrl+r"),
+	Follow:  bindH("ctrl+t", "follow the next person / stop following", "ctrl+t"),
+	Help:    bindH("f1/ctrl+/", "every key", "f1", "ctrl+/", "ctrl+_"),
+}
+
+var findKeys = struct {
+	Next, Prev, Close key.Binding
+}{
+	Next:  bindH("enter/↓", "next match", "enter", "down", "ctrl+n"),
+	Prev:  bindH("shift+enter/↑", "previous match", "shift+enter", "up", "ctrl+p"),
+	Close: bindH("esc", "close the find bar", "esc", "ctrl+f"),
+}
+
+var historyKeys = struct {
+	Up, Down, Top, Bottom, PageUp, PageDown, Restore, Back, Help key.Binding
+}{
+	Up:       bindH("↑", "newer change", "up", "k", "ctrl+p"),
+	Down:     bindH("↓", "older change", "down", "j", "ctrl+n"),
+	Top:      bindH("home", "newest", "home"),
+	Bottom:   bindH("end", "oldest", "end"),
+	PageUp:   bindH("pgup", "scroll the text up", "pgup"),
+	PageDown: bindH("pgdown", "scroll the text down", "pgdown"),
+	Restore:  bindH("enter", "restore this version (as a new edit)", "enter", "r"),
+	Back:     bindH("esc", "back to the note", "esc", "q", "ctrl+r"),
+	Help:     bind("every key", "?"),
+}
+
+var dialogKeys = struct {
+	Confirm, Cancel, Yes, No, Accept, Decline, Copy key.Binding
+}{
+	Confirm: bind("confirm", "enter"),
+	Cancel:  bind("cancel", "esc"),
+	Yes:     bind("yes", "y"),
+	No:      bind("no", "n"),
+	Accept:  bindH("a/enter", "accept the invitation", "a", "enter"),
+	Decline: bind("decline the invitation", "x"),
+	Copy:    bind("copy the ticket again", "c"),
+}
+
+type helpSection struct {
+	title string
+	keys  []key.Binding
+}
+
+// helpSections lists every key, for the ? screen.
+func helpSections() []helpSection {
+	l, e, f, h, d := listKeys, editKeys, findKeys, historyKeys, dialogKeys
+	k := editor.DefaultKeyMap()
+	return []helpSection{
+		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
+		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.History, e.Follow, e.Help}},
+		{"Editing", []key.Binding{
+			k.Left, k.Right, k.Up, k.Down, k.WordLeft, k.WordRight, k.LineStart, k.LineEnd,
+			k.PageUp, k.PageDown, k.DocStart, k.DocEnd,
+			bindH("shift+movement", "select", "shift"),
+			k.SelectAll, k.ClearSelection, k.Copy, k.Cut, k.Paste, k.Undo, k.Redo,
+			k.Backspace, k.Delete, k.DeleteWordLeft, k.DeleteWordRt, k.Newline, k.Tab,
+			bindH("mouse", "click places the cursor, wheel scrolls", "mouse"),
+		}},
+		{"Find bar", []key.Binding{f.Next, f.Prev, f.Close}},
+		{"History", []key.Binding{h.Up, h.Down, h.Top, h.Bottom, h.PageUp, h.PageDown, h.Restore, h.Back}},
+		{"Dialogs", []key.Binding{d.Confirm, d.Cancel, d.Yes, d.No, d.Accept, d.Decline, d.Copy}},
+	}
+}

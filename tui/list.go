@@ -1,0 +1,238 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// listState is the notes list screen.
+type listState struct {
+	notes   []notebook.Summary
+	loaded  bool
+	err     error
+	sel     int
+	top     int // first row shown
+	online  map[crdt.DocumentID][]string
+	trashed *notebook.Summary // the note d just trashed, for u
+}
+
+func (l *listState) set(notes []notebook.Summary, err error) {
+	var selID crdt.DocumentID
+	if l.sel < len(l.notes) {
+		selID = l.notes[l.sel].ID
+	}
+	l.notes, l.err, l.loaded = notes, err, true
+	l.sel = 0
+	for i, n := range notes {
+		if n.ID == selID {
+			l.sel = i
+		}
+	}
+}
+
+func (l *listState) selected() (notebook.Summary, bool) {
+	if l.sel < 0 || l.sel >= len(l.notes) {
+		return notebook.Summary{}, false
+	}
+	return l.notes[l.sel], true
+}
+
+func (l *listState) selectID(id crdt.DocumentID) {
+	for i, n := range l.notes {
+		if n.ID == id {
+			l.sel = i
+		}
+	}
+}
+
+func (a *App) loadList() tea.Cmd {
+	nb := a.nb
+	return func() tea.Msg {
+		notes, err := nb.List()
+		return listLoadedMsg{notes: notes, err: err}
+	}
+}
+
+func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
+	l := &a.list
+	k := listKeys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return a.quit()
+	case key.Matches(msg, k.Help):
+		a.help = &helpState{}
+	case key.Matches(msg, k.Up):
+		l.sel = max(0, l.sel-1)
+	case key.Matches(msg, k.Down):
+		l.sel = min(len(l.notes)-1, l.sel+1)
+	case key.Matches(msg, k.Top):
+		l.sel = 0
+	case key.Matches(msg, k.Bottom):
+		l.sel = len(l.notes) - 1
+	case key.Matches(msg, k.Open):
+		if n, ok := l.selected(); ok {
+			return a.openNote(n.ID)
+		}
+	case key.Matches(msg, k.New):
+		a.dlg = newInputDialog(a, "New note", "Title:", "", actCreate, crdt.DocumentID{})
+	case key.Matches(msg, k.Rename):
+		if n, ok := l.selected(); ok {
+			a.dlg = newInputDialog(a, "Rename", "New title:", n.Title, actRename, n.ID)
+		}
+	case key.Matches(msg, k.Delete):
+		if n, ok := l.selected(); ok {
+			a.dlg = &confirmDialog{
+				title: "Delete note",
+				text:  fmt.Sprintf("Move “%s” to the trash?\nYou can bring it back with u now, or later with `collab trash --restore`.", oneLine(n.Title)),
+				act:   actTrash, id: n.ID, yes: "move to trash",
+			}
+		}
+	case key.Matches(msg, k.Undo):
+		if l.trashed != nil {
+			t := *l.trashed
+			l.trashed = nil
+			return a.restoreTrashed(t)
+		}
+	case key.Matches(msg, k.Join):
+		a.dlg = newJoinDialog(a)
+	case key.Matches(msg, k.Invites):
+		a.dlg = newInvitesDialog(a, nil)
+	}
+	return nil
+}
+
+func (a *App) restoreTrashed(n notebook.Summary) tea.Cmd {
+	nb := a.nb
+	return func() tea.Msg {
+		if err := nb.Restore(n.ID); err != nil {
+			return errMsg{err}
+		}
+		notes, err := nb.List()
+		return tea.BatchMsg{
+			func() tea.Msg { return listLoadedMsg{notes, err} },
+			func() tea.Msg { return flashMsg{fmt.Sprintf("Brought back “%s”", oneLine(n.Title))} },
+		}
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(untitled)"
+	}
+	return s
+}
+
+// view draws the list: a title bar, an invitation banner, the notes, the
+// footer.
+func (l *listState) view(a *App) string {
+	w, h := a.w, a.h
+	var rows []string
+	status := "offline"
+	if a.net != nil {
+		status = "online"
+	}
+	left := " collab"
+	right := fmt.Sprintf("%d notes · %s ", len(l.notes), status)
+	if len(l.notes) == 1 {
+		right = fmt.Sprintf("1 note · %s ", status)
+	}
+	rows = append(rows, a.bar(left, right))
+	if a.net != nil {
+		if inv := a.net.Invitations(); len(inv) > 0 {
+			text := fmt.Sprintf(" %s invites you to “%s” — press i", inv[0].From, oneLine(inv[0].Title))
+			if len(inv) > 1 {
+				text = fmt.Sprintf(" %d invitations waiting — press i", len(inv))
+			}
+			rows = append(rows, a.st.banner.Render(padRight(ansi.Truncate(text, w, "…"), w)))
+		}
+	}
+	body := h - len(rows) - 1
+	switch {
+	case !l.loaded:
+		rows = append(rows, "", a.st.dim.Render(" Loading notes…"))
+	case len(l.notes) == 0:
+		rows = append(rows, "",
+			ansi.Wordwrap(" No notes yet.", w, ""),
+			"",
+			ansi.Wordwrap(" Press n to create one, or j to join a shared note with a ticket someone sent you.", w, ""))
+	default:
+		// Columns: title | online | changed.
+		changedW := 10
+		onlineW := 0
+		if a.net != nil {
+			onlineW = min(18, max(0, w/4))
+		}
+		titleW := max(8, w-2-changedW-onlineW-2)
+		if onlineW > 0 {
+			titleW -= 2
+		}
+		row := func(title, online, changed string) string {
+			s := " " + padRight(ansi.Truncate(title, titleW, "…"), titleW) + "  "
+			if onlineW > 0 {
+				s += padRight(ansi.Truncate(online, onlineW, "…"), onlineW) + "  "
+			}
+			return s + padRight(ansi.Truncate(changed, changedW, ""), changedW)
+		}
+		head := row("TITLE", "ONLINE", "CHANGED")
+		rows = append(rows, a.st.header.Render(padRight(head, w)))
+		n := body - 1
+		if l.sel < l.top {
+			l.top = l.sel
+		}
+		if n > 0 && l.sel >= l.top+n {
+			l.top = l.sel - n + 1
+		}
+		for i := l.top; i < len(l.notes) && i < l.top+n; i++ {
+			note := l.notes[i]
+			r := padRight(row(oneLine(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
+			if i == l.sel {
+				r = a.st.selected.Render(r)
+			}
+			rows = append(rows, r)
+		}
+	}
+	out := fitLines(rows, h-1)
+	return out + "\n" + a.footer("enter", "open", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
+}
+
+// bar draws a full-width status bar with left and right parts; the left
+// keeps at least a third of the width (or all it needs).
+func (a *App) bar(left, right string) string {
+	w := a.w
+	keep := min(ansi.StringWidth(left), max(10, w/3))
+	rw := ansi.StringWidth(right)
+	if rw > w-keep {
+		right = ansi.TruncateLeft(right, rw-(w-keep)+1, "…")
+		rw = ansi.StringWidth(right)
+	}
+	lw := w - rw
+	left = padRight(ansi.Truncate(left, lw, "…"), lw)
+	return a.st.barTitle.Render(left) + a.st.barDim.Render(right)
+}
+
+func padRight(s string, w int) string {
+	if n := w - ansi.StringWidth(s); n > 0 {
+		return s + strings.Repeat(" ", n)
+	}
+	return s
+}
+
+// fitLines joins rows (each possibly several lines) into exactly h lines.
+func fitLines(rows []string, h int) string {
+	lines := strings.Split(strings.Join(rows, "\n"), "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"context"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// Network is everything networked the app uses. The sync engine implements
+// it; a nil Network means offline: no peers, the status says "offline", and
+// the invite and join dialogs explain that networking is off.
+//
+// Methods are called from the Bubble Tea loop and must not block for long,
+// except Open, Invite, Join and Accept, which the app calls from commands
+// (off the loop).
+type Network interface {
+	// Open returns the process-wide open note, owned by the engine: the app
+	// edits it and never closes it. (Offline, the app opens notes itself and
+	// runs Note.Run.)
+	Open(id crdt.DocumentID) (*notebook.Note, error)
+	// Peers lists the peers a note is shared with.
+	Peers(id crdt.DocumentID) []Peer
+	// Status is the note's sync state at a glance.
+	Status(id crdt.DocumentID) SyncStatus
+	// Presence lists the other people's cursors in a note.
+	Presence(id crdt.DocumentID) []Presence
+	// SetCursor tells peers where this user's cursor and selection anchor
+	// are (rune offsets; anchor == cursor: no selection).
+	SetCursor(id crdt.DocumentID, cursor, anchor int)
+	// Invite returns a ticket another person pastes to join the note.
+	Invite(id crdt.DocumentID) (ticket string, err error)
+	// Join fetches the note a ticket names; the note may have no body until
+	// its text arrives (crdt.ErrNoBody).
+	Join(ctx context.Context, ticket string) (crdt.DocumentID, error)
+	// Invitations lists invitations waiting for an answer.
+	Invitations() []Invitation
+	// Accept and Decline answer an invitation.
+	Accept(ctx context.Context, id crdt.DocumentID) error
+	Decline(id crdt.DocumentID) error
+	// Events delivers a value whenever anything above changed (presence,
+	// peers, invitations, status); the app then re-reads what it shows.
+	// Values are hints and may be coalesced.
+	Events() <-chan any
+}
+
+// Peer is someone a note is shared with.
+type Peer struct {
+	ID, Name  string
+	Connected bool // a live connection right now
+	InSync    bool // both sides have each other's changes
+}
+
+// Presence is another person's cursor in a note.
+type Presence struct {
+	Peer, Name string
+	Color      string // hex, e.g. "#ff5f87"
+	Cursor     int    // rune offset
+	Anchor     int    // selection anchor; == Cursor: no selection
+}
+
+// Invitation is an offer to join a note.
+type Invitation struct {
+	ID    crdt.DocumentID
+	Title string
+	From  string
+}
+
+// SyncStatus is a note's sync state at a glance. The zero value is Offline.
+type SyncStatus int
+
+const (
+	Offline     SyncStatus = iota // networking is off, or the note is not shared
+	InSync                        // every connected peer has every change
+	Syncing                       // changes are on their way
+	Unreachable                   // the note is shared but no peer can be reached
+)
+
+func (s SyncStatus) String() string {
+	switch s {
+	case InSync:
+		return "in sync"
+	case Syncing:
+		return "syncing"
+	case Unreachable:
+		return "peers unreachable"
+	default:
+		return "offline"
+	}
+}

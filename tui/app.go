@@ -361,8 +361,8 @@ func (a *App) View() tea.View {
 	v.AltScreen = true
 	v.WindowTitle = "collab"
 	if a.w < minWidth || a.h < minHeight {
-		v.SetContent(lipgloss.Place(a.w, a.h, lipgloss.Center, lipgloss.Center,
-			ansi.Wordwrap("Terminal too small", a.w, "")))
+		v.SetContent(fitScreen(lipgloss.Place(a.w, a.h, lipgloss.Center, lipgloss.Center,
+			ansi.Wordwrap("Terminal too small", a.w, "")), a.w, a.h))
 		return v
 	}
 	var content string
@@ -386,7 +386,7 @@ func (a *App) View() tea.View {
 		content, c = a.overlay(content, a.dlg)
 		cursor = c
 	}
-	v.SetContent(content)
+	v.SetContent(fitScreen(content, a.w, a.h))
 	v.Cursor = cursor
 	return v
 }

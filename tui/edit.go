@@ -123,12 +123,11 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 		}
 		m.note = n
 		m.title = n.Doc().Title()
-		m.text, err = n.Doc().Text()
-		if errors.Is(err, crdt.ErrNoBody) {
+		if !n.Doc().HasBody() {
 			m.noBody = true
-		} else if err != nil {
-			m.err = err
+			return m
 		}
+		m.text, m.err = n.Doc().Text()
 		return m
 	}
 	return tea.Batch(closeOld, load)
@@ -256,10 +255,10 @@ func (s *session) syncRemote(a *App) {
 	}
 	s.lastRead.Store(time.Now().UnixNano())
 	s.title = s.note.Doc().Title()
-	text, err := s.note.Doc().Text()
-	if errors.Is(err, crdt.ErrNoBody) {
+	if !s.note.Doc().HasBody() {
 		return
 	}
+	text, err := s.note.Doc().Text()
 	if err != nil {
 		a.showErr(err)
 		return

@@ -379,6 +379,13 @@ func (f *fakeNet) Decline(id crdt.DocumentID) error {
 	return nil
 }
 
+// get reads the fake's state under its lock.
+func (f *fakeNet) get(fn func(f *fakeNet)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
 func (f *fakeNet) Events() <-chan any { return f.events }
 
 func (f *fakeNet) poke() { f.events <- struct{}{} }
@@ -395,3 +402,21 @@ func (f *fakeNet) set(fn func(f *fakeNet)) {
 }
 
 type harnessNB struct{ nb *notebook.Notebook }
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

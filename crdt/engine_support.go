@@ -8,3 +8,16 @@ func (n *Note) HasBody() bool {
 	t, err := n.textLocked()
 	return err == nil && t != nil
 }
+
+// CommittedHeads returns the note's heads if no edit is open, without
+// committing anything (reading heads closes automerge's open transaction,
+// which would hide those edits from the commit policy); ok=false while
+// edits are open.
+func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pending > 0 {
+		return nil, false
+	}
+	return n.doc.Heads(), true
+}

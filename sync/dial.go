@@ -1,0 +1,307 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// protectTag marks collaborators in libp2p's connection manager.
+const protectTag = "collab-sync"
+
+// target is a known peer of some notes, re-dialled while the engine runs.
+type target struct {
+	id       peer.ID
+	addrs    []ma.Multiaddr
+	notes    map[crdt.DocumentID]bool
+	backoff  time.Duration
+	next     time.Time
+	failures int
+	dialing  bool
+}
+
+type dialCall struct {
+	done chan struct{}
+	c    *conn
+	err  error
+}
+
+// addTarget records that pid shares note id, reachable at addrs.
+func (e *Engine) addTarget(pid peer.ID, id crdt.DocumentID, addrs []string) {
+	if pid == e.selfID {
+		return
+	}
+	e.mu.Lock()
+	t := e.targets[pid]
+	if t == nil {
+		t = &target{id: pid, notes: map[crdt.DocumentID]bool{}}
+		e.targets[pid] = t
+	}
+	t.notes[id] = true
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		dup := false
+		for _, b := range t.addrs {
+			if b.Equal(a) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			t.addrs = append(t.addrs, a)
+		}
+	}
+	e.mu.Unlock()
+	e.host.Protect(pid, protectTag)
+}
+
+// loadTargets reads the known peers of every note in the notebook.
+func (e *Engine) loadTargets() error {
+	ids, err := e.nb.IDs()
+	if err != nil {
+		return fmt.Errorf("list notes: %w", err)
+	}
+	var first error
+	for _, id := range ids {
+		peers, err := e.nb.PeersOf(id)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		for _, k := range peers {
+			pid, err := peer.Decode(k.ID)
+			if err != nil {
+				continue
+			}
+			e.addTarget(pid, id, k.Addrs)
+		}
+	}
+	return first
+}
+
+// knownPeer describes pid for a note's peers file: its addresses as
+// libp2p last learnt them (listen addresses from identify).
+func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
+	var addrs []string
+	for _, a := range e.host.LibP2P().Peerstore().Addrs(pid) {
+		addrs = append(addrs, a.String())
+	}
+	return notebook.KnownPeer{ID: pid.String(), Addrs: addrs, LastSeen: time.Now()}
+}
+
+// rememberPeer records pid as a peer of the note, on disk and for redial.
+func (e *Engine) rememberPeer(ns *noteState, pid peer.ID, extra ...string) {
+	k := e.knownPeer(pid)
+	k.Addrs = append(k.Addrs, extra...)
+	if err := ns.note.RememberPeer(k); err != nil {
+		e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
+	}
+	e.addTarget(pid, ns.id, k.Addrs)
+}
+
+// connect returns the live stream with a peer, dialling and handshaking if
+// there is none (one attempt at a time per peer).
+func (e *Engine) connect(ctx context.Context, info peer.AddrInfo) (*conn, error) {
+	if _, err := e.runCtx(); err != nil {
+		return nil, err
+	}
+	for {
+		e.mu.Lock()
+		if c := e.conns[info.ID]; c != nil && !c.isClosed() {
+			e.mu.Unlock()
+			return c, nil
+		}
+		if call := e.dialing[info.ID]; call != nil {
+			e.mu.Unlock()
+			select {
+			case <-call.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if call.err != nil {
+				return nil, call.err
+			}
+			continue
+		}
+		call := &dialCall{done: make(chan struct{})}
+		e.dialing[info.ID] = call
+		e.mu.Unlock()
+
+		call.c, call.err = e.dial(ctx, info)
+		e.mu.Lock()
+		delete(e.dialing, info.ID)
+		e.mu.Unlock()
+		close(call.done)
+		return call.c, call.err
+	}
+}
+
+func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
+	if len(info.Addrs) > 0 {
+		e.host.LibP2P().Peerstore().AddAddrs(info.ID, info.Addrs, time.Hour)
+	}
+	if err := e.host.ConnectPeer(ctx, info); err != nil {
+		return nil, err
+	}
+	s, err := e.host.LibP2P().NewStream(ctx, info.ID, ProtocolID)
+	if err != nil {
+		return nil, fmt.Errorf("open sync stream to %s: %w", info.ID, err)
+	}
+	c := e.newConn(s, true)
+	if err := c.dialHandshake(ctx); err != nil {
+		return nil, err
+	}
+	if !e.spawn(func(context.Context) { c.serve() }) {
+		c.close("engine stopping")
+		return nil, ErrNotRunning
+	}
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.mu.Lock()
+	live := e.conns[info.ID]
+	e.mu.Unlock()
+	if live == nil || live.isClosed() {
+		return nil, fmt.Errorf("stream to %s closed: %s", info.ID, c.closeReason())
+	}
+	return live, nil
+}
+
+func (e *Engine) wakeDialer() {
+	select {
+	case e.wakeDial <- struct{}{}:
+	default:
+	}
+}
+
+// dialLoop re-dials known peers that are not connected, with exponential
+// backoff (capped at RedialMax) per peer.
+func (e *Engine) dialLoop(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-e.wakeDial:
+		}
+		now := time.Now()
+		var due []peer.AddrInfo
+		e.mu.Lock()
+		inflight := 0
+		for _, t := range e.targets {
+			if t.dialing {
+				inflight++
+			}
+		}
+		for _, t := range e.targets {
+			if inflight >= maxConcurrentDials {
+				break
+			}
+			if c := e.conns[t.id]; (c != nil && !c.isClosed()) || t.dialing || now.Before(t.next) {
+				continue
+			}
+			t.dialing = true
+			inflight++
+			due = append(due, peer.AddrInfo{ID: t.id, Addrs: append([]ma.Multiaddr(nil), t.addrs...)})
+		}
+		e.mu.Unlock()
+		for _, info := range due {
+			if !e.spawn(func(ctx context.Context) { e.redial(ctx, info) }) {
+				return
+			}
+		}
+	}
+}
+
+func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	_, err := e.connect(dctx, info)
+	cancel()
+	e.mu.Lock()
+	t := e.targets[info.ID]
+	if t == nil {
+		e.mu.Unlock()
+		return
+	}
+	t.dialing = false
+	if err == nil {
+		t.backoff, t.failures = 0, 0
+		e.mu.Unlock()
+		return
+	}
+	t.failures++
+	t.backoff = min(max(2*t.backoff, time.Second), e.cfg.RedialMax)
+	wait := t.backoff/2 + rand.N(t.backoff/2+1)
+	t.next = time.Now().Add(wait)
+	failures := t.failures
+	var notes []crdt.DocumentID
+	for id := range t.notes {
+		notes = append(notes, id)
+	}
+	e.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	if failures == 1 {
+		e.log.Info("known peer unreachable; retrying with backoff", "peer", info.ID, "err", err)
+		for _, id := range notes {
+			e.mu.Lock()
+			ns := e.notes[id]
+			e.mu.Unlock()
+			if ns != nil {
+				e.noteStatusChanged(ns)
+			}
+		}
+	} else {
+		e.log.Debug("redial failed", "peer", info.ID, "err", err, "next", wait.Round(time.Millisecond))
+	}
+}
+
+// discoveryLoop follows mDNS finds: the host has connected them already. A
+// find that is a known peer of some note is synced with (at once, whatever
+// its backoff); strangers are left alone: no note ID is ever sent to them.
+func (e *Engine) discoveryLoop(ctx context.Context) {
+	ch := e.host.Discovered()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case info, ok := <-ch:
+			if !ok {
+				return
+			}
+			e.mu.Lock()
+			t := e.targets[info.ID]
+			if t != nil {
+				for _, a := range info.Addrs {
+					t.addrs = append(t.addrs, a)
+				}
+				t.next = time.Time{}
+				t.backoff = 0
+			}
+			e.mu.Unlock()
+			if t != nil {
+				e.log.Info("found a known peer on the LAN", "peer", info.ID, "addrs", info.Addrs)
+				e.wakeDialer()
+			} else {
+				e.log.Debug("found a peer on the LAN that shares no note with us", "peer", info.ID)
+			}
+		}
+	}
+}

@@ -1,0 +1,396 @@
+package sync
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	gosync "sync"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// docPeer is one note synced with one peer over one stream: the automerge
+// sync state and what we know of the peer's copy.
+type docPeer struct {
+	c  *conn
+	ns *noteState
+
+	// syncMu serialises every use of state (receive, generate, save) so
+	// messages go out in the order automerge made them.
+	syncMu   gosync.Mutex
+	state    *crdt.SyncState
+	failures int
+	unsaved  bool
+
+	fmu       gosync.Mutex
+	active    bool // the peer asked for the note, or we did: messages flow
+	received  bool // a sync message from the peer arrived on this stream
+	caughtUp  bool // a sync round ended with equal heads: pushes may go
+	dirty     bool // a sync round is due
+	throttled bool // dirty because of a local change (JS: ≤ 1 round per 100 ms)
+	nextSync  time.Time
+}
+
+// attach returns the stream's state for note ns, making it (with the sync
+// state kept from earlier connections) if needed; nil if the stream closed.
+func (c *conn) attach(ns *noteState) *docPeer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.isClosed() {
+		return nil
+	}
+	if dp := c.docs[ns.id]; dp != nil {
+		return dp
+	}
+	dp := &docPeer{c: c, ns: ns}
+	if c.ephemeral {
+		dp.state = ns.note.Doc().NewSyncState()
+	} else {
+		dp.state = ns.note.SyncState(c.peerKey)
+	}
+	c.docs[ns.id] = dp
+	ns.mu.Lock()
+	ns.dps[c] = dp
+	ns.mu.Unlock()
+	return dp
+}
+
+// activate marks the note as exchanged with this peer and reports whether
+// it was not yet.
+func (dp *docPeer) activate() bool {
+	dp.fmu.Lock()
+	first := !dp.active
+	dp.active = true
+	dp.fmu.Unlock()
+	if first {
+		dp.ns.updateLive()
+		e := dp.c.e
+		e.emit(Event{Kind: PeersChanged, Note: dp.ns.id, Peer: dp.c.peerKey})
+		e.noteStatusChanged(dp.ns)
+		// A new peer of the note hears our presence at once.
+		if dp.ns.pres.hasLocal() {
+			e.sendPresence(dp.ns, []*docPeer{dp}, "snapshot")
+		}
+	}
+	return first
+}
+
+func (dp *docPeer) isActive() bool {
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	return dp.active
+}
+
+func (dp *docPeer) isCaughtUp() bool {
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	return dp.caughtUp
+}
+
+func (dp *docPeer) isInSync() bool {
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	return dp.caughtUp && !dp.dirty
+}
+
+// markDirty asks the stream's syncer for a sync round; throttled rounds
+// (local changes for a JS peer) run at most every 100 ms.
+func (dp *docPeer) markDirty(throttled bool) {
+	dp.fmu.Lock()
+	dp.dirty = true
+	dp.throttled = dp.throttled || throttled
+	dp.fmu.Unlock()
+	select {
+	case dp.c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// syncer runs the sync rounds of one stream that are not replies: at
+// connect (for the notes this peer is known to share), when marked dirty,
+// and every SyncInterval; it saves sync states as it goes.
+func (c *conn) syncer() {
+	defer c.wg.Done()
+	e := c.e
+	e.attachKnownNotes(c)
+	ticker := time.NewTicker(e.cfg.SyncInterval)
+	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-c.drain:
+			return
+		case <-c.kick:
+		case <-timer.C:
+		case <-ticker.C:
+			for _, dp := range c.docList() {
+				if dp.isActive() {
+					dp.saveState()
+					dp.fmu.Lock()
+					dp.dirty = true
+					dp.fmu.Unlock()
+				}
+			}
+		}
+		wait := c.runDirty()
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+	}
+}
+
+func (c *conn) docList() []*docPeer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*docPeer, 0, len(c.docs))
+	for _, dp := range c.docs {
+		out = append(out, dp)
+	}
+	return out
+}
+
+// runDirty runs due rounds and returns how long until a throttled one is
+// due (0: none waiting).
+func (c *conn) runDirty() time.Duration {
+	var wait time.Duration
+	now := time.Now()
+	for _, dp := range c.docList() {
+		dp.fmu.Lock()
+		due := dp.dirty && dp.active && (!dp.throttled || !now.Before(dp.nextSync))
+		if dp.dirty && !due && dp.active {
+			if w := dp.nextSync.Sub(now); wait == 0 || w < wait {
+				wait = w
+			}
+		}
+		if due {
+			dp.dirty = false
+			if dp.throttled {
+				dp.throttled = false
+				dp.nextSync = now.Add(jsSyncThrottle)
+			}
+		}
+		dp.fmu.Unlock()
+		if !due {
+			continue
+		}
+		dp.syncMu.Lock()
+		c.generate(dp)
+		dp.syncMu.Unlock()
+		if c.isClosed() {
+			return 0
+		}
+	}
+	return wait
+}
+
+// generate sends the next automerge sync message for dp, if automerge has
+// one, and reports whether it did. The caller holds dp.syncMu.
+func (c *conn) generate(dp *docPeer) bool {
+	ns := dp.ns
+	msg, ok, err := ns.note.GenerateSync(dp.state)
+	if err != nil {
+		c.e.log.Error("cannot make a sync message", "peer", c.pid, "note", ns.id, "err", err)
+		return false
+	}
+	if !ok {
+		return false
+	}
+	dp.unsaved = true
+	dp.fmu.Lock()
+	asking := !dp.received && !ns.hasBody()
+	dp.fmu.Unlock()
+	if asking {
+		c.send(&Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+	} else {
+		c.send(&Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+	}
+	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
+	return true
+}
+
+// saveState keeps the sync state for the next connection.
+func (dp *docPeer) saveState() {
+	dp.syncMu.Lock()
+	defer dp.syncMu.Unlock()
+	if !dp.unsaved || dp.c.ephemeral {
+		return
+	}
+	if err := dp.ns.note.SaveSyncState(dp.c.peerKey, dp.state); err != nil {
+		dp.c.e.log.Warn("cannot save sync state", "peer", dp.c.pid, "note", dp.ns.id, "err", err)
+		return
+	}
+	dp.unsaved = false
+}
+
+// onSync handles request and sync: the peer asks for (or syncs) note id.
+func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
+	e := c.e
+	ns, err := e.openNote(id)
+	if err != nil {
+		switch {
+		case errors.Is(err, notebook.ErrNotFound):
+			if isRequest {
+				e.log.Info("refused request: no such note here", "peer", c.pid, "note", id)
+				c.send(&DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+			} else {
+				e.addInvitation(c, id, data)
+			}
+			return true
+		case errors.Is(err, ErrNotRunning):
+			return false
+		default:
+			e.log.Error("cannot open note a peer asked for", "peer", c.pid, "note", id, "err", err)
+			if isRequest {
+				c.send(&DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+			}
+			return true
+		}
+	}
+	dp := c.attach(ns)
+	if dp == nil {
+		return false
+	}
+	if dp.activate() {
+		e.log.Info("peer opened note", "peer", c.pid, "note", id)
+		e.rememberPeer(ns, c.pid)
+	}
+	dp.syncMu.Lock()
+	defer dp.syncMu.Unlock()
+	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
+		dp.failures++
+		dp.state = ns.note.Doc().NewSyncState()
+		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
+		if dp.failures >= maxSyncFailures {
+			c.refuse(fmt.Sprintf("%d sync messages in a row for note %s could not be applied", dp.failures, id))
+			return false
+		}
+		return true
+	}
+	dp.failures = 0
+	dp.unsaved = true
+	dp.fmu.Lock()
+	dp.received = true
+	dp.fmu.Unlock()
+	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
+	sent := c.generate(dp)
+	theirs, okTheirs := parseSyncHeads(data)
+	ours, okOurs := ns.note.Doc().CommittedHeads()
+	if !sent || (okTheirs && okOurs && sameHeads(theirs, ours)) {
+		dp.fmu.Lock()
+		was := dp.caughtUp
+		dp.caughtUp = true
+		dp.fmu.Unlock()
+		if !was {
+			e.log.Info("in sync", "peer", c.pid, "note", id)
+		}
+	}
+	e.noteStatusChanged(ns)
+	ns.signal()
+	return true
+}
+
+// onChange applies a change a collab peer pushed, once.
+func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
+	dp := c.doc(id)
+	if dp == nil || !dp.isActive() {
+		c.e.log.Debug("dropping a change for a note the peer has not opened", "peer", c.pid, "note", id)
+		return true
+	}
+	h, err := changeHash(data)
+	if err != nil {
+		c.refuse(fmt.Sprintf("malformed collab-change for note %s: %v", id, err))
+		return false
+	}
+	ns := dp.ns
+	if !ns.seen.add(h) || ns.note.Doc().HasChange(h) {
+		return true
+	}
+	if err := ns.note.ApplyRemote(c.peerKey, data); err != nil {
+		dp.syncMu.Lock()
+		dp.failures++
+		n := dp.failures
+		dp.syncMu.Unlock()
+		c.e.log.Warn("rejected a pushed change", "peer", c.pid, "note", id, "err", err)
+		if n >= maxSyncFailures {
+			c.refuse(fmt.Sprintf("%d changes in a row for note %s could not be applied", n, id))
+			return false
+		}
+		return true
+	}
+	if !ns.note.Doc().HasChange(h) {
+		// Its dependencies are missing here: a sync round fetches them.
+		dp.markDirty(false)
+	}
+	return true
+}
+
+// parseSyncHeads reads the sender's heads from a version-1 automerge sync
+// message (0x42, then a ULEB128 count of 32-byte hashes).
+func parseSyncHeads(msg []byte) ([]crdt.ChangeHash, bool) {
+	if len(msg) < 2 || msg[0] != 0x42 {
+		return nil, false
+	}
+	n, k := binary.Uvarint(msg[1:])
+	if k <= 0 || n > uint64(len(msg)-1-k)/32 {
+		return nil, false
+	}
+	out := make([]crdt.ChangeHash, n)
+	p := 1 + k
+	for i := range out {
+		copy(out[i][:], msg[p:p+32])
+		p += 32
+	}
+	return out, true
+}
+
+func sameHeads(a, b []crdt.ChangeHash) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, h := range a {
+		if !slices.Contains(b, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// attachKnownNotes starts syncing, with a peer that just connected, every
+// note it is a known peer of.
+func (e *Engine) attachKnownNotes(c *conn) {
+	e.mu.Lock()
+	var ids []crdt.DocumentID
+	if t := e.targets[c.pid]; t != nil {
+		for id := range t.notes {
+			ids = append(ids, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range ids {
+		ns, err := e.openNote(id)
+		if err != nil {
+			if !errors.Is(err, ErrNotRunning) {
+				e.log.Warn("cannot open a note to sync it", "note", id, "err", err)
+			}
+			continue
+		}
+		dp := c.attach(ns)
+		if dp == nil {
+			return
+		}
+		dp.activate()
+		dp.markDirty(false)
+	}
+}

@@ -1,0 +1,491 @@
+package sync
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
+)
+
+// Errors callers tell apart with errors.Is.
+var (
+	// ErrUnavailable: every peer asked for a note answered that it does not
+	// have it (doc-unavailable). The error text names those peers.
+	ErrUnavailable = errors.New("note unavailable")
+	// ErrNotRunning: the engine's Run has not started or has returned.
+	ErrNotRunning = errors.New("sync engine not running")
+	// ErrNoInvitation: no pending invitation for that note.
+	ErrNoInvitation = errors.New("no such invitation")
+	// ErrUnreachable: none of the given peers could be reached.
+	ErrUnreachable = errors.New("no peer reachable")
+)
+
+// Defaults of the Config tuning fields.
+const (
+	DefaultHeartbeat        = 5 * time.Second
+	DefaultPresenceTimeout  = 15 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultSyncInterval     = 30 * time.Second
+	DefaultRedialMax        = 30 * time.Second
+	DefaultMessageRate      = 5000 // messages per second per stream
+	DefaultSendQueue        = 4096 // frames per stream
+	jsSyncThrottle          = 100 * time.Millisecond
+	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
+	ephemeralRelayRate      = 50                     // per second per (sender, note)
+	maxPushBatch            = 64                     // more changes at once go by a sync round
+	maxSyncFailures         = 3
+	writeTimeout            = 30 * time.Second
+	dialTimeout             = 10 * time.Second
+	maxConcurrentDials      = 4
+)
+
+// Config configures an Engine. Host and Notebook are required; the tuning
+// fields default when zero.
+type Config struct {
+	Host     *p2p.Host
+	Notebook *notebook.Notebook
+	// Name and Color are this user's presence: display name and "#rrggbb".
+	Name, Color string
+	// Logger receives readable lines about connects, disconnects, sync
+	// activity and refusals; nil discards them.
+	Logger *slog.Logger
+
+	// Heartbeat is how often presence is re-sent while nothing changes.
+	Heartbeat time.Duration
+	// PresenceTimeout drops a remote peer's presence after this much silence.
+	PresenceTimeout time.Duration
+	// HandshakeTimeout bounds the join/peer exchange on a new stream.
+	HandshakeTimeout time.Duration
+	// SyncInterval is how often a catch-up sync round runs with every peer of
+	// every open note (and sync states are saved).
+	SyncInterval time.Duration
+	// RedialMax caps the exponential backoff of re-dialling known peers.
+	RedialMax time.Duration
+	// MessageRate limits messages per second a peer may send on one stream
+	// (burst: twice as many); above it the stream is closed as a flood.
+	MessageRate int
+	// SendQueue is how many frames may wait for a slow peer before its
+	// stream is closed.
+	SendQueue int
+}
+
+// Status is how a note stands with its peers.
+type Status int
+
+const (
+	// Offline: no peer connected for the note, and none known to try.
+	Offline Status = iota
+	// Unreachable: the note has known peers, none of them reachable now.
+	Unreachable
+	// Syncing: connected to peers of the note, not all known to be in sync.
+	Syncing
+	// InSync: every connected peer of the note has what we have.
+	InSync
+)
+
+func (s Status) String() string {
+	switch s {
+	case Offline:
+		return "offline"
+	case Unreachable:
+		return "unreachable"
+	case Syncing:
+		return "syncing"
+	case InSync:
+		return "in sync"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// EventKind says what an Event is about.
+type EventKind int
+
+const (
+	PresenceChanged EventKind = iota + 1
+	PeersChanged
+	InvitationReceived
+	StatusChanged
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case PresenceChanged:
+		return "presence changed"
+	case PeersChanged:
+		return "peers changed"
+	case InvitationReceived:
+		return "invitation received"
+	case StatusChanged:
+		return "status changed"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event tells a subscriber that something changed; query the engine for the
+// details. Note is zero for events not about one note.
+type Event struct {
+	Kind EventKind
+	Note crdt.DocumentID
+	Peer string // the peer concerned, if one
+}
+
+// PeerStatus is one peer of a note.
+type PeerStatus struct {
+	ID        string // libp2p peer ID
+	Name      string // from its presence, if known
+	Connected bool
+	InSync    bool
+	LastSeen  time.Time
+}
+
+// Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
+// with New and run it with Run; its methods are safe for concurrent use.
+type Engine struct {
+	host    *p2p.Host
+	nb      *notebook.Notebook
+	log     *slog.Logger
+	selfID  peer.ID
+	self    string
+	session string
+	name    string
+	color   string
+	cfg     Config
+	count   atomic.Uint64 // ephemeral messages originated
+
+	mu      gosync.Mutex
+	ctx     context.Context // Run's; nil before Run
+	stopped bool            // Run returned or is returning: spawn refuses
+	wg      gosync.WaitGroup
+	notes   map[crdt.DocumentID]*noteState
+	opening map[crdt.DocumentID]chan struct{}
+	conns   map[peer.ID]*conn
+	senders map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
+	targets map[peer.ID]*target
+	dialing map[peer.ID]*dialCall
+	subs    map[int]func(Event)
+	nextSub int
+	invites gosync.Mutex // serialises invitation files
+
+	events   chan Event
+	wakeDial chan struct{}
+	wakePres chan struct{}
+
+	// testSent, if set before Run, sees every frame written (tests).
+	testSent func(to peer.ID, m Message, size int)
+}
+
+// New makes an engine; nothing happens on the network until Run.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Host == nil || cfg.Notebook == nil {
+		return nil, errors.New("new sync engine: Host and Notebook are required")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Heartbeat, DefaultHeartbeat)
+	def(&cfg.PresenceTimeout, DefaultPresenceTimeout)
+	def(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&cfg.SyncInterval, DefaultSyncInterval)
+	def(&cfg.RedialMax, DefaultRedialMax)
+	if cfg.MessageRate <= 0 {
+		cfg.MessageRate = DefaultMessageRate
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = DefaultSendQueue
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var sess [12]byte
+	if _, err := rand.Read(sess[:]); err != nil {
+		return nil, fmt.Errorf("new sync engine: session id: %w", err)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = cfg.Notebook.Author()
+	}
+	if r := []rune(name); len(r) > 64 {
+		name = string(r[:64])
+	}
+	id := cfg.Host.ID()
+	return &Engine{
+		host:     cfg.Host,
+		nb:       cfg.Notebook,
+		log:      logger,
+		selfID:   id,
+		self:     id.String(),
+		session:  hex.EncodeToString(sess[:]),
+		name:     name,
+		color:    cfg.Color,
+		cfg:      cfg,
+		notes:    map[crdt.DocumentID]*noteState{},
+		opening:  map[crdt.DocumentID]chan struct{}{},
+		conns:    map[peer.ID]*conn{},
+		senders:  map[string]*conn{},
+		targets:  map[peer.ID]*target{},
+		dialing:  map[peer.ID]*dialCall{},
+		subs:     map[int]func(Event){},
+		events:   make(chan Event, 256),
+		wakeDial: make(chan struct{}, 1),
+		wakePres: make(chan struct{}, 1),
+	}, nil
+}
+
+// ID is this peer's senderId: its libp2p peer ID.
+func (e *Engine) ID() string { return e.self }
+
+// Run registers the sync protocol's stream handler and syncs until ctx ends.
+// It owns every goroutine of the engine: per stream a reader, a writer and
+// a syncer; the redialler; the mDNS follower; presence; event delivery; and
+// the Note.Run of every note it opened. It returns after all have stopped,
+// with every note flushed and closed and sync states saved.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.ctx != nil {
+		e.mu.Unlock()
+		return errors.New("sync engine: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.ctx = ctx
+	notes := make([]*noteState, 0, len(e.notes))
+	for _, ns := range e.notes {
+		notes = append(notes, ns)
+	}
+	e.mu.Unlock()
+
+	if err := e.loadTargets(); err != nil {
+		e.log.Warn("could not read the known peers of every note", "err", err)
+	}
+	for _, ns := range notes {
+		e.startNote(ns)
+	}
+	e.spawn(e.deliverEvents)
+	e.spawn(e.dialLoop)
+	e.spawn(e.discoveryLoop)
+	e.spawn(e.presenceLoop)
+	e.host.LibP2P().SetStreamHandler(ProtocolID, e.handleStream)
+	e.log.Info("sync engine started", "peer", e.self, "protocol", ProtocolID)
+
+	<-ctx.Done()
+
+	e.host.LibP2P().RemoveStreamHandler(ProtocolID)
+	e.mu.Lock()
+	e.stopped = true
+	conns := make([]*conn, 0, len(e.conns))
+	for _, c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.sayGoodbye()
+		c.shutdown("engine stopping")
+	}
+	e.wg.Wait()
+
+	var errs []error
+	e.mu.Lock()
+	notes = notes[:0]
+	for _, ns := range e.notes {
+		notes = append(notes, ns)
+	}
+	e.notes = map[crdt.DocumentID]*noteState{}
+	e.mu.Unlock()
+	for _, ns := range notes {
+		ns.unsubscribe()
+		if err := ns.note.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close note %s: %w", ns.id, err))
+		}
+	}
+	e.log.Info("sync engine stopped")
+	return errors.Join(errs...)
+}
+
+// spawn runs f on a goroutine Run waits for; it reports false (and does not
+// run f) once the engine is stopping or before Run.
+func (e *Engine) spawn(f func(ctx context.Context)) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.stopped {
+		return false
+	}
+	ctx := e.ctx
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f(ctx)
+	}()
+	return true
+}
+
+// runCtx returns Run's context, or an error if the engine is not running.
+func (e *Engine) runCtx() (context.Context, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.stopped || e.ctx.Err() != nil {
+		return nil, ErrNotRunning
+	}
+	return e.ctx, nil
+}
+
+// Subscribe calls fn for every event until cancel is called. fn runs on the
+// engine's event goroutine, one event at a time; it must not block for long
+// (events that find the queue full are dropped: they are hints to re-query).
+func (e *Engine) Subscribe(fn func(Event)) (cancel func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.nextSub
+	e.nextSub++
+	e.subs[id] = fn
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.subs, id)
+	}
+}
+
+func (e *Engine) emit(ev Event) {
+	select {
+	case e.events <- ev:
+	default:
+	}
+}
+
+func (e *Engine) deliverEvents(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-e.events:
+			e.mu.Lock()
+			fns := make([]func(Event), 0, len(e.subs))
+			for _, fn := range e.subs {
+				fns = append(fns, fn)
+			}
+			e.mu.Unlock()
+			for _, fn := range fns {
+				fn(ev)
+			}
+		}
+	}
+}
+
+// Open returns the open Note of this process for id, opening it if needed.
+// The engine keeps it durable (its Note.Run commits with crdt.LivePolicy
+// while a peer is connected for it, crdt.DefaultPolicy otherwise) and syncs
+// it; share it with the UI rather than opening the note again. Run closes it
+// when it returns.
+func (e *Engine) Open(id crdt.DocumentID) (*notebook.Note, error) {
+	ns, err := e.openNote(id)
+	if err != nil {
+		return nil, err
+	}
+	return ns.note, nil
+}
+
+// Status reports how note id stands with its peers.
+func (e *Engine) Status(id crdt.DocumentID) Status {
+	e.mu.Lock()
+	ns := e.notes[id]
+	known, failed := 0, false
+	for _, t := range e.targets {
+		if t.notes[id] {
+			known++
+			failed = failed || t.failures > 0
+		}
+	}
+	e.mu.Unlock()
+	if ns != nil {
+		if dps := ns.activePeers(); len(dps) > 0 {
+			for _, dp := range dps {
+				if !dp.isInSync() {
+					return Syncing
+				}
+			}
+			return InSync
+		}
+	}
+	if known > 0 && failed {
+		return Unreachable
+	}
+	return Offline
+}
+
+// Peers lists the known and connected peers of note id.
+func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
+	byID := map[string]*PeerStatus{}
+	var order []string
+	add := func(pid string) *PeerStatus {
+		if p, ok := byID[pid]; ok {
+			return p
+		}
+		p := &PeerStatus{ID: pid}
+		byID[pid] = p
+		order = append(order, pid)
+		return p
+	}
+	e.mu.Lock()
+	ns := e.notes[id]
+	e.mu.Unlock()
+	var known []notebook.KnownPeer
+	if ns != nil {
+		known, _ = ns.note.KnownPeers()
+	} else {
+		known, _ = e.nb.PeersOf(id)
+	}
+	for _, k := range known {
+		p := add(k.ID)
+		p.LastSeen = k.LastSeen
+	}
+	if ns != nil {
+		for _, dp := range ns.activePeers() {
+			p := add(dp.c.pid.String())
+			p.Connected = true
+			p.InSync = dp.isInSync()
+			p.LastSeen = time.Now()
+		}
+		for _, pr := range ns.presenceSnapshot() {
+			if p, ok := byID[pr.Peer]; ok && p.Name == "" {
+				p.Name = pr.Name
+			}
+		}
+	}
+	out := make([]PeerStatus, 0, len(order))
+	for _, pid := range order {
+		out = append(out, *byID[pid])
+	}
+	slices.SortStableFunc(out, func(a, b PeerStatus) int {
+		if a.Connected != b.Connected {
+			if a.Connected {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// noteStatusChanged emits StatusChanged if the note's status moved.
+func (e *Engine) noteStatusChanged(ns *noteState) {
+	st := e.Status(ns.id)
+	if old := Status(ns.lastStatus.Swap(int32(st))); old != st {
+		e.log.Debug("note status", "note", ns.id, "status", st)
+		e.emit(Event{Kind: StatusChanged, Note: ns.id})
+	}
+}

@@ -1,0 +1,344 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
+)
+
+// logBuf collects log lines of one peer; tests read them and, with -v,
+// see them.
+type logBuf struct {
+	tb   testing.TB
+	name string
+	done atomic.Bool
+	mu   gosync.Mutex
+	buf  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.buf.Write(p)
+	l.mu.Unlock()
+	if testing.Verbose() && !l.done.Load() {
+		l.tb.Logf("[%s] %s", l.name, strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func loopbackOnly(a ma.Multiaddr) bool {
+	ip, err := manet.ToIP(a)
+	return err == nil && ip.IsLoopback()
+}
+
+// testPeer is one collab peer on loopback: host, notebook, engine.
+type testPeer struct {
+	tb   testing.TB
+	name string
+	dir  string
+	key  crypto.PrivKey
+	cfg  func(*Config)
+	logs *logBuf
+
+	host   *p2p.Host
+	nb     *notebook.Notebook
+	eng    *Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newKey(tb testing.TB) crypto.PrivKey {
+	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// newPeer starts a peer with a fresh notebook; it is stopped at cleanup.
+func newPeer(tb testing.TB, name string, cfg ...func(*Config)) *testPeer {
+	tb.Helper()
+	p := &testPeer{tb: tb, name: name, dir: tb.TempDir(), key: newKey(tb)}
+	p.logs = &logBuf{tb: tb, name: name}
+	if len(cfg) > 0 {
+		p.cfg = cfg[0]
+	}
+	p.start()
+	tb.Cleanup(func() {
+		p.stop()
+		p.logs.done.Store(true)
+	})
+	return p
+}
+
+func (p *testPeer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// start (re)starts host and engine on the peer's notebook and identity.
+func (p *testPeer) start() {
+	tb := p.tb
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := p2p.New(ctx, p2p.Config{
+		Identity:    p.key,
+		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
+		MDNS:        false,
+		DialFilter:  loopbackOnly,
+		Logger:      p.logger().With("layer", "p2p"),
+	})
+	if err != nil {
+		tb.Fatalf("%s: host: %v", p.name, err)
+	}
+	nb, err := notebook.Open(p.dir, p.name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := Config{Host: h, Notebook: nb, Name: p.name, Color: "#112233", Logger: p.logger()}
+	if p.cfg != nil {
+		p.cfg(&cfg)
+	}
+	eng, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.host, p.nb, p.eng = h, nb, eng
+	rctx, rcancel := context.WithCancel(context.Background())
+	p.cancel = rcancel
+	p.done = make(chan error, 1)
+	go func() { p.done <- eng.Run(rctx) }()
+	waitFor(tb, 5*time.Second, "engine running", func() bool { _, err := eng.runCtx(); return err == nil })
+}
+
+// stop stops the engine (bounded) and the host; safe to call twice.
+func (p *testPeer) stop() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			p.tb.Errorf("%s: Run: %v", p.name, err)
+		}
+	case <-time.After(30 * time.Second):
+		p.tb.Errorf("%s: Run did not return within 30 s", p.name)
+	}
+	p.host.Close()
+	p.cancel = nil
+}
+
+// addr is the peer's dialable address with /p2p/.
+func (p *testPeer) addr() ma.Multiaddr {
+	addrs := p.host.LibP2P().Addrs()
+	if len(addrs) == 0 {
+		p.tb.Fatal("no listen address")
+	}
+	a, err := ma.NewMultiaddr(fmt.Sprintf("%s/p2p/%s", addrs[0], p.host.ID()))
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	return a
+}
+
+// create makes a note with text and returns its ID.
+func (p *testPeer) create(title, text string) crdt.DocumentID {
+	p.tb.Helper()
+	n, err := p.nb.Create(title)
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	id := n.ID
+	if err := n.Close(); err != nil {
+		p.tb.Fatal(err)
+	}
+	if text != "" {
+		p.edit(id, 0, 0, text)
+	}
+	return id
+}
+
+func (p *testPeer) note(id crdt.DocumentID) *notebook.Note {
+	p.tb.Helper()
+	n, err := p.eng.Open(id)
+	if err != nil {
+		p.tb.Fatalf("%s: open %s: %v", p.name, id, err)
+	}
+	return n
+}
+
+// edit splices the note and flushes (durable, pushed).
+func (p *testPeer) edit(id crdt.DocumentID, pos, del int, ins string) {
+	p.tb.Helper()
+	n := p.note(id)
+	if err := n.Doc().Splice(pos, del, ins); err != nil {
+		p.tb.Fatalf("%s: splice: %v", p.name, err)
+	}
+	if _, err := n.Flush(); err != nil {
+		p.tb.Fatalf("%s: flush: %v", p.name, err)
+	}
+}
+
+func (p *testPeer) text(id crdt.DocumentID) string {
+	p.tb.Helper()
+	s, err := p.note(id).Doc().Text()
+	if err != nil {
+		p.tb.Fatal(err)
+	}
+	return s
+}
+
+func (p *testPeer) join(id crdt.DocumentID, from ...*testPeer) error {
+	var addrs []ma.Multiaddr
+	for _, f := range from {
+		addrs = append(addrs, f.addr())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return p.eng.Join(ctx, id, addrs)
+}
+
+func (p *testPeer) connectedTo(q *testPeer) bool {
+	p.eng.mu.Lock()
+	defer p.eng.mu.Unlock()
+	c := p.eng.conns[q.host.ID()]
+	return c != nil && !c.isClosed()
+}
+
+func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitText waits until every peer's copy of id reads want.
+func waitText(tb testing.TB, id crdt.DocumentID, want string, peers ...*testPeer) {
+	tb.Helper()
+	waitFor(tb, 20*time.Second, fmt.Sprintf("text %q everywhere", want), func() bool {
+		for _, p := range peers {
+			if p.text(id) != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitSame waits until every peer's copy of id reads the same, and returns it.
+func waitSame(tb testing.TB, id crdt.DocumentID, peers ...*testPeer) string {
+	tb.Helper()
+	var text string
+	waitFor(tb, 20*time.Second, "texts to converge", func() bool {
+		text = peers[0].text(id)
+		for _, p := range peers[1:] {
+			if p.text(id) != text {
+				return false
+			}
+		}
+		return true
+	})
+	return text
+}
+
+// rawPeer speaks the wire protocol by hand over its own libp2p host, to
+// misbehave on purpose.
+type rawPeer struct {
+	tb   testing.TB
+	host *p2p.Host
+	s    network.Stream
+	fr   *FrameReader
+	fw   *FrameWriter
+	id   string
+}
+
+func dialRaw(tb testing.TB, to *testPeer) *rawPeer {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h, err := p2p.New(ctx, p2p.Config{Identity: newKey(tb), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialFilter: loopbackOnly})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	if _, err := h.Connect(ctx, to.addr()); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := h.LibP2P().NewStream(ctx, to.host.ID(), ProtocolID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &rawPeer{tb: tb, host: h, s: s, fr: NewFrameReader(s), fw: NewFrameWriter(s), id: h.ID().String()}
+}
+
+// handshake sends a proper join and reads the peer reply.
+func (r *rawPeer) handshake(to *testPeer) {
+	r.tb.Helper()
+	r.send(&Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
+	m, err := r.read(5 * time.Second)
+	if err != nil {
+		r.tb.Fatalf("handshake: %v", err)
+	}
+	if p, ok := m.(*Peer); !ok || p.SenderID != to.eng.self {
+		r.tb.Fatalf("handshake reply %#v", m)
+	}
+}
+
+func (r *rawPeer) send(m Message) {
+	r.tb.Helper()
+	if err := r.fw.WriteMessage(m); err != nil {
+		r.tb.Fatalf("send %s: %v", m.Type(), err)
+	}
+}
+
+func (r *rawPeer) read(timeout time.Duration) (Message, error) {
+	r.s.SetReadDeadline(time.Now().Add(timeout))
+	return r.fr.ReadMessage()
+}
+
+// waitClosed reads until the stream ends; it fails if it stays open.
+func (r *rawPeer) waitClosed(timeout time.Duration) {
+	r.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		_, err := r.read(time.Until(deadline))
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			break
+		}
+		return // closed or reset
+	}
+	r.tb.Fatalf("stream still open after %v", timeout)
+}

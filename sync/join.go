@@ -1,0 +1,258 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// Join fetches note id from the peers at addrs (each ending in /p2p/<id>):
+// it dials them, requests the note, waits until its body has arrived,
+// stores it and remembers those peers for the note. On failure nothing of
+// the note is left behind; if every peer answered that it lacks the note,
+// the error wraps ErrUnavailable and names them. Joining a note we already
+// have just adds the peers and syncs.
+func (e *Engine) Join(ctx context.Context, id crdt.DocumentID, addrs []ma.Multiaddr) error {
+	infos, err := peer.AddrInfosFromP2pAddrs(addrs...)
+	if err != nil {
+		return fmt.Errorf("join %s: addresses need a /p2p/<peer-id> part: %w", id, err)
+	}
+	if len(infos) == 0 {
+		return fmt.Errorf("join %s: no peer address given", id)
+	}
+	return e.join(ctx, id, infos, nil, "")
+}
+
+func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.AddrInfo, seed []byte, seedPeer string) error {
+	if _, err := e.runCtx(); err != nil {
+		return fmt.Errorf("join %s: %w", id, err)
+	}
+	created := false
+	ns, err := e.openNote(id)
+	switch {
+	case err == nil:
+		// A note left without a body by an interrupted join counts as ours
+		// to remove if this join fails too.
+		created = !ns.hasBody()
+	case errors.Is(err, notebook.ErrNotFound):
+		n, err := e.nb.Join(id)
+		if err != nil {
+			return fmt.Errorf("join %s: %w", id, err)
+		}
+		ns, err = e.adoptNote(n)
+		if err != nil {
+			n.Close()
+			e.nb.Trash(id)
+			return fmt.Errorf("join %s: %w", id, err)
+		}
+		created = true
+	default:
+		return fmt.Errorf("join %s: %w", id, err)
+	}
+	fail := func(err error) error {
+		if created {
+			if cerr := e.dropNote(ns); cerr != nil {
+				e.log.Warn("closing a failed join", "note", id, "err", cerr)
+			}
+			if terr := e.nb.Trash(id); terr != nil {
+				e.log.Warn("removing a failed join", "note", id, "err", terr)
+			}
+		}
+		return err
+	}
+	ns.mu.Lock()
+	clear(ns.unavailable)
+	ns.mu.Unlock()
+
+	if seed != nil && !ns.hasBody() {
+		if err := ns.note.ReceiveSync(seedPeer, ns.note.Doc().NewSyncState(), seed); err != nil {
+			e.log.Warn("the offered copy of the note could not be applied", "note", id, "err", err)
+		}
+	}
+
+	var conns []*conn
+	var errs []error
+	for _, info := range infos {
+		c, err := e.connect(ctx, info)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		conns = append(conns, c)
+	}
+	if len(conns) == 0 {
+		if ns.hasBody() && seed != nil {
+			// Accepting an offer whose bytes we hold: the note is complete as
+			// offered; sync when the inviter is back.
+			for _, info := range infos {
+				e.rememberPeer(ns, info.ID, addrStrings(info.Addrs)...)
+			}
+			return nil
+		}
+		return fail(fmt.Errorf("join %s: %w: %w", id, ErrUnreachable, errors.Join(errs...)))
+	}
+	for _, c := range conns {
+		if dp := c.attach(ns); dp != nil {
+			dp.activate()
+			dp.markDirty(false)
+		}
+	}
+	e.log.Info("joining note", "note", id, "peers", len(conns))
+
+	for !ns.hasBody() {
+		wake := ns.waitCh()
+		if ns.hasBody() {
+			break
+		}
+		var refused []string
+		open := 0
+		ns.mu.Lock()
+		for _, c := range conns {
+			if ns.unavailable[c.peerKey] {
+				refused = append(refused, c.peerKey)
+			} else if !c.isClosed() {
+				open++
+			}
+		}
+		ns.mu.Unlock()
+		if open == 0 {
+			if len(refused) > 0 {
+				return fail(fmt.Errorf("join %s: %w at %s", id, ErrUnavailable, strings.Join(refused, ", ")))
+			}
+			return fail(fmt.Errorf("join %s: %w: every connection closed before the note arrived", id, ErrUnreachable))
+		}
+		select {
+		case <-ctx.Done():
+			return fail(fmt.Errorf("join %s: %w", id, ctx.Err()))
+		case <-wake:
+		case <-time.After(time.Second):
+		}
+	}
+	for _, c := range conns {
+		var extra []string
+		for _, info := range infos {
+			if info.ID == c.pid {
+				extra = addrStrings(info.Addrs)
+			}
+		}
+		e.rememberPeer(ns, c.pid, extra...)
+	}
+	e.log.Info("joined note", "note", id, "title", ns.note.Doc().Title())
+	return nil
+}
+
+func addrStrings(as []ma.Multiaddr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// Share offers note id to the running peer at addr (ending in /p2p/<id>):
+// an unsolicited sync carrying the whole note, which that peer keeps as a
+// pending invitation, followed by our presence so it can tell who invites.
+// It returns once both are written to the stream.
+func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiaddr) error {
+	info, err := peer.AddrInfoFromP2pAddr(addr)
+	if err != nil {
+		return fmt.Errorf("share %s: address needs a /p2p/<peer-id> part: %w", id, err)
+	}
+	ns, err := e.openNote(id)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", id, err)
+	}
+	if !ns.hasBody() {
+		return fmt.Errorf("share %s: %w", id, crdt.ErrNoBody)
+	}
+	data, err := offerMessage(ns)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", id, err)
+	}
+	c, err := e.connect(ctx, *info)
+	if err != nil {
+		return fmt.Errorf("share %s: %w", id, err)
+	}
+	done := make(chan error, 2)
+	c.sendDone(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data}, done)
+	c.sendDone(&Ephemeral{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(),
+		SessionID: e.session, Count: e.count.Add(1), Data: e.localPayload(ns)}, done)
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("share %s with %s: %w", id, info.ID, err)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("share %s with %s: %w", id, info.ID, ctx.Err())
+		}
+	}
+	e.log.Info("offered note", "note", id, "to", info.ID, "bytes", len(data))
+	return nil
+}
+
+// offerMessage is the sync message that answers an empty peer's first
+// message: the whole note, as a cold join would carry it.
+func offerMessage(ns *noteState) ([]byte, error) {
+	if _, err := ns.note.Flush(); err != nil {
+		return nil, err
+	}
+	empty, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	first, ok, err := empty.GenerateSyncMessage(empty.NewSyncState())
+	if err != nil || !ok {
+		return nil, fmt.Errorf("make offer: %v", err)
+	}
+	st := ns.note.Doc().NewSyncState()
+	if _, err := ns.note.Doc().ReceiveSyncMessage(st, first); err != nil {
+		return nil, fmt.Errorf("make offer: %w", err)
+	}
+	msg, ok, err := ns.note.GenerateSync(st)
+	if err != nil {
+		return nil, fmt.Errorf("make offer: %w", err)
+	}
+	if !ok {
+		return nil, errors.New("make offer: automerge has nothing to send")
+	}
+	return msg, nil
+}
+
+// Accept turns a pending invitation into a note: the offered copy (if the
+// offer carried it) is stored at once, then the note is synced with the
+// inviter, fetching it if the offer carried only its heads.
+func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
+	f, err := readInvitation(e.nb.Dir(), id)
+	if err != nil {
+		return fmt.Errorf("accept: %w", err)
+	}
+	pid, err := peer.Decode(f.FromPeer)
+	if err != nil {
+		return fmt.Errorf("accept %s: bad inviter id %q: %w", id, f.FromPeer, err)
+	}
+	info := peer.AddrInfo{ID: pid}
+	for _, s := range f.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			info.Addrs = append(info.Addrs, a)
+		}
+	}
+	if err := e.join(ctx, id, []peer.AddrInfo{info}, f.Data, f.FromPeer); err != nil {
+		return fmt.Errorf("accept: %w", err)
+	}
+	e.invites.Lock()
+	defer e.invites.Unlock()
+	if err := RemoveInvitation(e.nb.Dir(), id); err != nil && !errors.Is(err, ErrNoInvitation) {
+		return err
+	}
+	e.log.Info("invitation accepted", "note", id, "from", pid)
+	return nil
+}

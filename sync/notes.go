@@ -1,0 +1,310 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// noteState is a note the engine keeps open and in sync.
+type noteState struct {
+	e    *Engine
+	id   crdt.DocumentID
+	note *notebook.Note
+
+	live       atomic.Int32 // active peers: the commit policy is live above 0
+	lastStatus atomic.Int32
+	unsub      func()
+	seen       hashSet // changes pushed or received by push: no loops, no double applies
+
+	mu          gosync.Mutex
+	dps         map[*conn]*docPeer // peers syncing this note
+	unavailable map[string]bool    // peers that answered doc-unavailable
+	wake        chan struct{}      // closed and replaced when the note or its peers change
+	started     bool
+	stopRunFn   func()
+
+	pres presenceState
+}
+
+func (e *Engine) newNoteState(n *notebook.Note) *noteState {
+	ns := &noteState{
+		e: e, id: n.ID, note: n,
+		dps:         map[*conn]*docPeer{},
+		unavailable: map[string]bool{},
+		wake:        make(chan struct{}),
+	}
+	ns.seen.init(8192)
+	ns.pres.init()
+	ns.unsub = n.Subscribe(ns.onUpdate)
+	return ns
+}
+
+func (ns *noteState) unsubscribe() {
+	if ns.unsub != nil {
+		ns.unsub()
+	}
+}
+
+// openNote returns the engine's open state for id, opening the note if it
+// exists in the notebook (notebook.ErrNotFound otherwise).
+func (e *Engine) openNote(id crdt.DocumentID) (*noteState, error) {
+	for {
+		e.mu.Lock()
+		if ns := e.notes[id]; ns != nil {
+			e.mu.Unlock()
+			return ns, nil
+		}
+		if e.stopped {
+			e.mu.Unlock()
+			return nil, ErrNotRunning
+		}
+		if ch := e.opening[id]; ch != nil {
+			e.mu.Unlock()
+			<-ch
+			continue
+		}
+		ch := make(chan struct{})
+		e.opening[id] = ch
+		e.mu.Unlock()
+
+		n, warnings, err := e.nb.OpenNote(id)
+		for _, w := range warnings {
+			e.log.Warn("note opened with damage recovered", "note", id, "warning", w)
+		}
+		var ns *noteState
+		if err == nil {
+			ns = e.newNoteState(n)
+		}
+		e.mu.Lock()
+		delete(e.opening, id)
+		close(ch)
+		if ns != nil {
+			if e.stopped {
+				e.mu.Unlock()
+				ns.unsubscribe()
+				n.Close()
+				return nil, ErrNotRunning
+			}
+			e.notes[id] = ns
+		}
+		e.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		e.startNote(ns)
+		return ns, nil
+	}
+}
+
+// adoptNote registers a note just created (joined) by the engine.
+func (e *Engine) adoptNote(n *notebook.Note) (*noteState, error) {
+	ns := e.newNoteState(n)
+	e.mu.Lock()
+	if e.stopped || e.notes[n.ID] != nil {
+		e.mu.Unlock()
+		ns.unsubscribe()
+		return nil, fmt.Errorf("adopt note %s: %w", n.ID, ErrNotRunning)
+	}
+	e.notes[n.ID] = ns
+	e.mu.Unlock()
+	e.startNote(ns)
+	return ns, nil
+}
+
+// dropNote stops syncing a note and closes it (a join that failed).
+func (e *Engine) dropNote(ns *noteState) error {
+	e.mu.Lock()
+	if e.notes[ns.id] == ns {
+		delete(e.notes, ns.id)
+	}
+	e.mu.Unlock()
+	for _, dp := range ns.allPeers() {
+		dp.c.detach(ns.id)
+	}
+	ns.stopRun()
+	ns.unsubscribe()
+	return ns.note.Close()
+}
+
+// startNote starts the note's Note.Run (once; no-op before Run).
+func (e *Engine) startNote(ns *noteState) {
+	ns.mu.Lock()
+	if ns.started {
+		ns.mu.Unlock()
+		return
+	}
+	ns.mu.Unlock()
+	ctx, err := e.runCtx()
+	if err != nil {
+		return
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	ok := e.spawn(func(context.Context) {
+		defer close(done)
+		policy := func() crdt.CommitPolicy {
+			if ns.live.Load() > 0 {
+				return crdt.LivePolicy
+			}
+			return crdt.DefaultPolicy
+		}
+		for {
+			err := ns.note.Run(runCtx, policy)
+			if runCtx.Err() != nil {
+				return
+			}
+			e.log.Error("keeping note durable failed; retrying", "note", ns.id, "err", err)
+			select {
+			case <-runCtx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	})
+	if !ok {
+		cancel()
+		return
+	}
+	ns.mu.Lock()
+	ns.started = true
+	ns.stopRunFn = func() { cancel(); <-done }
+	ns.mu.Unlock()
+}
+
+func (ns *noteState) stopRun() {
+	ns.mu.Lock()
+	f := ns.stopRunFn
+	ns.stopRunFn = nil
+	ns.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+// signal wakes whoever waits on the note (joins).
+func (ns *noteState) signal() {
+	ns.mu.Lock()
+	close(ns.wake)
+	ns.wake = make(chan struct{})
+	ns.mu.Unlock()
+}
+
+func (ns *noteState) waitCh() <-chan struct{} {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.wake
+}
+
+func (ns *noteState) allPeers() []*docPeer {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	out := make([]*docPeer, 0, len(ns.dps))
+	for _, dp := range ns.dps {
+		out = append(out, dp)
+	}
+	return out
+}
+
+func (ns *noteState) activePeers() []*docPeer {
+	all := ns.allPeers()
+	out := all[:0]
+	for _, dp := range all {
+		if dp.isActive() {
+			out = append(out, dp)
+		}
+	}
+	return out
+}
+
+func (ns *noteState) updateLive() {
+	n := int32(len(ns.activePeers()))
+	if old := ns.live.Swap(n); (old == 0) != (n == 0) {
+		ns.note.Kick() // the commit policy changed
+	}
+}
+
+// onUpdate is the note's subscriber: it runs right after changes are
+// committed or applied, before they are fsync'd, on the goroutine that made
+// them. It must not block: it only queues frames and marks peers for a sync
+// round.
+func (ns *noteState) onUpdate(u notebook.Update) {
+	except := ""
+	switch u.Origin {
+	case notebook.FromPeer:
+		except = u.Peer
+	case notebook.FromLocal, notebook.FromDisk:
+	}
+	defer ns.signal()
+	dps := ns.activePeers()
+	if len(dps) == 0 {
+		return
+	}
+	push := u.Changes != nil && len(u.Changes) <= maxPushBatch
+	var hashes []crdt.ChangeHash
+	if push {
+		hashes = make([]crdt.ChangeHash, len(u.Changes))
+		for i, c := range u.Changes {
+			h, err := changeHash(c)
+			if err != nil {
+				push = false // not single changes: let a sync round carry them
+				break
+			}
+			hashes[i] = h
+			ns.seen.add(h)
+		}
+	}
+	for _, dp := range dps {
+		if dp.c.peerKey == except {
+			continue
+		}
+		if push && dp.c.collab {
+			for _, c := range u.Changes {
+				dp.c.send(&CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
+			}
+			continue
+		}
+		dp.markDirty(dp.c.js)
+	}
+}
+
+// hashSet remembers the last n change hashes seen.
+type hashSet struct {
+	mu   gosync.Mutex
+	set  map[crdt.ChangeHash]struct{}
+	ring []crdt.ChangeHash
+	next int
+}
+
+func (s *hashSet) init(n int) {
+	s.set = make(map[crdt.ChangeHash]struct{}, n)
+	s.ring = make([]crdt.ChangeHash, n)
+}
+
+// add records h and reports whether it was new.
+func (s *hashSet) add(h crdt.ChangeHash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.set[h]; ok {
+		return false
+	}
+	old := s.ring[s.next]
+	if old != (crdt.ChangeHash{}) {
+		delete(s.set, old)
+	}
+	s.ring[s.next] = h
+	s.next = (s.next + 1) % len(s.ring)
+	s.set[h] = struct{}{}
+	return true
+}
+
+// hasBody reports whether the note's text has arrived.
+func (ns *noteState) hasBody() bool { return ns.note.Doc().HasBody() }
+
+var errNoteGone = errors.New("note closed")

@@ -652,3 +652,25 @@ func TestBlurredIgnoresInput(t *testing.T) {
 		t.Fatal("blurred editor shows a cursor")
 	}
 }
+
+// Typing into an empty note and pressing enter keeps the first line in view
+// (the viewport's anchor is not pushed by the user's own text at the top).
+func TestTypingAtTopKeepsFirstLine(t *testing.T) {
+	e := newEd(t, 20, 4, "")
+	e.keys("e", "g", "g", "s", "enter", "m")
+	if e.m.TopPos() != 0 {
+		t.Fatalf("top moved to %d", e.m.TopPos())
+	}
+	if x, y, ok := e.m.CursorXY(); !ok || x != 1 || y != 1 {
+		t.Fatalf("cursor at %d,%d (%v), want 1,1", x, y, ok)
+	}
+	// Scrolled down, typing at the first visible row's start keeps it too.
+	e = newEd(t, 20, 2, "a\nb\nc\nd\n")
+	e.m.ScrollBy(2)
+	top := e.m.TopPos()
+	e.m.SetCursorPos(top)
+	e.keys("x")
+	if e.m.TopPos() != top {
+		t.Fatalf("top moved from %d to %d", top, e.m.TopPos())
+	}
+}

@@ -23,7 +23,14 @@ type peer struct {
 
 // apply changes the buffer and moves everything anchored in the text that the
 // caller does not position itself: peers and the viewport.
-func (m *Model) apply(s Splice) {
+func (m *Model) apply(s Splice) { m.applyTop(s, true) }
+
+// applyLocal is apply for the user's own edits: text typed right at the top
+// of the viewport stays in view (otherwise typing into an empty note, then
+// enter, scrolled the first line away).
+func (m *Model) applyLocal(s Splice) { m.applyTop(s, false) }
+
+func (m *Model) applyTop(s Splice, topRight bool) {
 	ins := []rune(s.Insert)
 	m.buf.splice(s.Pos, s.Delete, ins)
 	g := len(ins)
@@ -31,9 +38,9 @@ func (m *Model) apply(s Splice) {
 		p := &m.peers[i]
 		p.Cursor, p.Anchor = mapRange(p.Cursor, p.Anchor, s, g)
 	}
-	// The viewport follows the first visible text: text inserted right at the
-	// top goes above it.
-	m.top = mapPos(m.top, s, g, true)
+	// The viewport follows the first visible text: text others insert right
+	// at the top goes above it; the user's own stays in view.
+	m.top = mapPos(m.top, s, g, topRight)
 }
 
 // mapPos maps offset x through splice s (which inserted g runes). Inside a

@@ -36,7 +36,7 @@ func (m *Model) edit(start, end int, ins string, kind editKind) {
 	}
 	s := Splice{Pos: start, Delete: end - start, Insert: ins}
 	deleted := string(m.buf.text[start:end])
-	m.apply(s)
+	m.applyLocal(s)
 	m.out = append(m.out, s)
 	m.pushUndo(Splice{Pos: start, Delete: runeLen(ins), Insert: deleted}, kind)
 	m.redo = nil
@@ -122,7 +122,7 @@ func (m *Model) applyOps(ops []Splice) []Splice {
 		shift += runeLen(o.Insert) - o.Delete
 	}
 	for i := len(ops) - 1; i >= 0; i-- {
-		m.apply(ops[i])
+		m.applyLocal(ops[i])
 		m.out = append(m.out, ops[i])
 	}
 	return inv

@@ -29,6 +29,7 @@ func commandList() []*command {
 		{name: "home", args: "", summary: "show the notes in the notebook", run: cmdHome},
 		{name: "new", args: "TITLE", summary: "create a note; prints its URL", run: cmdNew},
 		{name: "ls", args: "[--json]", summary: "list notes, most recently changed first", flags: jsonFlag, run: cmdList},
+		{name: "edit", args: "NOTE", summary: "open a note in the terminal editor", run: cmdEdit},
 		{name: "cat", args: "NOTE", summary: "print a note's text", run: cmdCat},
 		{name: "write", args: "NOTE < FILE", summary: "replace a note's text with stdin (as a minimal edit)", run: cmdWrite},
 		{name: "append", args: "NOTE [TEXT...]", summary: "append TEXT and a newline, or stdin as is", run: cmdAppend},
@@ -82,6 +83,9 @@ func trashFlags(fs *flag.FlagSet) {
 func cmdHome(e *env, args []string) error {
 	if len(args) > 0 {
 		return usagef("unknown command %q", args[0])
+	}
+	if handled, err := homeTUI(e); handled {
+		return err
 	}
 	nb, err := e.openNotebook()
 	if err != nil {

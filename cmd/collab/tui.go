@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/tui"
+)
+
+// interactive reports whether stdin and stdout are a terminal, so the full
+// screen app can run (scripts and pipes get plain output instead).
+func (e *env) interactive() bool {
+	in, ok := e.stdin.(*os.File)
+	out, ok2 := e.stdout.(*os.File)
+	return ok && ok2 && term.IsTerminal(in.Fd()) && term.IsTerminal(out.Fd())
+}
+
+// runTUI runs the terminal app on nb until the user quits. net is the sync
+// engine (nil: offline); open, when set, opens that note directly.
+// Whatever happens (a signal, a panic) the open note is stored and the
+// terminal restored before it returns.
+func runTUI(e *env, nb *notebook.Notebook, net tui.Network, open *crdt.DocumentID) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("collab crashed: %v\n%s", r, debug.Stack())
+		}
+	}()
+	// A closed terminal or a kill ends the app cleanly: edits are stored.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGHUP, syscall.SIGTERM)
+	defer stop()
+	var opts []tea.ProgramOption
+	if in, ok := e.stdin.(*os.File); ok {
+		opts = append(opts, tea.WithInput(in))
+	}
+	opts = append(opts, tea.WithOutput(e.stdout))
+	err = tui.Run(ctx, nb, tui.Options{Network: net, Open: open, NoColor: tui.NoColor()}, opts...)
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// homeTUI runs the app for `collab` with no command when on a terminal;
+// handled is false when the plain list should be printed instead.
+func homeTUI(e *env) (handled bool, err error) {
+	if !e.interactive() {
+		return false, nil
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return true, err
+	}
+	return true, runTUI(e, nb, nil, nil)
+}
+
+// cmdEdit opens a note in the terminal app.
+func cmdEdit(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	id, err := nb.Resolve(args[0])
+	if err != nil {
+		return err
+	}
+	if !e.interactive() {
+		return errors.New("collab edit needs a terminal (use cat, write or append in scripts)")
+	}
+	return runTUI(e, nb, nil, &id)
+}

@@ -75,8 +75,10 @@ func (s *tmuxSession) waitFor(what ...string) {
 	}
 }
 
-func (s *tmuxSession) keys(keys ...string) { s.run(append([]string{"send-keys", "-t", s.name}, keys...)...) }
-func (s *tmuxSession) typ(text string)     { s.run("send-keys", "-t", s.name, "-l", text) }
+func (s *tmuxSession) keys(keys ...string) {
+	s.run(append([]string{"send-keys", "-t", s.name}, keys...)...)
+}
+func (s *tmuxSession) typ(text string) { s.run("send-keys", "-t", s.name, "-l", text) }
 
 func (s *tmuxSession) cursor() string {
 	return strings.TrimSpace(s.run("display", "-p", "-t", s.name, "#{cursor_x},#{cursor_y}"))

@@ -101,11 +101,16 @@ func (c *conn) closeReason() string {
 	return "stream ended"
 }
 
-// refuse sends an error message (best effort) and closes the stream.
+// refuse sends an error message (best effort), ends our side of the stream
+// and closes it once the peer has read that (at most a second later).
 func (c *conn) refuse(reason string) {
 	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
+	c.reason.CompareAndSwap(nil, &reason)
 	c.s.SetWriteDeadline(time.Now().Add(time.Second))
 	c.fw.WriteMessage(&ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})
+	c.s.CloseWrite()
+	c.s.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(c.s, 1<<20))
 	c.close(reason)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -63,6 +64,8 @@ type testPeer struct {
 	key  crypto.PrivKey
 	cfg  func(*Config)
 	logs *logBuf
+	// sent, if set before start, sees every frame the engine writes.
+	sent func(to peer.ID, m Message, size int)
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -127,6 +130,7 @@ func (p *testPeer) start() {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	eng.testSent = p.sent
 	p.host, p.nb, p.eng = h, nb, eng
 	rctx, rcancel := context.WithCancel(context.Background())
 	p.cancel = rcancel

@@ -1,0 +1,191 @@
+package sync
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/collab-editor/collab/crdt"
+)
+
+func TestReanchor(t *testing.T) {
+	for _, tc := range []struct {
+		text          string
+		pos           int
+		before, after string
+		want          int
+	}{
+		{"hello world", 6, "hello ", "world", 6},                  // unchanged
+		{"XXX hello world", 6, "hello ", "world", 10},             // insert before
+		{"hello big world", 6, "hello ", "world", 6},              // insert right after: before still ends there
+		{"hello world", 6, "", "", 6},                             // no context
+		{"hi", 6, "hello ", "world", 2},                           // nothing matches: clamp
+		{"say hello world hello world", 6, "hello ", "world", 10}, // nearest of two matches
+		{"héllo wörld ✓ hello world", 3, "hé", "llo", 2},
+		{"abc", 1, "zz", "c", 2}, // only after matches
+	} {
+		if got := reanchor([]rune(tc.text), tc.pos, tc.before, tc.after); got != tc.want {
+			t.Errorf("reanchor(%q, %d, %q, %q) = %d, want %d", tc.text, tc.pos, tc.before, tc.after, got, tc.want)
+		}
+	}
+}
+
+func presenceOf(p *testPeer, id crdt.DocumentID, who string) (Presence, bool) {
+	for _, pr := range p.eng.Presence(id) {
+		if pr.Peer == who {
+			return pr, true
+		}
+	}
+	return Presence{}, false
+}
+
+func TestPresence(t *testing.T) {
+	fast := func(c *Config) { c.PresenceTimeout = time.Second; c.Heartbeat = 200 * time.Millisecond }
+	a, b := newPeer(t, "ann", fast), newPeer(t, "bob", fast)
+	id := a.create("cursors", "hello world\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan Event, 64)
+	b.eng.Subscribe(func(ev Event) {
+		if ev.Kind == PresenceChanged {
+			select {
+			case events <- ev:
+			default:
+			}
+		}
+	})
+
+	// Name, colour and cursor arrive; equal heads: exact.
+	a.eng.SetCursor(id, 6, 11) // "world" selected
+	waitFor(t, 5*time.Second, "ann's cursor at bob", func() bool {
+		pr, ok := presenceOf(b, id, a.eng.self)
+		return ok && pr.HasCursor && pr.Cursor == 6 && pr.Anchor == 11 && pr.Name == "ann" && pr.Color == "#112233"
+	})
+	select {
+	case <-events:
+	case <-time.After(5 * time.Second):
+		t.Error("no PresenceChanged event")
+	}
+
+	// Bob inserts before ann's cursor, which ann has not seen when she
+	// placed it: it must still sit before "world".
+	b.edit(id, 0, 0, "XXX ")
+	pr, _ := presenceOf(b, id, a.eng.self)
+	if text := []rune(b.text(id)); pr.Cursor != 10 || pr.Anchor != 15 || string(text[pr.Cursor:pr.Anchor]) != "world" {
+		t.Errorf("after a concurrent insert: cursor %d anchor %d in %q; want 10..15 around \"world\"", pr.Cursor, pr.Anchor, string(text))
+	}
+	// Uncommitted local edits too (heads unknown): context decides.
+	n := b.note(id)
+	if err := n.Doc().Splice(0, 0, "YY"); err != nil {
+		t.Fatal(err)
+	}
+	pr, _ = presenceOf(b, id, a.eng.self)
+	if pr.Cursor != 12 || pr.Anchor != 17 {
+		t.Errorf("with an open edit: cursor %d anchor %d; want 12..17", pr.Cursor, pr.Anchor)
+	}
+	n.Flush()
+
+	// Ann's presence reaches a third peer through bob, unchanged.
+	c := newPeer(t, "cat")
+	if err := c.join(id, b); err != nil {
+		t.Fatal(err)
+	}
+	a.eng.SetCursor(id, 0, 0)
+	waitFor(t, 5*time.Second, "ann's presence at cat via bob", func() bool {
+		pr, ok := presenceOf(c, id, a.eng.self)
+		return ok && pr.Name == "ann"
+	})
+
+	// A peer that goes silent (stream still open) disappears.
+	r := dialRaw(t, b)
+	r.handshake(b)
+	empty, _, _ := crdt.Load(nil, nil, "")
+	first, _, _ := empty.GenerateSyncMessage(empty.NewSyncState())
+	r.send(&Request{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), Data: first})
+	payload, _ := encMode.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", State: &stateWire{Name: "ghost"}}})
+	r.send(&Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
+	waitFor(t, 5*time.Second, "ghost appears", func() bool { _, ok := presenceOf(b, id, r.id); return ok })
+	// A replay of the same count is dropped.
+	r.send(&Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
+	start := time.Now()
+	waitFor(t, 5*time.Second, "silent ghost disappears", func() bool { _, ok := presenceOf(b, id, r.id); return !ok })
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("silent peer dropped after %v with a 1 s timeout", d)
+	}
+	// Ann stays: her heartbeats keep her.
+	if _, ok := presenceOf(b, id, a.eng.self); !ok {
+		t.Error("ann's presence dropped despite heartbeats")
+	}
+}
+
+// A reconnect resumes the saved sync state: its first message carries no
+// bloom filter of the whole history.
+func TestSyncStateResumed(t *testing.T) {
+	a := newPeer(t, "ann")
+	armed := make(chan struct{})
+	got := make(chan int, 1)
+	b := newPeer(t, "bob")
+
+	// A note with 3,000 changes, one per keystroke.
+	doc, err := crdt.New("long", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		doc.Splice(i, 0, "k")
+		if _, err := doc.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := doc.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.nb.Import(crdt.DocumentID{}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := n.ID
+	n.Close()
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "in sync", func() bool { return b.eng.Status(id) == InSync })
+	fresh, _, _ := b.note(id).Doc().GenerateSyncMessage(b.note(id).Doc().NewSyncState())
+
+	b.stop()
+	a.edit(id, 0, 0, "new ")
+	b.sent = func(to peer.ID, m Message, size int) {
+		select {
+		case <-armed:
+			return
+		default:
+		}
+		var d []byte
+		switch m := m.(type) {
+		case *Sync:
+			d = m.Data
+		case *Request:
+			d = m.Data
+		default:
+			return
+		}
+		close(armed)
+		got <- len(d)
+	}
+	b.start()
+	var size int
+	select {
+	case size = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sync message after the restart")
+	}
+	waitText(t, id, "new "+strings.Repeat("k", 3000), a, b)
+	t.Logf("first sync message: %d bytes resumed, %d bytes with a fresh state", size, len(fresh))
+	if size > 300 || len(fresh) < 3000 {
+		t.Errorf("first sync message after reconnect %d bytes (fresh state: %d); want a small resumed one", size, len(fresh))
+	}
+}

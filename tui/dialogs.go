@@ -348,17 +348,14 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 	res := func(err error) tea.Msg { return dialogResultMsg{act: act, id: id, title: arg, err: err} }
 	switch act {
 	case actCreate:
-		if p, ok := d.(*promptDialog); ok {
-			p.busy = "Creating…"
-		}
-		return func() tea.Msg {
-			n, err := nb.Create(arg)
-			if err != nil {
-				return res(err)
-			}
+		// In the loop (a few ms): keys typed right after enter then go to
+		// the new note, not to a dialog waiting for a result.
+		n, err := nb.Create(arg)
+		if err == nil {
 			id = n.ID
-			return res(n.Close())
+			err = n.Close()
 		}
+		return a.onDialogResult(res(err).(dialogResultMsg))
 	case actRename:
 		if p, ok := d.(*promptDialog); ok {
 			p.busy = "Renaming…"

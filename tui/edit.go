@@ -18,6 +18,9 @@ import (
 	"github.com/collab-editor/collab/tui/editor"
 )
 
+// maxEarly bounds the keys kept while a note loads.
+const maxEarly = 4096
+
 // frame is the shortest time between two re-reads of the note for remote
 // changes: at most one per frame.
 const frame = time.Second / 60
@@ -52,6 +55,8 @@ type session struct {
 
 	saved      bool
 	sentCursor [2]int
+	early      []tea.Msg      // keys typed while loading
+	afterLoad  func() tea.Cmd // close or quit asked for while loading
 	w, h       int
 	closed     bool
 }
@@ -159,6 +164,10 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 			m.note.Close()
 		}
 		a.showErr(fmt.Errorf("can't open the note: %w", m.err))
+		s.early = nil
+		if s.afterLoad != nil {
+			return s.afterLoad()
+		}
 		return nil
 	}
 	s.note = m.note
@@ -196,8 +205,16 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 		cmds = append(cmds, s.watchRun())
 	}
 	s.refreshPresence(a)
+	early := s.early
+	s.early = nil
+	for _, msg := range early {
+		cmds = append(cmds, s.editorInput(a, msg))
+	}
 	s.sendCursor()
 	cmds = append(cmds, s.wait())
+	if s.afterLoad != nil {
+		cmds = append(cmds, s.afterLoad())
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -329,13 +346,19 @@ func (s *session) sendCursor() {
 // editorInput passes keys, pastes and mouse events to the editor and the
 // edits it makes to the note.
 func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
-	if s.note == nil || s.noBody {
-		if _, ok := msg.(tea.KeyPressMsg); ok {
-			if s.loading {
-				a.showFlash("Still loading the note…")
-			} else if s.noBody {
-				a.showFlash("Waiting for the note's text from peers…")
+	if s.loading {
+		// Typed before the note loaded: kept and replayed once it has.
+		switch msg.(type) {
+		case tea.KeyPressMsg, tea.PasteMsg:
+			if len(s.early) < maxEarly {
+				s.early = append(s.early, msg)
 			}
+			return nil
+		}
+	}
+	if s.note == nil || s.noBody {
+		if _, ok := msg.(tea.KeyPressMsg); ok && s.noBody {
+			a.showFlash("Waiting for the note's text from peers…")
 		}
 		if _, ok := msg.(tea.MouseWheelMsg); ok {
 			s.ed.Update(msg)
@@ -435,6 +458,11 @@ func (a *App) closeNote() tea.Cmd {
 		return a.quit()
 	}
 	s := a.sess
+	if s.loading && len(s.early) > 0 {
+		// Keys typed while loading are stored first.
+		s.afterLoad = a.closeNote
+		return nil
+	}
 	a.sess = nil
 	a.hist = nil
 	a.screen = screenList

@@ -122,7 +122,7 @@ func (a *App) historyKey(msg tea.KeyPressMsg) tea.Cmd {
 			c := h.changes[h.sel]
 			a.dlg = &confirmDialog{
 				title: "Restore this version",
-				text:  fmt.Sprintf("Make the note's text what it was %s (%s)?\nThis is a new edit: today's text stays in the history.", relTime(a.opts.Now(), c.Time), changeAuthor(c)),
+				text:  fmt.Sprintf("Make the note's text what it was %s (%s)?\nThis is a new edit: the current text stays in the history.", relTime(a.opts.Now(), c.Time), changeAuthor(c)),
 				act:   actRestoreVersion, yes: "restore",
 			}
 		}

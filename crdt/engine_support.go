@@ -21,3 +21,15 @@ func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
 	}
 	return n.doc.Heads(), true
 }
+
+// SaveIfCommitted returns the whole document like Save, and its heads,
+// but only when no edit is open (Save would commit it behind the commit
+// policy's back); ok=false while edits are open.
+func (n *Note) SaveIfCommitted() (data []byte, heads []ChangeHash, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pending > 0 {
+		return nil, nil, false
+	}
+	return n.doc.Save(), n.doc.Heads(), true
+}

@@ -28,6 +28,7 @@ type conn struct {
 	remoteSender string // the senderId the handshake bound to this stream
 	outbound     bool   // we opened it
 	collab       bool   // the peer accepts collab-change
+	docExt       bool   // the peer accepts collab-doc
 	js           bool   // not a collab peer: sync messages, throttled
 	ephemeral    bool   // the peer keeps nothing: do not resume its sync state
 	since        time.Time
@@ -223,7 +224,7 @@ func (e *Engine) handleStream(s network.Stream) {
 }
 
 func (c *conn) myMetadata() PeerMetadata {
-	return PeerMetadata{Extensions: []string{ExtChange}}
+	return PeerMetadata{Extensions: []string{ExtChange, ExtDoc}}
 }
 
 // acceptHandshake is the listening side: join in, peer (or error) out.
@@ -347,8 +348,11 @@ func (c *conn) bindSender(sender string, md PeerMetadata) error {
 		}
 	}
 	for _, x := range md.Extensions {
-		if x == ExtChange {
+		switch x {
+		case ExtChange:
 			c.collab = true
+		case ExtDoc:
+			c.docExt = true
 		}
 	}
 	c.js = !c.collab
@@ -548,6 +552,8 @@ func (c *conn) handle(m Message) bool {
 		docStr = m.DocumentID
 	case *CollabChange:
 		docStr = m.DocumentID
+	case *CollabDoc:
+		docStr = m.DocumentID
 	}
 	id, err := crdt.ParseDocumentID(docStr)
 	if err != nil {
@@ -564,6 +570,8 @@ func (c *conn) handle(m Message) bool {
 		return true
 	case *CollabChange:
 		return c.onChange(id, m.Data)
+	case *CollabDoc:
+		return c.onDoc(id, m.Data)
 	case *Ephemeral:
 		return c.onEphemeral(id, m)
 	}

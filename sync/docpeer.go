@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ type docPeer struct {
 	caughtUp  bool // a sync round ended with equal heads: pushes may go
 	dirty     bool // a sync round is due
 	throttled bool // dirty because of a local change (JS: ≤ 1 round per 100 ms)
+	gotDoc    bool // a collab-doc arrived: answer the heads that follow even if automerge would not
 	nextSync  time.Time
 }
 
@@ -93,7 +95,7 @@ func (dp *docPeer) isCaughtUp() bool {
 func (dp *docPeer) isInSync() bool {
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
-	return dp.caughtUp && !dp.dirty
+	return dp.caughtUp && dp.received && !dp.dirty
 }
 
 // markDirty asks the stream's syncer for a sync round; throttled rounds
@@ -284,8 +286,39 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.received = true
 	dp.fmu.Unlock()
 	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
-	sent := c.generate(dp)
 	theirs, okTheirs := parseSyncHeads(data)
+	if isRequest && c.docExt && okTheirs && len(theirs) == 0 && ns.hasBody() {
+		// A collab peer with nothing of the note: the saved document is a
+		// fraction of the size of every change in a sync message. The
+		// peer answers with its new heads and the sync round goes on.
+		if doc, heads, ok := saveCommitted(ns); ok {
+			c.send(&CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
+			// Then a sync message with just our heads, so the peer's sync
+			// state learns what it now shares with us.
+			c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
+			// The stream is ordered: whatever we push next arrives after
+			// the document it depends on.
+			dp.fmu.Lock()
+			dp.caughtUp = true
+			dp.fmu.Unlock()
+			return true
+		}
+	}
+	sent := c.generate(dp)
+	dp.fmu.Lock()
+	gotDoc := dp.gotDoc
+	dp.gotDoc = false
+	dp.fmu.Unlock()
+	if gotDoc && !sent {
+		// After a collab-doc automerge sees nothing to say, but the peer's
+		// sync state must learn our heads too.
+		if _, err := ns.note.Flush(); err == nil {
+			if heads, ok := ns.note.Doc().CommittedHeads(); ok {
+				c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			}
+		}
+	}
 	ours, okOurs := ns.note.Doc().CommittedHeads()
 	if !sent || (okTheirs && okOurs && sameHeads(theirs, ours)) {
 		dp.fmu.Lock()
@@ -333,6 +366,57 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		// Its dependencies are missing here: a sync round fetches them.
 		dp.markDirty(false)
 	}
+	return true
+}
+
+// saveCommitted returns the saved document with every edit committed and
+// stored first (so none is committed behind the commit policy's back).
+func saveCommitted(ns *noteState) ([]byte, []crdt.ChangeHash, bool) {
+	for range 3 {
+		if _, err := ns.note.Flush(); err != nil {
+			return nil, nil, false
+		}
+		if doc, heads, ok := ns.note.Doc().SaveIfCommitted(); ok {
+			return doc, heads, true
+		}
+	}
+	return nil, nil, false
+}
+
+// headsOnlySync encodes a version-1 automerge sync message that states
+// heads and nothing else (no needs, no bloom filter, no changes).
+func headsOnlySync(heads []crdt.ChangeHash) []byte {
+	b := []byte{0x42}
+	b = binary.AppendUvarint(b, uint64(len(heads)))
+	for _, h := range heads {
+		b = append(b, h[:]...)
+	}
+	return append(b, 0, 0, 0) // need, have, changes: none
+}
+
+// onDoc applies a whole document a collab peer sent for a note we asked
+// it for, then tells it our heads.
+func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
+	dp := c.doc(id)
+	if dp == nil || !dp.isActive() {
+		c.e.log.Debug("dropping a document for a note we did not ask for", "peer", c.pid, "note", id)
+		return true
+	}
+	if len(data) < 10 || !bytes.Equal(data[:4], chunkMagic) || data[8] != 0 {
+		c.refuse(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
+		return false
+	}
+	if err := dp.ns.note.ApplyRemote(c.peerKey, data); err != nil {
+		c.refuse(fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err))
+		return false
+	}
+	c.e.log.Info("received the whole note", "peer", c.pid, "note", id, "bytes", len(data))
+	// We now have everything the peer had when it sent this; its heads
+	// follow in a sync message, which we answer.
+	dp.fmu.Lock()
+	dp.caughtUp = true
+	dp.gotDoc = true
+	dp.fmu.Unlock()
 	return true
 }
 

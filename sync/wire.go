@@ -32,11 +32,18 @@ const (
 	// MsgCollabChange is collab's extension: one automerge change pushed
 	// to a peer that advertised ExtChange (JS repos neither send nor get it).
 	MsgCollabChange = "collab-change"
+	// MsgCollabDoc is collab's extension: a whole automerge document (its
+	// compact saved form) answering a request from a peer that has none of
+	// it, instead of a sync message carrying every change one by one.
+	MsgCollabDoc = "collab-doc"
 )
 
 // ExtChange is the collab extension a peer lists in PeerMetadata.Extensions
 // to say it accepts collab-change messages.
 const ExtChange = "collab-change/1"
+
+// ExtDoc is the collab extension for collab-doc messages.
+const ExtDoc = "collab-doc/1"
 
 var (
 	// ErrInvalidMessage reports a frame that is not a valid message: not
@@ -48,7 +55,7 @@ var (
 )
 
 // Message is one protocol message: one of *Join, *Peer, *ErrorMessage,
-// *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange,
+// *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange, *CollabDoc,
 // *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
 type Message interface {
 	// Type returns the message's "type" value, e.g. "sync".
@@ -151,6 +158,15 @@ type CollabChange struct {
 	Data       []byte
 }
 
+// CollabDoc carries a whole document (Data: automerge's saved form) to a
+// collab peer that asked for a note it has nothing of.
+type CollabDoc struct {
+	SenderID   string
+	TargetID   string
+	DocumentID string
+	Data       []byte
+}
+
 // RemoteSubscriptionChange is automerge-repo's remote-heads subscription
 // control; collab decodes and ignores it.
 type RemoteSubscriptionChange struct {
@@ -194,6 +210,7 @@ func (*Ephemeral) Type() string                { return MsgEphemeral }
 func (*RemoteSubscriptionChange) Type() string { return MsgRemoteSubscriptionChange }
 func (*RemoteHeadsChanged) Type() string       { return MsgRemoteHeadsChanged }
 func (*CollabChange) Type() string             { return MsgCollabChange }
+func (*CollabDoc) Type() string                { return MsgCollabDoc }
 func (m *Unknown) Type() string                { return m.TypeName }
 
 func (m *Join) Sender() string                     { return m.SenderID }
@@ -207,6 +224,7 @@ func (m *Ephemeral) Sender() string                { return m.SenderID }
 func (m *RemoteSubscriptionChange) Sender() string { return m.SenderID }
 func (m *RemoteHeadsChanged) Sender() string       { return m.SenderID }
 func (m *CollabChange) Sender() string             { return m.SenderID }
+func (m *CollabDoc) Sender() string                { return m.SenderID }
 func (m *Unknown) Sender() string                  { return m.SenderID }
 
 func (*Join) Target() string                       { return "" }
@@ -220,6 +238,7 @@ func (m *Ephemeral) Target() string                { return m.TargetID }
 func (m *RemoteSubscriptionChange) Target() string { return m.TargetID }
 func (m *RemoteHeadsChanged) Target() string       { return m.TargetID }
 func (m *CollabChange) Target() string             { return m.TargetID }
+func (m *CollabDoc) Target() string                { return m.TargetID }
 func (m *Unknown) Target() string                  { return m.TargetID }
 
 // Wire forms: the CBOR maps exactly as automerge-repo spells them. Pointers
@@ -333,6 +352,10 @@ func (m *CollabChange) wire() any {
 	return &wireSync{MsgCollabChange, m.SenderID, m.TargetID, m.DocumentID, m.Data}
 }
 
+func (m *CollabDoc) wire() any {
+	return &wireSync{MsgCollabDoc, m.SenderID, m.TargetID, m.DocumentID, m.Data}
+}
+
 func (m *DocUnavailable) wire() any {
 	return &wireDocUnavailable{MsgDocUnavailable, m.SenderID, m.TargetID, m.DocumentID}
 }
@@ -438,6 +461,10 @@ func (m *CollabChange) validate() error {
 	return validateSync(MsgCollabChange, m.SenderID, m.TargetID, m.DocumentID, m.Data)
 }
 
+func (m *CollabDoc) validate() error {
+	return validateSync(MsgCollabDoc, m.SenderID, m.TargetID, m.DocumentID, m.Data)
+}
+
 func (m *DocUnavailable) validate() error {
 	if err := require(MsgDocUnavailable, field{"senderId", m.SenderID}, field{"targetId", m.TargetID},
 		field{"documentId", m.DocumentID}); err != nil {
@@ -497,7 +524,7 @@ func (m *Unknown) validate() error {
 func known(typ string) bool {
 	switch typ {
 	case MsgJoin, MsgPeer, MsgError, MsgLeave, MsgSync, MsgRequest, MsgDocUnavailable,
-		MsgEphemeral, MsgRemoteSubscriptionChange, MsgRemoteHeadsChanged, MsgCollabChange:
+		MsgEphemeral, MsgRemoteSubscriptionChange, MsgRemoteHeadsChanged, MsgCollabChange, MsgCollabDoc:
 		return true
 	}
 	return false
@@ -591,7 +618,7 @@ func Decode(frame []byte) (Message, error) {
 			return nil, err
 		}
 		m = &Leave{w.SenderID}
-	case MsgSync, MsgRequest, MsgCollabChange:
+	case MsgSync, MsgRequest, MsgCollabChange, MsgCollabDoc:
 		var w wireSync
 		if err := unmarshal(frame, typ, &w); err != nil {
 			return nil, err
@@ -601,8 +628,10 @@ func Decode(frame []byte) (Message, error) {
 			m = &Sync{w.SenderID, w.TargetID, w.DocumentID, w.Data}
 		case MsgRequest:
 			m = &Request{w.SenderID, w.TargetID, w.DocumentID, w.Data}
-		default:
+		case MsgCollabChange:
 			m = &CollabChange{w.SenderID, w.TargetID, w.DocumentID, w.Data}
+		default:
+			m = &CollabDoc{w.SenderID, w.TargetID, w.DocumentID, w.Data}
 		}
 	case MsgDocUnavailable:
 		var w wireDocUnavailable
@@ -685,6 +714,8 @@ func Encode(m Message) ([]byte, error) {
 	case *Ephemeral:
 		data = m.Data
 	case *CollabChange:
+		data = m.Data
+	case *CollabDoc:
 		data = m.Data
 	}
 	if len(data) > MaxFrameSize {

@@ -1,0 +1,256 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	gosync "sync"
+	"testing"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/paper"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// The paper note's saved bytes per history, replayed once per process.
+var (
+	paperMu    gosync.Mutex
+	paperSaved = map[string][]byte{}
+)
+
+func paperNote(b *testing.B, history string) []byte {
+	b.Helper()
+	paperMu.Lock()
+	defer paperMu.Unlock()
+	if data, ok := paperSaved[history]; ok {
+		return data
+	}
+	tr := paper.Load(b)
+	var policy *crdt.CommitPolicy
+	if history == "policy" {
+		policy = &crdt.DefaultPolicy
+	}
+	doc, changes := paper.Replay(b, tr, policy)
+	data, err := doc.Save()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("paper note, history=%s: %d changes, %d bytes saved", history, changes, len(data))
+	paperSaved[history] = data
+	return data
+}
+
+// quietPeer is a bench peer that logs only warnings.
+func quietPeer(b *testing.B, name string) *testPeer {
+	return newPeer(b, name, func(c *Config) {
+		c.Logger = nil
+	})
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkKeystrokeToRemote: one keystroke spliced on A and flushed, until
+// B's note subscriber has it applied. Run with a fixed count, e.g.
+// -benchtime=1000x, so the setup (replay, import, join) runs once.
+func BenchmarkKeystrokeToRemote(b *testing.B) {
+	for _, history := range []string{"policy", "per-edit"} {
+		b.Run("history="+history, func(b *testing.B) {
+			data := paperNote(b, history)
+			pa, pb := quietPeer(b, "ann"), quietPeer(b, "bob")
+			n, err := pa.nb.Import(crdt.DocumentID{}, data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			id := n.ID
+			n.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if err := pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()}); err != nil {
+				b.Fatal(err)
+			}
+			waitFor(b, time.Minute, "in sync", func() bool {
+				return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync
+			})
+			na, nr := pa.note(id), pb.note(id)
+			arrived := make(chan time.Time, 1)
+			cancelSub := nr.Subscribe(func(u notebook.Update) {
+				if u.Origin == notebook.FromPeer {
+					select {
+					case arrived <- time.Now():
+					default:
+					}
+				}
+			})
+			defer cancelSub()
+			pos := na.Doc().Len() / 2
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				if err := na.Doc().Splice(pos, 0, "x"); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := na.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case at := <-arrived:
+					lat = append(lat, at.Sub(start))
+				case <-time.After(10 * time.Second):
+					b.Fatalf("keystroke %d never arrived", i)
+				}
+				pos++
+			}
+			b.StopTimer()
+			b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
+			b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// BenchmarkColdJoin: an empty peer joins the paper note (history=policy)
+// from one that has it: time and bytes on the wire, both directions.
+func BenchmarkColdJoin(b *testing.B) {
+	data := paperNote(b, "policy")
+	pa := quietPeer(b, "ann")
+	n, err := pa.nb.Import(crdt.DocumentID{}, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := n.ID
+	n.Close()
+	pa.note(id) // opened before timing, as a running peer has it
+	var total time.Duration
+	var bytes int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pb := quietPeer(b, fmt.Sprintf("joiner%d", i))
+		b.StartTimer()
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err := pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		if pb.note(id).Doc().Len() != pa.note(id).Doc().Len() {
+			b.Fatal("joined copy differs")
+		}
+		pb.eng.mu.Lock()
+		c := pb.eng.conns[pa.host.ID()]
+		pb.eng.mu.Unlock()
+		bytes += c.bytesIn.Load() + c.bytesOut.Load()
+		pb.stop()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(total.Seconds()/float64(b.N), "seconds")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkMeshConverge: 10 peers, each connected to all others, type 20
+// keystrokes each at once; the metric is the time from the last keystroke
+// (flushed) to all ten texts being equal and complete.
+func BenchmarkMeshConverge(b *testing.B) {
+	const peers, keys = 10, 20
+	ps := make([]*testPeer, peers)
+	for i := range ps {
+		ps[i] = quietPeer(b, fmt.Sprintf("p%d", i))
+	}
+	id := ps[0].create("mesh", "mesh\n")
+	for i := 1; i < peers; i++ {
+		var addrs []ma.Multiaddr
+		for _, q := range ps[:i] {
+			addrs = append(addrs, q.addr())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := ps[i].eng.Join(ctx, id, addrs)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	notes := make([]*notebook.Note, peers)
+	for i, p := range ps {
+		notes[i] = p.note(id)
+	}
+	waitFor(b, time.Minute, "mesh in sync", func() bool {
+		for _, p := range ps {
+			if p.eng.Status(id) != InSync {
+				return false
+			}
+		}
+		return true
+	})
+	var conv []time.Duration
+	b.ResetTimer()
+	for it := 0; it < b.N; it++ {
+		want := notes[0].Doc().Len() + peers*keys
+		var wg gosync.WaitGroup
+		lasts := make([]time.Time, peers)
+		for i := range peers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(it), uint64(i)))
+				for range keys {
+					n := notes[i]
+					if err := n.Doc().Splice(r.IntN(n.Doc().Len()+1), 0, string(rune('a'+i))); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := n.Flush(); err != nil {
+						b.Error(err)
+						return
+					}
+					time.Sleep(time.Duration(r.IntN(2000)) * time.Microsecond)
+				}
+				lasts[i] = time.Now()
+			}()
+		}
+		wg.Wait()
+		last := slices.MaxFunc(lasts, func(x, y time.Time) int { return x.Compare(y) })
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			first, err := notes[0].Doc().Text()
+			if err != nil {
+				b.Fatal(err)
+			}
+			same := len([]rune(first)) == want
+			for _, n := range notes[1:] {
+				if !same {
+					break
+				}
+				t, _ := n.Doc().Text()
+				same = t == first
+			}
+			if same {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("mesh did not converge within 30 s")
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		conv = append(conv, time.Since(last))
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(percentile(conv, 0.5)), "ms")
+	b.ReportMetric(ms(slices.Max(conv)), "max-ms")
+	b.ReportMetric(0, "ns/op")
+}

@@ -25,11 +25,11 @@ import (
 var Version = "0.1.0-dev"
 
 func commandList() []*command {
-	return []*command{
-		{name: "home", args: "", summary: "show the notes in the notebook", run: cmdHome},
+	return append([]*command{
+		{name: "home", args: "", summary: "show the notes in the notebook", flags: addPeerFlags, run: cmdHome},
 		{name: "new", args: "TITLE", summary: "create a note; prints its URL", run: cmdNew},
 		{name: "ls", args: "[--json]", summary: "list notes, most recently changed first", flags: jsonFlag, run: cmdList},
-		{name: "edit", args: "NOTE", summary: "open a note in the terminal editor", run: cmdEdit},
+		{name: "edit", args: "NOTE", summary: "open a note in the terminal editor", flags: addPeerFlags, run: cmdEdit},
 		{name: "cat", args: "NOTE", summary: "print a note's text", run: cmdCat},
 		{name: "write", args: "NOTE < FILE", summary: "replace a note's text with stdin (as a minimal edit)", run: cmdWrite},
 		{name: "append", args: "NOTE [TEXT...]", summary: "append TEXT and a newline, or stdin as is", run: cmdAppend},
@@ -41,7 +41,7 @@ func commandList() []*command {
 		{name: "import", args: "FILE [--id ID] [--title T]", summary: "add an Automerge document or a text file as a note", flags: importFlags, run: cmdImport},
 		{name: "merge", args: "NOTE FILE", summary: "merge another copy of the same note (offline sync)", run: cmdMerge},
 		{name: "version", args: "", summary: "print collab's version", run: cmdVersion},
-	}
+	}, peerCommands()...)
 }
 
 func commands() map[string]*command {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 
@@ -60,7 +61,56 @@ func homeTUI(e *env) (handled bool, err error) {
 	if err != nil {
 		return true, err
 	}
-	return true, runTUI(e, nb, nil, nil)
+	return true, runTUIWithPeer(e, nb, nil)
+}
+
+// runTUIWithPeer runs the app with this notebook's peer. When another
+// process (say `collab serve`) already runs the peer, the app runs without
+// one: its edits still reach peers through that process, which picks up
+// what this one stores.
+func runTUIWithPeer(e *env, nb *notebook.Notebook, open *crdt.DocumentID) error {
+	net, stop, err := startTUIPeer(nb)
+	if err != nil {
+		return err
+	}
+	err = runTUI(e, nb, net, open)
+	return errors.Join(err, stop())
+}
+
+// tuiLogName is where the app's peer logs, since the screen is the app's.
+const tuiLogName = "collab.log"
+
+func startTUIPeer(nb *notebook.Notebook) (tui.Network, func() error, error) {
+	opts := peerOpts
+	f, err := os.OpenFile(filepath.Join(nb.Dir(), tuiLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log file: %w", err)
+	}
+	logger, err := newLogger(f, opts.logLevel)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	rt, err := startPeer(context.Background(), nb, opts, logger)
+	if errors.Is(err, errPeerRunning) {
+		f.Close()
+		return nil, func() error { return nil }, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ctlDone := make(chan error, 1)
+	go func() { ctlDone <- serveControl(ctx, nb.Dir(), controlHandlerFor(nb, rt)) }()
+	adapter := newNetAdapter(rt)
+	return adapter, func() error {
+		adapter.close()
+		cancel()
+		err := errors.Join(<-ctlDone, rt.stop())
+		f.Close()
+		return err
+	}, nil
 }
 
 // cmdEdit opens a note in the terminal app.
@@ -79,5 +129,5 @@ func cmdEdit(e *env, args []string) error {
 	if !e.interactive() {
 		return errors.New("collab edit needs a terminal (use cat, write or append in scripts)")
 	}
-	return runTUI(e, nb, nil, &id)
+	return runTUIWithPeer(e, nb, &id)
 }

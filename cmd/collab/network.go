@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/tui"
+)
+
+// netAdapter shows the sync engine to the terminal app as a tui.Network.
+type netAdapter struct {
+	rt     *peerRuntime
+	events chan any
+	cancel func()
+}
+
+func newNetAdapter(rt *peerRuntime) *netAdapter {
+	a := &netAdapter{rt: rt, events: make(chan any, 1)}
+	a.cancel = rt.engine.Subscribe(func(ev sync.Event) {
+		select { // a hint: one pending value is enough, the app re-reads
+		case a.events <- ev:
+		default:
+		}
+	})
+	return a
+}
+
+func (a *netAdapter) close() { a.cancel() }
+
+func (a *netAdapter) Open(id crdt.DocumentID) (*notebook.Note, error) { return a.rt.engine.Open(id) }
+
+func (a *netAdapter) Peers(id crdt.DocumentID) []tui.Peer {
+	var out []tui.Peer
+	for _, p := range a.rt.engine.Peers(id) {
+		out = append(out, tui.Peer{ID: p.ID, Name: p.Name, Connected: p.Connected, InSync: p.InSync})
+	}
+	return out
+}
+
+func (a *netAdapter) Status(id crdt.DocumentID) tui.SyncStatus {
+	switch a.rt.engine.Status(id) {
+	case sync.InSync:
+		return tui.InSync
+	case sync.Syncing:
+		return tui.Syncing
+	case sync.Unreachable:
+		return tui.Unreachable
+	}
+	return tui.Offline
+}
+
+func (a *netAdapter) Presence(id crdt.DocumentID) []tui.Presence {
+	var out []tui.Presence
+	for _, p := range a.rt.engine.Presence(id) {
+		if !p.HasCursor {
+			continue
+		}
+		out = append(out, tui.Presence{Peer: p.Peer, Name: p.Name, Color: p.Color, Cursor: p.Cursor, Anchor: p.Anchor})
+	}
+	return out
+}
+
+func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int) {
+	a.rt.engine.SetCursor(id, cursor, anchor)
+}
+
+func (a *netAdapter) Invite(id crdt.DocumentID) (string, error) {
+	addrs := a.rt.host.Addrs()
+	if len(addrs) == 0 {
+		return "", fmt.Errorf("this peer has no address others can dial")
+	}
+	return ticket{Doc: id, Addrs: addrs}.String(), nil
+}
+
+func (a *netAdapter) Join(ctx context.Context, s string) (crdt.DocumentID, error) {
+	t, err := parseTicket(s)
+	if err != nil {
+		return crdt.DocumentID{}, err
+	}
+	return t.Doc, a.rt.engine.Join(ctx, t.Doc, t.Addrs)
+}
+
+func (a *netAdapter) Invitations() []tui.Invitation {
+	var out []tui.Invitation
+	for _, inv := range a.rt.engine.Invitations() {
+		from := inv.FromName
+		if from == "" {
+			from = shortPeer(inv.FromPeer)
+		}
+		out = append(out, tui.Invitation{ID: inv.DocumentID, Title: inv.Title, From: from})
+	}
+	return out
+}
+
+func (a *netAdapter) Accept(ctx context.Context, id crdt.DocumentID) error {
+	return a.rt.engine.Accept(ctx, id)
+}
+
+func (a *netAdapter) Decline(id crdt.DocumentID) error { return a.rt.engine.Decline(id) }
+
+func (a *netAdapter) Events() <-chan any { return a.events }
+
+// shortPeer abbreviates a libp2p peer ID for people: its last 8 characters.
+func shortPeer(id string) string {
+	if len(id) <= 8 {
+		return id
+	}
+	return "…" + id[len(id)-8:]
+}

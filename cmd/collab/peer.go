@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/gologshim"
+
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
+	"github.com/collab-editor/collab/sync"
+)
+
+// identityName is the peer's private key inside the notebook (0600).
+const identityName = "identity.key"
+
+// peerFlags are the flags of every command that runs a peer.
+type peerFlags struct {
+	listen   multiFlag
+	mdns     bool
+	nat      bool
+	logLevel string
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+var peerOpts peerFlags
+
+func addPeerFlags(fs *flag.FlagSet) {
+	peerOpts = peerFlags{}
+	fs.Var(&peerOpts.listen, "listen", "multiaddr to listen on, repeatable (default: TCP and QUIC on port 4747, IPv4 and IPv6, all interfaces)")
+	fs.BoolVar(&peerOpts.mdns, "mdns", true, "find peers on the local network by multicast DNS")
+	fs.BoolVar(&peerOpts.nat, "nat", false, "ask the router to forward a port (UPnP / NAT-PMP)")
+	fs.StringVar(&peerOpts.logLevel, "log-level", "info", "log detail on stderr: debug, info, warn, error")
+}
+
+// newLogger logs to w at the given level; libp2p's own logs and the mDNS
+// library's go through it at warn and above so they cannot flood a screen.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	gologshim.SetDefaultHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: max(l, slog.LevelWarn)}))
+	log.SetOutput(w)
+	return logger, nil
+}
+
+// peerRuntime is a running peer: its host and sync engine.
+type peerRuntime struct {
+	host   *p2p.Host
+	engine *sync.Engine
+	lock   *peerLock
+	done   chan error // the engine's Run result
+	cancel context.CancelFunc
+}
+
+// startPeer runs this notebook's peer until stop is called. It refuses when
+// another process already runs it.
+func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logger *slog.Logger) (*peerRuntime, error) {
+	lock, err := lockPeer(nb.Dir())
+	if err != nil {
+		return nil, err
+	}
+	host, err := p2p.New(ctx, p2p.Config{
+		IdentityPath: filepath.Join(nb.Dir(), identityName),
+		ListenAddrs:  opts.listen,
+		MDNS:         opts.mdns,
+		NATPortMap:   opts.nat,
+		Logger:       logger,
+	})
+	if err != nil {
+		lock.release()
+		return nil, fmt.Errorf("start peer: %w", err)
+	}
+	engine, err := sync.New(sync.Config{Host: host, Notebook: nb, Name: nb.Author(), Logger: logger})
+	if err != nil {
+		host.Close()
+		lock.release()
+		return nil, fmt.Errorf("start sync: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	rt := &peerRuntime{host: host, engine: engine, lock: lock, done: make(chan error, 1), cancel: cancel}
+	go func() { rt.done <- engine.Run(runCtx) }()
+	// Run sets itself up on its goroutine; Join and friends need it running.
+	for deadline := time.Now().Add(10 * time.Second); !engine.Running(); {
+		select {
+		case err := <-rt.done:
+			rt.cancel()
+			host.Close()
+			lock.release()
+			return nil, fmt.Errorf("start sync: %w", err)
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			rt.stop()
+			return nil, errors.New("start sync: the engine did not start")
+		}
+	}
+	return rt, nil
+}
+
+// stop ends the engine (which flushes every note) and the host.
+func (rt *peerRuntime) stop() error {
+	rt.cancel()
+	err := <-rt.done
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	err = errors.Join(err, rt.host.Close())
+	rt.lock.release()
+	return err
+}

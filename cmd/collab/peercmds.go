@@ -1,0 +1,463 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
+	"github.com/collab-editor/collab/sync"
+)
+
+// joinTimeout bounds how long join and share wait for the other peer.
+const joinTimeout = 90 * time.Second
+
+// peerCommands are the commands about peers and sharing.
+func peerCommands() []*command {
+	return []*command{
+		{name: "serve", args: "[--listen ADDR]... [--mdns=false]", summary: "run headless: keep every note synced with its peers", flags: addPeerFlags, run: cmdServe},
+		{name: "id", args: "", summary: "print this peer's ID and addresses", run: cmdID},
+		{name: "peers", args: "[NOTE]", summary: "list the peers notes are shared with and whether each is connected", run: cmdPeers},
+		{name: "invite", args: "NOTE", summary: "print a ticket another person can join the note with", run: cmdInvite},
+		{name: "join", args: "TICKET | MULTIADDR URL", summary: "fetch a shared note from a peer and keep it synced", flags: addPeerFlags, run: cmdJoin},
+		{name: "share", args: "NOTE MULTIADDR", summary: "offer a note to a running peer (it shows up as an invitation there)", flags: addPeerFlags, run: cmdShare},
+		{name: "invites", args: "[--json]", summary: "list invitations waiting for an answer", flags: jsonFlag, run: cmdInvites},
+		{name: "accept", args: "ID", summary: "accept an invitation: the note joins your notebook", flags: addPeerFlags, run: cmdAccept},
+		{name: "decline", args: "ID", summary: "decline an invitation", flags: addPeerFlags, run: cmdDecline},
+	}
+}
+
+// controlHandlerFor answers other commands' requests to this process's peer.
+func controlHandlerFor(nb *notebook.Notebook, rt *peerRuntime) controlHandler {
+	return func(ctx context.Context, req controlRequest) (string, any, error) {
+		switch req.Op {
+		case "id":
+			return idText(rt.host.ID().String(), rt.host.Addrs(), true), nil, nil
+		case "invite":
+			id, err := crdt.ParseDocumentID(req.Note)
+			if err != nil {
+				return "", nil, err
+			}
+			t, err := newNetAdapter(rt).Invite(id)
+			return t, nil, err
+		case "join":
+			t, err := parseJoinArgs(strings.Fields(req.Ticket))
+			if err != nil {
+				return "", nil, err
+			}
+			if err := rt.engine.Join(ctx, t.Doc, t.Addrs); err != nil {
+				return "", nil, err
+			}
+			return t.Doc.URL(), nil, nil
+		case "share":
+			id, err := crdt.ParseDocumentID(req.Note)
+			if err != nil {
+				return "", nil, err
+			}
+			addr, err := ma.NewMultiaddr(req.Addr)
+			if err != nil {
+				return "", nil, err
+			}
+			return "", nil, rt.engine.Share(ctx, id, addr)
+		case "accept", "decline":
+			id, err := crdt.ParseDocumentID(req.Note)
+			if err != nil {
+				return "", nil, err
+			}
+			if req.Op == "accept" {
+				return id.URL(), nil, rt.engine.Accept(ctx, id)
+			}
+			return "", nil, rt.engine.Decline(id)
+		case "peers":
+			id, err := crdt.ParseDocumentID(req.Note)
+			if err != nil {
+				return "", nil, err
+			}
+			return "", rt.engine.Peers(id), nil
+		}
+		return "", nil, fmt.Errorf("unknown request %q", req.Op)
+	}
+}
+
+func idText(id string, addrs []ma.Multiaddr, running bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", id)
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "%s\n", a)
+	}
+	if !running {
+		fmt.Fprintf(&b, "(no collab process is running for this notebook: these are the addresses 'collab serve' would use)\n")
+	}
+	return b.String()
+}
+
+func cmdServe(e *env, args []string) error {
+	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	opts := peerOpts
+	logger, err := newLogger(e.stderr, opts.logLevel)
+	if err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rt, err := startPeer(ctx, nb, opts, logger)
+	if err != nil {
+		return err
+	}
+	for _, n := range rt.host.Notices() {
+		logger.Warn(n)
+	}
+	addrs := make([]string, 0)
+	for _, a := range rt.host.LibP2P().Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	logger.Info("serving notebook", "dir", nb.Dir(), "peer", rt.host.ID().String(), "listening", strings.Join(addrs, " "), "mdns", opts.mdns)
+	ctlErr := make(chan error, 1)
+	go func() { ctlErr <- serveControl(ctx, nb.Dir(), controlHandlerFor(nb, rt)) }()
+	select {
+	case <-ctx.Done():
+	case err := <-ctlErr:
+		if err != nil {
+			logger.Error("control socket failed", "err", err)
+		}
+	case err := <-rt.done:
+		// The engine stopped by itself: report it, then shut down the rest.
+		rt.done <- err
+		stop()
+	}
+	stop()
+	logger.Info("shutting down: storing every note")
+	err = rt.stop()
+	<-ctlErr
+	if err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func cmdID(e *env, args []string) error {
+	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	text, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "id"}, nil)
+	if err == nil {
+		fmt.Fprint(e.stdout, text)
+		return nil
+	}
+	if !errors.Is(err, errNoPeerProcess) {
+		return err
+	}
+	id, addrs, err := predictedIdentity(nb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, idText(id.String(), addrs, false))
+	return nil
+}
+
+// predictedIdentity is this notebook's peer ID and the addresses a peer
+// with the default listen addresses would have, for when none is running.
+func predictedIdentity(nb *notebook.Notebook) (peer.ID, []ma.Multiaddr, error) {
+	key, err := p2p.LoadOrCreateIdentity(filepath.Join(nb.Dir(), identityName))
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return "", nil, fmt.Errorf("peer id: %w", err)
+	}
+	ifaces, err := manet.InterfaceMultiaddrs()
+	if err != nil {
+		return "", nil, fmt.Errorf("interface addresses: %w", err)
+	}
+	var out, loop []ma.Multiaddr
+	self := ma.StringCast("/p2p/" + id.String())
+	for _, ip := range ifaces {
+		if manet.IsIP6LinkLocal(ip) {
+			continue
+		}
+		for _, suffix := range []string{fmt.Sprintf("/tcp/%d", p2p.DefaultPort), fmt.Sprintf("/udp/%d/quic-v1", p2p.DefaultPort)} {
+			a := ip.Encapsulate(ma.StringCast(suffix)).Encapsulate(self)
+			if manet.IsIPLoopback(ip) {
+				loop = append(loop, a)
+			} else {
+				out = append(out, a)
+			}
+		}
+	}
+	return id, append(out, loop...), nil
+}
+
+func cmdPeers(e *env, args []string) error {
+	if err := wantArgs(args, 0, 1, "at most one NOTE"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	var ids []crdt.DocumentID
+	if len(args) == 1 {
+		id, err := nb.Resolve(args[0])
+		if err != nil {
+			return err
+		}
+		ids = []crdt.DocumentID{id}
+	} else {
+		notes, err := nb.List()
+		if err != nil {
+			return err
+		}
+		for _, n := range notes {
+			ids = append(ids, n.ID)
+		}
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	running := true
+	for _, id := range ids {
+		var live []sync.PeerStatus
+		if running {
+			_, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "peers", Note: id.String()}, &live)
+			if errors.Is(err, errNoPeerProcess) {
+				running = false
+			} else if err != nil {
+				return err
+			}
+		}
+		known, err := knownPeersOf(nb, id)
+		if err != nil {
+			return err
+		}
+		for _, k := range known {
+			if !slices.ContainsFunc(live, func(p sync.PeerStatus) bool { return p.ID == k.ID }) {
+				live = append(live, sync.PeerStatus{ID: k.ID, LastSeen: k.LastSeen})
+			}
+		}
+		for _, p := range live {
+			state := "not connected"
+			switch {
+			case !running:
+				state = "not connected (no collab process running)"
+			case p.Connected && p.InSync:
+				state = "connected, in sync"
+			case p.Connected:
+				state = "connected, syncing"
+			}
+			seen := "never"
+			if !p.LastSeen.IsZero() {
+				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(p.Name), state, seen)
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func knownPeersOf(nb *notebook.Notebook, id crdt.DocumentID) ([]notebook.KnownPeer, error) {
+	return nb.PeersOf(id)
+}
+
+func cmdInvite(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	id, err := nb.Resolve(args[0])
+	if err != nil {
+		return err
+	}
+	text, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "invite", Note: id.String()}, nil)
+	if err == nil {
+		fmt.Fprintln(e.stdout, text)
+		return nil
+	}
+	if !errors.Is(err, errNoPeerProcess) {
+		return err
+	}
+	_, addrs, err := predictedIdentity(nb)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, ticket{Doc: id, Addrs: addrs})
+	fmt.Fprintln(e.stderr, "collab: no collab process is running for this notebook; start 'collab serve' (or collab) so the ticket's addresses answer")
+	return nil
+}
+
+// parseJoinArgs reads `TICKET` or `MULTIADDR URL`.
+func parseJoinArgs(args []string) (ticket, error) {
+	switch len(args) {
+	case 1:
+		return parseTicket(args[0])
+	case 2:
+		addr, url := args[0], args[1]
+		if strings.HasPrefix(addr, crdt.URLPrefix) {
+			addr, url = url, addr
+		}
+		return parseTicket(url + "#" + addr)
+	}
+	return ticket{}, usagef("expected a TICKET, or a MULTIADDR and a URL")
+}
+
+func cmdJoin(e *env, args []string) error {
+	t, err := parseJoinArgs(args)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
+		if err := rt.engine.Join(ctx, t.Doc, t.Addrs); err != nil {
+			return "", err
+		}
+		return t.Doc.URL(), nil
+	}, controlRequest{Op: "join", Ticket: strings.Join(args, " ")})
+}
+
+func cmdShare(e *env, args []string) error {
+	if err := wantArgs(args, 2, 2, "a NOTE and the MULTIADDR of a running peer"); err != nil {
+		return err
+	}
+	addr, err := ma.NewMultiaddr(args[1])
+	if err != nil {
+		return usagef("MULTIADDR: %v", err)
+	}
+	if _, err := addr.ValueForProtocol(ma.P_P2P); err != nil {
+		return usagef("MULTIADDR must end in /p2p/<peer ID>")
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	id, err := nb.Resolve(args[0])
+	if err != nil {
+		return err
+	}
+	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
+		if err := rt.engine.Share(ctx, id, addr); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("offered %s to %s", id, args[1]), nil
+	}, controlRequest{Op: "share", Note: id.String(), Addr: args[1]})
+}
+
+// withPeer runs f on this notebook's peer: the running collab process if
+// there is one (through its control socket), else a peer started for the
+// command and stopped after it. It prints what f returns.
+func withPeer(e *env, f func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error), req controlRequest) error {
+	opts := peerOpts
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	text, err := callControl(ctx, nb.Dir(), req, nil)
+	if !errors.Is(err, errNoPeerProcess) {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, text)
+		return nil
+	}
+	logger, err := newLogger(e.stderr, opts.logLevel)
+	if err != nil {
+		return err
+	}
+	if len(opts.listen) == 0 {
+		// A one-off command only dials out; it listens on a free port so
+		// it never takes 4747 from the collab that runs later.
+		opts.listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
+	}
+	rt, err := startPeer(ctx, nb, opts, logger)
+	if err != nil {
+		return err
+	}
+	text, ferr := f(ctx, nb, rt)
+	if err := errors.Join(ferr, rt.stop()); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, text)
+	return nil
+}
+
+func cmdInvites(e *env, args []string) error {
+	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	invs, err := sync.ReadInvitations(nb.Dir())
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(e.stdout, invs)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, inv := range invs {
+		from := inv.FromName
+		if from == "" {
+			from = shortPeer(inv.FromPeer)
+		}
+		fmt.Fprintf(tw, "%s\t%s\tfrom %s\t%s\n", inv.ID, oneLine(inv.Title), from, inv.Received.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func cmdAccept(e *env, args []string) error { return answerInvitation(e, args, "accept") }
+
+func cmdDecline(e *env, args []string) error { return answerInvitation(e, args, "decline") }
+
+func answerInvitation(e *env, args []string, op string) error {
+	if err := wantArgs(args, 1, 1, "one invitation ID (see collab invites)"); err != nil {
+		return err
+	}
+	id, err := crdt.ParseDocumentID(args[0])
+	if err != nil {
+		return err
+	}
+	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
+		if op == "accept" {
+			return id.URL(), rt.engine.Accept(ctx, id)
+		}
+		return "declined " + id.String(), rt.engine.Decline(id)
+	}, controlRequest{Op: op, Note: id.String()})
+}

@@ -33,6 +33,10 @@ type docPeer struct {
 	dirty     bool // a sync round is due
 	throttled bool // dirty because of a local change (JS: ≤ 1 round per 100 ms)
 	gotDoc    bool // a collab-doc arrived: answer the heads that follow even if automerge would not
+	// Pushed changes whose dependencies had not arrived: usually they come
+	// by another path within milliseconds; if not, a sync round fetches them.
+	missing   []crdt.ChangeHash
+	missingAt time.Time
 	nextSync  time.Time
 }
 
@@ -170,6 +174,27 @@ func (c *conn) runDirty() time.Duration {
 	now := time.Now()
 	for _, dp := range c.docList() {
 		dp.fmu.Lock()
+		if len(dp.missing) > 0 {
+			if now.Before(dp.missingAt) {
+				if w := dp.missingAt.Sub(now); wait == 0 || w < wait {
+					wait = w
+				}
+			} else {
+				missing := dp.missing
+				dp.missing = nil
+				dp.fmu.Unlock()
+				for _, h := range missing {
+					if !dp.ns.note.Doc().HasChange(h) {
+						dp.c.e.log.Debug("pushed change still lacks dependencies: syncing", "peer", c.pid, "note", dp.ns.id)
+						dp.fmu.Lock()
+						dp.dirty = true
+						dp.fmu.Unlock()
+						break
+					}
+				}
+				dp.fmu.Lock()
+			}
+		}
 		due := dp.dirty && dp.active && (!dp.throttled || !now.Before(dp.nextSync))
 		if dp.dirty && !due && dp.active {
 			if w := dp.nextSync.Sub(now); wait == 0 || w < wait {
@@ -363,8 +388,20 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		return true
 	}
 	if !ns.note.Doc().HasChange(h) {
-		// Its dependencies are missing here: a sync round fetches them.
-		dp.markDirty(false)
+		// Its dependencies are missing here (still on their way from
+		// another peer?): check again shortly, then run a sync round.
+		dp.fmu.Lock()
+		if len(dp.missing) == 0 {
+			dp.missingAt = time.Now().Add(missingGrace)
+		}
+		if len(dp.missing) < 1024 {
+			dp.missing = append(dp.missing, h)
+		}
+		dp.fmu.Unlock()
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -211,11 +212,15 @@ func (e *Engine) handleStream(s network.Stream) {
 		return
 	}
 	e.wg.Add(1)
+	ctx := e.ctx
 	e.mu.Unlock()
 	defer e.wg.Done()
 
 	c := e.newConn(s, false)
-	if err := c.acceptHandshake(); err != nil {
+	stop := context.AfterFunc(ctx, func() { c.close("engine stopping") })
+	err := c.acceptHandshake()
+	stop()
+	if err != nil {
 		e.log.Warn("refused stream", "peer", c.pid, "err", err)
 		close(c.ready)
 		return
@@ -303,7 +308,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		return nil
 	case *ErrorMessage:
 		c.close("refused by peer: " + m.Message)
-		if containsVersionWords(m.Message) {
+		if strings.Contains(strings.ToLower(m.Message), "version") {
 			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", m.Message, "ours", ProtocolVersion)
 			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, ErrUnsupportedVersion, m.Message, ProtocolVersion)
 		}
@@ -312,24 +317,6 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		c.refuse(fmt.Sprintf("expected peer, got %s", m.Type()))
 		return fmt.Errorf("handshake with %s: expected peer, got %s", c.pid, m.Type())
 	}
-}
-
-func containsVersionWords(s string) bool {
-	for _, w := range []string{"version", "Version"} {
-		if len(s) >= len(w) && indexOf(s, w) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 // bindSender checks the senderId a handshake declares against the stream's
@@ -481,8 +468,15 @@ func (c *conn) readLoop() {
 	for {
 		frame, err := c.fr.ReadFrame()
 		if err != nil {
+			draining := false
+			select {
+			case <-c.drain:
+				draining = true
+			default:
+			}
 			switch {
-			case c.isClosed():
+			case c.isClosed(), draining:
+				c.close(c.closeReason())
 			case err == io.EOF:
 				c.close("peer closed the stream")
 			default:

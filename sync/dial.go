@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -50,14 +51,7 @@ func (e *Engine) addTarget(pid peer.ID, id crdt.DocumentID, addrs []string) {
 		if err != nil {
 			continue
 		}
-		dup := false
-		for _, b := range t.addrs {
-			if b.Equal(a) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !slices.ContainsFunc(t.addrs, a.Equal) {
 			t.addrs = append(t.addrs, a)
 		}
 	}
@@ -290,7 +284,9 @@ func (e *Engine) discoveryLoop(ctx context.Context) {
 			t := e.targets[info.ID]
 			if t != nil {
 				for _, a := range info.Addrs {
-					t.addrs = append(t.addrs, a)
+					if !slices.ContainsFunc(t.addrs, a.Equal) {
+						t.addrs = append(t.addrs, a)
+					}
 				}
 				t.next = time.Time{}
 				t.backoff = 0

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -275,5 +276,33 @@ func TestInvitationAcceptDecline(t *testing.T) {
 	}
 	if err := b.eng.Decline(id2); !errors.Is(err, ErrNoInvitation) {
 		t.Errorf("second decline: %v", err)
+	}
+}
+
+// Run returns only after every goroutine of the engine has stopped.
+func TestRunStopsEverything(t *testing.T) {
+	a, b := newPeer(t, "ann"), newPeer(t, "bob")
+	id := a.create("bye", "text\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	a.eng.SetCursor(id, 1, 1)
+	b.edit(id, 0, 0, "x")
+	waitText(t, id, "xtext\n", a, b)
+	a.stop()
+	b.stop()
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, line := range strings.Split(g, "\n") {
+			if strings.Contains(line, "collab/sync.") && !strings.HasPrefix(line, "created by") &&
+				!strings.Contains(line, "testPeer") && !strings.Contains(g, "testing.tRunner") {
+				t.Errorf("goroutine left after Run returned:\n%s", g)
+				break
+			}
+		}
+	}
+	if _, err := a.eng.Open(id); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("Open after Run: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	gosync "sync"
 	"sync/atomic"
@@ -306,5 +305,3 @@ func (s *hashSet) add(h crdt.ChangeHash) bool {
 
 // hasBody reports whether the note's text has arrived.
 func (ns *noteState) hasBody() bool { return ns.note.Doc().HasBody() }
-
-var errNoteGone = errors.New("note closed")

@@ -1,17 +1,45 @@
 // Package sync implements the sync protocol that collab peers speak with each
-// other and with JavaScript automerge-repo peers.
+// other and with JavaScript automerge-repo peers, and the engine that keeps
+// a notebook's notes in sync over it.
 //
 // The protocol is automerge-repo's message set (join, peer, error, sync,
 // request, doc-unavailable, ephemeral, ...) carried over libp2p streams with
 // protocol ID [ProtocolID]: each stream is a sequence of frames, each frame an
 // unsigned-varint length followed by one CBOR map. PROTOCOL.md at the
-// repository root is the specification.
+// repository root is the specification. The wire layer — framing
+// ([FrameReader], [FrameWriter], [MaxFrameSize]), the message types with
+// their CBOR codec ([Decode], [Encode]) and the version handshake
+// ([SelectProtocolVersion], [AcceptProtocolVersion]) — imports neither
+// libp2p nor automerge.
 //
-// For now the package holds the wire layer only: framing ([FrameReader],
-// [FrameWriter], [MaxFrameSize]), the message types with their CBOR codec
-// ([Decode], [Encode]) and the protocol-version handshake decision
-// ([SelectProtocolVersion], [AcceptProtocolVersion]). It imports neither
-// libp2p nor automerge. The sync engine (per-peer streams, per-document sync
-// states, access control, presence) will live in this package too and builds
-// on these pieces.
+// # The engine
+//
+// [New] makes an [Engine] over a p2p.Host and a notebook.Notebook; [Engine.Run]
+// registers the stream handler and owns every goroutine until its context
+// ends: per stream a reader (the handshake, then every message), a writer
+// with a bounded queue (a peer too slow to drain it is disconnected) and a
+// syncer (sync rounds that are not replies, sync-state saving); the
+// redialler; the mDNS follower; presence; event delivery; and the Note.Run
+// of every note it opened, which commits with crdt.LivePolicy while a peer
+// is connected for the note. Run returns after all of them stopped, with
+// sync states saved and every note flushed and closed.
+//
+// Access: a note's ID is its capability. A peer gets a note only after it
+// sent a request or sync naming it (or is a known peer of it); nothing is
+// announced to anyone else. A request for a note we lack is answered
+// doc-unavailable; an unsolicited sync for one becomes a pending
+// [Invitation] (files under <notebook>/invites, 0600) until [Engine.Accept]
+// or [Engine.Decline].
+//
+// Sync: one automerge sync state per (peer, note), kept on disk between
+// connections. Full sync rounds run at connect, on gaps, every SyncInterval
+// and for JavaScript peers (throttled to one per 100 ms per note). Between
+// collab peers a committed change travels as its own bytes (collab-change,
+// ~60 µs to apply however long the history) and is relayed to the note's
+// other peers, de-duplicated by change hash; a peer that joins with nothing
+// gets the saved document (collab-doc) rather than every change.
+//
+// Presence: ephemeral messages in automerge-repo's Presence envelope with
+// name, colour, cursor, anchor, heads and the text around the cursor, so a
+// receiver re-anchors it after concurrent edits ([Engine.Presence]).
 package sync

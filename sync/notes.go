@@ -263,7 +263,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		if dp.c.peerKey == except {
 			continue
 		}
-		if push && dp.c.collab {
+		if push && dp.c.collab && dp.isCaughtUp() {
 			for _, c := range u.Changes {
 				dp.c.send(&CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
 			}

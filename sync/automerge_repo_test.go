@@ -1,0 +1,77 @@
+package sync
+
+import (
+	"testing"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+)
+
+// jsPeer plays an automerge-repo peer over a raw stream: no collab
+// extensions, its own senderId, plain sync messages.
+type jsPeer struct {
+	*rawPeer
+	doc   *crdt.Note
+	state *crdt.SyncState
+	to    string
+	id    crdt.DocumentID
+}
+
+func (j *jsPeer) pump(t *testing.T, d time.Duration) (syncs, pushes int) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		m, err := j.read(time.Until(deadline))
+		if err != nil {
+			return
+		}
+		switch m := m.(type) {
+		case *CollabChange, *CollabDoc:
+			pushes++
+		case *Sync:
+			syncs++
+			if _, err := j.doc.ReceiveSyncMessage(j.state, m.Data); err != nil {
+				t.Fatal(err)
+			}
+			if msg, ok, _ := j.doc.GenerateSyncMessage(j.state); ok {
+				j.send(&Sync{SenderID: "js-repo-1", TargetID: j.to, DocumentID: j.id.String(), Data: msg})
+			}
+		}
+	}
+	return
+}
+
+func TestAutomergeRepoPeer(t *testing.T) {
+	a := newPeer(t, "ann")
+	id := a.create("for js", "hello js\n")
+	r := dialRaw(t, a)
+	r.send(&Join{SenderID: "js-repo-1", PeerMetadata: PeerMetadata{StorageID: "st-1"}, SupportedProtocolVersions: []string{"1"}})
+	if m, err := r.read(5 * time.Second); err != nil {
+		t.Fatal(err)
+	} else if p, ok := m.(*Peer); !ok || p.TargetID != "js-repo-1" {
+		t.Fatalf("reply %#v", m)
+	}
+	doc, _, _ := crdt.Load(nil, nil, "js")
+	j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: a.eng.self, id: id}
+	first, _, _ := doc.GenerateSyncMessage(j.state)
+	r.send(&Request{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+	j.pump(t, 500*time.Millisecond)
+	if got, _ := doc.Text(); got != "hello js\n" {
+		t.Fatalf("js copy %q", got)
+	}
+
+	// Our edits reach it as sync messages, never as collab extensions.
+	a.edit(id, 0, 0, "A: ")
+	syncs, pushes := j.pump(t, 600*time.Millisecond)
+	if got, _ := doc.Text(); got != "A: hello js\n" || syncs == 0 || pushes != 0 {
+		t.Errorf("js copy %q after %d syncs and %d collab messages", got, syncs, pushes)
+	}
+
+	// Its edits reach us.
+	doc.Splice(doc.Len(), 0, "from js\n")
+	doc.Commit()
+	if msg, ok, _ := doc.GenerateSyncMessage(j.state); ok {
+		r.send(&Sync{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: msg})
+	}
+	waitText(t, id, "A: hello js\nfrom js\n", a)
+}

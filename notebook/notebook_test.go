@@ -199,7 +199,7 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 	if err := nb.SaveSyncState("ann-peer", sb); err != nil {
 		t.Fatal(err)
 	}
-	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}})
+	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/1"}})
 	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/2"}})
 	nb.Close()
 

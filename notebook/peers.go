@@ -65,8 +65,10 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	}
 	i := slices.IndexFunc(peers, func(k KnownPeer) bool { return k.ID == p.ID })
 	if i < 0 {
-		peers = append(peers, p)
-	} else {
+		peers = append(peers, KnownPeer{ID: p.ID, LastSeen: p.LastSeen})
+		i = len(peers) - 1
+	}
+	{
 		for _, a := range p.Addrs {
 			if !slices.Contains(peers[i].Addrs, a) {
 				peers[i].Addrs = append(peers[i].Addrs, a)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/store"
 )
@@ -104,6 +105,19 @@ func (e *env) openNote(nb *notebook.Notebook, arg string) (*notebook.Note, error
 		fmt.Fprintf(e.stderr, "collab: warning: note %s: %v\n", id, w)
 	}
 	return n, err
+}
+
+// resolveOne opens the notebook and resolves the command's single NOTE argument.
+func (e *env) resolveOne(args []string) (*notebook.Notebook, crdt.DocumentID, error) {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return nil, crdt.DocumentID{}, err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return nil, crdt.DocumentID{}, err
+	}
+	id, err := nb.Resolve(args[0])
+	return nb, id, err
 }
 
 func wantArgs(args []string, min, max int, what string) error {

@@ -303,14 +303,7 @@ func cmdRename(e *env, args []string) error {
 }
 
 func cmdRemove(e *env, args []string) error {
-	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
-		return err
-	}
-	nb, err := e.openNotebook()
-	if err != nil {
-		return err
-	}
-	id, err := nb.Resolve(args[0])
+	nb, id, err := e.resolveOne(args)
 	if err != nil {
 		return err
 	}

@@ -250,7 +250,7 @@ func cmdPeers(e *env, args []string) error {
 				return err
 			}
 		}
-		known, err := knownPeersOf(nb, id)
+		known, err := nb.PeersOf(id)
 		if err != nil {
 			return err
 		}
@@ -286,19 +286,8 @@ func orDash(s string) string {
 	return s
 }
 
-func knownPeersOf(nb *notebook.Notebook, id crdt.DocumentID) ([]notebook.KnownPeer, error) {
-	return nb.PeersOf(id)
-}
-
 func cmdInvite(e *env, args []string) error {
-	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
-		return err
-	}
-	nb, err := e.openNotebook()
-	if err != nil {
-		return err
-	}
-	id, err := nb.Resolve(args[0])
+	nb, id, err := e.resolveOne(args)
 	if err != nil {
 		return err
 	}

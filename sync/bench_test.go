@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	gosync "sync"
 	"testing"
@@ -47,7 +48,9 @@ func paperNote(b *testing.B, history string) []byte {
 // quietPeer is a bench peer that logs only warnings.
 func quietPeer(b *testing.B, name string) *testPeer {
 	return newPeer(b, name, func(c *Config) {
-		c.Logger = nil
+		if os.Getenv("BENCH_LOG") == "" {
+			c.Logger = nil
+		}
 	})
 }
 

@@ -35,8 +35,7 @@ type docPeer struct {
 	gotDoc    bool // a collab-doc arrived: answer the heads that follow even if automerge would not
 	// Pushed changes whose dependencies had not arrived: usually they come
 	// by another path within milliseconds; if not, a sync round fetches them.
-	missing   []crdt.ChangeHash
-	missingAt time.Time
+	missing []missingChange
 	nextSync  time.Time
 }
 
@@ -174,25 +173,28 @@ func (c *conn) runDirty() time.Duration {
 	now := time.Now()
 	for _, dp := range c.docList() {
 		dp.fmu.Lock()
+		if len(dp.missing) > 0 && !now.Before(dp.missing[0].at) {
+			// Changes queued at least missingGrace ago: still not applied?
+			var due []crdt.ChangeHash
+			for len(dp.missing) > 0 && !now.Before(dp.missing[0].at) {
+				due = append(due, dp.missing[0].hash)
+				dp.missing = dp.missing[1:]
+			}
+			dp.fmu.Unlock()
+			for _, h := range due {
+				if !dp.ns.note.Doc().HasChange(h) {
+					c.e.log.Debug("pushed change still lacks dependencies: syncing", "peer", c.pid, "note", dp.ns.id, "change", h.String()[:12])
+					dp.fmu.Lock()
+					dp.dirty = true
+					dp.fmu.Unlock()
+					break
+				}
+			}
+			dp.fmu.Lock()
+		}
 		if len(dp.missing) > 0 {
-			if now.Before(dp.missingAt) {
-				if w := dp.missingAt.Sub(now); wait == 0 || w < wait {
-					wait = w
-				}
-			} else {
-				missing := dp.missing
-				dp.missing = nil
-				dp.fmu.Unlock()
-				for _, h := range missing {
-					if !dp.ns.note.Doc().HasChange(h) {
-						dp.c.e.log.Debug("pushed change still lacks dependencies: syncing", "peer", c.pid, "note", dp.ns.id)
-						dp.fmu.Lock()
-						dp.dirty = true
-						dp.fmu.Unlock()
-						break
-					}
-				}
-				dp.fmu.Lock()
+			if w := dp.missing[0].at.Sub(now); wait == 0 || w < wait {
+				wait = w
 			}
 		}
 		due := dp.dirty && dp.active && (!dp.throttled || !now.Before(dp.nextSync))
@@ -245,6 +247,11 @@ func (c *conn) generate(dp *docPeer) bool {
 	}
 	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
 	return true
+}
+
+type missingChange struct {
+	hash crdt.ChangeHash
+	at   time.Time // when to look again
 }
 
 // saveState keeps the sync state for the next connection.
@@ -391,11 +398,8 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		// Its dependencies are missing here (still on their way from
 		// another peer?): check again shortly, then run a sync round.
 		dp.fmu.Lock()
-		if len(dp.missing) == 0 {
-			dp.missingAt = time.Now().Add(missingGrace)
-		}
-		if len(dp.missing) < 1024 {
-			dp.missing = append(dp.missing, h)
+		if len(dp.missing) < 4096 {
+			dp.missing = append(dp.missing, missingChange{h, time.Now().Add(missingGrace)})
 		}
 		dp.fmu.Unlock()
 		select {

@@ -46,7 +46,7 @@ const (
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
 	maxPushBatch            = 64                     // more changes at once go by a sync round
 	maxSyncFailures         = 3
-	missingGrace            = 250 * time.Millisecond // wait for a pushed change's dependencies
+	missingGrace            = 500 * time.Millisecond // wait for a pushed change's dependencies
 	writeTimeout            = 30 * time.Second
 	dialTimeout             = 10 * time.Second
 	maxConcurrentDials      = 4

@@ -35,8 +35,8 @@ type docPeer struct {
 	gotDoc    bool // a collab-doc arrived: answer the heads that follow even if automerge would not
 	// Pushed changes whose dependencies had not arrived: usually they come
 	// by another path within milliseconds; if not, a sync round fetches them.
-	missing []missingChange
-	nextSync  time.Time
+	missing  []missingChange
+	nextSync time.Time
 }
 
 // attach returns the stream's state for note ns, making it (with the sync

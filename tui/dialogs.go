@@ -271,6 +271,12 @@ func newInvitesDialog(a *App, popup *Invitation) dialog {
 
 func (d *invitesDialog) items(a *App) []Invitation {
 	if d.popup != nil {
+		// Re-read: the sender's name may arrive after the invitation.
+		for _, inv := range a.net.Invitations() {
+			if inv.ID == d.popup.ID {
+				return []Invitation{inv}
+			}
+		}
 		return []Invitation{*d.popup}
 	}
 	return a.net.Invitations()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -366,13 +367,23 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	// A remote change not shown yet: apply it first so the edit's offsets
-	// are the note's.
-	if s.dirty.Load() {
+	// are the note's. The subscriber hears of a merged change only once the
+	// engine is done with it, so a length that differs from the editor's
+	// also means one (else a key typed meanwhile lands off by its length).
+	doc := s.note.Doc()
+	if s.dirty.Load() || doc.Len() != s.ed.Len() {
+		s.dirty.Store(true)
 		s.syncRemote(a)
 	}
+	before := s.ed.Len()
 	splices, cmd := s.ed.Update(msg)
 	if len(splices) > 0 {
-		doc := s.note.Doc()
+		if doc.Len() != before {
+			// Merged while the editor worked: move the edit past it.
+			splices = s.rebase(splices, before)
+			s.dirty.Store(true)
+			defer s.syncRemote(a)
+		}
 		for _, sp := range splices {
 			if err := doc.Splice(sp.Pos, sp.Delete, sp.Insert); err != nil {
 				a.showErr(fmt.Errorf("edit not applied: %w", err))
@@ -386,6 +397,44 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 	}
 	s.sendCursor()
 	return cmd
+}
+
+// rebase maps the editor's splices, made on a text of length before that
+// the note no longer has (a remote change was merged meanwhile), onto the
+// note's text: they are shifted by the remote change's length when it lies
+// before them, kept when it lies after. The remote change is located by
+// comparing the note with the editor's text around the edited region.
+func (s *session) rebase(splices []editor.Splice, before int) []editor.Splice {
+	text, err := s.note.Doc().Text()
+	if err != nil {
+		return splices
+	}
+	doc, ed := []rune(text), []rune(s.ed.Text())
+	// The edited region: untouched are ed[:head] and the last tail runes.
+	head, tail, n := before, before, before
+	for _, sp := range splices {
+		ins := len([]rune(sp.Insert))
+		n += ins - sp.Delete
+		head = min(head, sp.Pos)
+		tail = min(tail, n-sp.Pos-ins)
+	}
+	head, tail = max(0, min(head, len(ed))), max(0, min(tail, len(ed)))
+	if head <= len(doc) && slices.Equal(doc[:head], ed[:head]) {
+		return splices // the remote change is after the edit
+	}
+	shift := len(doc) - before
+	if tail > len(doc) || !slices.Equal(doc[len(doc)-tail:], ed[len(ed)-tail:]) {
+		shift = 0 // it overlaps the edit: keep the offsets (clamped below)
+	}
+	out := make([]editor.Splice, len(splices))
+	n = len(doc)
+	for i, sp := range splices {
+		sp.Pos = max(0, min(sp.Pos+shift, n))
+		sp.Delete = min(sp.Delete, n-sp.Pos)
+		n += len([]rune(sp.Insert)) - sp.Delete
+		out[i] = sp
+	}
+	return out
 }
 
 // editorKey handles the editor screen's keys.

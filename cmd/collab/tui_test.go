@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +31,19 @@ func needTmux(t *testing.T) {
 
 func startTmux(t *testing.T, home string, args ...string) *tmuxSession {
 	t.Helper()
+	return startTmuxAs(t, home, "tester", args...)
+}
+
+// startTmuxAs runs collab as user (COLLAB_NAME) in a 100×30 pane of a tmux
+// server of its own; the session is named after the user.
+func startTmuxAs(t *testing.T, home, user string, args ...string) *tmuxSession {
+	t.Helper()
 	needTmux(t)
 	s := &tmuxSession{t: t, sock: filepath.Join(t.TempDir(), "tmux.sock"), name: "e2e"}
-	cmdline := []string{"env", "COLLAB_HOME=" + home, "COLLAB_NAME=tester", "TERM=xterm-256color", "LANG=C.UTF-8", collabBinary(t)}
+	if user != "tester" {
+		s.name = user
+	}
+	cmdline := []string{"env", "COLLAB_HOME=" + home, "COLLAB_NAME=" + user, "TERM=xterm-256color", "LANG=C.UTF-8", collabBinary(t)}
 	cmdline = append(cmdline, args...)
 	for i, a := range cmdline {
 		cmdline[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
@@ -165,10 +176,234 @@ func TestTUINotOnATerminal(t *testing.T) {
 	}
 }
 
-// TODO(two peers): the end-to-end test of issue 4 with two collab processes
-// in two tmux panes on loopback: one invites (ctrl+s), the other joins from
-// the ticket (j), text typed in each appears in the other with the other's
-// name and cursor, and after both quit the text is on disk on both sides.
+// screenColor is the pane with its colours and attributes (SGR sequences).
+func (s *tmuxSession) screenColor() string {
+	return s.run("capture-pane", "-p", "-e", "-t", s.name)
+}
+
+// waitGone polls the pane until it no longer shows text.
+func (s *tmuxSession) waitGone(text string) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screen()
+		if !strings.Contains(scr, text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen still shows %q:\n%s", text, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitMatch polls the pane until re matches it and returns the match.
+func (s *tmuxSession) waitMatch(re *regexp.Regexp) []string {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screen()
+		if m := re.FindStringSubmatch(scr); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen never matched %s:\n%s", re, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitColor polls the coloured pane until re matches it.
+func (s *tmuxSession) waitColor(re *regexp.Regexp) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screenColor()
+		if re.MatchString(scr) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the coloured screen never matched %s:\n%q", re, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// paste pastes text into the pane the way a terminal does (bracketed paste
+// when the app asked for it).
+func (s *tmuxSession) paste(text string) {
+	s.t.Helper()
+	cmd := exec.Command("tmux", "-S", s.sock, "load-buffer", "-b", "e2e-paste", "-")
+	cmd.Stdin = strings.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("tmux load-buffer: %v\n%s", err, out)
+	}
+	s.run("paste-buffer", "-p", "-d", "-b", "e2e-paste", "-t", s.name)
+}
+
+// dialogLines returns the text inside the box drawn on the screen (between
+// the │ borders), trimmed.
+func dialogLines(screen string) []string {
+	var out []string
+	for _, l := range strings.Split(screen, "\n") {
+		i, j := strings.Index(l, "│"), strings.LastIndex(l, "│")
+		if i < 0 || j <= i {
+			continue
+		}
+		out = append(out, strings.TrimSpace(l[i+len("│"):j]))
+	}
+	return out
+}
+
+// ticketOnScreen reads the ticket the invite dialog shows, joining the
+// pieces the box wraps it into.
+func ticketOnScreen(screen string) string {
+	var b strings.Builder
+	for _, l := range dialogLines(screen) {
+		switch {
+		case b.Len() == 0 && strings.HasPrefix(l, "automerge:"):
+			b.WriteString(l)
+		case b.Len() > 0 && l == "":
+			return b.String()
+		case b.Len() > 0:
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// peerLabel matches, on a coloured screen, a row whose text is then a
+// peer's cursor drawn with a background colour (a cell, or the cell after
+// the line's end) and the peer's name drawn with a background colour after
+// it: "ann wrote this▮ ann".
+func peerLabel(text, name string) *regexp.Regexp {
+	sgr := `(?:\x1b\[[0-9;:]*m)*`
+	bg := sgr + `\x1b\[(?:[0-9:]*;)*48[;:][0-9;:]*m` + sgr
+	return regexp.MustCompile(`(?m)^` + sgr + regexp.QuoteMeta(text) + bg + ` ` + sgr + ` ` + bg + regexp.QuoteMeta(name) + sgr + ` *$`)
+}
+
+// The end-to-end test of issue 4: two real collab processes, each running
+// its notebook's peer on loopback in a tmux pane of its own. ann creates a
+// note and invites (ctrl+s); bob joins from the ticket (j, paste); text
+// typed on either side appears on the other; each sees the other's name in
+// the status bar and their cursor and name in the text; after both quit,
+// the text is on disk on both sides.
 func TestTUITwoPeersTmux(t *testing.T) {
-	t.Skip("needs the sync engine: runTUI is passed net=nil until the integrator plugs the engine in")
+	needTmux(t)
+	homeA, homeB := t.TempDir(), t.TempDir()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, h := range []string{homeA, homeB} {
+				if b, err := os.ReadFile(filepath.Join(h, tuiLogName)); err == nil {
+					t.Logf("%s:\n%s", filepath.Join(h, tuiLogName), b)
+				}
+			}
+		}
+	})
+	peerArgs := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", "debug"}
+	ann := startTmuxAs(t, homeA, "ann", append([]string{"--home", homeA}, peerArgs...)...)
+	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, peerArgs...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("ann's screen:\n%s\nbob's screen:\n%s", ann.screen(), bob.screen())
+		}
+	})
+	start := time.Now()
+
+	// ann: a new note from the list, and a line of text.
+	ann.waitFor("No notes yet", "online")
+	ann.keys("n")
+	ann.waitFor("New note", "Title:")
+	ann.typ("Plan")
+	ann.waitFor("Plan")
+	ann.keys("Enter")
+	ann.waitFor(" Plan ", "saved", "^Q close")
+	ann.typ("ann wrote this")
+	ann.waitFor("ann wrote this")
+
+	// ann: the invite dialog shows the ticket, the same one her running
+	// process gives `collab invite` over its control socket.
+	ann.keys("C-s")
+	ann.waitFor("Invite someone to “Plan”", "automerge:", "esc close")
+	shown := ticketOnScreen(ann.screen())
+	tk := strings.TrimSpace(binOK(t, homeA, "invite", "Plan"))
+	if !strings.Contains(tk, "#/ip4/127.0.0.1/tcp/") {
+		t.Fatalf("collab invite printed %q: not a loopback ticket", tk)
+	}
+	if shown != tk {
+		t.Fatalf("the invite dialog shows the ticket %q, collab invite prints %q", shown, tk)
+	}
+	ann.keys("Escape")
+	ann.waitGone("Invite someone")
+	ann.waitFor(" Plan ", "ann wrote this", "^Q close")
+
+	// bob: j on the list, paste the ticket, enter: the note opens with
+	// ann's text.
+	bob.waitFor("No notes yet", "online")
+	bob.keys("j")
+	bob.waitFor("Join a shared note", "Ticket:")
+	bob.paste(tk)
+	bob.waitFor("Ticket:", tk[len(tk)-20:])
+	bob.keys("Enter")
+	bob.waitFor(" Plan ", "ann wrote this", "^Q close")
+	joined := time.Now()
+
+	// Each sees the other: online in the status bar, and the other's
+	// cursor (a coloured cell) with their name after it on its row.
+	bob.waitFor("● ann", "in sync")
+	ann.waitFor("● bob", "in sync")
+	bob.waitColor(peerLabel("ann wrote this", "ann"))
+	bob.waitMatch(regexp.MustCompile(`(?m)^ann wrote this  ann *$`))
+
+	// bob types a line of his own under ann's; it reaches ann, with bob's
+	// cursor and name at its end.
+	bob.keys("C-End", "Enter")
+	bob.typ("bob adds a line")
+	bob.waitFor("ann wrote this  ann\nbob adds a line")
+	ann.waitFor("ann wrote this\nbob adds a line")
+	ann.waitColor(peerLabel("bob adds a line", "bob"))
+	if c := bob.cursor(); c != "15,2" {
+		t.Errorf("bob's cursor at %s, want 15,2 (after his line)", c)
+	}
+
+	// ann, still at the end of her line, adds to it: it reaches bob, whose
+	// cursor stays where he was.
+	if c := ann.cursor(); c != "14,1" {
+		t.Errorf("ann's cursor at %s, want 14,1 (bob's edit below must not move it)", c)
+	}
+	ann.typ(", then more")
+	ann.waitFor("ann wrote this, then more\nbob adds a line")
+	bob.waitFor("ann wrote this, then more  ann\nbob adds a line")
+	bob.waitColor(peerLabel("ann wrote this, then more", "ann"))
+	if c := bob.cursor(); c != "15,2" {
+		t.Errorf("ann's edit moved bob's cursor to %s, want 15,2", c)
+	}
+
+	// Both at once, on their own lines: both screens end with both.
+	ann.typ(" (ann again)")
+	bob.typ(" (bob again)")
+	for _, s := range []*tmuxSession{ann, bob} {
+		s.waitFor("ann wrote this, then more (ann again)", "bob adds a line (bob again)", "saved")
+	}
+	t.Logf("join to last edit seen on both sides: %v", time.Since(joined).Round(time.Millisecond))
+
+	// Both quit: ctrl+q back to the list (the other still online on the
+	// note), then q.
+	ann.keys("C-q")
+	ann.waitMatch(regexp.MustCompile(`(?m)^ Plan +bob +just now`))
+	bob.keys("C-q")
+	bob.waitMatch(regexp.MustCompile(`(?m)^ Plan +ann +just now`))
+	ann.keys("q")
+	bob.keys("q")
+	ann.waitExit()
+	bob.waitExit()
+
+	want := "ann wrote this, then more (ann again)\nbob adds a line (bob again)"
+	if a := binOK(t, homeA, "cat", "Plan"); a != want {
+		t.Errorf("collab cat at ann: %q, want %q", a, want)
+	}
+	if b := binOK(t, homeB, "cat", "Plan"); b != want {
+		t.Errorf("collab cat at bob: %q, want %q", b, want)
+	}
+	t.Logf("two peers end to end in %v", time.Since(start).Round(time.Millisecond))
 }

@@ -50,6 +50,8 @@ type Note struct {
 	pendingRemoved int
 	firstPending   time.Time
 	lastPending    time.Time
+	// version counts merges of outside changes (see Version).
+	version uint64
 	// Changes committed but not yet handed to the caller by Commit, e.g.
 	// because merging remote bytes had to close the local transaction first.
 	committed []Change
@@ -303,6 +305,7 @@ func (n *Note) Apply(changes []byte) error {
 	if err := n.flushLocked(); err != nil {
 		return err
 	}
+	n.version++
 	if err := n.doc.LoadIncremental(changes); err != nil {
 		return fmt.Errorf("apply changes: %w", err)
 	}
@@ -431,6 +434,7 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 	if len(fresh) == 0 {
 		return 0, nil
 	}
+	n.version++
 	if err := n.doc.Apply(fresh...); err != nil {
 		return 0, fmt.Errorf("apply other copy's changes: %w", err)
 	}

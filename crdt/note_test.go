@@ -365,3 +365,29 @@ func TestSyncStatesConverge(t *testing.T) {
 		t.Fatal("HasChange false for a received change")
 	}
 }
+
+func TestSpliceAtRefusesAfterAMerge(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	a.Splice(0, 0, "hello")
+	b, _, _ := Load(nil, [][]byte{commitBytes(t, a)}, "bob")
+	text, v, err := b.ReadText()
+	if err != nil || text != "hello" {
+		t.Fatalf("ReadText = %q %v", text, err)
+	}
+	if err := b.SpliceAt(v, []Splice{{Pos: 5, Insert: "!"}}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Version() != v {
+		t.Fatal("a local edit moved the version")
+	}
+	a.Splice(0, 0, ">> ")
+	if err := b.Apply(commitBytes(t, a)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SpliceAt(v, []Splice{{Pos: 6, Insert: "?"}}); !errors.Is(err, ErrStale) {
+		t.Fatalf("SpliceAt after a merge: %v", err)
+	}
+	if got := mustText(t, b); got != ">> hello!" {
+		t.Fatalf("a refused splice changed the text: %q", got)
+	}
+}

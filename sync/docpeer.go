@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -373,7 +372,7 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		c.e.log.Debug("dropping a change for a note the peer has not opened", "peer", c.pid, "note", id)
 		return true
 	}
-	h, err := changeHash(data)
+	h, err := crdt.HashOf(data)
 	if err != nil {
 		c.refuse(fmt.Sprintf("malformed collab-change for note %s: %v", id, err))
 		return false
@@ -443,7 +442,7 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 		c.e.log.Debug("dropping a document for a note we did not ask for", "peer", c.pid, "note", id)
 		return true
 	}
-	if len(data) < 10 || !bytes.Equal(data[:4], chunkMagic) || data[8] != 0 {
+	if !crdt.IsDocument(data) {
 		c.refuse(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
 		return false
 	}

@@ -250,7 +250,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 	if push {
 		hashes = make([]crdt.ChangeHash, len(u.Changes))
 		for i, c := range u.Changes {
-			h, err := changeHash(c)
+			h, err := crdt.HashOf(c)
 			if err != nil {
 				push = false // not single changes: let a sync round carry them
 				break

@@ -408,9 +408,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
-// automergeMagic starts every Automerge document and change chunk.
-var automergeMagic = []byte{0x85, 0x6f, 0x4a, 0x83}
-
 // idInName finds a document ID in a file name such as "Notes.<id>.automerge".
 var idInName = regexp.MustCompile(`[1-9A-HJ-NP-Za-km-z]{20,30}`)
 
@@ -427,7 +424,7 @@ func cmdImport(e *env, args []string) error {
 		return err
 	}
 	var n *notebook.Note
-	if bytes.HasPrefix(data, automergeMagic) {
+	if crdt.IsAutomerge(data) {
 		id, err := importedID(args[0])
 		if err != nil {
 			return err

@@ -1,14 +1,12 @@
-package sync
+package crdt
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/collab-editor/collab/crdt"
 )
 
 func TestChangeHash(t *testing.T) {
-	n, err := crdt.New("t", "a")
+	n, err := New("t", "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,23 +19,23 @@ func TestChangeHash(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			h, err := changeHash(c.Bytes)
+			h, err := HashOf(c.Bytes)
 			if err != nil || h != c.Hash {
 				t.Fatalf("changeHash = %x, %v; want %x", h, err, c.Hash)
 			}
 			bad := append([]byte(nil), c.Bytes...)
 			bad[len(bad)-1] ^= 1
-			if _, err := changeHash(bad); err == nil {
+			if _, err := HashOf(bad); err == nil {
 				t.Error("corrupted change accepted")
 			}
-			if _, err := changeHash(append(c.Bytes, c.Bytes...)); err == nil {
+			if _, err := HashOf(append(c.Bytes, c.Bytes...)); err == nil {
 				t.Error("two chunks accepted as one change")
 			}
 		}
 	}
 	for _, b := range [][]byte{nil, {1, 2, 3}, []byte("garbage garbage garbage")} {
-		if _, err := changeHash(b); err == nil {
-			t.Errorf("changeHash(%q) accepted", b)
+		if _, err := HashOf(b); err == nil {
+			t.Errorf("HashOf(%q) accepted", b)
 		}
 	}
 }

@@ -41,6 +41,10 @@ type session struct {
 
 	ed   *editor.Model
 	find *findBar
+	// version is the note's Version the editor's text shows: keystrokes are
+	// applied with SpliceAt(version), so a change merged meanwhile is
+	// noticed atomically instead of shifting them.
+	version uint64
 
 	// Remote changes: the subscriber sets dirty and wakes the waiter, which
 	// delivers remoteMsg to the loop; the loop re-reads the text.
@@ -67,6 +71,7 @@ type (
 		s        *session
 		note     *notebook.Note
 		text     string
+		version  uint64
 		title    string
 		noBody   bool
 		warnings []error
@@ -133,7 +138,7 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 			m.noBody = true
 			return m
 		}
-		m.text, m.err = n.Doc().Text()
+		m.text, m.version, m.err = n.Doc().ReadText()
 		return m
 	}
 	return tea.Batch(closeOld, load)
@@ -176,6 +181,7 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 	s.noBody = m.noBody
 	if !m.noBody {
 		s.ed.SetTextFromRemote(m.text)
+		s.version = m.version
 		s.ed.Focus()
 	}
 	s.unsub = s.note.Subscribe(func(u notebook.Update) {
@@ -276,11 +282,12 @@ func (s *session) syncRemote(a *App) {
 	if !s.note.Doc().HasBody() {
 		return
 	}
-	text, err := s.note.Doc().Text()
+	text, version, err := s.note.Doc().ReadText()
 	if err != nil {
 		a.showErr(err)
 		return
 	}
+	s.version = version
 	if s.noBody {
 		s.noBody = false
 		s.ed.SetText(text)
@@ -367,31 +374,16 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	// A remote change not shown yet: apply it first so the edit's offsets
-	// are the note's. The subscriber hears of a merged change only once the
-	// engine is done with it, so a length that differs from the editor's
-	// also means one (else a key typed meanwhile lands off by its length).
+	// are the note's.
 	doc := s.note.Doc()
-	if s.dirty.Load() || doc.Len() != s.ed.Len() {
+	if s.dirty.Load() || doc.Version() != s.version {
 		s.dirty.Store(true)
 		s.syncRemote(a)
 	}
 	before := s.ed.Len()
 	splices, cmd := s.ed.Update(msg)
 	if len(splices) > 0 {
-		if doc.Len() != before {
-			// Merged while the editor worked: move the edit past it.
-			splices = s.rebase(splices, before)
-			s.dirty.Store(true)
-			defer s.syncRemote(a)
-		}
-		for _, sp := range splices {
-			if err := doc.Splice(sp.Pos, sp.Delete, sp.Insert); err != nil {
-				a.showErr(fmt.Errorf("edit not applied: %w", err))
-				s.dirty.Store(true)
-				s.syncRemote(a)
-				break
-			}
-		}
+		s.applyLocal(a, splices, before)
 		s.saved = false
 		s.note.Kick()
 	}
@@ -399,16 +391,50 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
+// applyLocal stores the editor's splices in the note. If a change was
+// merged since the editor's text was read (SpliceAt says so atomically),
+// the splices are moved past it and tried again on the new version.
+func (s *session) applyLocal(a *App, splices []editor.Splice, before int) {
+	doc := s.note.Doc()
+	version, rebased := s.version, splices
+	for try := 0; ; try++ {
+		err := doc.SpliceAt(version, toCRDT(rebased))
+		if err == nil {
+			if version != s.version {
+				s.dirty.Store(true) // show the merged change beside ours
+				s.syncRemote(a)
+			}
+			return
+		}
+		if !errors.Is(err, crdt.ErrStale) || try == 5 {
+			a.showErr(fmt.Errorf("edit not applied: %w", err))
+			s.dirty.Store(true)
+			s.syncRemote(a)
+			return
+		}
+		text, v, rerr := doc.ReadText()
+		if rerr != nil {
+			a.showErr(fmt.Errorf("edit not applied: %w", rerr))
+			return
+		}
+		rebased, version = s.rebase(splices, before, text), v
+	}
+}
+
+func toCRDT(splices []editor.Splice) []crdt.Splice {
+	out := make([]crdt.Splice, len(splices))
+	for i, sp := range splices {
+		out[i] = crdt.Splice{Pos: sp.Pos, Delete: sp.Delete, Insert: sp.Insert}
+	}
+	return out
+}
+
 // rebase maps the editor's splices, made on a text of length before that
 // the note no longer has (a remote change was merged meanwhile), onto the
 // note's text: they are shifted by the remote change's length when it lies
 // before them, kept when it lies after. The remote change is located by
 // comparing the note with the editor's text around the edited region.
-func (s *session) rebase(splices []editor.Splice, before int) []editor.Splice {
-	text, err := s.note.Doc().Text()
-	if err != nil {
-		return splices
-	}
+func (s *session) rebase(splices []editor.Splice, before int, text string) []editor.Splice {
 	doc, ed := []rune(text), []rune(s.ed.Text())
 	// The edited region: untouched are ed[:head] and the last tail runes.
 	head, tail, n := before, before, before

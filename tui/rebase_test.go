@@ -42,7 +42,8 @@ func TestRebaseEditOverMergedChange(t *testing.T) {
 			if err := n.Doc().Splice(tc.remote.Pos, tc.remote.Delete, tc.remote.Insert); err != nil {
 				t.Fatal(err)
 			}
-			got := s.rebase(tc.local, before)
+			text, _ := n.Doc().Text()
+			got := s.rebase(tc.local, before, text)
 			if got[0].Pos != tc.wantFirstPos {
 				t.Errorf("rebased to %d, want %d", got[0].Pos, tc.wantFirstPos)
 			}

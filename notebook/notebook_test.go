@@ -217,3 +217,44 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 		t.Log("first message after reload sent (heads confirmation)")
 	}
 }
+
+// A change that arrives before the change it depends on is kept on disk
+// even when the log is compacted before the dependency arrives.
+func TestChangeWaitingForDependencySurvivesCompaction(t *testing.T) {
+	a := openNB(t, t.TempDir(), "ann")
+	created, _ := a.Create("n")
+	created.Close()
+	na := openNote(t, a, created.ID)
+	base, _ := na.Doc().Save()
+
+	b := openNB(t, t.TempDir(), "bob")
+	nb, err := b.Import(created.ID, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	na.Doc().Splice(0, 0, "first ")
+	first, _ := na.Flush()
+	na.Doc().Splice(6, 0, "second")
+	second, _ := na.Flush()
+
+	// bob gets the second change only, then compacts.
+	if err := nb.ApplyRemote("ann", second[0].Bytes); err != nil {
+		t.Fatal(err)
+	}
+	nb.mu.Lock()
+	err = nb.compactLocked()
+	nb.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb.Close()
+	// After a restart the held-back change is still there and completes
+	// once its dependency arrives.
+	reopened := openNote(t, b, created.ID)
+	if err := reopened.ApplyRemote("ann", first[0].Bytes); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(t, reopened); got != "first second" {
+		t.Fatalf("text = %q, want both changes", got)
+	}
+}

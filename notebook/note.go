@@ -46,9 +46,6 @@ type Note struct {
 	unsaved   [][]byte
 	viewAt    time.Time
 	viewStale bool
-	// Received changes automerge holds back until their dependencies
-	// arrive (see noteWaitingLocked).
-	waiting [][]byte
 	// Updates made under mu, delivered to subscribers after it is released
 	// so they may call back into the note.
 	pendingUpdates []Update
@@ -290,17 +287,6 @@ func (n *Note) reloadLocked() error {
 	return nil
 }
 
-// noteWaitingLocked remembers received changes automerge is holding back
-// because changes they depend on have not arrived. A snapshot leaves such
-// changes out, so compaction carries them into the new log.
-func (n *Note) noteWaitingLocked(records [][]byte) {
-	for _, r := range records {
-		if h, err := crdt.HashOf(r); err == nil && !n.doc.HasChange(h) {
-			n.waiting = append(n.waiting, r)
-		}
-	}
-}
-
 func (n *Note) compactLocked() error {
 	err := n.log.Compact(func(unseen [][]byte) ([]byte, error) {
 		if err := n.applyLocked(unseen); err != nil {
@@ -310,24 +296,6 @@ func (n *Note) compactLocked() error {
 	})
 	if err != nil {
 		return fmt.Errorf("compact note %s: %w", n.ID, err)
-	}
-	// Changes still waiting for their dependencies are not in the snapshot:
-	// store them again in the new generation.
-	still := n.waiting[:0]
-	for _, r := range n.waiting {
-		if h, err := crdt.HashOf(r); err == nil && !n.doc.HasChange(h) {
-			still = append(still, r)
-		}
-	}
-	n.waiting = still
-	if len(still) > 0 {
-		others, err := n.log.Append(still...)
-		if err != nil {
-			return fmt.Errorf("compact note %s: keep waiting changes: %w", n.ID, err)
-		}
-		if err := n.applyLocked(others); err != nil {
-			return err
-		}
 	}
 	// The view names a log position, which compaction moved: restamp it so
 	// lists and fast opens keep trusting it.
@@ -381,7 +349,6 @@ func (n *Note) receivedLocked(peer string, records [][]byte) {
 	if len(records) == 0 {
 		return
 	}
-	n.noteWaitingLocked(records)
 	n.unsaved = append(n.unsaved, records...)
 	n.queue(Update{Origin: FromPeer, Peer: peer, Changes: records})
 }

@@ -219,7 +219,8 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 }
 
 // A change that arrives before the change it depends on is kept on disk
-// even when the log is compacted before the dependency arrives.
+// even when the log is compacted before the dependency arrives (automerge's
+// Save keeps changes it holds back, so the snapshot has it).
 func TestChangeWaitingForDependencySurvivesCompaction(t *testing.T) {
 	a := openNB(t, t.TempDir(), "ann")
 	created, _ := a.Create("n")

@@ -29,9 +29,13 @@ func needTmux(t *testing.T) {
 	}
 }
 
+// loopbackPeer keeps the peer a test's collab runs on loopback, with no
+// multicast: tests talk to nothing outside this machine.
+var loopbackPeer = []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false"}
+
 func startTmux(t *testing.T, home string, args ...string) *tmuxSession {
 	t.Helper()
-	return startTmuxAs(t, home, "tester", args...)
+	return startTmuxAs(t, home, "tester", append(args, loopbackPeer...)...)
 }
 
 // startTmuxAs runs collab as user (COLLAB_NAME) in a 100×30 pane of a tmux
@@ -300,7 +304,7 @@ func TestTUITwoPeersTmux(t *testing.T) {
 			}
 		}
 	})
-	peerArgs := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", "debug"}
+	peerArgs := append([]string{"--log-level", "debug"}, loopbackPeer...)
 	ann := startTmuxAs(t, homeA, "ann", append([]string{"--home", homeA}, peerArgs...)...)
 	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, peerArgs...)...)
 	t.Cleanup(func() {

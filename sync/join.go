@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
@@ -140,13 +141,29 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		var extra []string
 		for _, info := range infos {
 			if info.ID == c.pid {
-				extra = addrStrings(info.Addrs)
+				extra = addrStrings(reachableLike(info.Addrs, c.s.Conn().RemoteMultiaddr()))
 			}
 		}
 		e.rememberPeer(ns, c.pid, extra...)
 	}
 	e.log.Info("joined note", "note", id, "title", ns.note.Doc().Title())
 	return nil
+}
+
+// reachableLike keeps a ticket's loopback addresses only when the peer was
+// reached over loopback: otherwise they name ports on this machine, not
+// the peer's.
+func reachableLike(addrs []ma.Multiaddr, used ma.Multiaddr) []ma.Multiaddr {
+	if used != nil && manet.IsIPLoopback(used) {
+		return addrs
+	}
+	var out []ma.Multiaddr
+	for _, a := range addrs {
+		if !manet.IsIPLoopback(a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func addrStrings(as []ma.Multiaddr) []string {

@@ -29,3 +29,20 @@ func TestTicketRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinArgs(t *testing.T) {
+	const peer = "12D3KooWGRUVh2VtXUkNRb9QJ5Y9aFL8V6x2J4QpnSxXsQH9Xk5d"
+	id := crdt.NewDocumentID()
+	addr := "/ip4/127.0.0.1/tcp/4747/p2p/" + peer
+	for _, args := range [][]string{{id.URL() + "#" + addr}, {addr, id.URL()}, {id.URL(), addr}} {
+		tk, err := parseJoinArgs(args)
+		if err != nil || tk.Doc != id || len(tk.Addrs) != 1 || tk.Addrs[0].String() != addr {
+			t.Errorf("parseJoinArgs(%q) = %v, %v", args, tk, err)
+		}
+	}
+	for _, args := range [][]string{nil, {"a", "b", "c"}, {addr}, {id.URL()}} {
+		if _, err := parseJoinArgs(args); err == nil {
+			t.Errorf("parseJoinArgs(%q) accepted", args)
+		}
+	}
+}

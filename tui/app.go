@@ -232,8 +232,9 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, nil
 	case historyLoadedMsg:
-		a.onHistoryLoaded(msg)
-		return a, nil
+		return a, a.onHistoryLoaded(msg)
+	case historyPreviewMsg:
+		return a, a.onHistoryPreview(msg)
 	case dialogResultMsg:
 		return a, a.onDialogResult(msg)
 	case tea.PasteMsg:

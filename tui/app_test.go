@@ -144,14 +144,14 @@ func TestHistoryRestore(t *testing.T) {
 	id := makeNote(t, nb, "Draft", "first version")
 	h := newHarness(t, nb, Options{Open: &id, Policy: live}, 60, 14).noteLoaded()
 	h.keys("ctrl+a", "type:second version").saved()
-	h.keys("ctrl+r").until("history", func() bool { return h.a.hist != nil && !h.a.hist.loading })
+	h.keys("ctrl+r").historyShown()
 	n := len(h.a.hist.changes)
 	if n < 3 {
 		t.Fatalf("%d changes", n)
 	}
 	// Find the change whose text is the first version.
 	for i := 0; i < n && h.a.hist.preview.Text() != "first version"; i++ {
-		h.keys("down")
+		h.keys("down").historyShown()
 	}
 	if h.a.hist.preview.Text() != "first version" {
 		t.Fatalf("no version with the first text; at %q", h.a.hist.preview.Text())
@@ -165,7 +165,7 @@ func TestHistoryRestore(t *testing.T) {
 		t.Fatalf("screen %v, text %q", h.a.screen, h.a.sess.ed.Text())
 	}
 	h.saved()
-	h.keys("ctrl+r").until("history", func() bool { return h.a.hist != nil && !h.a.hist.loading })
+	h.keys("ctrl+r").historyShown()
 	if len(h.a.hist.changes) <= n {
 		t.Fatalf("restoring added no change (%d -> %d)", n, len(h.a.hist.changes))
 	}
@@ -316,7 +316,7 @@ func TestResizeEveryScreen(t *testing.T) {
 	check("find")
 	h.keys("esc", "ctrl+s").until("ticket", func() bool { d, ok := h.a.dlg.(*inviteDialog); return ok && d.ticket != "" })
 	check("invite")
-	h.keys("esc", "ctrl+r").until("history", func() bool { return h.a.hist != nil && !h.a.hist.loading })
+	h.keys("esc", "ctrl+r").historyShown()
 	check("history")
 }
 

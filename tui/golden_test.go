@@ -119,8 +119,8 @@ func TestGoldenHistory(t *testing.T) {
 	nbh, id := poemNotebook(t)
 	h := newHarness(t, nbh.nb, Options{Open: &id}, 60, 14).noteLoaded()
 	h.keys("ctrl+end", "type:Typed here.").saved()
-	h.keys("ctrl+r").until("history", func() bool { return h.a.hist != nil && !h.a.hist.loading })
-	h.keys("down")
+	h.keys("ctrl+r").historyShown()
+	h.keys("down").historyShown()
 	goldenPlain(t, h)
 }
 
@@ -212,7 +212,7 @@ func TestGoldenSmallEditor(t *testing.T) {
 func TestGoldenSmallHistory(t *testing.T) {
 	nbh, id := poemNotebook(t)
 	h := newHarness(t, nbh.nb, Options{Open: &id}, 40, 10).noteLoaded()
-	h.keys("ctrl+r").until("history", func() bool { return h.a.hist != nil && !h.a.hist.loading })
+	h.keys("ctrl+r").historyShown()
 	goldenPlain(t, h)
 }
 

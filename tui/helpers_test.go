@@ -185,6 +185,15 @@ func (h *harness) settle() *harness {
 	}
 }
 
+// historyShown waits until the history screen has loaded and its preview
+// shows the selected change (previews are built off the loop).
+func (h *harness) historyShown() *harness {
+	return h.until("the history preview", func() bool {
+		hs := h.a.hist
+		return hs != nil && !hs.loading && !hs.fetching && (hs.shownSel == hs.sel || len(hs.changes) == 0)
+	})
+}
+
 func (h *harness) listLoaded() *harness {
 	return h.until("the list", func() bool { return h.a.list.loaded })
 }

@@ -22,8 +22,18 @@ type historyState struct {
 	err      error
 	sel, top int
 	preview  *editor.Model
-	shownSel int // the change the preview shows (-1: none)
+	shownSel int  // the change the preview shows (-1: none)
+	fetching bool // a preview is being built off the loop
 	w, h     int
+}
+
+// historyPreviewMsg carries the note as of change sel, built off the loop:
+// on a large note that takes a few hundred milliseconds.
+type historyPreviewMsg struct {
+	h    *historyState
+	sel  int
+	text string
+	err  error
 }
 
 type historyLoadedMsg struct {
@@ -50,16 +60,16 @@ func (a *App) openHistory() tea.Cmd {
 	}
 }
 
-func (a *App) onHistoryLoaded(m historyLoadedMsg) {
+func (a *App) onHistoryLoaded(m historyLoadedMsg) tea.Cmd {
 	h := a.hist
 	if h == nil || h.s != m.s {
-		return
+		return nil
 	}
 	h.loading, h.changes, h.err = false, m.changes, m.err
 	if m.err != nil {
 		a.showErr(fmt.Errorf("can't read the history: %w", m.err))
 	}
-	h.showSelected(a)
+	return h.showSelected()
 }
 
 func (h *historyState) layout(w, hh int) {
@@ -71,18 +81,34 @@ func (h *historyState) layout(w, hh int) {
 
 func (h *historyState) listHeight() int { return max(2, (h.h-3)/3) }
 
-// showSelected loads the note as of the selected change into the preview.
-func (h *historyState) showSelected(a *App) {
-	if h.sel >= len(h.changes) || h.sel == h.shownSel {
-		return
+// showSelected starts building the note as of the selected change for the
+// preview, one build at a time: keys held down do not pile builds up, and
+// the last selection is the one shown.
+func (h *historyState) showSelected() tea.Cmd {
+	if h.fetching || h.sel >= len(h.changes) || h.sel == h.shownSel {
+		return nil
 	}
-	h.shownSel = h.sel
-	_, text, err := h.s.note.Doc().At(h.changes[h.sel].Hash)
-	if err != nil {
-		a.showErr(err)
-		return
+	h.fetching = true
+	note, sel, hash := h.s.note, h.sel, h.changes[h.sel].Hash
+	return func() tea.Msg {
+		_, text, err := note.Doc().At(hash)
+		return historyPreviewMsg{h: h, sel: sel, text: text, err: err}
 	}
-	h.preview.SetText(text)
+}
+
+func (a *App) onHistoryPreview(m historyPreviewMsg) tea.Cmd {
+	h := a.hist
+	if h != m.h {
+		return nil
+	}
+	h.fetching = false
+	if m.err != nil {
+		a.showErr(m.err)
+	} else {
+		h.shownSel = m.sel
+		h.preview.SetText(m.text)
+	}
+	return h.showSelected() // the selection may have moved meanwhile
 }
 
 func (h *historyState) wheel(m tea.MouseWheelMsg) {
@@ -127,14 +153,17 @@ func (a *App) historyKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 		}
 	}
-	h.showSelected(a)
-	return nil
+	return h.showSelected()
 }
 
 // restoreVersion makes the selected version the note's text, as a new edit.
 func (a *App) restoreVersion() tea.Cmd {
 	h, s := a.hist, a.sess
 	if h == nil || s == nil || s.note == nil {
+		return nil
+	}
+	if h.shownSel != h.sel {
+		a.showFlash("That version is still loading")
 		return nil
 	}
 	old := h.preview.Text()

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/collab-editor/collab/internal/netns"
 )
 
 // The mDNS test runs each peer in a network namespace of its own, joined by
@@ -41,21 +43,7 @@ func TestMDNSAcrossNamespaces(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
 	}
-	if runtime.GOOS != "linux" {
-		t.Skip("network namespaces need linux")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot create network namespaces for the mDNS test")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("iproute2's ip not found: cannot create network namespaces for the mDNS test")
-	}
-	removeStaleNamespaces(t)
-	probe := fmt.Sprintf("%s%d-probe", nsPrefix, os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add does not work here (%v: %s); skipping the mDNS test", err, bytes.TrimSpace(out))
-	}
-	_ = exec.Command("ip", "netns", "del", probe).Run()
+	netns.Require(t, nsPrefix)
 
 	// Both nodes on a LAN that is up before they start.
 	t.Run("ready", func(t *testing.T) { runMDNSScenario(t, "r", false) })
@@ -66,52 +54,8 @@ func TestMDNSAcrossNamespaces(t *testing.T) {
 }
 
 func runMDNSScenario(t *testing.T, tag string, late bool) {
-	pid := os.Getpid()
-	br := fmt.Sprintf("%s%d-%s-br", nsPrefix, pid, tag)
-	var nss []string
-	t.Cleanup(func() {
-		for _, ns := range nss {
-			if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		}
-	})
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	ip("netns", "add", br)
-	nss = append(nss, br)
-	ip("-n", br, "link", "set", "lo", "up")
-	ip("-n", br, "link", "add", "br0", "type", "bridge")
-	// Flood multicast; no querier runs on this bridge.
-	ip("-n", br, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
-	ip("-n", br, "link", "set", "br0", "up")
-	var nodes []string
-	bringUp := make([]func(), mdnsNodes)
-	for i := 1; i <= mdnsNodes; i++ {
-		ns := fmt.Sprintf("%s%d-%s-n%d", nsPrefix, pid, tag, i)
-		ip("netns", "add", ns)
-		nss = append(nss, ns)
-		nodes = append(nodes, ns)
-		veth := fmt.Sprintf("v%d", i)
-		ip("-n", br, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
-		ip("-n", br, "link", "set", veth, "master", "br0")
-		ip("-n", br, "link", "set", veth, "up")
-		ip("-n", ns, "link", "set", "lo", "up")
-		ip("-n", ns, "link", "set", "eth0", "multicast", "on")
-		bringUp[i-1] = func() {
-			ip("-n", ns, "addr", "add", fmt.Sprintf("10.99.0.%d/24", i), "dev", "eth0")
-			ip("-n", ns, "link", "set", "eth0", "up")
-		}
-		if !late || i == 1 {
-			bringUp[i-1]()
-			bringUp[i-1] = nil
-		}
-	}
-
+	lan := netns.New(t, nsPrefix, tag, mdnsNodes, func(node int) bool { return late && node > 1 })
+	nodes := lan.Nodes
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +79,7 @@ func runMDNSScenario(t *testing.T, tag string, late bool) {
 				envDir+"="+dir,
 				envPeers+"="+strconv.Itoa(len(nodes)),
 			)
-			if bringUp[i] != nil {
+			if !lan.Up(i + 1) {
 				cmd.Env = append(cmd.Env, envLate+"=1")
 			}
 			cmd.WaitDelay = 5 * time.Second
@@ -144,8 +88,8 @@ func runMDNSScenario(t *testing.T, tag string, late bool) {
 	}
 	// Bring the late interfaces up once their node has started (and found
 	// that mDNS cannot run yet).
-	for i, up := range bringUp {
-		if up == nil {
+	for i := range nodes {
+		if lan.Up(i + 1) {
 			continue
 		}
 		started := filepath.Join(dir, fmt.Sprintf("n%d.started", i+1))
@@ -159,7 +103,7 @@ func runMDNSScenario(t *testing.T, tag string, late bool) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond)
-		up()
+		lan.BringUp(i + 1)
 		t.Logf("brought n%d's interface up after %v", i+1, time.Since(start).Round(time.Millisecond))
 	}
 	wg.Wait()
@@ -172,32 +116,6 @@ func runMDNSScenario(t *testing.T, tag string, late bool) {
 		if !ok {
 			t.Errorf("node %s failed: %v", ns, errs[i])
 		}
-	}
-}
-
-// removeStaleNamespaces deletes namespaces left by earlier runs that were
-// killed before their cleanup ran (their pid is gone).
-func removeStaleNamespaces(t *testing.T) {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, nsPrefix)
-		if !ok {
-			continue
-		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // still running
-		}
-		t.Logf("removing stale namespace %s", name)
-		_ = exec.Command("ip", "netns", "del", name).Run()
 	}
 }
 

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/collab-editor/collab/internal/netns"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -37,24 +36,9 @@ const (
 )
 
 func TestLANDiscoveryByMDNS(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("network namespaces need linux")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot create the network namespaces the LAN discovery test runs in")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("iproute2's ip not found: cannot create network namespaces for the LAN discovery test")
-	}
-	lanRemoveStaleNamespaces(t)
-	probe := fmt.Sprintf("%s%d-probe", lanNSPrefix, os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add does not work here (%v: %s); skipping the LAN discovery test", err, bytes.TrimSpace(out))
-	}
-	_ = exec.Command("ip", "netns", "del", probe).Run()
-
+	netns.Require(t, lanNSPrefix)
 	bin := collabBinary(t)
-	ns := lanNetwork(t, 3)
+	ns := netns.New(t, lanNSPrefix, "", 3, nil).Nodes
 	a := &lanNode{t: t, bin: bin, ns: ns[0], home: t.TempDir(), name: "ann", ip: "10.99.0.1"}
 	b := &lanNode{t: t, bin: bin, ns: ns[1], home: t.TempDir(), name: "bob", ip: "10.99.0.2"}
 	c := &lanNode{t: t, bin: bin, ns: ns[2], home: t.TempDir(), name: "cat", ip: "10.99.0.3"}
@@ -166,92 +150,6 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 		t.Fatalf("after stopping:\nA %q\nB %q\nwant %q", ta, tb, want)
 	}
 	t.Logf("scenario done in %v", time.Since(begin).Round(time.Millisecond))
-}
-
-// lanNetwork makes a bridge namespace and n node namespaces, node i with
-// an eth0 veth into the bridge at 10.99.0.i/24, lo up and multicast on.
-// They are deleted when the test ends, whatever happens.
-func lanNetwork(t *testing.T, n int) []string {
-	t.Helper()
-	pid := os.Getpid()
-	br := fmt.Sprintf("%s%d-br", lanNSPrefix, pid)
-	var nodes []string
-	for i := range n {
-		nodes = append(nodes, fmt.Sprintf("%s%d-n%d", lanNSPrefix, pid, i+1))
-	}
-	var made []string
-	// Registered before any process starts, so it runs after they are gone.
-	t.Cleanup(func() {
-		for _, ns := range made {
-			if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		}
-	})
-	ip := func(args ...string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, ns := range append([]string{br}, nodes...) {
-		ip("netns", "add", ns)
-		made = append(made, ns)
-		ip("-n", ns, "link", "set", "lo", "up")
-	}
-	ip("-n", br, "link", "add", "br0", "type", "bridge")
-	// Flood multicast: no IGMP querier runs on this bridge.
-	ip("-n", br, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
-	ip("-n", br, "link", "set", "br0", "up")
-	for i, ns := range nodes {
-		veth := fmt.Sprintf("v%d", i+1)
-		ip("-n", br, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
-		ip("-n", br, "link", "set", veth, "master", "br0")
-		ip("-n", br, "link", "set", veth, "up")
-		ip("-n", ns, "link", "set", "eth0", "multicast", "on")
-		ip("-n", ns, "addr", "add", fmt.Sprintf("10.99.0.%d/24", i+1), "dev", "eth0")
-		ip("-n", ns, "link", "set", "eth0", "up")
-	}
-	return nodes
-}
-
-// lanRemoveStaleNamespaces deletes namespaces left by earlier runs of this
-// test that were killed before their cleanup ran (their pid is gone).
-// Processes still inside them (collab peers of a run killed before it
-// could stop them) are killed first, by pid.
-func lanRemoveStaleNamespaces(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, lanNSPrefix)
-		if !ok {
-			continue
-		}
-		pidStr, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // that run is still going
-		}
-		pids, _ := exec.CommandContext(ctx, "ip", "netns", "pids", name).Output()
-		for _, f := range strings.Fields(string(pids)) {
-			if p, err := strconv.Atoi(f); err == nil && p > 1 && p != os.Getpid() {
-				t.Logf("killing process %d left in stale namespace %s", p, name)
-				_ = syscall.Kill(p, syscall.SIGKILL)
-			}
-		}
-		t.Logf("removing stale namespace %s", name)
-		_ = exec.CommandContext(ctx, "ip", "netns", "del", name).Run()
-	}
 }
 
 // lanNode is one notebook whose commands run inside its node namespace.

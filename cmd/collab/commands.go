@@ -87,11 +87,7 @@ func cmdHome(e *env, args []string) error {
 	if handled, err := homeTUI(e); handled {
 		return err
 	}
-	nb, err := e.openNotebook()
-	if err != nil {
-		return err
-	}
-	notes, err := nb.List()
+	nb, notes, err := e.listNotes()
 	if err != nil {
 		return err
 	}
@@ -103,6 +99,16 @@ func cmdHome(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "\nRun 'collab help' for every command.")
 	return nil
+}
+
+// listNotes opens the notebook and summarises its notes.
+func (e *env) listNotes() (*notebook.Notebook, []notebook.Summary, error) {
+	nb, err := e.openNotebook()
+	if err != nil {
+		return nil, nil, err
+	}
+	notes, err := nb.List()
+	return nb, notes, err
 }
 
 func printNotes(w io.Writer, notes []notebook.Summary) {
@@ -145,11 +151,7 @@ func cmdList(e *env, args []string) error {
 	if err := wantArgs(args, 0, 0, "no arguments"); err != nil {
 		return err
 	}
-	nb, err := e.openNotebook()
-	if err != nil {
-		return err
-	}
-	notes, err := nb.List()
+	_, notes, err := e.listNotes()
 	if err != nil {
 		return err
 	}

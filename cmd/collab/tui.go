@@ -115,14 +115,7 @@ func startTUIPeer(nb *notebook.Notebook) (tui.Network, func() error, error) {
 
 // cmdEdit opens a note in the terminal app.
 func cmdEdit(e *env, args []string) error {
-	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
-		return err
-	}
-	nb, err := e.openNotebook()
-	if err != nil {
-		return err
-	}
-	id, err := nb.Resolve(args[0])
+	nb, id, err := e.resolveOne(args)
 	if err != nil {
 		return err
 	}

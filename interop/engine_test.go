@@ -120,9 +120,9 @@ func TestNodeRepoAndCollabEngine(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		invs := e.Invitations()
-		// The title is known only once changes arrived: JS announces with
-		// heads alone, so the invitation may not have one yet.
-		if len(invs) == 1 && invs[0].DocumentID == jsID {
+		// JS announces with heads alone; the engine asks for the changes
+		// so the invitation can show the title.
+		if len(invs) == 1 && invs[0].DocumentID == jsID && invs[0].Title == "From JS" {
 			break
 		}
 		if time.Now().After(deadline) {

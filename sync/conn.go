@@ -27,6 +27,9 @@ type conn struct {
 	pid          peer.ID
 	peerKey      string // pid as a string: sync states, Update.Peer
 	remoteSender string // the senderId the handshake bound to this stream
+
+	askedMu gosync.Mutex
+	asked   map[crdt.DocumentID]bool // announcements answered (see askOnce)
 	outbound     bool   // we opened it
 	collab       bool   // the peer accepts collab-change
 	docExt       bool   // the peer accepts collab-doc

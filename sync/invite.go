@@ -232,7 +232,46 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	if fresh {
 		e.log.Info("invitation received", "note", id, "title", title, "from", c.pid)
 	}
+	if !body && f.Data == nil && len(data) <= maxInviteData && c.askOnce(id) {
+		// automerge-repo announces a note with its heads alone. Answer as an
+		// empty copy would (it reveals nothing) so the note's changes come
+		// and the invitation can show its title; they arrive as another
+		// unsolicited sync and are kept here, not stored as a note.
+		if msg, ok := askForContent(data); ok {
+			c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: msg})
+		}
+	}
 	e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
+}
+
+// askForContent is the sync message an empty copy of a note answers an
+// announcement with: it needs every change.
+func askForContent(announce []byte) ([]byte, bool) {
+	scratch, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		return nil, false
+	}
+	state := scratch.NewSyncState()
+	if _, err := scratch.ReceiveSyncMessage(state, announce); err != nil {
+		return nil, false
+	}
+	msg, ok, err := scratch.GenerateSyncMessage(state)
+	return msg, ok && err == nil
+}
+
+// askOnce reports whether this stream has not yet asked for the content of
+// note id (an announcement is answered once, so two peers cannot loop).
+func (c *conn) askOnce(id crdt.DocumentID) bool {
+	c.askedMu.Lock()
+	defer c.askedMu.Unlock()
+	if c.asked == nil {
+		c.asked = map[crdt.DocumentID]bool{}
+	}
+	if c.asked[id] {
+		return false
+	}
+	c.asked[id] = true
+	return true
 }
 
 // invitationPresence takes the inviter's name from presence it sent for a

@@ -28,13 +28,11 @@ type conn struct {
 	peerKey      string // pid as a string: sync states, Update.Peer
 	remoteSender string // the senderId the handshake bound to this stream
 
-	askedMu   gosync.Mutex
-	asked     map[crdt.DocumentID]bool // announcements answered (see askOnce)
-	outbound  bool                     // we opened it
-	collab    bool                     // the peer accepts collab-change
-	docExt    bool                     // the peer accepts collab-doc
-	js        bool                     // not a collab peer: sync messages, throttled
-	ephemeral bool                     // the peer keeps nothing: do not resume its sync state
+	outbound  bool // we opened it
+	collab    bool // the peer accepts collab-change
+	docExt    bool // the peer accepts collab-doc
+	js        bool // not a collab peer: sync messages, throttled
+	ephemeral bool // the peer keeps nothing: do not resume its sync state
 	since     time.Time
 
 	out    chan outFrame
@@ -51,6 +49,9 @@ type conn struct {
 
 	mu   gosync.Mutex
 	docs map[crdt.DocumentID]*docPeer
+
+	askedMu gosync.Mutex
+	asked   map[crdt.DocumentID]bool // announcements answered (see askOnce)
 }
 
 type outFrame struct {

@@ -318,11 +318,11 @@ func (s *session) refreshPresence(a *App) {
 	peers := make([]editor.PeerCursor, 0, len(ps))
 	for _, p := range ps {
 		pc := editor.PeerCursor{ID: p.Peer, Name: p.Name, Cursor: p.Cursor, Anchor: p.Anchor}
-		if p.Color != "" {
-			pc.Color = lipgloss.Color(p.Color)
-		} else {
-			pc.Color = lipgloss.Color("#ff5f87")
+		color := p.Color
+		if color == "" { // automerge-repo apps send no colour
+			color = ColorFor(p.Peer)
 		}
+		pc.Color = lipgloss.Color(color)
 		if pc.Name == "" {
 			pc.Name = shortID(p.Peer)
 		}

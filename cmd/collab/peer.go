@@ -17,6 +17,7 @@ import (
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/tui"
 )
 
 // identityName is the peer's private key inside the notebook (0600).
@@ -85,7 +86,10 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 		lock.release()
 		return nil, fmt.Errorf("start peer: %w", err)
 	}
-	engine, err := sync.New(sync.Config{Host: host, Notebook: nb, Name: nb.Author(), Logger: logger})
+	engine, err := sync.New(sync.Config{
+		Host: host, Notebook: nb, Logger: logger,
+		Name: nb.Author(), Color: tui.ColorFor(host.ID().String()),
+	})
 	if err != nil {
 		host.Close()
 		lock.release()

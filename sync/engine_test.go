@@ -9,26 +9,13 @@ import (
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 )
 
 // readDurable opens the note from disk in a fresh notebook handle.
 func readDurable(t *testing.T, dir string, id crdt.DocumentID) string {
-	t.Helper()
-	nb, err := notebook.Open(dir, "check")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := nb.OpenNote(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	s, err := n.Doc().Text()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testkit.NoteText(t, dir, id)
 }
 
 func TestTwoPeers(t *testing.T) {

@@ -15,48 +15,9 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 )
-
-var keyCodes = map[string]rune{
-	"left": tea.KeyLeft, "right": tea.KeyRight, "up": tea.KeyUp, "down": tea.KeyDown,
-	"home": tea.KeyHome, "end": tea.KeyEnd, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
-	"backspace": tea.KeyBackspace, "delete": tea.KeyDelete, "enter": tea.KeyEnter,
-	"tab": tea.KeyTab, "esc": tea.KeyEscape, "space": tea.KeySpace, "f1": tea.KeyF1,
-}
-
-// kp builds a key press from a keystroke like "ctrl+shift+left" or "a".
-func kp(s string) tea.KeyPressMsg {
-	parts := strings.Split(s, "+")
-	if s == "+" {
-		parts = []string{"+"}
-	}
-	var k tea.KeyPressMsg
-	for _, p := range parts[:len(parts)-1] {
-		switch p {
-		case "ctrl":
-			k.Mod |= tea.ModCtrl
-		case "alt":
-			k.Mod |= tea.ModAlt
-		case "shift":
-			k.Mod |= tea.ModShift
-		}
-	}
-	name := parts[len(parts)-1]
-	if c, ok := keyCodes[name]; ok {
-		k.Code = c
-		if c == tea.KeySpace && k.Mod == 0 {
-			k.Text = " "
-		}
-		return k
-	}
-	r := []rune(name)
-	k.Code = r[0]
-	if k.Mod&^tea.ModShift == 0 {
-		k.Text = name
-	}
-	return k
-}
 
 // harness drives an App the way Bubble Tea does: Update on one goroutine,
 // commands on others, their messages fed back in order of arrival.
@@ -266,21 +227,7 @@ func makeNote(t *testing.T, nb *notebook.Notebook, title, text string) crdt.Docu
 
 // noteText reads a note's text from disk through a fresh notebook handle.
 func noteText(t *testing.T, dir string, id crdt.DocumentID) string {
-	t.Helper()
-	nb, err := notebook.Open(dir, "reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := nb.OpenNote(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	text, err := n.Doc().Text()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return text
+	return testkit.NoteText(t, dir, id)
 }
 
 // fakeNet is a test double for the network only: the notes it opens are the
@@ -429,3 +376,6 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// kp builds a key press from a keystroke like "ctrl+shift+left" or "a".
+func kp(s string) tea.KeyPressMsg { return testkit.Key(s) }

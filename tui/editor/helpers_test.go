@@ -6,41 +6,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/collab-editor/collab/internal/testkit"
 )
-
-var keyCodes = map[string]rune{
-	"left": tea.KeyLeft, "right": tea.KeyRight, "up": tea.KeyUp, "down": tea.KeyDown,
-	"home": tea.KeyHome, "end": tea.KeyEnd, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
-	"backspace": tea.KeyBackspace, "delete": tea.KeyDelete, "enter": tea.KeyEnter,
-	"tab": tea.KeyTab, "esc": tea.KeyEscape, "insert": tea.KeyInsert,
-}
-
-// kp builds a key press from a keystroke like "ctrl+shift+left" or "a".
-func kp(s string) tea.KeyPressMsg {
-	parts := strings.Split(s, "+")
-	var k tea.KeyPressMsg
-	for _, p := range parts[:len(parts)-1] {
-		switch p {
-		case "ctrl":
-			k.Mod |= tea.ModCtrl
-		case "alt":
-			k.Mod |= tea.ModAlt
-		case "shift":
-			k.Mod |= tea.ModShift
-		}
-	}
-	name := parts[len(parts)-1]
-	if c, ok := keyCodes[name]; ok {
-		k.Code = c
-		return k
-	}
-	r := []rune(name)
-	k.Code = r[0]
-	if k.Mod&^tea.ModShift == 0 {
-		k.Text = name
-	}
-	return k
-}
 
 // ed wraps a Model with the splices it emitted applied to a shadow text, the
 // way the app would apply them to the CRDT.
@@ -157,3 +125,6 @@ func (e *ed) trimmed() []string {
 	}
 	return rows
 }
+
+// kp builds a key press from a keystroke like "ctrl+shift+left" or "a".
+func kp(s string) tea.KeyPressMsg { return testkit.Key(s) }

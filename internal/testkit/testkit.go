@@ -1,0 +1,75 @@
+// Package testkit holds helpers that tests of several packages share:
+// building key presses the way Bubble Tea delivers them, and reading a
+// note back from disk the way another process would.
+package testkit
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+var keyCodes = map[string]rune{
+	"left": tea.KeyLeft, "right": tea.KeyRight, "up": tea.KeyUp, "down": tea.KeyDown,
+	"home": tea.KeyHome, "end": tea.KeyEnd, "pgup": tea.KeyPgUp, "pgdown": tea.KeyPgDown,
+	"backspace": tea.KeyBackspace, "delete": tea.KeyDelete, "enter": tea.KeyEnter,
+	"tab": tea.KeyTab, "esc": tea.KeyEscape, "insert": tea.KeyInsert, "space": tea.KeySpace,
+	"f1": tea.KeyF1,
+}
+
+// Key builds a key press from a keystroke like "ctrl+shift+left", "a" or "+".
+func Key(s string) tea.KeyPressMsg {
+	parts := strings.Split(s, "+")
+	if s == "+" {
+		parts = []string{"+"}
+	}
+	var k tea.KeyPressMsg
+	for _, p := range parts[:len(parts)-1] {
+		switch p {
+		case "ctrl":
+			k.Mod |= tea.ModCtrl
+		case "alt":
+			k.Mod |= tea.ModAlt
+		case "shift":
+			k.Mod |= tea.ModShift
+		}
+	}
+	name := parts[len(parts)-1]
+	if c, ok := keyCodes[name]; ok {
+		k.Code = c
+		if c == tea.KeySpace && k.Mod == 0 {
+			k.Text = " "
+		}
+		return k
+	}
+	r := []rune(name)
+	k.Code = r[0]
+	if k.Mod&^tea.ModShift == 0 {
+		k.Text = name
+	}
+	return k
+}
+
+// NoteText reads a note's text from the notebook in dir through a fresh
+// handle, as another process would see it on disk.
+func NoteText(t testing.TB, dir string, id crdt.DocumentID) string {
+	t.Helper()
+	nb, err := notebook.Open(dir, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := nb.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	text, err := n.Doc().Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}

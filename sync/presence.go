@@ -49,9 +49,13 @@ type presenceState struct {
 	// Local presence.
 	local          bool
 	cursor, anchor int
-	payload        []byte // encoded state, reused by heartbeats
-	dirty          bool
-	lastSent       time.Time
+	// The text around the cursor, when the caller supplied it
+	// (SetCursorContext); otherwise read from the note.
+	hasContext    bool
+	before, after string
+	payload       []byte // encoded state, reused by heartbeats
+	dirty         bool
+	lastSent      time.Time
 	// Remote presences by originator.
 	remote map[string]*remotePresence
 	counts map[string]uint64 // highest count per sender+session
@@ -174,6 +178,18 @@ func init() {
 // SetCursor sets this user's caret and selection anchor (runes into the
 // note's text) in note id; peers hear of it within 100 ms.
 func (e *Engine) SetCursor(id crdt.DocumentID, cursor, anchor int) {
+	e.setCursor(id, cursor, anchor, false, "", "")
+}
+
+// SetCursorContext is SetCursor for a caller that holds the text (an
+// editor): before and after are up to 16 runes on each side of the cursor.
+// It spares the engine reading the whole note, which on a large note
+// would hold the note's lock for milliseconds while the user types.
+func (e *Engine) SetCursorContext(id crdt.DocumentID, cursor, anchor int, before, after string) {
+	e.setCursor(id, cursor, anchor, true, lastRunes(before, contextRunes), firstRunes(after, contextRunes))
+}
+
+func (e *Engine) setCursor(id crdt.DocumentID, cursor, anchor int, hasContext bool, before, after string) {
 	e.mu.Lock()
 	ns := e.notes[id]
 	e.mu.Unlock()
@@ -183,6 +199,7 @@ func (e *Engine) SetCursor(id crdt.DocumentID, cursor, anchor int) {
 	ns.pres.mu.Lock()
 	ns.pres.local = true
 	ns.pres.cursor, ns.pres.anchor = max(cursor, 0), max(anchor, 0)
+	ns.pres.hasContext, ns.pres.before, ns.pres.after = hasContext, before, after
 	ns.pres.payload = nil
 	ns.pres.dirty = true
 	ns.pres.mu.Unlock()
@@ -203,17 +220,23 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 		return p
 	}
 	local, cursor, anchor := ns.pres.local, ns.pres.cursor, ns.pres.anchor
+	hasContext, before, after := ns.pres.hasContext, ns.pres.before, ns.pres.after
 	ns.pres.mu.Unlock()
 	st := &stateWire{Name: e.name, Color: e.color}
 	if local {
 		doc := ns.note.Doc()
 		heads, ok := doc.CommittedHeads()
-		text, err := doc.Text()
-		if err == nil {
-			r := []rune(text)
-			cursor, anchor = min(cursor, len(r)), min(anchor, len(r))
-			st.Before = string(r[max(0, cursor-contextRunes):cursor])
-			st.After = string(r[cursor:min(len(r), cursor+contextRunes)])
+		var err error
+		if hasContext {
+			st.Before, st.After = before, after
+		} else {
+			var text string
+			if text, err = doc.Text(); err == nil {
+				r := []rune(text)
+				cursor, anchor = min(cursor, len(r)), min(anchor, len(r))
+				st.Before = string(r[max(0, cursor-contextRunes):cursor])
+				st.After = string(r[cursor:min(len(r), cursor+contextRunes)])
+			}
 		}
 		c, a := uint64(cursor), uint64(anchor)
 		st.Cursor, st.Anchor = &c, &a

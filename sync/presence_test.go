@@ -189,3 +189,24 @@ func TestSyncStateResumed(t *testing.T) {
 		t.Errorf("first sync message after reconnect %d bytes (fresh state: %d); want a small resumed one", size, len(fresh))
 	}
 }
+
+// An editor that supplies the text around its cursor (SetCursorContext)
+// gets the same placement after concurrent edits as one that does not.
+func TestPresenceWithEditorContext(t *testing.T) {
+	fast := func(c *Config) { c.PresenceTimeout = time.Second; c.Heartbeat = 200 * time.Millisecond }
+	a, b := newPeer(t, "ann", fast), newPeer(t, "bob", fast)
+	id := a.create("cursors", "hello world\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	a.eng.SetCursorContext(id, 6, 11, "hello ", "world\n")
+	waitFor(t, 5*time.Second, "ann's cursor at bob", func() bool {
+		pr, ok := presenceOf(b, id, a.eng.self)
+		return ok && pr.HasCursor && pr.Cursor == 6 && pr.Anchor == 11
+	})
+	b.edit(id, 0, 0, "XXX ")
+	pr, _ := presenceOf(b, id, a.eng.self)
+	if text := []rune(b.text(id)); pr.Cursor != 10 || pr.Anchor != 15 || string(text[pr.Cursor:pr.Anchor]) != "world" {
+		t.Errorf("after a concurrent insert: cursor %d anchor %d in %q; want 10..15 around \"world\"", pr.Cursor, pr.Anchor, string(text))
+	}
+}

@@ -347,7 +347,7 @@ func (s *session) sendCursor() {
 	}
 	if s.sentCursor != [2]int{c, anchor} {
 		s.sentCursor = [2]int{c, anchor}
-		s.net.SetCursor(s.id, c, anchor)
+		s.net.SetCursor(s.id, c, anchor, s.ed.Slice(c-PresenceContext, c), s.ed.Slice(c, c+PresenceContext))
 	}
 }
 

@@ -293,7 +293,7 @@ func (f *fakeNet) Presence(crdt.DocumentID) []Presence {
 	return append([]Presence(nil), f.pres...)
 }
 
-func (f *fakeNet) SetCursor(_ crdt.DocumentID, cursor, anchor int) {
+func (f *fakeNet) SetCursor(_ crdt.DocumentID, cursor, anchor int, _, _ string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cursors = append(f.cursors, [3]int{cursor, anchor})

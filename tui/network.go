@@ -27,7 +27,10 @@ type Network interface {
 	Presence(id crdt.DocumentID) []Presence
 	// SetCursor tells peers where this user's cursor and selection anchor
 	// are (rune offsets; anchor == cursor: no selection).
-	SetCursor(id crdt.DocumentID, cursor, anchor int)
+	// before and after are the text just around the cursor (up to
+	// PresenceContext runes each), which lets peers place it after
+	// concurrent edits without the engine reading the whole note.
+	SetCursor(id crdt.DocumentID, cursor, anchor int, before, after string)
 	// Invite returns a ticket another person pastes to join the note.
 	Invite(id crdt.DocumentID) (ticket string, err error)
 	// Join fetches the note a ticket names; the note may have no body until
@@ -43,6 +46,10 @@ type Network interface {
 	// Values are hints and may be coalesced.
 	Events() <-chan any
 }
+
+// PresenceContext is how many runes on each side of the cursor SetCursor
+// is given.
+const PresenceContext = 16
 
 // Peer is someone a note is shared with.
 type Peer struct {

@@ -63,8 +63,8 @@ func (a *netAdapter) Presence(id crdt.DocumentID) []tui.Presence {
 	return out
 }
 
-func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int) {
-	a.rt.engine.SetCursor(id, cursor, anchor)
+func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int, before, after string) {
+	a.rt.engine.SetCursorContext(id, cursor, anchor, before, after)
 }
 
 func (a *netAdapter) Invite(id crdt.DocumentID) (string, error) {

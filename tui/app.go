@@ -34,6 +34,10 @@ type Options struct {
 	// Policy is the commit policy for notes the app runs itself (offline);
 	// default crdt.DefaultPolicy.
 	Policy func() crdt.CommitPolicy
+	// Reach says what the peer listens on (e.g. "port 4747, all interfaces,
+	// mDNS"); the notes list's title bar shows it when it fits, so the user
+	// always sees what the network can reach.
+	Reach string
 }
 
 type screen int

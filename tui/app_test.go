@@ -402,3 +402,18 @@ func TestKeysTypedWhileLoadingAreKept(t *testing.T) {
 		t.Fatalf("stored %q", got)
 	}
 }
+
+// The title bar says what the peer listens on when it fits, so nothing is
+// reachable from the network without the user seeing it.
+func TestListShowsWhatThePeerListensOn(t *testing.T) {
+	nbh, _ := poemNotebook(t)
+	reach := "port 4747, all interfaces, mDNS"
+	wide := newHarness(t, nbh.nb, Options{Network: peerNet(t, nbh), Reach: reach}, 100, 12).listLoaded()
+	if first := strings.SplitN(wide.plain(), "\n", 2)[0]; !strings.Contains(first, "online · "+reach) {
+		t.Fatalf("title bar %q does not say what the peer listens on", first)
+	}
+	narrow := newHarness(t, nbh.nb, Options{Network: peerNet(t, nbh), Reach: reach}, 40, 12).listLoaded()
+	if first := strings.SplitN(narrow.plain(), "\n", 2)[0]; strings.Contains(first, "port") || !strings.Contains(first, "online") {
+		t.Fatalf("narrow title bar %q", first)
+	}
+}

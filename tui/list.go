@@ -144,6 +144,11 @@ func (l *listState) view(a *App) string {
 	if len(l.notes) == 1 {
 		right = fmt.Sprintf("1 note · %s ", status)
 	}
+	if a.net != nil && a.opts.Reach != "" {
+		if long := strings.TrimSuffix(right, " ") + " · " + a.opts.Reach + " "; ansi.StringWidth(left)+ansi.StringWidth(long)+2 <= w {
+			right = long
+		}
+	}
 	rows = append(rows, a.bar(left, right))
 	if a.net != nil {
 		if inv := a.net.Invitations(); len(inv) > 0 {

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
@@ -30,7 +34,7 @@ func (e *env) interactive() bool {
 // engine (nil: offline); open, when set, opens that note directly.
 // Whatever happens (a signal, a panic) the open note is stored and the
 // terminal restored before it returns.
-func runTUI(e *env, nb *notebook.Notebook, net tui.Network, open *crdt.DocumentID) (err error) {
+func runTUI(e *env, nb *notebook.Notebook, net tui.Network, open *crdt.DocumentID, reach string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("collab crashed: %v\n%s", r, debug.Stack())
@@ -44,7 +48,7 @@ func runTUI(e *env, nb *notebook.Notebook, net tui.Network, open *crdt.DocumentI
 		opts = append(opts, tea.WithInput(in))
 	}
 	opts = append(opts, tea.WithOutput(e.stdout))
-	err = tui.Run(ctx, nb, tui.Options{Network: net, Open: open, NoColor: tui.NoColor()}, opts...)
+	err = tui.Run(ctx, nb, tui.Options{Network: net, Open: open, NoColor: tui.NoColor(), Reach: reach}, opts...)
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
@@ -69,42 +73,42 @@ func homeTUI(e *env) (handled bool, err error) {
 // one: its edits still reach peers through that process, which picks up
 // what this one stores.
 func runTUIWithPeer(e *env, nb *notebook.Notebook, open *crdt.DocumentID) error {
-	net, stop, err := startTUIPeer(nb)
+	net, reach, stop, err := startTUIPeer(nb)
 	if err != nil {
 		return err
 	}
-	err = runTUI(e, nb, net, open)
+	err = runTUI(e, nb, net, open, reach)
 	return errors.Join(err, stop())
 }
 
 // tuiLogName is where the app's peer logs, since the screen is the app's.
 const tuiLogName = "collab.log"
 
-func startTUIPeer(nb *notebook.Notebook) (tui.Network, func() error, error) {
+func startTUIPeer(nb *notebook.Notebook) (tui.Network, string, func() error, error) {
 	opts := peerOpts
 	f, err := os.OpenFile(filepath.Join(nb.Dir(), tuiLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("log file: %w", err)
+		return nil, "", nil, fmt.Errorf("log file: %w", err)
 	}
 	logger, err := newLogger(f, opts.logLevel)
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	rt, err := startPeer(context.Background(), nb, opts, logger)
 	if errors.Is(err, errPeerRunning) {
 		f.Close()
-		return nil, func() error { return nil }, nil
+		return nil, "", func() error { return nil }, nil
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ctlDone := make(chan error, 1)
 	go func() { ctlDone <- serveControl(ctx, nb.Dir(), controlHandlerFor(nb, rt)) }()
 	adapter := newNetAdapter(rt)
-	return adapter, func() error {
+	return adapter, reachOf(rt, opts), func() error {
 		adapter.close()
 		cancel()
 		err := errors.Join(<-ctlDone, rt.stop())
@@ -123,4 +127,25 @@ func cmdEdit(e *env, args []string) error {
 		return errors.New("collab edit needs a terminal (use cat, write or append in scripts)")
 	}
 	return runTUIWithPeer(e, nb, &id)
+}
+
+// reachOf says briefly what the peer listens on, for the title bar: it
+// listens and multicasts only as configured, and says so.
+func reachOf(rt *peerRuntime, opts peerFlags) string {
+	ports := map[string]bool{}
+	for _, a := range rt.host.LibP2P().Addrs() {
+		for _, p := range []int{ma.P_TCP, ma.P_UDP} {
+			if v, err := a.ValueForProtocol(p); err == nil {
+				ports[v] = true
+			}
+		}
+	}
+	parts := []string{"port " + strings.Join(slices.Sorted(maps.Keys(ports)), ",")}
+	if len(opts.listen) == 0 {
+		parts = append(parts, "all interfaces")
+	}
+	if opts.mdns {
+		parts = append(parts, "mDNS")
+	}
+	return strings.Join(parts, ", ")
 }

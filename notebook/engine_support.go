@@ -1,7 +1,6 @@
 package notebook
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -35,16 +34,5 @@ func (nb *Notebook) PeersOf(id crdt.DocumentID) ([]KnownPeer, error) {
 		return nil, fmt.Errorf("open note %s: %w", id, err)
 	}
 	defer log.Close()
-	data, err := log.ReadAux(peersFile)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var peers []KnownPeer
-	if err := json.Unmarshal(data, &peers); err != nil {
-		return nil, fmt.Errorf("peers of note %s: %w", id, err)
-	}
-	return peers, nil
+	return readPeers(log, id)
 }

@@ -39,8 +39,11 @@ type KnownPeer struct {
 const peersFile = "peers"
 
 // KnownPeers lists the peers this note is shared with.
-func (n *Note) KnownPeers() ([]KnownPeer, error) {
-	data, err := n.log.ReadAux(peersFile)
+func (n *Note) KnownPeers() ([]KnownPeer, error) { return readPeers(n.log, n.ID) }
+
+// readPeers reads a note's peers file; a note with none has no peers.
+func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
+	data, err := log.ReadAux(peersFile)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -49,7 +52,7 @@ func (n *Note) KnownPeers() ([]KnownPeer, error) {
 	}
 	var peers []KnownPeer
 	if err := json.Unmarshal(data, &peers); err != nil {
-		return nil, fmt.Errorf("peers of note %s: %w", n.ID, err)
+		return nil, fmt.Errorf("peers of note %s: %w", id, err)
 	}
 	return peers, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -436,10 +438,7 @@ func (e *Engine) unregister(c *conn) {
 	e.mu.Unlock()
 
 	c.mu.Lock()
-	docs := make([]*docPeer, 0, len(c.docs))
-	for _, dp := range c.docs {
-		docs = append(docs, dp)
-	}
+	docs := slices.Collect(maps.Values(c.docs))
 	c.docs = map[crdt.DocumentID]*docPeer{}
 	c.mu.Unlock()
 	for _, dp := range docs {
@@ -619,13 +618,7 @@ func (c *conn) detach(id crdt.DocumentID) {
 
 // sayGoodbye queues presence goodbyes for every note on the stream.
 func (c *conn) sayGoodbye() {
-	c.mu.Lock()
-	docs := make([]*docPeer, 0, len(c.docs))
-	for _, dp := range c.docs {
-		docs = append(docs, dp)
-	}
-	c.mu.Unlock()
-	for _, dp := range docs {
+	for _, dp := range c.docList() {
 		if dp.isActive() {
 			c.e.sendPresence(dp.ns, []*docPeer{dp}, "goodbye")
 		}

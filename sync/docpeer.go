@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	gosync "sync"
 	"time"
@@ -158,11 +159,7 @@ func (c *conn) syncer() {
 func (c *conn) docList() []*docPeer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*docPeer, 0, len(c.docs))
-	for _, dp := range c.docs {
-		out = append(out, dp)
-	}
-	return out
+	return slices.Collect(maps.Values(c.docs))
 }
 
 // runDirty runs due rounds and returns how long until a throttled one is

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	gosync "sync"
 	"sync/atomic"
@@ -264,10 +265,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.ctx = ctx
-	notes := make([]*noteState, 0, len(e.notes))
-	for _, ns := range e.notes {
-		notes = append(notes, ns)
-	}
+	notes := slices.Collect(maps.Values(e.notes))
 	e.mu.Unlock()
 
 	if err := e.loadTargets(); err != nil {
@@ -288,10 +286,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.host.LibP2P().RemoveStreamHandler(ProtocolID)
 	e.mu.Lock()
 	e.stopped = true
-	conns := make([]*conn, 0, len(e.conns))
-	for _, c := range e.conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Values(e.conns))
 	e.mu.Unlock()
 	for _, c := range conns {
 		c.sayGoodbye()
@@ -301,10 +296,7 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	var errs []error
 	e.mu.Lock()
-	notes = notes[:0]
-	for _, ns := range e.notes {
-		notes = append(notes, ns)
-	}
+	notes = slices.Collect(maps.Values(e.notes))
 	e.notes = map[crdt.DocumentID]*noteState{}
 	e.mu.Unlock()
 	for _, ns := range notes {

@@ -21,6 +21,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
 )
@@ -236,13 +237,7 @@ func (p *testPeer) connectedTo(q *testPeer) bool {
 
 func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(tb, timeout, what, cond)
 }
 
 // waitText waits until every peer's copy of id reads want.

@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	gosync "sync"
 	"sync/atomic"
 	"time"
@@ -204,11 +206,7 @@ func (ns *noteState) waitCh() <-chan struct{} {
 func (ns *noteState) allPeers() []*docPeer {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	out := make([]*docPeer, 0, len(ns.dps))
-	for _, dp := range ns.dps {
-		out = append(out, dp)
-	}
-	return out
+	return slices.Collect(maps.Values(ns.dps))
 }
 
 func (ns *noteState) activePeers() []*docPeer {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -292,10 +293,7 @@ func (e *Engine) presenceLoop(ctx context.Context) {
 		case <-e.wakePres:
 		}
 		e.mu.Lock()
-		notes := make([]*noteState, 0, len(e.notes))
-		for _, ns := range e.notes {
-			notes = append(notes, ns)
-		}
+		notes := slices.Collect(maps.Values(e.notes))
 		e.mu.Unlock()
 		now := time.Now()
 		for _, ns := range notes {

@@ -1,11 +1,12 @@
 // Package testkit holds helpers that tests of several packages share:
-// building key presses the way Bubble Tea delivers them, and reading a
-// note back from disk the way another process would.
+// building key presses the way Bubble Tea delivers them, reading a note
+// back from disk the way another process would, and bounded waits.
 package testkit
 
 import (
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -52,6 +53,19 @@ func Key(s string) tea.KeyPressMsg {
 		k.Text = name
 	}
 	return k
+}
+
+// WaitFor polls cond (every 10 ms) until it holds, failing the test after
+// timeout with what it was waiting for.
+func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // NoteText reads a note's text from the notebook in dir through a fresh

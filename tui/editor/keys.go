@@ -150,25 +150,13 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.DocEnd):
 		move(m.Len())
 	case key.Matches(k, km.Backspace):
-		m.follow = ""
-		if !m.deleteSelection() {
-			m.edit(m.prevGrapheme(m.cursor), m.cursor, "", editBackspace)
-		}
+		m.deleteOr(m.prevGrapheme(m.cursor), m.cursor, editBackspace)
 	case key.Matches(k, km.Delete):
-		m.follow = ""
-		if !m.deleteSelection() {
-			m.edit(m.cursor, m.nextGrapheme(m.cursor), "", editDelete)
-		}
+		m.deleteOr(m.cursor, m.nextGrapheme(m.cursor), editDelete)
 	case key.Matches(k, km.DeleteWordLeft):
-		m.follow = ""
-		if !m.deleteSelection() {
-			m.edit(m.wordLeft(m.cursor), m.cursor, "", editOther)
-		}
+		m.deleteOr(m.wordLeft(m.cursor), m.cursor, editOther)
 	case key.Matches(k, km.DeleteWordRt):
-		m.follow = ""
-		if !m.deleteSelection() {
-			m.edit(m.cursor, m.wordRight(m.cursor), "", editOther)
-		}
+		m.deleteOr(m.cursor, m.wordRight(m.cursor), editOther)
 	case key.Matches(k, km.SelectAll):
 		m.anchor = 0
 		m.cursor = m.Len()
@@ -402,4 +390,12 @@ func normalizeNewlines(s string) string {
 	}
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.ReplaceAll(s, "\r", "\n")
+}
+
+// deleteOr deletes the selection if there is one, else the runes from..to.
+func (m *Model) deleteOr(from, to int, kind editKind) {
+	m.follow = ""
+	if !m.deleteSelection() {
+		m.edit(from, to, "", kind)
+	}
 }

@@ -85,25 +85,19 @@ func (m *Model) wordStart(pos int) bool {
 	return pos > 0 && pos < len(t) && unicode.IsSpace(t[pos]) && !unicode.IsSpace(t[pos-1])
 }
 
-func (m *Model) doUndo() {
-	if len(m.undo) == 0 {
-		return
-	}
-	e := m.undo[len(m.undo)-1]
-	m.undo = m.undo[:len(m.undo)-1]
-	inv := m.applyOps(e.ops)
-	m.redo = append(m.redo, undoEntry{ops: inv, kind: e.kind})
-	m.placeAfter(inv)
-}
+func (m *Model) doUndo() { m.replay(&m.undo, &m.redo) }
 
-func (m *Model) doRedo() {
-	if len(m.redo) == 0 {
+func (m *Model) doRedo() { m.replay(&m.redo, &m.undo) }
+
+// replay applies the newest entry of from and pushes its inverse onto to.
+func (m *Model) replay(from, to *[]undoEntry) {
+	if len(*from) == 0 {
 		return
 	}
-	e := m.redo[len(m.redo)-1]
-	m.redo = m.redo[:len(m.redo)-1]
+	e := (*from)[len(*from)-1]
+	*from = (*from)[:len(*from)-1]
 	inv := m.applyOps(e.ops)
-	m.undo = append(m.undo, undoEntry{ops: inv, kind: e.kind})
+	*to = append(*to, undoEntry{ops: inv, kind: e.kind})
 	m.placeAfter(inv)
 }
 

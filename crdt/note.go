@@ -50,8 +50,8 @@ type Note struct {
 	pendingRemoved int
 	firstPending   time.Time
 	lastPending    time.Time
-	// version counts merges of outside changes (see Version).
-	version uint64
+	// text is the body as Go keeps it, with its recent revisions.
+	text textState
 	// Changes committed but not yet handed to the caller by Commit, e.g.
 	// because merging remote bytes had to close the local transaction first.
 	committed []Change
@@ -94,7 +94,7 @@ func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings [
 		}
 	}
 	n = &Note{doc: doc, author: author}
-	if _, err := n.textLocked(); err != nil {
+	if err := n.resyncTextLocked(); err != nil {
 		return nil, warnings, err
 	}
 	return n, warnings, nil
@@ -140,12 +140,12 @@ func (n *Note) EnsureBody() error {
 // Author is the name this note's local edits are recorded under.
 func (n *Note) Author() string { return n.author }
 
-// Text returns the body. It costs milliseconds on a large note: keep it off
-// per-keystroke paths.
+// Text returns the body (a copy of the text Go keeps in step with the
+// document: no call into automerge).
 func (n *Note) Text() (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.textStringLocked()
+	return string(n.text.runes), nil
 }
 
 func (n *Note) textStringLocked() (string, error) {
@@ -164,11 +164,7 @@ func (n *Note) textStringLocked() (string, error) {
 func (n *Note) Len() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	t, err := n.textLocked()
-	if err != nil || t == nil {
-		return 0
-	}
-	return t.Len()
+	return len(n.text.runes)
 }
 
 // Title returns the note's title ("" when it has none).
@@ -220,7 +216,7 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	if t == nil {
 		return ErrNoBody
 	}
-	length := t.Len()
+	length := len(n.text.runes)
 	if pos < 0 || pos > length || del < 0 || pos+del > length {
 		return fmt.Errorf("splice at %d deleting %d of %d runes: %w", pos, del, length, ErrOutOfRange)
 	}
@@ -230,6 +226,7 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	if err := t.Splice(pos, del, ins); err != nil {
 		return fmt.Errorf("splice: %w", err)
 	}
+	n.text.record([]Splice{{Pos: pos, Delete: del, Insert: ins}})
 	n.notePending(len([]rune(ins)), del)
 	return nil
 }
@@ -305,11 +302,10 @@ func (n *Note) Apply(changes []byte) error {
 	if err := n.flushLocked(); err != nil {
 		return err
 	}
-	n.version++
 	if err := n.doc.LoadIncremental(changes); err != nil {
-		return fmt.Errorf("apply changes: %w", err)
+		return errors.Join(fmt.Errorf("apply changes: %w", err), n.resyncTextLocked())
 	}
-	return nil
+	return n.resyncTextLocked()
 }
 
 // Heads returns the hashes of the note's current heads.
@@ -434,9 +430,11 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 	if len(fresh) == 0 {
 		return 0, nil
 	}
-	n.version++
 	if err := n.doc.Apply(fresh...); err != nil {
-		return 0, fmt.Errorf("apply other copy's changes: %w", err)
+		return 0, errors.Join(fmt.Errorf("apply other copy's changes: %w", err), n.resyncTextLocked())
+	}
+	if err := n.resyncTextLocked(); err != nil {
+		return 0, err
 	}
 	for _, c := range fresh {
 		n.committed = append(n.committed, Change{Hash: c.Hash(), Bytes: c.Save()})

@@ -84,7 +84,7 @@ func TestDocumentIDMatchesAutomergeRepo(t *testing.T) {
 
 func TestSpliceAndReadRunes(t *testing.T) {
 	n := mustNew(t, "Groceries", "ann")
-	steps := []Splice{{0, 0, "héllo wörld"}, {5, 0, ","}, {7, 5, "日本"}, {0, 1, "H"}}
+	steps := []Splice{{Pos: 0, Insert: "héllo wörld"}, {Pos: 5, Insert: ","}, {Pos: 7, Delete: 5, Insert: "日本"}, {Pos: 0, Delete: 1, Insert: "H"}}
 	for _, s := range steps {
 		if err := n.Splice(s.Pos, s.Delete, s.Insert); err != nil {
 			t.Fatal(err)
@@ -363,31 +363,5 @@ func TestSyncStatesConverge(t *testing.T) {
 	}
 	if !b.HasChange(got[0].Hash) {
 		t.Fatal("HasChange false for a received change")
-	}
-}
-
-func TestSpliceAtRefusesAfterAMerge(t *testing.T) {
-	a := mustNew(t, "t", "ann")
-	a.Splice(0, 0, "hello")
-	b, _, _ := Load(nil, [][]byte{commitBytes(t, a)}, "bob")
-	text, v, err := b.ReadText()
-	if err != nil || text != "hello" {
-		t.Fatalf("ReadText = %q %v", text, err)
-	}
-	if err := b.SpliceAt(v, []Splice{{Pos: 5, Insert: "!"}}); err != nil {
-		t.Fatal(err)
-	}
-	if b.Version() != v {
-		t.Fatal("a local edit moved the version")
-	}
-	a.Splice(0, 0, ">> ")
-	if err := b.Apply(commitBytes(t, a)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SpliceAt(v, []Splice{{Pos: 6, Insert: "?"}}); !errors.Is(err, ErrStale) {
-		t.Fatalf("SpliceAt after a merge: %v", err)
-	}
-	if got := mustText(t, b); got != ">> hello!" {
-		t.Fatalf("a refused splice changed the text: %q", got)
 	}
 }

@@ -64,8 +64,10 @@ func (n *Note) ReceiveSyncMessage(s *SyncState, msg []byte) ([]Change, error) {
 	if err := n.flushLocked(); err != nil {
 		return nil, err
 	}
-	n.version++
 	m, err := s.ss.ReceiveMessage(msg)
+	if rerr := n.resyncTextLocked(); err == nil && rerr != nil {
+		return nil, rerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("receive sync message: %w", err)
 	}

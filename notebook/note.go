@@ -501,3 +501,24 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		timer.Reset(max(wait, time.Millisecond))
 	}
 }
+
+// ReadText returns the note's text and the revision it shows (see
+// crdt.Rev): what an editor starts from.
+func (n *Note) ReadText() (string, crdt.Rev, error) { return n.doc.ReadText() }
+
+// TextSince returns the splices that turn the text at rev into the text
+// now, and the revision they lead to (crdt.ErrStale: re-read the text).
+func (n *Note) TextSince(rev crdt.Rev) ([]crdt.Splice, crdt.Rev, error) {
+	return n.doc.TextSince(rev)
+}
+
+// Edit applies an editor's splices made on the text at revision base,
+// rebased past whatever was merged since (see crdt.Note.Edit), and wakes
+// Run so the commit policy sees them.
+func (n *Note) Edit(base crdt.Rev, splices []crdt.Splice) (crdt.EditResult, error) {
+	res, err := n.doc.Edit(base, splices)
+	if err == nil && len(splices) > 0 {
+		n.Kick()
+	}
+	return res, err
+}

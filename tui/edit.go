@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,13 +40,15 @@ type session struct {
 
 	ed   *editor.Model
 	find *findBar
-	// version is the note's Version the editor's text shows: keystrokes are
-	// applied with SpliceAt(version), so a change merged meanwhile is
-	// noticed atomically instead of shifting them.
-	version uint64
+	// rev is the revision of the note's text the editor shows. Keystrokes
+	// go to the note as edits made at rev, which the note rebases past
+	// anything merged since; remote changes come as the splices from rev
+	// to the note's current revision.
+	rev crdt.Rev
 
 	// Remote changes: the subscriber sets dirty and wakes the waiter, which
-	// delivers remoteMsg to the loop; the loop re-reads the text.
+	// delivers remoteMsg to the loop; the loop applies the splices since
+	// rev (at most once per frame).
 	dirty    atomic.Bool
 	wake     chan struct{}
 	done     chan struct{}
@@ -71,7 +72,7 @@ type (
 		s        *session
 		note     *notebook.Note
 		text     string
-		version  uint64
+		rev      crdt.Rev
 		title    string
 		noBody   bool
 		warnings []error
@@ -138,7 +139,7 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 			m.noBody = true
 			return m
 		}
-		m.text, m.version, m.err = n.Doc().ReadText()
+		m.text, m.rev, m.err = n.ReadText()
 		return m
 	}
 	return tea.Batch(closeOld, load)
@@ -180,8 +181,11 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 	s.title = m.title
 	s.noBody = m.noBody
 	if !m.noBody {
+		// The editor showed the cached view while loading; the note's text
+		// replaces it as a remote change would, so a scroll made meanwhile
+		// stays on its text.
 		s.ed.SetTextFromRemote(m.text)
-		s.version = m.version
+		s.rev = m.rev
 		s.ed.Focus()
 	}
 	s.unsub = s.note.Subscribe(func(u notebook.Update) {
@@ -271,7 +275,10 @@ func (s *session) wait() tea.Cmd {
 	}
 }
 
-// syncRemote applies what changed in the note since the editor last saw it.
+// syncRemote applies what changed in the note since the editor last saw
+// it: the splices from the editor's revision to the note's, so only the
+// changed stretches move (never a re-read of the whole text, unless the
+// editor fell further behind than the note remembers).
 func (s *session) syncRemote(a *App) {
 	s.refreshSaved()
 	if s.note == nil || !s.dirty.Swap(false) {
@@ -282,22 +289,41 @@ func (s *session) syncRemote(a *App) {
 	if !s.note.Doc().HasBody() {
 		return
 	}
-	text, version, err := s.note.Doc().ReadText()
-	if err != nil {
-		a.showErr(err)
-		return
-	}
-	s.version = version
 	if s.noBody {
+		text, rev, err := s.note.ReadText()
+		if err != nil {
+			a.showErr(err)
+			return
+		}
 		s.noBody = false
 		s.ed.SetText(text)
+		s.rev = rev
 		s.ed.Focus()
 		a.showFlash("The note's text arrived")
 	} else {
-		s.ed.SetTextFromRemote(text)
+		s.catchUp(a)
 	}
 	s.refreshPresence(a)
 	s.sendCursor()
+}
+
+// catchUp applies the note's changes since the editor's revision.
+func (s *session) catchUp(a *App) {
+	splices, rev, err := s.note.TextSince(s.rev)
+	if err == nil {
+		err = s.ed.ApplyRemote(splices)
+	}
+	if err != nil {
+		// Too far behind (or a bug): show the note's text as it is.
+		text, r, rerr := s.note.ReadText()
+		if rerr != nil {
+			a.showErr(rerr)
+			return
+		}
+		s.ed.SetTextFromRemote(text)
+		rev = r
+	}
+	s.rev = rev
 }
 
 // refreshSaved re-reads whether every edit is committed.
@@ -373,94 +399,43 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
-	// A remote change not shown yet: apply it first so the edit's offsets
-	// are the note's.
-	doc := s.note.Doc()
-	if s.dirty.Load() || doc.Version() != s.version {
-		s.dirty.Store(true)
+	// A remote change not shown yet: apply it first, so what the user
+	// types is computed on the text the note has now (Edit would rebase it
+	// anyway; this keeps the screen and the keystroke in step).
+	if s.dirty.Load() {
 		s.syncRemote(a)
 	}
-	before := s.ed.Len()
 	splices, cmd := s.ed.Update(msg)
 	if len(splices) > 0 {
-		s.applyLocal(a, splices, before)
-		s.saved = false
-		s.note.Kick()
+		s.applyLocal(a, splices)
 	}
 	s.sendCursor()
 	return cmd
 }
 
-// applyLocal stores the editor's splices in the note. If a change was
-// merged since the editor's text was read (SpliceAt says so atomically),
-// the splices are moved past it and tried again on the new version.
-func (s *session) applyLocal(a *App, splices []editor.Splice, before int) {
-	doc := s.note.Doc()
-	version, rebased := s.version, splices
-	for try := 0; ; try++ {
-		err := doc.SpliceAt(version, toCRDT(rebased))
-		if err == nil {
-			if version != s.version {
-				s.dirty.Store(true) // show the merged change beside ours
-				s.syncRemote(a)
-			}
-			return
+// applyLocal hands the editor's splices, made on the text at s.rev, to the
+// note. The note rebases them past anything merged meanwhile and says what
+// the editor must apply to show the note's text.
+func (s *session) applyLocal(a *App, splices []editor.Splice) {
+	res, err := s.note.Edit(s.rev, splices)
+	if err != nil {
+		a.showErr(fmt.Errorf("edit not applied: %w", err))
+		s.dirty.Store(true)
+		s.rev = 0 // forces a full re-read: the editor shows text the note lacks
+		text, rev, rerr := s.note.ReadText()
+		if rerr == nil {
+			s.ed.SetTextFromRemote(text)
+			s.rev = rev
 		}
-		if !errors.Is(err, crdt.ErrStale) || try == 5 {
-			a.showErr(fmt.Errorf("edit not applied: %w", err))
-			s.dirty.Store(true)
-			s.syncRemote(a)
-			return
+		return
+	}
+	if len(res.Remote) > 0 {
+		if err := s.ed.ApplyRemote(res.Remote); err != nil {
+			a.showErr(fmt.Errorf("showing a collaborator's change: %w", err))
 		}
-		text, v, rerr := doc.ReadText()
-		if rerr != nil {
-			a.showErr(fmt.Errorf("edit not applied: %w", rerr))
-			return
-		}
-		rebased, version = s.rebase(splices, before, text), v
 	}
-}
-
-func toCRDT(splices []editor.Splice) []crdt.Splice {
-	out := make([]crdt.Splice, len(splices))
-	for i, sp := range splices {
-		out[i] = crdt.Splice{Pos: sp.Pos, Delete: sp.Delete, Insert: sp.Insert}
-	}
-	return out
-}
-
-// rebase maps the editor's splices, made on a text of length before that
-// the note no longer has (a remote change was merged meanwhile), onto the
-// note's text: they are shifted by the remote change's length when it lies
-// before them, kept when it lies after. The remote change is located by
-// comparing the note with the editor's text around the edited region.
-func (s *session) rebase(splices []editor.Splice, before int, text string) []editor.Splice {
-	doc, ed := []rune(text), []rune(s.ed.Text())
-	// The edited region: untouched are ed[:head] and the last tail runes.
-	head, tail, n := before, before, before
-	for _, sp := range splices {
-		ins := len([]rune(sp.Insert))
-		n += ins - sp.Delete
-		head = min(head, sp.Pos)
-		tail = min(tail, n-sp.Pos-ins)
-	}
-	head, tail = max(0, min(head, len(ed))), max(0, min(tail, len(ed)))
-	if head <= len(doc) && slices.Equal(doc[:head], ed[:head]) {
-		return splices // the remote change is after the edit
-	}
-	shift := len(doc) - before
-	if tail > len(doc) || !slices.Equal(doc[len(doc)-tail:], ed[len(ed)-tail:]) {
-		shift = 0 // it overlaps the edit: keep the offsets (clamped below)
-	}
-	out := make([]editor.Splice, len(splices))
-	n = len(doc)
-	for i, sp := range splices {
-		sp.Pos = max(0, min(sp.Pos+shift, n))
-		sp.Delete = min(sp.Delete, n-sp.Pos)
-		n += len([]rune(sp.Insert)) - sp.Delete
-		out[i] = sp
-	}
-	return out
+	s.rev = res.Rev
+	s.saved = false
 }
 
 // editorKey handles the editor screen's keys.

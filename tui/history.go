@@ -166,19 +166,17 @@ func (a *App) restoreVersion() tea.Cmd {
 		a.showFlash("That version is still loading")
 		return nil
 	}
-	old := h.preview.Text()
-	if _, err := s.note.Doc().ReplaceText(old); err != nil {
+	// The restore is the user's own edit, one undo step: ctrl+z brings back
+	// exactly the text it replaced.
+	if s.dirty.Load() {
+		s.syncRemote(a)
+	}
+	splices, err := s.ed.Edit(crdt.Diff(s.ed.Text(), h.preview.Text()))
+	if err != nil {
 		a.showErr(fmt.Errorf("can't restore: %w", err))
 		return nil
 	}
-	s.note.Kick()
-	s.saved = false
-	text, err := s.note.Doc().Text()
-	if err != nil {
-		a.showErr(err)
-		return nil
-	}
-	s.ed.SetTextFromRemote(text)
+	s.applyLocal(a, splices)
 	a.hist = nil
 	a.screen = screenEditor
 	a.showFlash("Restored the version from " + relTime(a.opts.Now(), h.changes[h.sel].Time))

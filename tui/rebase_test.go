@@ -1,14 +1,15 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/collab-editor/collab/tui/editor"
 )
 
-// A key typed while the engine merges a peer's change lands where it was
-// typed: the editor's offsets predate the change, rebase moves them past it
-// (the two-peer tmux test typed "agani" for "again" before).
+// A key typed while another change reaches the note lands where it was
+// typed: the editor's offsets predate the change, and the note rebases them
+// past it (the two-peer tmux test typed "agani" for "again" before).
 func TestRebaseEditOverMergedChange(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
@@ -33,27 +34,28 @@ func TestRebaseEditOverMergedChange(t *testing.T) {
 			defer n.Close()
 			s := &session{note: n, ed: editor.New()}
 			s.ed.SetText(tc.startWithText)
-			before := s.ed.Len()
-			// The editor applies the key to its (older) text...
+			_, s.rev, _ = n.ReadText()
+			// The editor applies the key to its text...
 			if err := s.ed.ApplyRemote(tc.local); err != nil {
 				t.Fatal(err)
 			}
-			// ...while the note merged a peer's change.
+			// ...while another change reached the note.
 			if err := n.Doc().Splice(tc.remote.Pos, tc.remote.Delete, tc.remote.Insert); err != nil {
 				t.Fatal(err)
 			}
+			res, err := n.Edit(s.rev, tc.local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ed.ApplyRemote(res.Remote); err != nil {
+				t.Fatal(err)
+			}
 			text, _ := n.Doc().Text()
-			got := s.rebase(tc.local, before, text)
-			if got[0].Pos != tc.wantFirstPos {
-				t.Errorf("rebased to %d, want %d", got[0].Pos, tc.wantFirstPos)
+			if text != tc.want || s.ed.Text() != tc.want {
+				t.Errorf("note text %q, editor %q, want %q", text, s.ed.Text(), tc.want)
 			}
-			for _, sp := range got {
-				if err := n.Doc().Splice(sp.Pos, sp.Delete, sp.Insert); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if text, _ := n.Doc().Text(); text != tc.want {
-				t.Errorf("note text %q, want %q", text, tc.want)
+			if pos := strings.Index(text, "!"); tc.name == "remote before" && pos != tc.wantFirstPos {
+				t.Errorf("the key landed at %d, want %d", pos, tc.wantFirstPos)
 			}
 		})
 	}

@@ -1,25 +1,22 @@
 package editor
 
 import (
-	"errors"
-	"fmt"
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // Splice is one text change in rune offsets, the CRDT's unit: delete Delete
 // runes at Pos, then insert Insert there. Splices in a slice apply in order,
-// each to the text left by the previous one.
-type Splice struct {
-	Pos    int
-	Delete int
-	Insert string
-}
+// each to the text left by the previous one. Package splice has the rules
+// positions follow through them.
+type Splice = splice.Splice
 
 // ErrOutOfRange is returned (wrapped) when a remote splice does not fit the
 // text; the app should resynchronise with SetTextFromRemote.
-var ErrOutOfRange = errors.New("splice out of range")
+var ErrOutOfRange = splice.ErrOutOfRange
 
 // Option configures a Model in New.
 type Option func(*Model)
@@ -306,10 +303,3 @@ func (m *Model) prevGrapheme(pos int) int {
 func clamp(v, lo, hi int) int { return max(lo, min(v, hi)) }
 
 func runeLen(s string) int { return utf8.RuneCountInString(s) }
-
-func validate(s Splice, n int) error {
-	if s.Pos < 0 || s.Delete < 0 || s.Pos+s.Delete > n {
-		return fmt.Errorf("splice pos %d delete %d on %d runes: %w", s.Pos, s.Delete, n, ErrOutOfRange)
-	}
-	return nil
-}

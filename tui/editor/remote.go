@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // PeerCursor is a collaborator's cursor and selection as the app learns it
@@ -21,86 +23,56 @@ type peer struct {
 	cur, sel, label int // indexes into renderStyles.pairs
 }
 
-// apply changes the buffer and moves everything anchored in the text that the
-// caller does not position itself: peers and the viewport.
-func (m *Model) apply(s Splice) { m.applyTop(s, true) }
-
-// applyLocal is apply for the user's own edits: text typed right at the top
-// of the viewport stays in view (otherwise typing into an empty note, then
-// enter, scrolled the first line away).
-func (m *Model) applyLocal(s Splice) { m.applyTop(s, false) }
-
-func (m *Model) applyTop(s Splice, topRight bool) {
-	ins := []rune(s.Insert)
-	m.buf.splice(s.Pos, s.Delete, ins)
-	g := len(ins)
+// applyText changes the buffer and carries through s the positions nobody
+// places explicitly afterwards: collaborators' cursors and the viewport's
+// anchor (the first visible text).
+func (m *Model) applyText(s Splice) {
+	m.buf.splice(s.Pos, s.Delete, []rune(s.Insert))
 	for i := range m.peers {
 		p := &m.peers[i]
-		p.Cursor, p.Anchor = mapRange(p.Cursor, p.Anchor, s, g)
+		p.Cursor, p.Anchor = splice.MapRange(p.Cursor, p.Anchor, s)
 	}
-	// The viewport follows the first visible text: text others insert right
-	// at the top goes above it; the user's own stays in view.
-	m.top = mapPos(m.top, s, g, topRight)
+	// Text inserted exactly at the top goes above it, so what the user was
+	// reading stays where it was (ApplyRemote keeps the cursor's row when
+	// the cursor is on screen, which takes precedence).
+	m.top = splice.Map(m.top, s, splice.After)
 }
 
-// mapPos maps offset x through splice s (which inserted g runes). Inside a
-// deletion x collapses to its start; at an insertion point x stays before the
-// new text unless right is set.
-func mapPos(x int, s Splice, g int, right bool) int {
-	q, f := s.Pos, s.Delete
-	switch {
-	case x < q:
-		return x
-	case x == q && f == 0:
-		if right {
-			return x + g
-		}
-		return x
-	case x >= q+f:
-		return x - f + g
-	default:
-		return q
-	}
+// applyLocal applies the user's own edit: text typed right at the top of
+// the viewport stays in view (otherwise typing into an empty note, then
+// enter, scrolled the first line away).
+func (m *Model) applyLocal(s Splice) {
+	top := m.top
+	m.applyText(s)
+	m.top = splice.Map(top, s, splice.Before)
 }
 
-// mapRange maps a cursor and its anchor; the selection's start moves right
-// and its end left at insertion points, so text inserted at its edges stays
-// outside it.
-func mapRange(cur, anchor int, s Splice, g int) (int, int) {
-	if anchor < 0 || anchor == cur {
-		c := mapPos(cur, s, g, false)
-		if anchor < 0 {
-			return c, anchor
-		}
-		return c, c
-	}
-	if cur < anchor {
-		return mapPos(cur, s, g, true), mapPos(anchor, s, g, false)
-	}
-	return mapPos(cur, s, g, false), mapPos(anchor, s, g, true)
-}
-
-// ApplyRemote applies splices made by others (in order, each on the text the
-// previous left). The cursor, selection, peers, viewport anchor and undo
-// history shift so the user stays on the same text. An out-of-range splice
-// stops the batch with an error wrapping ErrOutOfRange; the ones before it
-// stay applied, and the app should resync with SetTextFromRemote.
+// ApplyRemote applies splices made by others (in order, each on the text
+// the previous one left). Everything the editor holds in the text moves by
+// splice.Map's rule, so the user stays on the same text: the cursor and
+// selection (a collaborator typing at your cursor types after it), the
+// drag origin, collaborators' cursors, the undo and redo history (undo
+// removes only your own text), and the viewport: if the cursor was on
+// screen it stays on the same screen row, otherwise the first visible text
+// stays at the top. An out-of-range splice stops the batch with an error
+// wrapping ErrOutOfRange; the ones before it stay applied, and the app
+// should resync with SetTextFromRemote.
 func (m *Model) ApplyRemote(splices []Splice) error {
-	defer m.afterRemote()
+	row, visible := m.screenRow(m.cursor)
+	defer m.afterRemote(row, visible)
 	for i, s := range splices {
-		if err := validate(s, m.Len()); err != nil {
+		if err := s.Check(m.Len()); err != nil {
 			return fmt.Errorf("apply remote splice %d of %d: %w", i+1, len(splices), err)
 		}
-		if s.Delete == 0 && s.Insert == "" {
+		if s.IsNoop() {
 			continue
 		}
 		m.undo = transformStack(m.undo, s)
 		m.redo = transformStack(m.redo, s)
-		m.apply(s)
-		g := runeLen(s.Insert)
-		m.cursor, m.anchor = mapRange(m.cursor, m.anchor, s, g)
+		m.applyText(s)
+		m.cursor, m.anchor = splice.MapRange(m.cursor, m.anchor, s)
 		if m.drag >= 0 {
-			m.drag = mapPos(m.drag, s, g, false)
+			m.drag = splice.Map(m.drag, s, splice.Before)
 		}
 	}
 	return nil
@@ -108,11 +80,16 @@ func (m *Model) ApplyRemote(splices []Splice) error {
 
 // afterRemote restores the invariants a remote change may break: the cursor
 // on a grapheme boundary (a peer may have added a combining mark), the
-// viewport on a row start and within the text, a followed peer in view.
-func (m *Model) afterRemote() {
+// viewport on a row start and within the text, the cursor on the screen row
+// it was on, a followed peer in view.
+func (m *Model) afterRemote(cursorRow int, cursorVisible bool) {
 	m.cursor = m.snapForward(m.cursor)
 	if m.anchor >= 0 {
 		m.anchor = m.snapForward(m.anchor)
+	}
+	if cursorVisible {
+		v, _ := m.walk(m.vposOf(m.cursor), -cursorRow)
+		m.top = m.rowStart(v)
 	}
 	m.top = m.rowStartOf(m.top)
 	m.clampTop()
@@ -131,37 +108,17 @@ func (m *Model) snapForward(pos int) int {
 }
 
 // SetTextFromRemote replaces the text with newText as a remote change,
-// computing the single splice between the two by trimming the common prefix
-// and suffix. It returns the splice applied (none when equal).
+// through the smallest splices between the two (one per changed stretch),
+// so everything the editor holds outside the changed stretches stays on
+// its text. It returns the splices applied (none when equal). Prefer
+// ApplyRemote with the changes' own splices: comparing whole texts costs
+// milliseconds on a large note and cannot tell where, among equal
+// characters, a collaborator typed.
 func (m *Model) SetTextFromRemote(newText string) []Splice {
-	s, ok := diffRunes(m.buf.text, []rune(newText))
-	if !ok {
-		return nil
-	}
-	// diffRunes always yields an in-range splice.
-	_ = m.ApplyRemote([]Splice{s})
-	return []Splice{s}
-}
-
-// Diff returns the splice turning oldText into newText (common prefix and
-// suffix trimmed, in runes), and false if they are equal.
-func Diff(oldText, newText string) (Splice, bool) {
-	return diffRunes([]rune(oldText), []rune(newText))
-}
-
-func diffRunes(a, b []rune) (Splice, bool) {
-	p := 0
-	for p < len(a) && p < len(b) && a[p] == b[p] {
-		p++
-	}
-	if p == len(a) && p == len(b) {
-		return Splice{}, false
-	}
-	sfx := 0
-	for sfx < len(a)-p && sfx < len(b)-p && a[len(a)-1-sfx] == b[len(b)-1-sfx] {
-		sfx++
-	}
-	return Splice{Pos: p, Delete: len(a) - p - sfx, Insert: string(b[p : len(b)-sfx])}, true
+	d := splice.Diff(string(m.buf.text), newText)
+	// Diff always yields in-range splices.
+	_ = m.ApplyRemote(d)
+	return d
 }
 
 // SetPeers replaces the collaborators' cursors. Positions are clamped to the

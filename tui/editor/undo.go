@@ -3,6 +3,8 @@ package editor
 import (
 	"slices"
 	"unicode"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // editKind decides which consecutive edits share one undo entry.
@@ -17,12 +19,13 @@ const (
 	editPaste
 )
 
-// undoEntry is the inverse of one of the user's own edits: disjoint splices
-// in ascending order, in the coordinates of the text as it will be when the
-// entry is next to apply (the current text for the top entry, the text after
-// undoing the entries above it for the others). Remote edits are transformed
-// into every entry's coordinates (transformStack), so undo removes only text
-// this user typed and restores only text this user deleted.
+// undoEntry is the inverse of one of the user's own edits: a sequence of
+// splices (each on the text the previous one left), in the coordinates of
+// the text as it will be when the entry is next to apply (the current text
+// for the top entry, the text after undoing the entries above it for the
+// others). Remote edits are transformed into every entry's coordinates
+// (transformStack), so undo removes only text this user typed and restores
+// only text this user deleted.
 type undoEntry struct {
 	ops  []Splice
 	kind editKind
@@ -97,38 +100,35 @@ func (m *Model) replay(from, to *[]undoEntry) {
 	e := (*from)[len(*from)-1]
 	*from = (*from)[:len(*from)-1]
 	inv := m.applyOps(e.ops)
+	if inv == nil {
+		return
+	}
 	*to = append(*to, undoEntry{ops: inv, kind: e.kind})
-	m.placeAfter(inv)
+	m.placeAfter(e.ops)
 }
 
-// applyOps applies disjoint ascending ops as local edits (highest first, so
-// each splice's position is still valid) and returns their inverse.
+// applyOps applies the sequence ops as local edits and returns its inverse.
 func (m *Model) applyOps(ops []Splice) []Splice {
-	n := m.Len()
-	inv := make([]Splice, 0, len(ops))
-	shift := 0
-	for i := range ops {
-		o := &ops[i]
-		// Defensive: a transform bug must not take the app down.
-		o.Pos = clamp(o.Pos, 0, n)
-		o.Delete = clamp(o.Delete, 0, n-o.Pos)
-		inv = append(inv, Splice{Pos: o.Pos + shift, Delete: runeLen(o.Insert), Insert: string(m.buf.text[o.Pos : o.Pos+o.Delete])})
-		shift += runeLen(o.Insert) - o.Delete
+	inv, err := splice.Invert(m.buf.text, ops)
+	if err != nil {
+		// Defensive: a transform bug must not take the app down; an entry
+		// that no longer fits is dropped.
+		return nil
 	}
-	for i := len(ops) - 1; i >= 0; i-- {
-		m.applyLocal(ops[i])
-		m.out = append(m.out, ops[i])
+	for _, o := range ops {
+		m.applyLocal(o)
+		m.out = append(m.out, o)
 	}
 	return inv
 }
 
-// placeAfter puts the cursor after the last text an undo/redo touched.
-func (m *Model) placeAfter(inv []Splice) {
+// placeAfter puts the cursor after the last text the applied ops touched.
+func (m *Model) placeAfter(ops []Splice) {
 	m.breakGroup = true
 	m.anchor, m.goalX = -1, -1
-	if len(inv) > 0 {
-		last := inv[len(inv)-1]
-		m.cursor = m.snap(last.Pos + last.Delete)
+	if len(ops) > 0 {
+		last := ops[len(ops)-1]
+		m.cursor = m.snap(last.Pos + last.InsertLen())
 	}
 	m.cursor = m.snap(m.cursor)
 	m.ensureVisible(m.cursor)
@@ -137,72 +137,37 @@ func (m *Model) placeAfter(inv []Splice) {
 // transformStack moves a remote splice s (in current coordinates) through the
 // stack from the top down: each entry is rebased onto s, and s is rebased
 // onto the text that entry's application would leave, for the entry below.
+// At a shared insertion point the entry's text goes first, so undoing
+// restores the user's text where it was, before a collaborator's.
 func transformStack(stack []undoEntry, s Splice) []undoEntry {
 	cur := []Splice{s}
 	for i := len(stack) - 1; i >= 0 && len(cur) > 0; i-- {
-		ops := stack[i].ops
-		stack[i].ops = transformList(ops, cur, true)
-		cur = transformList(cur, ops, false)
+		stack[i].ops, cur = splice.Transform(stack[i].ops, cur, true)
 	}
 	return slices.DeleteFunc(stack, func(e undoEntry) bool { return len(e.ops) == 0 })
 }
 
-// transformList rebases the disjoint ops a onto the disjoint ops e (both in
-// the same coordinates). e is applied highest first so each stays valid.
-func transformList(a, e []Splice, aFirst bool) []Splice {
-	out := slices.Clone(a)
-	for j := len(e) - 1; j >= 0; j-- {
-		next := make([]Splice, 0, len(out)+1)
-		for _, o := range out {
-			next = append(next, transform(o, e[j], aFirst)...)
-		}
-		out = next
+// Edit applies splices (a sequence made on the current text, each on the
+// text the previous left) as one edit of the user's own — one undo step,
+// the cursor after the last of them — and returns them for the app to
+// apply to the note, as Update does for keys. Use it for edits the app
+// computes (restoring an old version, replacing every match).
+func (m *Model) Edit(splices []Splice) ([]Splice, error) {
+	inv, err := splice.Invert(m.buf.text, splices)
+	if err != nil {
+		return nil, err
 	}
-	return out
-}
-
-// transform rebases a onto e (both in the same coordinates). a's deletion
-// keeps only text e left in place — text e inserted inside it is not a's to
-// delete, so the range splits around it — and a's insertion point moves
-// with the text; aFirst breaks ties when both insert at one point.
-func transform(a, e Splice, aFirst bool) []Splice {
-	p, d := a.Pos, a.Delete
-	q, f, g := e.Pos, e.Delete, runeLen(e.Insert)
-	shift := g - f
-
-	var ip int
-	switch {
-	case p < q:
-		ip = p
-	case p > q && p >= q+f:
-		ip = p + shift
-	default: // a's point is where e inserts, or inside what e deleted
-		ip = q
-		if !aFirst {
-			ip += g
-		}
+	if len(splices) == 0 {
+		return nil, nil
 	}
-
-	var pieces [2][2]int
-	np := 0
-	if l, r := p, min(p+d, q); r > l {
-		pieces[np] = [2]int{l, r}
-		np++
+	for _, s := range splices {
+		m.applyLocal(s)
 	}
-	if l, r := max(p, q+f), p+d; r > l {
-		pieces[np] = [2]int{l + shift, r + shift}
-		np++
+	m.undo = append(m.undo, undoEntry{ops: inv, kind: editOther})
+	if len(m.undo) > m.undoLimit {
+		m.undo = slices.Delete(m.undo, 0, len(m.undo)-m.undoLimit)
 	}
-
-	out := make([]Splice, 0, 2)
-	ins := a.Insert
-	if ins != "" && (np == 0 || pieces[0][0] != ip) {
-		out = append(out, Splice{Pos: ip, Insert: ins})
-		ins = ""
-	}
-	for i := 0; i < np; i++ {
-		out = append(out, Splice{Pos: pieces[i][0], Delete: pieces[i][1] - pieces[i][0], Insert: ins})
-		ins = ""
-	}
-	return out
+	m.redo = nil
+	m.placeAfter(splices)
+	return splices, nil
 }

@@ -1,0 +1,181 @@
+package crdt
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/collab-editor/collab/crdt/splice"
+)
+
+// Rev names a state of a note's text in this process: it counts every
+// change to the text, local or merged from elsewhere. Editors remember the
+// Rev their view shows and hand it to Edit with each keystroke.
+type Rev uint64
+
+// ErrStale is returned by Edit and TextSince when the revision given is
+// older than the text changes the note still remembers: the caller
+// re-reads the whole text (ReadText) and starts again from there.
+var ErrStale = errors.New("the note changed too much since that revision")
+
+// How much of its text history a note remembers for editors that are
+// behind: an editor is at most one frame (or one keystroke) behind, so a
+// few thousand entries is plenty; the byte bound keeps a large paste from
+// pinning memory.
+const (
+	maxRevEntries = 4096
+	maxRevRunes   = 1 << 20
+)
+
+// revEntry is one change of the text: the splices that made revision rev
+// from revision rev-1.
+type revEntry struct {
+	rev     Rev
+	splices []Splice
+	runes   int
+}
+
+// textState is the note's text as Go keeps it, in step with the document:
+// the editor path reads and edits it without asking automerge for the
+// whole text, and every change to it is remembered for a while so an
+// editor that is behind learns exactly what changed.
+type textState struct {
+	runes []rune
+	rev   Rev
+	log   []revEntry
+	kept  int // runes inserted by the entries in log
+}
+
+// record applies splices (already applied to the document) to the text
+// and remembers them as one new revision.
+func (t *textState) record(splices []Splice) {
+	if len(splices) == 0 {
+		return
+	}
+	n := 0
+	for _, s := range splices {
+		t.runes = slices.Replace(t.runes, s.Pos, s.Pos+s.Delete, []rune(s.Insert)...)
+		n += s.InsertLen()
+	}
+	t.rev++
+	t.log = append(t.log, revEntry{rev: t.rev, splices: splices, runes: n})
+	t.kept += n
+	for len(t.log) > maxRevEntries || (t.kept > maxRevRunes && len(t.log) > 1) {
+		t.kept -= t.log[0].runes
+		t.log = t.log[1:]
+	}
+}
+
+// since returns the splices that turn revision rev into the current text.
+func (t *textState) since(rev Rev) ([]Splice, error) {
+	if rev == t.rev {
+		return nil, nil
+	}
+	if rev > t.rev || len(t.log) == 0 || t.log[0].rev > rev+1 {
+		return nil, fmt.Errorf("revision %d, now %d: %w", rev, t.rev, ErrStale)
+	}
+	var out []Splice
+	for _, e := range t.log[int(rev+1-t.log[0].rev):] {
+		out = append(out, e.splices...)
+	}
+	return out, nil
+}
+
+// resync brings the text in step with the document after a merge from
+// elsewhere. The splices come from comparing the texts, which costs
+// milliseconds on a large note.
+func (n *Note) resyncTextLocked() error {
+	t, err := n.textLocked()
+	if err != nil {
+		return err
+	}
+	var s string
+	if t != nil {
+		if s, err = t.Get(); err != nil {
+			return fmt.Errorf("read text: %w", err)
+		}
+	}
+	if d := splice.Diff(string(n.text.runes), s); len(d) > 0 {
+		n.text.record(d)
+	}
+	return nil
+}
+
+// ReadText returns the body together with the revision it shows.
+func (n *Note) ReadText() (text string, rev Rev, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return string(n.text.runes), n.text.rev, nil
+}
+
+// Rev is the revision of the note's text now.
+func (n *Note) Rev() Rev {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.text.rev
+}
+
+// TextSince returns the splices that turn the text at revision rev into the
+// text now, and the revision they lead to; ErrStale when the note no
+// longer remembers that far back.
+func (n *Note) TextSince(rev Rev) ([]Splice, Rev, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s, err := n.text.since(rev)
+	return s, n.text.rev, err
+}
+
+// Edit applies an editor's splices, made on the text at revision base, to
+// the note. If the text changed since base (a collaborator's change was
+// merged), the splices are rebased onto it first — never applied at offsets
+// that no longer mean what the editor meant — and the result says what the
+// editor must apply on top of its own text to show the note's text:
+//
+//	text(base) + local + result.Remote == the note's text at result.Rev
+//
+// At a place where both inserted, the editor's text goes first, so a
+// collaborator typing at your cursor types after what you typed. An
+// ErrStale base means the editor must re-read the text; its splices were
+// not applied.
+func (n *Note) Edit(base Rev, local []Splice) (EditResult, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	seen, err := n.text.since(base)
+	if err != nil {
+		return EditResult{}, err
+	}
+	mine, theirs := local, []Splice(nil)
+	if len(seen) > 0 {
+		mine, theirs = splice.Transform(local, seen, true)
+	}
+	t, err := n.textLocked()
+	if err != nil {
+		return EditResult{}, err
+	}
+	if t == nil {
+		return EditResult{}, ErrNoBody
+	}
+	// Check the whole batch first, so a bad one changes nothing.
+	length := len(n.text.runes)
+	for _, s := range mine {
+		if err := s.Check(length); err != nil {
+			return EditResult{}, fmt.Errorf("edit: %w: %w", ErrOutOfRange, err)
+		}
+		length += s.InsertLen() - s.Delete
+	}
+	for _, s := range mine {
+		if err := n.spliceLocked(s.Pos, s.Delete, s.Insert); err != nil {
+			return EditResult{}, err
+		}
+	}
+	return EditResult{Rev: n.text.rev, Remote: theirs}, nil
+}
+
+// EditResult is what Edit did.
+type EditResult struct {
+	// Rev is the revision of the note's text after the edit.
+	Rev Rev
+	// Remote are the splices (others' changes since the editor's base,
+	// rebased past its own) that turn the editor's text into the note's.
+	Remote []Splice
+}

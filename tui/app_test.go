@@ -149,13 +149,7 @@ func TestHistoryRestore(t *testing.T) {
 	if n < 3 {
 		t.Fatalf("%d changes", n)
 	}
-	// Find the change whose text is the first version.
-	for i := 0; i < n && h.a.hist.preview.Text() != "first version"; i++ {
-		h.keys("down").historyShown()
-	}
-	if h.a.hist.preview.Text() != "first version" {
-		t.Fatalf("no version with the first text; at %q", h.a.hist.preview.Text())
-	}
+	h.findVersion("first version")
 	h.keys("enter")
 	if _, ok := h.a.dlg.(*confirmDialog); !ok {
 		t.Fatal("restore asks first")

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/collab-editor/collab/crdt"
@@ -68,12 +69,7 @@ func TestUndoAfterRestore(t *testing.T) {
 	h.keys("type:one two").saved()
 	h.keys("type: three").saved()
 	h.keys("ctrl+r").historyShown()
-	for i := 0; i < len(h.a.hist.changes) && h.a.hist.preview.Text() != "one two"; i++ {
-		h.keys("down").historyShown()
-	}
-	if h.a.hist.preview.Text() != "one two" {
-		t.Fatalf("no version %q; at %q", "one two", h.a.hist.preview.Text())
-	}
+	h.findVersion("one two")
 	h.keys("enter", "y")
 	if got := h.a.sess.ed.Text(); got != "one two" {
 		t.Fatalf("restored %q", got)
@@ -93,5 +89,39 @@ func TestUndoAfterRestore(t *testing.T) {
 	h.saved()
 	if got := noteText(t, nb.Dir(), id); got != "one two" {
 		t.Fatalf("stored %q", got)
+	}
+}
+
+// Issue 7: after an offline merge the history's newest entry is the merged
+// text (it previewed one branch, so restoring "the latest" dropped the
+// other's edits).
+func TestHistoryNewestIsTheMergedText(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Trip", "plan\n")
+	n, _, err := nb.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := peerSplice(t, n, len("plan\n"), 0, "bob: offline edit\n") // made on bob's copy
+	if err := n.Doc().Splice(0, 0, "alice: offline edit\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.ApplyRemote("bob", theirs); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := n.Doc().Text()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, nb, Options{Open: &id}, 60, 14).noteLoaded()
+	h.keys("ctrl+r").historyShown()
+	if got := h.a.hist.preview.text; got != want {
+		t.Fatalf("the newest history entry shows %q, the note is %q", got, want)
+	}
+	if !strings.Contains(h.plain(), "merged") {
+		t.Fatalf("the newest entry does not say it is the merge:\n%s", h.plain())
 	}
 }

@@ -120,8 +120,18 @@ func TestGoldenHistory(t *testing.T) {
 	h := newHarness(t, nbh.nb, Options{Open: &id}, 60, 14).noteLoaded()
 	h.keys("ctrl+end", "type:Typed here.").saved()
 	h.keys("ctrl+r").historyShown()
-	h.keys("down").historyShown()
+	h.keys("right", "down").historyShown()
 	goldenPlain(t, h)
+	// The selected change added the last line: marked, and only it.
+	var added []string
+	for _, p := range h.a.hist.preview.pieces {
+		if p.kind != diffSame {
+			added = append(added, p.s)
+		}
+	}
+	if len(added) != 1 || added[0] != "Typed here." {
+		t.Fatalf("marked as changed: %q", added)
+	}
 }
 
 func TestGoldenInviteDialog(t *testing.T) {

@@ -155,6 +155,27 @@ func (h *harness) historyShown() *harness {
 	})
 }
 
+// findVersion selects the history entry whose text is text, opening
+// sessions into their changes as it goes down the list.
+func (h *harness) findVersion(text string) *harness {
+	h.t.Helper()
+	for i := 0; i < 10000; i++ {
+		hs := h.a.hist
+		if hs.preview.text == text {
+			return h
+		}
+		if hs.sel >= len(hs.entries)-1 && (hs.entries[hs.sel].change >= 0 || hs.open[hs.entries[hs.sel].session]) {
+			break
+		}
+		if e := hs.entries[hs.sel]; e.change < 0 && !hs.open[e.session] && len(hs.sessions[e.session].Changes) > 1 {
+			h.keys("right")
+		}
+		h.keys("down").historyShown()
+	}
+	h.t.Fatalf("no history entry shows %q", text)
+	return h
+}
+
 func (h *harness) listLoaded() *harness {
 	return h.until("the list", func() bool { return h.a.list.loaded })
 }

@@ -4,59 +4,98 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
-	"github.com/collab-editor/collab/tui/editor"
 )
 
-// historyState is the history screen: the note's changes, newest first, and
-// the note as of the selected one.
+// historyState is the history screen: the note's editing sessions, newest
+// first (the newest is always the current text), and the note as of the
+// selected one with what it changed marked.
 type historyState struct {
 	s        *session
-	changes  []crdt.ChangeInfo // newest first
+	changes  []crdt.ChangeInfo // the whole history, dependencies first
+	sessions []crdt.Session    // newest first
+	open     map[int]bool      // sessions shown change by change
+	entries  []histEntry       // the rows: sessions, and changes of open ones
 	loading  bool
 	err      error
 	sel, top int
-	preview  *editor.Model
-	shownSel int  // the change the preview shows (-1: none)
+	preview  diffView
+	shownSel int  // the entry the preview shows (-1: none)
 	fetching bool // a preview is being built off the loop
 	w, h     int
 }
 
-// historyPreviewMsg carries the note as of change sel, built off the loop:
-// on a large note that takes a few hundred milliseconds.
+// historyPreviewMsg carries the note as of entry sel and just before it,
+// built off the loop: on a large note that takes a few hundred milliseconds.
 type historyPreviewMsg struct {
-	h    *historyState
-	sel  int
-	text string
-	err  error
+	h            *historyState
+	sel          int
+	before, text string
+	err          error
 }
 
 type historyLoadedMsg struct {
-	s       *session
-	changes []crdt.ChangeInfo
-	err     error
+	s        *session
+	changes  []crdt.ChangeInfo
+	sessions []crdt.Session
+	err      error
+}
+
+// histEntry is one row of the history list: a session (change < 0) or one
+// change of an open session.
+type histEntry struct {
+	session, change int
+}
+
+// rebuild lays out the rows from the sessions and which are open.
+func (h *historyState) rebuild() {
+	h.entries = h.entries[:0]
+	for i, s := range h.sessions {
+		h.entries = append(h.entries, histEntry{session: i, change: -1})
+		if h.open[i] {
+			for k := len(s.Changes) - 1; k >= 0; k-- {
+				h.entries = append(h.entries, histEntry{session: i, change: s.Changes[k]})
+			}
+		}
+	}
+}
+
+// version is what the row at i shows: heads to show the note at, the heads
+// just before, and who and when.
+func (h *historyState) version(i int) (heads, parent []crdt.ChangeHash, author string, when time.Time) {
+	e := h.entries[i]
+	s := h.sessions[e.session]
+	if e.change < 0 {
+		return s.Heads, s.Parent, sessionAuthor(s), s.Last
+	}
+	c := h.changes[e.change]
+	return []crdt.ChangeHash{c.Hash}, c.Deps, sessionAuthor(s), c.Time
 }
 
 func (a *App) openHistory() tea.Cmd {
 	s := a.sess
-	a.hist = &historyState{s: s, loading: true, shownSel: -1, preview: editor.New(editor.WithNoColor(a.opts.NoColor))}
-	a.hist.preview.Blur()
+	a.hist = &historyState{s: s, loading: true, shownSel: -1}
+	a.hist.preview.added, a.hist.preview.remove = a.st.textAdded, a.st.textRemoved
 	a.hist.layout(a.w, a.h)
 	a.screen = screenHistory
 	note := s.note
 	return func() tea.Msg {
-		// Commit open edits so the newest change is the text on screen.
+		// Commit open edits so the newest entry is the text on screen.
 		if _, err := note.Flush(); err != nil {
 			return historyLoadedMsg{s: s, err: err}
 		}
-		h, err := note.Doc().History()
-		slices.Reverse(h)
-		return historyLoadedMsg{s: s, changes: h, err: err}
+		hist, err := note.Doc().History()
+		if err != nil {
+			return historyLoadedMsg{s: s, err: err}
+		}
+		heads, err := note.Doc().Heads()
+		return historyLoadedMsg{s: s, changes: hist, sessions: crdt.Sessions(hist, heads, crdt.SessionGap), err: err}
 	}
 }
 
@@ -65,7 +104,9 @@ func (a *App) onHistoryLoaded(m historyLoadedMsg) tea.Cmd {
 	if h == nil || h.s != m.s {
 		return nil
 	}
-	h.loading, h.changes, h.err = false, m.changes, m.err
+	h.loading, h.changes, h.sessions, h.err = false, m.changes, m.sessions, m.err
+	h.open = map[int]bool{}
+	h.rebuild()
 	if m.err != nil {
 		a.showErr(fmt.Errorf("can't read the history: %w", m.err))
 	}
@@ -74,25 +115,28 @@ func (a *App) onHistoryLoaded(m historyLoadedMsg) tea.Cmd {
 
 func (h *historyState) layout(w, hh int) {
 	h.w, h.h = w, hh
-	lh := h.listHeight()
-	h.preview.SetSize(max(1, w), max(1, hh-3-lh))
-	h.preview.SetOrigin(0, 2+lh)
+	h.preview.setSize(w, hh-3-h.listHeight())
 }
 
 func (h *historyState) listHeight() int { return max(2, (h.h-3)/3) }
 
-// showSelected starts building the note as of the selected change for the
+// showSelected starts building the note as of the selected entry for the
 // preview, one build at a time: keys held down do not pile builds up, and
 // the last selection is the one shown.
 func (h *historyState) showSelected() tea.Cmd {
-	if h.fetching || h.sel >= len(h.changes) || h.sel == h.shownSel {
+	if h.fetching || h.sel >= len(h.entries) || h.sel == h.shownSel {
 		return nil
 	}
 	h.fetching = true
-	note, sel, hash := h.s.note, h.sel, h.changes[h.sel].Hash
+	note, sel := h.s.note, h.sel
+	heads, parent, _, _ := h.version(sel)
 	return func() tea.Msg {
-		_, text, err := note.Doc().At(hash)
-		return historyPreviewMsg{h: h, sel: sel, text: text, err: err}
+		m := historyPreviewMsg{h: h, sel: sel}
+		_, m.text, m.err = note.Doc().At(heads...)
+		if m.err == nil && len(parent) > 0 {
+			_, m.before, m.err = note.Doc().At(parent...)
+		}
+		return m
 	}
 }
 
@@ -106,7 +150,11 @@ func (a *App) onHistoryPreview(m historyPreviewMsg) tea.Cmd {
 		a.showErr(m.err)
 	} else {
 		h.shownSel = m.sel
-		h.preview.SetText(m.text)
+		h.preview.setTexts(m.before, m.text)
+		// Open where the entry changed something.
+		if r := h.preview.firstChange(); r > 0 {
+			h.preview.scrollBy(r - 1)
+		}
 	}
 	return h.showSelected() // the selection may have moved meanwhile
 }
@@ -114,9 +162,9 @@ func (a *App) onHistoryPreview(m historyPreviewMsg) tea.Cmd {
 func (h *historyState) wheel(m tea.MouseWheelMsg) {
 	switch m.Button {
 	case tea.MouseWheelUp:
-		h.preview.ScrollBy(-3)
+		h.preview.scrollBy(-3)
 	case tea.MouseWheelDown:
-		h.preview.ScrollBy(3)
+		h.preview.scrollBy(3)
 	}
 }
 
@@ -134,21 +182,34 @@ func (a *App) historyKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Up):
 		h.sel = max(0, h.sel-1)
 	case key.Matches(msg, k.Down):
-		h.sel = max(0, min(len(h.changes)-1, h.sel+1))
+		h.sel = max(0, min(len(h.entries)-1, h.sel+1))
 	case key.Matches(msg, k.Top):
 		h.sel = 0
 	case key.Matches(msg, k.Bottom):
-		h.sel = max(0, len(h.changes)-1)
+		h.sel = max(0, len(h.entries)-1)
+	case key.Matches(msg, k.Expand), key.Matches(msg, k.Collapse):
+		if h.sel < len(h.entries) {
+			e := h.entries[h.sel]
+			open := key.Matches(msg, k.Expand)
+			if open && len(h.sessions[e.session].Changes) < 2 {
+				break // nothing more to show
+			}
+			h.open[e.session] = open
+			h.rebuild()
+			if !open {
+				h.sel = slices.Index(h.entries, histEntry{session: e.session, change: -1})
+			}
+		}
 	case key.Matches(msg, k.PageUp):
-		h.preview.ScrollBy(-max(1, h.preview.Height()-1))
+		h.preview.scrollBy(-max(1, h.preview.h-1))
 	case key.Matches(msg, k.PageDown):
-		h.preview.ScrollBy(max(1, h.preview.Height()-1))
+		h.preview.scrollBy(max(1, h.preview.h-1))
 	case key.Matches(msg, k.Restore):
-		if h.sel < len(h.changes) {
-			c := h.changes[h.sel]
+		if h.sel < len(h.entries) {
+			_, _, who, when := h.version(h.sel)
 			a.dlg = &confirmDialog{
 				title: "Restore this version",
-				text:  fmt.Sprintf("Make the note's text what it was %s (%s)?\nThis is a new edit: the current text stays in the history.", relTime(a.opts.Now(), c.Time), changeAuthor(c)),
+				text:  fmt.Sprintf("Make the note's text what it was %s (%s)?\nThis is a new edit: ctrl+z undoes it, and the current text stays in the history.", relTime(a.opts.Now(), when), who),
 				act:   actRestoreVersion, yes: "restore",
 			}
 		}
@@ -171,7 +232,7 @@ func (a *App) restoreVersion() tea.Cmd {
 	if s.dirty.Load() {
 		s.syncRemote(a)
 	}
-	splices, err := s.ed.Edit(crdt.Diff(s.ed.Text(), h.preview.Text()))
+	splices, err := s.ed.Edit(crdt.Diff(s.ed.Text(), h.preview.text))
 	if err != nil {
 		a.showErr(fmt.Errorf("can't restore: %w", err))
 		return nil
@@ -179,20 +240,24 @@ func (a *App) restoreVersion() tea.Cmd {
 	s.applyLocal(a, splices)
 	a.hist = nil
 	a.screen = screenEditor
-	a.showFlash("Restored the version from " + relTime(a.opts.Now(), h.changes[h.sel].Time))
+	_, _, _, when := h.version(h.sel)
+	a.showFlash("Restored the version from " + relTime(a.opts.Now(), when))
 	return nil
 }
 
-func changeAuthor(c crdt.ChangeInfo) string {
-	if c.Author != "" {
-		return c.Author
+func sessionAuthor(e crdt.Session) string {
+	if e.Author != "" {
+		return oneLine(e.Author)
 	}
-	return "device " + shortID(c.Actor)
+	return "device " + shortID(e.Actor)
 }
 
 func (h *historyState) view(a *App) string {
 	w := a.w
-	right := " " + fmt.Sprintf("%d changes ", len(h.changes))
+	right := fmt.Sprintf(" %d entries ", len(h.entries))
+	if len(h.entries) == 1 {
+		right = " 1 entry "
+	}
 	if h.loading {
 		right = " loading… "
 	}
@@ -202,7 +267,7 @@ func (h *historyState) view(a *App) string {
 	switch {
 	case h.loading:
 		list = append(list, a.st.dim.Render(" Reading the history…"))
-	case len(h.changes) == 0:
+	case len(h.entries) == 0:
 		list = append(list, a.st.dim.Render(" No changes yet."))
 	default:
 		if h.sel < h.top {
@@ -211,36 +276,64 @@ func (h *historyState) view(a *App) string {
 		if h.sel >= h.top+lh {
 			h.top = h.sel - lh + 1
 		}
-		for i := h.top; i < len(h.changes) && i < h.top+lh; i++ {
-			list = append(list, h.row(a, h.changes[i], i == h.sel))
+		for i := h.top; i < len(h.entries) && i < h.top+lh; i++ {
+			list = append(list, h.row(a, i, i == h.sel))
 		}
 	}
 	rows = append(rows, fitLines(list, lh))
 	sep := " text as it was "
-	if h.sel < len(h.changes) {
-		sep = fmt.Sprintf(" as of %s, by %s ", relTime(a.opts.Now(), h.changes[h.sel].Time), changeAuthor(h.changes[h.sel]))
+	if h.sel < len(h.entries) {
+		_, _, who, when := h.version(h.sel)
+		sep = fmt.Sprintf(" as of %s, by %s ", relTime(a.opts.Now(), when), who)
+		if e := h.entries[h.sel]; e.change < 0 && h.sessions[e.session].Merged {
+			sep = " the current text: everyone's edits merged "
+		}
 	}
 	sep = ansi.Truncate("──"+sep+strings.Repeat("─", max(0, w)), w, "")
 	rows = append(rows, a.st.separator.Render(sep))
-	rows = append(rows, h.preview.View())
+	rows = append(rows, h.preview.view())
 	out := fitLines(rows, a.h-1)
-	return out + "\n" + a.footer("↑↓", "change", "pgup/pgdn", "scroll", "enter", "restore", "esc", "back", "?", "keys")
+	return out + "\n" + a.footer("↑↓", "entry", "pgup/pgdn", "scroll", "enter", "restore", "esc", "back", "?", "keys")
 }
 
-func (h *historyState) row(a *App, c crdt.ChangeInfo, selected bool) string {
+func (h *historyState) row(a *App, i int, selected bool) string {
 	w := a.w
-	when := padRight(relTime(a.opts.Now(), c.Time), 10)
-	who := changeAuthor(c)
+	e := h.entries[i]
+	s := h.sessions[e.session]
+	_, _, who, when := h.version(i)
 	var delta string
-	if len(c.Deps) == 0 {
-		delta = "created"
-	} else if c.Known {
+	fold := "  "
+	switch {
+	case e.change >= 0:
+		c := h.changes[e.change]
+		fold = "    "
 		delta = a.st.added.Render(fmt.Sprintf("+%d", c.Added)) + " " + a.st.removed.Render(fmt.Sprintf("−%d", c.Removed))
-	} else if c.Message != "" {
-		delta = c.Message
+		if len(c.Deps) == 0 {
+			delta = "created"
+		}
+	case s.Merged:
+		delta = "merged: the current text"
+	case s.Created && len(s.Changes) == 1:
+		delta = "created"
+	default:
+		n := fmt.Sprintf("%d changes", len(s.Changes))
+		if len(s.Changes) == 1 {
+			n = "1 change"
+		}
+		delta = a.st.dim.Render(n) + "  " + a.st.added.Render(fmt.Sprintf("+%d", s.Added)) + " " + a.st.removed.Render(fmt.Sprintf("−%d", s.Removed))
+		if s.Created {
+			delta = "created · " + delta
+		}
+		if len(s.Changes) > 1 {
+			fold = "▸ "
+			if h.open[e.session] {
+				fold = "▾ "
+			}
+		}
 	}
-	whoW := max(6, w-2-10-2-ansi.StringWidth(ansi.Strip(delta))-2)
-	line := " " + when + "  " + padRight(ansi.Truncate(who, whoW, "…"), whoW) + "  "
+	whenS := padRight(relTime(a.opts.Now(), when), 10)
+	whoW := max(6, w-len([]rune(fold))-10-2-ansi.StringWidth(ansi.Strip(delta))-2)
+	line := fold + whenS + "  " + padRight(ansi.Truncate(who, whoW, "…"), whoW) + "  "
 	if selected {
 		plain := line + ansi.Strip(delta)
 		return a.st.selected.Render(padRight(ansi.Truncate(plain, w, ""), w))

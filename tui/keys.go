@@ -58,10 +58,12 @@ var findKeys = struct {
 }
 
 var historyKeys = struct {
-	Up, Down, Top, Bottom, PageUp, PageDown, Restore, Back, Help key.Binding
+	Up, Down, Top, Bottom, PageUp, PageDown, Expand, Collapse, Restore, Back, Help key.Binding
 }{
-	Up:       bindH("↑", "newer change", "up", "k", "ctrl+p"),
-	Down:     bindH("↓", "older change", "down", "j", "ctrl+n"),
+	Up:       bindH("↑", "newer entry", "up", "k", "ctrl+p"),
+	Down:     bindH("↓", "older entry", "down", "j", "ctrl+n"),
+	Expand:   bindH("→", "show a session's changes one by one", "right", "l"),
+	Collapse: bindH("←", "fold them back into the session", "left", "h"),
 	Top:      bindH("home", "newest", "home"),
 	Bottom:   bindH("end", "oldest", "end"),
 	PageUp:   bindH("pgup", "scroll the text up", "pgup"),
@@ -104,7 +106,7 @@ func helpSections() []helpSection {
 			bindH("mouse", "click places the cursor, wheel scrolls", "mouse"),
 		}},
 		{"Find bar", []key.Binding{f.Next, f.Prev, f.Close}},
-		{"History", []key.Binding{h.Up, h.Down, h.Top, h.Bottom, h.PageUp, h.PageDown, h.Restore, h.Back}},
+		{"History", []key.Binding{h.Up, h.Down, h.Top, h.Bottom, h.Expand, h.Collapse, h.PageUp, h.PageDown, h.Restore, h.Back}},
 		{"Dialogs", []key.Binding{d.Confirm, d.Cancel, d.Yes, d.No, d.Accept, d.Decline, d.Copy}},
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // noteState is a note the engine keeps open and in sync.
@@ -263,7 +264,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		}
 		if push && dp.c.collab && dp.isCaughtUp() {
 			for _, c := range u.Changes {
-				dp.c.send(&CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
+				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
 			}
 			continue
 		}

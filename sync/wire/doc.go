@@ -8,5 +8,5 @@
 // It imports neither libp2p nor automerge: it reads and writes bytes, and
 // treats every one of them as hostile. PROTOCOL.md at the repository root
 // is the specification; the engine that acts on these messages is package
-// sync.
+// sync/engine.
 package wire

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -283,7 +283,7 @@ func TestRunStopsEverything(t *testing.T) {
 	buf = buf[:runtime.Stack(buf, true)]
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		for _, line := range strings.Split(g, "\n") {
-			if strings.Contains(line, "collab/sync.") && !strings.HasPrefix(line, "created by") &&
+			if strings.Contains(line, "collab/sync/engine.") && !strings.HasPrefix(line, "created by") &&
 				!strings.Contains(line, "testPeer") && !strings.Contains(g, "testing.tRunner") {
 				t.Errorf("goroutine left after Run returned:\n%s", g)
 				break

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"encoding/binary"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
@@ -22,12 +22,12 @@ type docPeer struct {
 
 	// syncMu serialises every use of state (receive, generate, save) so
 	// messages go out in the order automerge made them.
-	syncMu   gosync.Mutex
+	syncMu   sync.Mutex
 	state    *crdt.SyncState
 	failures int
 	unsaved  bool
 
-	fmu       gosync.Mutex
+	fmu       sync.Mutex
 	active    bool // the peer asked for the note, or we did: messages flow
 	received  bool // a sync message from the peer arrived on this stream
 	caughtUp  bool // a sync round ended with equal heads: pushes may go

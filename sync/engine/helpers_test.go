@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,7 +33,7 @@ type logBuf struct {
 	tb   testing.TB
 	name string
 	done atomic.Bool
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	buf  bytes.Buffer
 }
 

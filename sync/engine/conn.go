@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,17 +43,17 @@ type conn struct {
 	closed chan struct{}
 	drain  chan struct{} // shutdown: write what is queued, then close
 	ready  chan struct{} // registered (or refused: closed)
-	once   gosync.Once
-	dOnce  gosync.Once
+	once   sync.Once
+	dOnce  sync.Once
 	reason atomic.Pointer[string]
-	wg     gosync.WaitGroup // writer and syncer
+	wg     sync.WaitGroup // writer and syncer
 
 	bytesIn, bytesOut atomic.Int64
 
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	docs map[crdt.DocumentID]*docPeer
 
-	askedMu gosync.Mutex
+	askedMu sync.Mutex
 	asked   map[crdt.DocumentID]bool // announcements answered (see askOnce)
 }
 

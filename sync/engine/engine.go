@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -167,10 +167,10 @@ type Engine struct {
 	cfg     Config
 	count   atomic.Uint64 // ephemeral messages originated
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	ctx     context.Context // Run's; nil before Run
 	stopped bool            // Run returned or is returning: spawn refuses
-	wg      gosync.WaitGroup
+	wg      sync.WaitGroup
 	notes   map[crdt.DocumentID]*noteState
 	opening map[crdt.DocumentID]chan struct{}
 	conns   map[peer.ID]*conn
@@ -179,7 +179,7 @@ type Engine struct {
 	dialing map[peer.ID]*dialCall
 	subs    map[int]func(Event)
 	nextSub int
-	invites gosync.Mutex // serialises invitation files
+	invites sync.Mutex // serialises invitation files
 
 	events   chan Event
 	wakeDial chan struct{}

@@ -1,11 +1,11 @@
-package sync
+package engine
 
 import (
 	"context"
 	"fmt"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +25,7 @@ type noteState struct {
 	unsub      func()
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
 
-	mu          gosync.Mutex
+	mu          sync.Mutex
 	dps         map[*conn]*docPeer // peers syncing this note
 	unavailable map[string]bool    // peers that answered doc-unavailable
 	wake        chan struct{}      // closed and replaced when the note or its peers change
@@ -274,7 +274,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 
 // hashSet remembers the last n change hashes seen.
 type hashSet struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	set  map[crdt.ChangeHash]struct{}
 	ring []crdt.ChangeHash
 	next int

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -47,7 +47,7 @@ type remotePresence struct {
 }
 
 type presenceState struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	// Local presence.
 	local          bool
 	cursor, anchor int
@@ -174,13 +174,13 @@ func init() {
 		DefaultMapType:   mapStringAny,
 	}.DecMode()
 	if err != nil {
-		panic(fmt.Sprintf("sync: presence decode options: %v", err))
+		panic(fmt.Sprintf("engine: presence decode options: %v", err))
 	}
 	// Nil slices go out as empty arrays, never as null, which JavaScript
 	// code would trip over.
 	presenceEnc, err = cbor.EncOptions{NilContainers: cbor.NilContainerAsEmpty}.EncMode()
 	if err != nil {
-		panic(fmt.Sprintf("sync: presence encode options: %v", err))
+		panic(fmt.Sprintf("engine: presence encode options: %v", err))
 	}
 }
 

@@ -1,4 +1,4 @@
-// Package sync is the engine that keeps a notebook's notes in sync with
+// Package engine is the engine that keeps a notebook's notes in sync with
 // other collab peers and with JavaScript automerge-repo peers.
 //
 // The protocol is automerge-repo's message set carried over libp2p streams
@@ -35,4 +35,4 @@
 // Presence: ephemeral messages in automerge-repo's Presence envelope with
 // name, colour, cursor, anchor, heads and the text around the cursor, so a
 // receiver re-anchors it after concurrent edits ([Engine.Presence]).
-package sync
+package engine

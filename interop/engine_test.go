@@ -8,19 +8,19 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
-	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/engine"
 )
 
 // startEngine runs collab's real sync engine on a loopback host over a
 // notebook in a temp dir, stopped when the test ends.
-func startEngine(t *testing.T) (*sync.Engine, *notebook.Notebook, string) {
+func startEngine(t *testing.T) (*engine.Engine, *notebook.Notebook, string) {
 	t.Helper()
 	h, addr := startGoHost(t)
 	nb, err := notebook.Open(t.TempDir(), "collab")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := sync.New(sync.Config{Host: h, Notebook: nb, Name: "collab"})
+	e, err := engine.New(engine.Config{Host: h, Notebook: nb, Name: "collab"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/p2p"
-	wire "github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // startGoHost starts a collab libp2p host on 127.0.0.1 with a fresh identity,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/p2p"
-	wire "github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // noteResponder is a deliberately tiny stand-in for collab's sync engine:

@@ -6,7 +6,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
-	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/engine"
 	"github.com/collab-editor/collab/tui"
 )
 
@@ -19,7 +19,7 @@ type netAdapter struct {
 
 func newNetAdapter(rt *peerRuntime) *netAdapter {
 	a := &netAdapter{rt: rt, events: make(chan any, 1)}
-	a.cancel = rt.engine.Subscribe(func(ev sync.Event) {
+	a.cancel = rt.engine.Subscribe(func(ev engine.Event) {
 		select { // a hint: one pending value is enough, the app re-reads
 		case a.events <- ev:
 		default:
@@ -42,11 +42,11 @@ func (a *netAdapter) Peers(id crdt.DocumentID) []tui.Peer {
 
 func (a *netAdapter) Status(id crdt.DocumentID) tui.SyncStatus {
 	switch a.rt.engine.Status(id) {
-	case sync.InSync:
+	case engine.InSync:
 		return tui.InSync
-	case sync.Syncing:
+	case engine.Syncing:
 		return tui.Syncing
-	case sync.Unreachable:
+	case engine.Unreachable:
 		return tui.Unreachable
 	}
 	return tui.Offline

@@ -16,7 +16,7 @@ import (
 
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
-	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/engine"
 	"github.com/collab-editor/collab/tui"
 )
 
@@ -62,7 +62,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // peerRuntime is a running peer: its host and sync engine.
 type peerRuntime struct {
 	host   *p2p.Host
-	engine *sync.Engine
+	engine *engine.Engine
 	lock   *peerLock
 	done   chan error // the engine's Run result
 	cancel context.CancelFunc
@@ -86,7 +86,7 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 		lock.release()
 		return nil, fmt.Errorf("start peer: %w", err)
 	}
-	engine, err := sync.New(sync.Config{
+	eng, err := engine.New(engine.Config{
 		Host: host, Notebook: nb, Logger: logger,
 		Name: nb.Author(), Color: tui.ColorFor(host.ID().String()),
 	})
@@ -96,10 +96,10 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 		return nil, fmt.Errorf("start sync: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &peerRuntime{host: host, engine: engine, lock: lock, done: make(chan error, 1), cancel: cancel}
-	go func() { rt.done <- engine.Run(runCtx) }()
+	rt := &peerRuntime{host: host, engine: eng, lock: lock, done: make(chan error, 1), cancel: cancel}
+	go func() { rt.done <- eng.Run(runCtx) }()
 	// Run sets itself up on its goroutine; Join and friends need it running.
-	for deadline := time.Now().Add(10 * time.Second); !engine.Running(); {
+	for deadline := time.Now().Add(10 * time.Second); !eng.Running(); {
 		select {
 		case err := <-rt.done:
 			rt.cancel()

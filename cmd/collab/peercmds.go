@@ -20,7 +20,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
-	"github.com/collab-editor/collab/sync"
+	"github.com/collab-editor/collab/sync/engine"
 )
 
 // joinTimeout bounds how long join and share wait for the other peer.
@@ -241,7 +241,7 @@ func cmdPeers(e *env, args []string) error {
 	defer tw.Flush()
 	running := true
 	for _, id := range ids {
-		var live []sync.PeerStatus
+		var live []engine.PeerStatus
 		if running {
 			_, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "peers", Note: id.String()}, &live)
 			if errors.Is(err, errNoPeerProcess) {
@@ -255,8 +255,8 @@ func cmdPeers(e *env, args []string) error {
 			return err
 		}
 		for _, k := range known {
-			if !slices.ContainsFunc(live, func(p sync.PeerStatus) bool { return p.ID == k.ID }) {
-				live = append(live, sync.PeerStatus{ID: k.ID, LastSeen: k.LastSeen})
+			if !slices.ContainsFunc(live, func(p engine.PeerStatus) bool { return p.ID == k.ID }) {
+				live = append(live, engine.PeerStatus{ID: k.ID, LastSeen: k.LastSeen})
 			}
 		}
 		for _, p := range live {
@@ -413,7 +413,7 @@ func cmdInvites(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	invs, err := sync.ReadInvitations(nb.Dir())
+	invs, err := engine.ReadInvitations(nb.Dir())
 	if err != nil {
 		return err
 	}

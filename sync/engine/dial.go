@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // protectTag marks collaborators in libp2p's connection manager.
@@ -149,7 +150,7 @@ func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
 	if err := e.host.ConnectPeer(ctx, info); err != nil {
 		return nil, err
 	}
-	s, err := e.host.LibP2P().NewStream(ctx, info.ID, ProtocolID)
+	s, err := e.host.LibP2P().NewStream(ctx, info.ID, wire.ProtocolID)
 	if err != nil {
 		return nil, fmt.Errorf("open sync stream to %s: %w", info.ID, err)
 	}

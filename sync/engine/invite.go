@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // Limits on pending invitations (PROTOCOL.md section 8).
@@ -238,7 +239,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		// and the invitation can show its title; they arrive as another
 		// unsolicited sync and are kept here, not stored as a note.
 		if msg, ok := askForContent(data); ok {
-			c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: msg})
+			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: msg})
 		}
 	}
 	e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
@@ -276,7 +277,7 @@ func (c *conn) askOnce(id crdt.DocumentID) bool {
 
 // invitationPresence takes the inviter's name from presence it sent for a
 // note it offered us.
-func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *Ephemeral) {
+func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemeral) {
 	typ, state, _, _, ok := decodePresence(m.Data)
 	if !ok || typ != "snapshot" {
 		return

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -11,18 +11,19 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 func TestVersionMismatch(t *testing.T) {
 	a := newPeer(t, "ann")
 	// A peer that speaks only version 2 dials us.
 	r := dialRaw(t, a)
-	r.send(&Join{SenderID: r.id, SupportedProtocolVersions: []string{"2", "3"}})
+	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"2", "3"}})
 	m, err := r.read(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	em, ok := m.(*ErrorMessage)
+	em, ok := m.(*wire.ErrorMessage)
 	if !ok || !strings.Contains(em.Message, "[2 3]") || !strings.Contains(em.Message, "[1]") {
 		t.Fatalf("reply %#v; want an error naming [2 3] and [1]", m)
 	}
@@ -34,21 +35,21 @@ func TestVersionMismatch(t *testing.T) {
 	// We dial a peer that selects version 2.
 	b := newPeer(t, "bob")
 	fake := dialRaw(t, b) // only for its host
-	fake.host.LibP2P().SetStreamHandler(ProtocolID, func(s network.Stream) {
-		fr, fw := NewFrameReader(s), NewFrameWriter(s)
+	fake.host.LibP2P().SetStreamHandler(wire.ProtocolID, func(s network.Stream) {
+		fr, fw := wire.NewFrameReader(s), wire.NewFrameWriter(s)
 		m, err := fr.ReadMessage()
 		if err != nil {
 			s.Reset()
 			return
 		}
-		fw.WriteMessage(&Peer{SenderID: fake.id, TargetID: m.Sender(), SelectedProtocolVersion: "2"})
+		fw.WriteMessage(&wire.Peer{SenderID: fake.id, TargetID: wire.RouteOf(m).Sender, SelectedProtocolVersion: "2"})
 		s.Close()
 	})
 	addr, _ := ma.NewMultiaddr(fake.host.LibP2P().Addrs()[0].String() + "/p2p/" + fake.id)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = b.eng.Join(ctx, crdt.NewDocumentID(), []ma.Multiaddr{addr})
-	if !errors.Is(err, ErrUnsupportedVersion) || !strings.Contains(err.Error(), `"2"`) || !strings.Contains(err.Error(), "[1]") {
+	if !errors.Is(err, wire.ErrUnsupportedVersion) || !strings.Contains(err.Error(), `"2"`) || !strings.Contains(err.Error(), "[1]") {
 		t.Errorf("join against a version-2 peer: %v", err)
 	}
 	if !strings.Contains(b.logs.String(), "protocol version mismatch") {
@@ -85,10 +86,10 @@ func TestBadStreamsAreClosed(t *testing.T) {
 	}{
 		{"spoofed sender", "spoofed sender", func(r *rawPeer) {
 			r.handshake(a)
-			r.send(&Sync{SenderID: b.eng.self, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+			r.send(&wire.Sync{SenderID: b.eng.self, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
 		}},
 		{"join claiming another peer", "is not this stream's peer", func(r *rawPeer) {
-			r.send(&Join{SenderID: b.eng.self})
+			r.send(&wire.Join{SenderID: b.eng.self})
 		}},
 		{"garbage frame", "malformed message", func(r *rawPeer) {
 			r.handshake(a)
@@ -102,29 +103,29 @@ func TestBadStreamsAreClosed(t *testing.T) {
 		{"garbage automerge bytes", "could not be applied", func(r *rawPeer) {
 			r.handshake(a)
 			for range maxSyncFailures {
-				r.send(&Sync{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: []byte{0x42, 0xff, 0xff, 0xff, 0x01}})
+				r.send(&wire.Sync{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: []byte{0x42, 0xff, 0xff, 0xff, 0x01}})
 			}
 		}},
 		{"garbage pushed change", "malformed collab-change", func(r *rawPeer) {
 			r.handshake(a)
-			r.send(&Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
-			r.send(&CollabChange{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: []byte("not a change")})
+			r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+			r.send(&wire.CollabChange{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: []byte("not a change")})
 		}},
 		{"flood", "flood", func(r *rawPeer) {
 			r.handshake(a)
 			for range 2000 {
-				if err := r.fw.WriteMessage(&Unknown{TypeName: "noise", SenderID: r.id}); err != nil {
+				if err := r.fw.WriteMessage(&wire.Unknown{TypeName: "noise", SenderID: r.id}); err != nil {
 					return
 				}
 			}
 		}},
 		{"second join", "second join", func(r *rawPeer) {
 			r.handshake(a)
-			r.send(&Join{SenderID: r.id})
+			r.send(&wire.Join{SenderID: r.id})
 		}},
 		{"bad document id", "invalid documentId", func(r *rawPeer) {
 			r.handshake(a)
-			r.send(&Sync{SenderID: r.id, TargetID: a.eng.self, DocumentID: "not-an-id", Data: first})
+			r.send(&wire.Sync{SenderID: r.id, TargetID: a.eng.self, DocumentID: "not-an-id", Data: first})
 		}},
 	}
 	for i, tc := range cases {

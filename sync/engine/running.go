@@ -1,4 +1,4 @@
-package sync
+package engine
 
 // Running reports whether Run has started and not yet begun stopping:
 // callers that start Run on a goroutine wait for it before calling Join,

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // readDurable opens the note from disk in a fresh notebook handle.
@@ -149,7 +150,7 @@ func TestCapability(t *testing.T) {
 	r.handshake(a)
 	empty, _, _ := crdt.Load(nil, nil, "")
 	first, _, _ := empty.GenerateSyncMessage(empty.NewSyncState())
-	r.send(&Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: other.String(), Data: first})
+	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: other.String(), Data: first})
 	for i := range 5 {
 		a.edit(secret, 0, 0, "x")
 		c.edit(secret, 0, 0, "y")
@@ -163,15 +164,15 @@ func TestCapability(t *testing.T) {
 			break
 		}
 		switch m := m.(type) {
-		case *DocUnavailable:
+		case *wire.DocUnavailable:
 			if m.DocumentID == other.String() {
 				gotUnavailable = true
 			}
-		case *Sync:
+		case *wire.Sync:
 			leaked = append(leaked, m.DocumentID)
-		case *CollabChange:
+		case *wire.CollabChange:
 			leaked = append(leaked, m.DocumentID)
-		case *Ephemeral:
+		case *wire.Ephemeral:
 			leaked = append(leaked, m.DocumentID)
 		}
 	}
@@ -282,7 +283,7 @@ func TestRunStopsEverything(t *testing.T) {
 	buf = buf[:runtime.Stack(buf, true)]
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		for _, line := range strings.Split(g, "\n") {
-			if strings.Contains(line, "collab/sync.") && !strings.HasPrefix(line, "created by") &&
+			if strings.Contains(line, "collab/sync/engine.") && !strings.HasPrefix(line, "created by") &&
 				!strings.Contains(line, "testPeer") && !strings.Contains(g, "testing.tRunner") {
 				t.Errorf("goroutine left after Run returned:\n%s", g)
 				break

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"encoding/binary"
@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // docPeer is one note synced with one peer over one stream: the automerge
@@ -21,12 +22,12 @@ type docPeer struct {
 
 	// syncMu serialises every use of state (receive, generate, save) so
 	// messages go out in the order automerge made them.
-	syncMu   gosync.Mutex
+	syncMu   sync.Mutex
 	state    *crdt.SyncState
 	failures int
 	unsaved  bool
 
-	fmu       gosync.Mutex
+	fmu       sync.Mutex
 	active    bool // the peer asked for the note, or we did: messages flow
 	received  bool // a sync message from the peer arrived on this stream
 	caughtUp  bool // a sync round ended with equal heads: pushes may go
@@ -237,9 +238,9 @@ func (c *conn) generate(dp *docPeer) bool {
 	asking := !dp.received && !ns.hasBody()
 	dp.fmu.Unlock()
 	if asking {
-		c.send(&Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
 	} else {
-		c.send(&Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
 	}
 	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
 	return true
@@ -273,7 +274,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		case errors.Is(err, notebook.ErrNotFound):
 			if isRequest {
 				e.log.Info("refused request: no such note here", "peer", c.pid, "note", id)
-				c.send(&DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+				c.send(&wire.DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
 			} else {
 				e.addInvitation(c, id, data)
 			}
@@ -283,7 +284,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		default:
 			e.log.Error("cannot open note a peer asked for", "peer", c.pid, "note", id, "err", err)
 			if isRequest {
-				c.send(&DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+				c.send(&wire.DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
 			}
 			return true
 		}
@@ -320,10 +321,10 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		// fraction of the size of every change in a sync message. The
 		// peer answers with its new heads and the sync round goes on.
 		if doc, heads, ok := saveCommitted(ns); ok {
-			c.send(&CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
+			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
 			// Then a sync message with just our heads, so the peer's sync
 			// state learns what it now shares with us.
-			c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
 			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
 			// The stream is ordered: whatever we push next arrives after
 			// the document it depends on.
@@ -343,7 +344,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		// sync state must learn our heads too.
 		if _, err := ns.note.Flush(); err == nil {
 			if heads, ok := ns.note.Doc().CommittedHeads(); ok {
-				c.send(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+				c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
 			}
 		}
 	}

@@ -1,10 +1,11 @@
-package sync
+package engine
 
 import (
 	"testing"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // jsPeer plays an automerge-repo peer over a raw stream: no collab
@@ -26,15 +27,15 @@ func (j *jsPeer) pump(t *testing.T, d time.Duration) (syncs, pushes int) {
 			return
 		}
 		switch m := m.(type) {
-		case *CollabChange, *CollabDoc:
+		case *wire.CollabChange, *wire.CollabDoc:
 			pushes++
-		case *Sync:
+		case *wire.Sync:
 			syncs++
 			if _, err := j.doc.ReceiveSyncMessage(j.state, m.Data); err != nil {
 				t.Fatal(err)
 			}
 			if msg, ok, _ := j.doc.GenerateSyncMessage(j.state); ok {
-				j.send(&Sync{SenderID: "js-repo-1", TargetID: j.to, DocumentID: j.id.String(), Data: msg})
+				j.send(&wire.Sync{SenderID: "js-repo-1", TargetID: j.to, DocumentID: j.id.String(), Data: msg})
 			}
 		}
 	}
@@ -45,16 +46,16 @@ func TestAutomergeRepoPeer(t *testing.T) {
 	a := newPeer(t, "ann")
 	id := a.create("for js", "hello js\n")
 	r := dialRaw(t, a)
-	r.send(&Join{SenderID: "js-repo-1", PeerMetadata: PeerMetadata{StorageID: "st-1"}, SupportedProtocolVersions: []string{"1"}})
+	r.send(&wire.Join{SenderID: "js-repo-1", PeerMetadata: wire.PeerMetadata{StorageID: "st-1"}, SupportedProtocolVersions: []string{"1"}})
 	if m, err := r.read(5 * time.Second); err != nil {
 		t.Fatal(err)
-	} else if p, ok := m.(*Peer); !ok || p.TargetID != "js-repo-1" {
+	} else if p, ok := m.(*wire.Peer); !ok || p.TargetID != "js-repo-1" {
 		t.Fatalf("reply %#v", m)
 	}
 	doc, _, _ := crdt.Load(nil, nil, "js")
 	j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: a.eng.self, id: id}
 	first, _, _ := doc.GenerateSyncMessage(j.state)
-	r.send(&Request{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+	r.send(&wire.Request{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: first})
 	j.pump(t, 500*time.Millisecond)
 	if got, _ := doc.Text(); got != "hello js\n" {
 		t.Fatalf("js copy %q", got)
@@ -71,7 +72,7 @@ func TestAutomergeRepoPeer(t *testing.T) {
 	doc.Splice(doc.Len(), 0, "from js\n")
 	doc.Commit()
 	if msg, ok, _ := doc.GenerateSyncMessage(j.state); ok {
-		r.send(&Sync{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: msg})
+		r.send(&wire.Sync{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: msg})
 	}
 	waitText(t, id, "A: hello js\nfrom js\n", a)
 }

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +19,7 @@ import (
 
 // The paper note's saved bytes per history, replayed once per process.
 var (
-	paperMu    gosync.Mutex
+	paperMu    sync.Mutex
 	paperSaved = map[string][]byte{}
 )
 
@@ -204,7 +204,7 @@ func BenchmarkMeshConverge(b *testing.B) {
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
 		want := notes[0].Doc().Len() + peers*keys
-		var wg gosync.WaitGroup
+		var wg sync.WaitGroup
 		lasts := make([]time.Time, peers)
 		for i := range peers {
 			wg.Add(1)

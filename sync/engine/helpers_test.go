@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +24,7 @@ import (
 	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // logBuf collects log lines of one peer; tests read them and, with -v,
@@ -32,7 +33,7 @@ type logBuf struct {
 	tb   testing.TB
 	name string
 	done atomic.Bool
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	buf  bytes.Buffer
 }
 
@@ -66,7 +67,7 @@ type testPeer struct {
 	cfg  func(*Config)
 	logs *logBuf
 	// sent, if set before start, sees every frame the engine writes.
-	sent func(to peer.ID, m Message, size int)
+	sent func(to peer.ID, m wire.Message, size int)
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -275,8 +276,8 @@ type rawPeer struct {
 	tb   testing.TB
 	host *p2p.Host
 	s    network.Stream
-	fr   *FrameReader
-	fw   *FrameWriter
+	fr   *wire.FrameReader
+	fw   *wire.FrameWriter
 	id   string
 }
 
@@ -292,34 +293,34 @@ func dialRaw(tb testing.TB, to *testPeer) *rawPeer {
 	if _, err := h.Connect(ctx, to.addr()); err != nil {
 		tb.Fatal(err)
 	}
-	s, err := h.LibP2P().NewStream(ctx, to.host.ID(), ProtocolID)
+	s, err := h.LibP2P().NewStream(ctx, to.host.ID(), wire.ProtocolID)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &rawPeer{tb: tb, host: h, s: s, fr: NewFrameReader(s), fw: NewFrameWriter(s), id: h.ID().String()}
+	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}
 }
 
 // handshake sends a proper join and reads the peer reply.
 func (r *rawPeer) handshake(to *testPeer) {
 	r.tb.Helper()
-	r.send(&Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
+	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
 	m, err := r.read(5 * time.Second)
 	if err != nil {
 		r.tb.Fatalf("handshake: %v", err)
 	}
-	if p, ok := m.(*Peer); !ok || p.SenderID != to.eng.self {
+	if p, ok := m.(*wire.Peer); !ok || p.SenderID != to.eng.self {
 		r.tb.Fatalf("handshake reply %#v", m)
 	}
 }
 
-func (r *rawPeer) send(m Message) {
+func (r *rawPeer) send(m wire.Message) {
 	r.tb.Helper()
 	if err := r.fw.WriteMessage(m); err != nil {
 		r.tb.Fatalf("send %s: %v", m.Type(), err)
 	}
 }
 
-func (r *rawPeer) read(timeout time.Duration) (Message, error) {
+func (r *rawPeer) read(timeout time.Duration) (wire.Message, error) {
 	r.s.SetReadDeadline(time.Now().Add(timeout))
 	return r.fr.ReadMessage()
 }

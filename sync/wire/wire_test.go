@@ -1,4 +1,4 @@
-package sync
+package wire
 
 import (
 	"bytes"
@@ -423,8 +423,51 @@ func TestMessageAccessors(t *testing.T) {
 			t.Errorf("%#v: empty Type()", m)
 		}
 	}
-	e := &Ephemeral{SenderID: "s", TargetID: "t"}
-	if e.Sender() != "s" || e.Target() != "t" || e.Type() != MsgEphemeral {
-		t.Errorf("accessors: %q %q %q", e.Sender(), e.Target(), e.Type())
+	routes := []struct {
+		m    Message
+		want Route
+	}{
+		{&Ephemeral{SenderID: "s", TargetID: "t", DocumentID: "d"}, Route{"s", "t", "d"}},
+		{&Sync{SenderID: "s", TargetID: "t", DocumentID: "d"}, Route{"s", "t", "d"}},
+		{&CollabDoc{SenderID: "s", TargetID: "t", DocumentID: "d"}, Route{"s", "t", "d"}},
+		{&Join{SenderID: "s"}, Route{Sender: "s"}},
+		{&Peer{SenderID: "s", TargetID: "t"}, Route{Sender: "s", Target: "t"}},
+		{&Leave{SenderID: "s"}, Route{Sender: "s"}},
+		{&ErrorMessage{TargetID: "t", Message: "m"}, Route{Target: "t"}},
+		{&Unknown{TypeName: "x", SenderID: "s", TargetID: "t"}, Route{Sender: "s", Target: "t"}},
+	}
+	for _, r := range routes {
+		if got := RouteOf(r.m); got != r.want {
+			t.Errorf("RouteOf(%#v) = %+v, want %+v", r.m, got, r.want)
+		}
+	}
+}
+
+// TestRequiredFields checks that every key a message type describes as
+// required is refused when empty (Encode and Decode share the check).
+func TestRequiredFields(t *testing.T) {
+	for _, m := range allMessages() {
+		for i, f := range m.fields() {
+			if f.rule != required {
+				continue
+			}
+			// The same message with field i cleared.
+			blank := byType[m.Type()]()
+			copyFields(blank, m, i)
+			want := m.Type() + " message without " + f.key
+			if _, err := Encode(blank); !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), want) {
+				t.Errorf("Encode without %s: %v, want %q", f.key, err, want)
+			}
+		}
+	}
+}
+
+// copyFields copies every described field of src into dst except field skip.
+func copyFields(dst, src Message, skip int) {
+	df, sf := dst.fields(), src.fields()
+	for i := range sf {
+		if i != skip {
+			reflect.ValueOf(df[i].value).Elem().Set(reflect.ValueOf(sf[i].value).Elem())
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // conn is one live /automerge-repo/1 stream with a peer, after the
@@ -24,8 +25,8 @@ import (
 type conn struct {
 	e            *Engine
 	s            network.Stream
-	fr           *FrameReader
-	fw           *FrameWriter
+	fr           *wire.FrameReader
+	fw           *wire.FrameWriter
 	pid          peer.ID
 	peerKey      string // pid as a string: sync states, Update.Peer
 	remoteSender string // the senderId the handshake bound to this stream
@@ -42,29 +43,29 @@ type conn struct {
 	closed chan struct{}
 	drain  chan struct{} // shutdown: write what is queued, then close
 	ready  chan struct{} // registered (or refused: closed)
-	once   gosync.Once
-	dOnce  gosync.Once
+	once   sync.Once
+	dOnce  sync.Once
 	reason atomic.Pointer[string]
-	wg     gosync.WaitGroup // writer and syncer
+	wg     sync.WaitGroup // writer and syncer
 
 	bytesIn, bytesOut atomic.Int64
 
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	docs map[crdt.DocumentID]*docPeer
 
-	askedMu gosync.Mutex
+	askedMu sync.Mutex
 	asked   map[crdt.DocumentID]bool // announcements answered (see askOnce)
 }
 
 type outFrame struct {
 	b    []byte
-	m    Message
+	m    wire.Message
 	done chan error
 }
 
 func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
 	return &conn{
-		e: e, s: s, fr: NewFrameReader(s), fw: NewFrameWriter(s),
+		e: e, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s),
 		pid: s.Conn().RemotePeer(), peerKey: s.Conn().RemotePeer().String(),
 		outbound: outbound, since: time.Now(),
 		out:    make(chan outFrame, e.cfg.SendQueue),
@@ -115,7 +116,7 @@ func (c *conn) refuse(reason string) {
 	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
 	c.reason.CompareAndSwap(nil, &reason)
 	c.s.SetWriteDeadline(time.Now().Add(time.Second))
-	c.fw.WriteMessage(&ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})
+	c.fw.WriteMessage(&wire.ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})
 	c.s.CloseWrite()
 	c.s.SetReadDeadline(time.Now().Add(time.Second))
 	io.Copy(io.Discard, io.LimitReader(c.s, 1<<20))
@@ -124,14 +125,14 @@ func (c *conn) refuse(reason string) {
 
 // send queues m for the writer. A peer too slow to take its frames is
 // disconnected rather than allowed to hold anyone up.
-func (c *conn) send(m Message) {
+func (c *conn) send(m wire.Message) {
 	c.sendDone(m, nil)
 }
 
-func (c *conn) sendDone(m Message, done chan error) {
-	frame, err := Encode(m)
+func (c *conn) sendDone(m wire.Message, done chan error) {
+	frame, err := wire.Encode(m)
 	if err != nil {
-		if errors.Is(err, ErrFrameTooLarge) {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
 			c.e.log.Error("message too large to send; the note's history is too large to sync in one message",
 				"peer", c.pid, "type", m.Type(), "err", err)
 		} else {
@@ -234,8 +235,8 @@ func (e *Engine) handleStream(s network.Stream) {
 	c.serve()
 }
 
-func (c *conn) myMetadata() PeerMetadata {
-	return PeerMetadata{Extensions: []string{ExtChange, ExtDoc}}
+func (c *conn) myMetadata() wire.PeerMetadata {
+	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc}}
 }
 
 // acceptHandshake is the listening side: join in, peer (or error) out.
@@ -245,19 +246,19 @@ func (c *conn) acceptHandshake() error {
 	m, err := c.fr.ReadMessage()
 	if err != nil {
 		c.close("handshake: " + err.Error())
-		if errors.Is(err, ErrInvalidMessage) {
+		if errors.Is(err, wire.ErrInvalidMessage) {
 			return fmt.Errorf("handshake: %w", err)
 		}
 		return fmt.Errorf("handshake: no join: %w", err)
 	}
 	c.s.SetReadDeadline(time.Time{})
-	j, ok := m.(*Join)
+	j, ok := m.(*wire.Join)
 	if !ok {
 		c.refuse(fmt.Sprintf("expected join, got %s", m.Type()))
 		return fmt.Errorf("handshake: expected join, got %s", m.Type())
 	}
 	c.remoteSender = j.SenderID
-	version, err := SelectProtocolVersion(j.SupportedProtocolVersions)
+	version, err := wire.SelectProtocolVersion(j.SupportedProtocolVersions)
 	if err != nil {
 		e.log.Warn("protocol version mismatch: refusing peer", "peer", c.pid, "err", err)
 		c.refuse(err.Error())
@@ -268,7 +269,7 @@ func (c *conn) acceptHandshake() error {
 		return err
 	}
 	c.s.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
-	if err := c.fw.WriteMessage(&Peer{SenderID: e.self, TargetID: j.SenderID, PeerMetadata: c.myMetadata(), SelectedProtocolVersion: version}); err != nil {
+	if err := c.fw.WriteMessage(&wire.Peer{SenderID: e.self, TargetID: j.SenderID, PeerMetadata: c.myMetadata(), SelectedProtocolVersion: version}); err != nil {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake: send peer: %w", err)
 	}
@@ -285,7 +286,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 	c.s.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.close("handshake canceled") })
 	defer stop()
-	if err := c.fw.WriteMessage(&Join{SenderID: e.self, PeerMetadata: c.myMetadata(), SupportedProtocolVersions: []string{ProtocolVersion}}); err != nil {
+	if err := c.fw.WriteMessage(&wire.Join{SenderID: e.self, PeerMetadata: c.myMetadata(), SupportedProtocolVersions: []string{wire.ProtocolVersion}}); err != nil {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake with %s: send join: %w", c.pid, err)
 	}
@@ -296,8 +297,8 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 	}
 	c.s.SetDeadline(time.Time{})
 	switch m := m.(type) {
-	case *Peer:
-		if err := AcceptProtocolVersion(m.SelectedProtocolVersion); err != nil {
+	case *wire.Peer:
+		if err := wire.AcceptProtocolVersion(m.SelectedProtocolVersion); err != nil {
 			e.log.Warn("protocol version mismatch: closing", "peer", c.pid, "err", err)
 			c.refuse(err.Error())
 			return fmt.Errorf("handshake with %s: %w", c.pid, err)
@@ -312,11 +313,11 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 			return fmt.Errorf("handshake with %s: %w", c.pid, err)
 		}
 		return nil
-	case *ErrorMessage:
+	case *wire.ErrorMessage:
 		c.close("refused by peer: " + m.Message)
 		if strings.Contains(strings.ToLower(m.Message), "version") {
-			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", m.Message, "ours", ProtocolVersion)
-			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, ErrUnsupportedVersion, m.Message, ProtocolVersion)
+			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", m.Message, "ours", wire.ProtocolVersion)
+			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, wire.ErrUnsupportedVersion, m.Message, wire.ProtocolVersion)
 		}
 		return fmt.Errorf("handshake with %s: refused: %s", c.pid, m.Message)
 	default:
@@ -327,7 +328,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 
 // bindSender checks the senderId a handshake declares against the stream's
 // authenticated peer (PROTOCOL.md section 6).
-func (c *conn) bindSender(sender string, md PeerMetadata) error {
+func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
 	if id, err := peer.Decode(sender); err == nil {
 		if id != c.pid {
 			return fmt.Errorf("senderId %s is not this stream's peer %s", sender, c.pid)
@@ -342,9 +343,9 @@ func (c *conn) bindSender(sender string, md PeerMetadata) error {
 	}
 	for _, x := range md.Extensions {
 		switch x {
-		case ExtChange:
+		case wire.ExtChange:
 			c.collab = true
-		case ExtDoc:
+		case wire.ExtDoc:
 			c.docExt = true
 		}
 	}
@@ -497,7 +498,7 @@ func (c *conn) readLoop() {
 			return
 		}
 		tokens--
-		m, err := Decode(frame)
+		m, err := wire.Decode(frame)
 		if err != nil {
 			c.refuse("malformed message: " + err.Error())
 			return
@@ -509,67 +510,53 @@ func (c *conn) readLoop() {
 }
 
 // handle acts on one message; false ends the stream.
-func (c *conn) handle(m Message) bool {
+func (c *conn) handle(m wire.Message) bool {
 	e := c.e
+	route := wire.RouteOf(m)
 	switch m.(type) {
-	case *Ephemeral, *Unknown:
+	case *wire.Ephemeral, *wire.Unknown:
 	default:
-		if m.Sender() != c.remoteSender {
-			c.refuse(fmt.Sprintf("spoofed sender: %s message claims senderId %q on the stream of %q", m.Type(), m.Sender(), c.remoteSender))
+		if route.Sender != c.remoteSender {
+			c.refuse(fmt.Sprintf("spoofed sender: %s message claims senderId %q on the stream of %q", m.Type(), route.Sender, c.remoteSender))
 			return false
 		}
 	}
 	switch m := m.(type) {
-	case *Join, *Peer:
+	case *wire.Join, *wire.Peer:
 		c.refuse("second " + m.Type() + " on an open stream")
 		return false
-	case *ErrorMessage:
+	case *wire.ErrorMessage:
 		e.log.Warn("peer reported an error; closing", "peer", c.pid, "message", m.Message)
 		c.close("peer error: " + m.Message)
 		return false
-	case *Leave:
+	case *wire.Leave:
 		c.close("peer left")
 		return false
-	case *Unknown, *RemoteSubscriptionChange, *RemoteHeadsChanged:
+	case *wire.Unknown, *wire.RemoteSubscriptionChange, *wire.RemoteHeadsChanged:
 		return true
 	}
-	if t := m.Target(); t != e.self {
-		e.log.Debug("dropping message for someone else", "peer", c.pid, "type", m.Type(), "target", t)
+	if route.Target != e.self {
+		e.log.Debug("dropping message for someone else", "peer", c.pid, "type", m.Type(), "target", route.Target)
 		return true
 	}
-	var docStr string
-	switch m := m.(type) {
-	case *Sync:
-		docStr = m.DocumentID
-	case *Request:
-		docStr = m.DocumentID
-	case *DocUnavailable:
-		docStr = m.DocumentID
-	case *Ephemeral:
-		docStr = m.DocumentID
-	case *CollabChange:
-		docStr = m.DocumentID
-	case *CollabDoc:
-		docStr = m.DocumentID
-	}
-	id, err := crdt.ParseDocumentID(docStr)
+	id, err := crdt.ParseDocumentID(route.Document)
 	if err != nil {
-		c.refuse(fmt.Sprintf("malformed message: %s with invalid documentId %q", m.Type(), docStr))
+		c.refuse(fmt.Sprintf("malformed message: %s with invalid documentId %q", m.Type(), route.Document))
 		return false
 	}
 	switch m := m.(type) {
-	case *Request:
+	case *wire.Request:
 		return c.onSync(id, m.Data, true)
-	case *Sync:
+	case *wire.Sync:
 		return c.onSync(id, m.Data, false)
-	case *DocUnavailable:
+	case *wire.DocUnavailable:
 		c.onUnavailable(id)
 		return true
-	case *CollabChange:
+	case *wire.CollabChange:
 		return c.onChange(id, m.Data)
-	case *CollabDoc:
+	case *wire.CollabDoc:
 		return c.onDoc(id, m.Data)
-	case *Ephemeral:
+	case *wire.Ephemeral:
 		return c.onEphemeral(id, m)
 	}
 	return true

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 func TestReanchor(t *testing.T) {
@@ -104,12 +105,12 @@ func TestPresence(t *testing.T) {
 	r.handshake(b)
 	empty, _, _ := crdt.Load(nil, nil, "")
 	first, _, _ := empty.GenerateSyncMessage(empty.NewSyncState())
-	r.send(&Request{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), Data: first})
-	payload, _ := encMode.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", State: &stateWire{Name: "ghost"}}})
-	r.send(&Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
+	r.send(&wire.Request{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), Data: first})
+	payload, _ := presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", State: &stateWire{Name: "ghost"}}})
+	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
 	waitFor(t, 5*time.Second, "ghost appears", func() bool { _, ok := presenceOf(b, id, r.id); return ok })
 	// A replay of the same count is dropped.
-	r.send(&Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
+	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
 	start := time.Now()
 	waitFor(t, 5*time.Second, "silent ghost disappears", func() bool { _, ok := presenceOf(b, id, r.id); return !ok })
 	if d := time.Since(start); d > 3*time.Second {
@@ -158,7 +159,7 @@ func TestSyncStateResumed(t *testing.T) {
 
 	b.stop()
 	a.edit(id, 0, 0, "new ")
-	b.sent = func(to peer.ID, m Message, size int) {
+	b.sent = func(to peer.ID, m wire.Message, size int) {
 		select {
 		case <-armed:
 			return
@@ -166,9 +167,9 @@ func TestSyncStateResumed(t *testing.T) {
 		}
 		var d []byte
 		switch m := m.(type) {
-		case *Sync:
+		case *wire.Sync:
 			d = m.Data
-		case *Request:
+		case *wire.Request:
 			d = m.Data
 		default:
 			return

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // Join fetches note id from the peers at addrs (each ending in /p2p/<id>):
@@ -199,8 +200,8 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 		return fmt.Errorf("share %s: %w", id, err)
 	}
 	done := make(chan error, 2)
-	c.sendDone(&Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data}, done)
-	c.sendDone(&Ephemeral{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(),
+	c.sendDone(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data}, done)
+	c.sendDone(&wire.Ephemeral{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(),
 		SessionID: e.session, Count: e.count.Add(1), Data: e.localPayload(ns)}, done)
 	for range 2 {
 		select {

@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // Errors callers tell apart with errors.Is.
@@ -166,10 +167,10 @@ type Engine struct {
 	cfg     Config
 	count   atomic.Uint64 // ephemeral messages originated
 
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	ctx     context.Context // Run's; nil before Run
 	stopped bool            // Run returned or is returning: spawn refuses
-	wg      gosync.WaitGroup
+	wg      sync.WaitGroup
 	notes   map[crdt.DocumentID]*noteState
 	opening map[crdt.DocumentID]chan struct{}
 	conns   map[peer.ID]*conn
@@ -178,14 +179,14 @@ type Engine struct {
 	dialing map[peer.ID]*dialCall
 	subs    map[int]func(Event)
 	nextSub int
-	invites gosync.Mutex // serialises invitation files
+	invites sync.Mutex // serialises invitation files
 
 	events   chan Event
 	wakeDial chan struct{}
 	wakePres chan struct{}
 
 	// testSent, if set before Run, sees every frame written (tests).
-	testSent func(to peer.ID, m Message, size int)
+	testSent func(to peer.ID, m wire.Message, size int)
 }
 
 // New makes an engine; nothing happens on the network until Run.
@@ -278,12 +279,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.dialLoop)
 	e.spawn(e.discoveryLoop)
 	e.spawn(e.presenceLoop)
-	e.host.LibP2P().SetStreamHandler(ProtocolID, e.handleStream)
-	e.log.Info("sync engine started", "peer", e.self, "protocol", ProtocolID)
+	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
+	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
 
 	<-ctx.Done()
 
-	e.host.LibP2P().RemoveStreamHandler(ProtocolID)
+	e.host.LibP2P().RemoveStreamHandler(wire.ProtocolID)
 	e.mu.Lock()
 	e.stopped = true
 	conns := slices.Collect(maps.Values(e.conns))

@@ -1,4 +1,4 @@
-package sync
+package wire
 
 import (
 	"bufio"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	gosync "sync"
+	"sync"
 
 	"github.com/multiformats/go-varint"
 )
@@ -102,7 +102,7 @@ func (fr *FrameReader) ReadMessage() (Message, error) {
 // FrameWriter writes length-prefixed frames to a stream. It is safe for
 // concurrent use: each frame is written and flushed whole.
 type FrameWriter struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	bw *bufio.Writer
 }
 

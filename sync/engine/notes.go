@@ -1,16 +1,17 @@
-package sync
+package engine
 
 import (
 	"context"
 	"fmt"
 	"maps"
 	"slices"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // noteState is a note the engine keeps open and in sync.
@@ -24,7 +25,7 @@ type noteState struct {
 	unsub      func()
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
 
-	mu          gosync.Mutex
+	mu          sync.Mutex
 	dps         map[*conn]*docPeer // peers syncing this note
 	unavailable map[string]bool    // peers that answered doc-unavailable
 	wake        chan struct{}      // closed and replaced when the note or its peers change
@@ -263,7 +264,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		}
 		if push && dp.c.collab && dp.isCaughtUp() {
 			for _, c := range u.Changes {
-				dp.c.send(&CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
+				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
 			}
 			continue
 		}
@@ -273,7 +274,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 
 // hashSet remembers the last n change hashes seen.
 type hashSet struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	set  map[crdt.ChangeHash]struct{}
 	ring []crdt.ChangeHash
 	next int

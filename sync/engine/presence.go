@@ -1,4 +1,4 @@
-package sync
+package engine
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // Presence is what a remote peer shows of itself in a note.
@@ -46,7 +47,7 @@ type remotePresence struct {
 }
 
 type presenceState struct {
-	mu gosync.Mutex
+	mu sync.Mutex
 	// Local presence.
 	local          bool
 	cursor, anchor int
@@ -160,6 +161,7 @@ type stateWire struct {
 
 var (
 	presenceDec  cbor.DecMode
+	presenceEnc  cbor.EncMode
 	mapStringAny = reflect.TypeOf(map[string]any(nil))
 )
 
@@ -172,7 +174,13 @@ func init() {
 		DefaultMapType:   mapStringAny,
 	}.DecMode()
 	if err != nil {
-		panic(fmt.Sprintf("sync: presence decode options: %v", err))
+		panic(fmt.Sprintf("engine: presence decode options: %v", err))
+	}
+	// Nil slices go out as empty arrays, never as null, which JavaScript
+	// code would trip over.
+	presenceEnc, err = cbor.EncOptions{NilContainers: cbor.NilContainerAsEmpty}.EncMode()
+	if err != nil {
+		panic(fmt.Sprintf("engine: presence encode options: %v", err))
 	}
 }
 
@@ -247,7 +255,7 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 			}
 		}
 	}
-	b, err := encMode.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", UserID: e.self, DeviceID: e.session, State: st}})
+	b, err := presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", UserID: e.self, DeviceID: e.session, State: st}})
 	if err != nil {
 		e.log.Error("cannot encode presence", "err", err)
 		return nil
@@ -268,14 +276,14 @@ func (e *Engine) sendPresence(ns *noteState, dps []*docPeer, typ string) {
 	if typ == "snapshot" {
 		data = e.localPayload(ns)
 	} else {
-		data, _ = encMode.Marshal(presenceEnvelope{P: presenceWire{Type: typ, UserID: e.self, DeviceID: e.session}})
+		data, _ = presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: typ, UserID: e.self, DeviceID: e.session}})
 	}
 	if data == nil {
 		return
 	}
 	count := e.count.Add(1)
 	for _, dp := range dps {
-		dp.c.send(&Ephemeral{SenderID: e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(),
+		dp.c.send(&wire.Ephemeral{SenderID: e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(),
 			SessionID: e.session, Count: count, Data: data})
 	}
 }
@@ -325,7 +333,7 @@ func (e *Engine) presenceLoop(ctx context.Context) {
 
 // onEphemeral handles an ephemeral message: de-duplicated, rate-limited,
 // relayed unchanged to the note's other peers, and read as presence.
-func (c *conn) onEphemeral(id crdt.DocumentID, m *Ephemeral) bool {
+func (c *conn) onEphemeral(id crdt.DocumentID, m *wire.Ephemeral) bool {
 	e := c.e
 	if m.SenderID == e.self {
 		return true

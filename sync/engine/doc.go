@@ -1,16 +1,9 @@
-// Package sync implements the sync protocol that collab peers speak with each
-// other and with JavaScript automerge-repo peers, and the engine that keeps
-// a notebook's notes in sync over it.
+// Package engine is the engine that keeps a notebook's notes in sync with
+// other collab peers and with JavaScript automerge-repo peers.
 //
-// The protocol is automerge-repo's message set (join, peer, error, sync,
-// request, doc-unavailable, ephemeral, ...) carried over libp2p streams with
-// protocol ID [ProtocolID]: each stream is a sequence of frames, each frame an
-// unsigned-varint length followed by one CBOR map. PROTOCOL.md at the
-// repository root is the specification. The wire layer — framing
-// ([FrameReader], [FrameWriter], [MaxFrameSize]), the message types with
-// their CBOR codec ([Decode], [Encode]) and the version handshake
-// ([SelectProtocolVersion], [AcceptProtocolVersion]) — imports neither
-// libp2p nor automerge.
+// The protocol is automerge-repo's message set carried over libp2p streams
+// with protocol ID [wire.ProtocolID]; package sync/wire is its codec and
+// PROTOCOL.md at the repository root its specification.
 //
 // # The engine
 //
@@ -42,4 +35,4 @@
 // Presence: ephemeral messages in automerge-repo's Presence envelope with
 // name, colour, cursor, anchor, heads and the text around the cursor, so a
 // receiver re-anchors it after concurrent edits ([Engine.Presence]).
-package sync
+package engine

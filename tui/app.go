@@ -559,3 +559,13 @@ func shortID(s string) string {
 	}
 	return s
 }
+
+// EditorState is what the open note's editor shows: its text, cursor (a
+// rune offset) and whether the note has loaded. For tests and tools that
+// drive the app; nothing in collab's own flow reads it.
+func (a *App) EditorState() (text string, cursor int, ok bool) {
+	if a.sess == nil || a.sess.note == nil || a.sess.loading || a.sess.noBody {
+		return "", 0, false
+	}
+	return a.sess.ed.Text(), a.sess.ed.CursorPos(), true
+}

@@ -20,18 +20,18 @@ import (
 type FailureKind int
 
 const (
-	FailUnknown      FailureKind = iota
-	FailNoAddrs                  // we know no address for the peer
-	FailRefused                  // the machine answered, nothing listens there
-	FailTimeout                  // nothing answered: offline, or behind a NAT or firewall
-	FailNoRoute                  // our own network cannot reach that address
-	FailWrongPeer                // someone else answered at that address
-	FailSelf                     // the address is our own
-	FailNoReservation            // the relay holds no slot for the peer (it is not connected to it)
-	FailRelayRefused             // the relay does not relay for us or for the peer
-	FailRelayFull                // the relay is at its limits
-	FailRelayOffline             // the relay itself could not be reached
-	FailClosed                   // this host is shutting down
+	FailUnknown       FailureKind = iota
+	FailNoAddrs                   // we know no address for the peer
+	FailRefused                   // the machine answered, nothing listens there
+	FailTimeout                   // nothing answered: offline, or behind a NAT or firewall
+	FailNoRoute                   // our own network cannot reach that address
+	FailWrongPeer                 // someone else answered at that address
+	FailSelf                      // the address is our own
+	FailNoReservation             // the relay holds no slot for the peer (it is not connected to it)
+	FailRelayRefused              // the relay does not relay for us or for the peer
+	FailRelayFull                 // the relay is at its limits
+	FailRelayOffline              // the relay itself could not be reached
+	FailClosed                    // this host is shutting down
 )
 
 // DialError is a failure to reach a peer, classified so that it can be told

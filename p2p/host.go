@@ -395,11 +395,15 @@ func (h *Host) ConnectPeer(ctx context.Context, info peer.AddrInfo) error {
 	// Our callers pace their own retries; libp2p's dial backoff would only
 	// turn a retry into an instant "dial backoff" failure.
 	h.clearBackoff(info.ID)
-	err := h.h.Connect(ctx, info)
+	// Leave time for the fallback: addresses that no longer answer would
+	// otherwise use up the whole deadline.
+	firstCtx, cancel := context.WithTimeout(ctx, firstDialShare(ctx))
+	err := h.h.Connect(firstCtx, info)
+	cancel()
 	if err == nil {
 		return nil
 	}
-	first := classify(info.ID, err)
+	first := h.explain(info, classify(info.ID, err))
 	if first.Kind == FailSelf || first.Kind == FailClosed || ctx.Err() != nil {
 		return first
 	}
@@ -411,10 +415,49 @@ func (h *Host) ConnectPeer(ctx context.Context, info peer.AddrInfo) error {
 	h.log.Debug("connect failed; trying the addresses collaborators know", "peer", info.ID, "err", err, "addrs", addrs)
 	h.clearBackoff(info.ID)
 	if err := h.h.Connect(ctx, peer.AddrInfo{ID: info.ID, Addrs: addrs}); err != nil {
-		return classify(info.ID, err)
+		return h.explain(peer.AddrInfo{ID: info.ID, Addrs: addrs}, classify(info.ID, err))
 	}
 	return nil
 }
+
+// explain sharpens a failure that says no more than "no answer in time"
+// (libp2p gives up on every address at once when the deadline passes):
+// when the peer is known only through relays and none of those relays is
+// connected, the relay is what is missing.
+func (h *Host) explain(info peer.AddrInfo, e *DialError) *DialError {
+	if e.Kind != FailTimeout && e.Kind != FailUnknown {
+		return e
+	}
+	addrs := append(slices.Clone(info.Addrs), h.h.Peerstore().Addrs(info.ID)...)
+	var relays []peer.ID
+	for _, a := range addrs {
+		if r := relayOf(a); r != "" && !slices.Contains(relays, r) {
+			relays = append(relays, r)
+		}
+	}
+	if len(relays) == 0 {
+		return e
+	}
+	for _, r := range relays {
+		if h.h.Network().Connectedness(r) == network.Connected {
+			return e // the relay is there; the peer is not reachable through it
+		}
+	}
+	e.Kind, e.Relay = FailRelayOffline, relays[0]
+	return e
+}
+
+// firstDialShare is how long ConnectPeer lets the given addresses try before
+// it asks collaborators for newer ones: half the time left, at most
+// directDialTimeout.
+func firstDialShare(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return min(time.Until(dl)/2, directDialTimeout)
+	}
+	return directDialTimeout
+}
+
+const directDialTimeout = 10 * time.Second
 
 // connectDirect makes sure there is a direct (not relayed) connection to
 // ai, as a relay needs.

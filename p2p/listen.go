@@ -139,7 +139,7 @@ func (h *Host) Addrs() []ma.Multiaddr {
 		out = append(out, observed...)
 	}
 	out = append(out, direct[split:]...)
-	out = ma.Unique(out)
+	out = uniqueAddrs(out)
 	p2p, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.ID(), Addrs: out})
 	if err != nil {
 		h.log.Debug("p2p addrs", "err", err)
@@ -153,6 +153,18 @@ func (h *Host) Addrs() []ma.Multiaddr {
 // "/p2p-circuit" entry.
 func (h *Host) ListenAddrs() []ma.Multiaddr {
 	return slices.DeleteFunc(h.h.Network().ListenAddresses(), isRelayed)
+}
+
+// uniqueAddrs drops repeated addresses, keeping the order (ma.Unique
+// sorts).
+func uniqueAddrs(addrs []ma.Multiaddr) []ma.Multiaddr {
+	out := addrs[:0:0]
+	for _, a := range addrs {
+		if !slices.ContainsFunc(out, a.Equal) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // interfaceAddrs returns the listen addresses with unspecified ones (0.0.0.0,

@@ -4,6 +4,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -11,6 +12,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
+
+// addrPoll is how often the host reads its interface addresses.
+var addrPoll = 2 * time.Second
 
 // Reachability says whether peers on the internet can dial this host
 // directly.
@@ -105,15 +109,6 @@ func (r *reachTracker) observe(p peer.ID, conn network.Conn, observed ma.Multiad
 	return !had || old.natted != o.natted || !equalAddr(old.observed, o.observed)
 }
 
-// forget drops p's observation (it disconnected).
-func (r *reachTracker) forget(p peer.ID) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, had := r.obs[p]
-	delete(r.obs, p)
-	return had
-}
-
 // reset drops every observation: our own addresses changed (a new network),
 // so what peers saw before no longer holds.
 func (r *reachTracker) reset() {
@@ -170,10 +165,21 @@ func (h *Host) runReachability(sub event.Subscription) {
 		h.relays.kick()
 		h.signalAddrs()
 	}
+	// Interface addresses change without an event (a laptop joins another
+	// network; libp2p notices only within a minute): look every
+	// addrPoll.
+	poll := time.NewTicker(addrPoll)
+	defer poll.Stop()
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
+		case <-poll.C:
+			if h.ownIPsChanged() {
+				h.log.Info("this machine's addresses changed", "addrs", h.interfaceAddrs())
+				h.reach.reset()
+				changed()
+			}
 		case e, ok := <-sub.Out():
 			if !ok {
 				return
@@ -183,6 +189,7 @@ func (h *Host) runReachability(sub event.Subscription) {
 				if !h.trusted(e.Peer) {
 					continue
 				}
+				h.keepRecord(e.Peer, e.SignedPeerRecord)
 				if h.reach.observe(e.Peer, e.Conn, e.ObservedAddr, h.interfaceIPs()) {
 					h.log.Debug("observed address", "peer", e.Peer, "addr", e.ObservedAddr)
 					changed()
@@ -192,11 +199,9 @@ func (h *Host) runReachability(sub event.Subscription) {
 			case event.EvtPeerProtocolsUpdated:
 				h.relays.kick()
 			case event.EvtPeerConnectednessChanged:
-				if e.Connectedness == network.NotConnected && h.reach.forget(e.Peer) {
-					changed()
-				} else {
-					h.relays.kick()
-				}
+				// Observations outlive connections: how the NAT maps us
+				// does not change when a collaborator goes offline.
+				h.relays.kick()
 			case event.EvtLocalAddressesUpdated:
 				if h.ownIPsChanged() {
 					h.reach.reset()

@@ -72,6 +72,22 @@ func (h *Host) handleRecordRequest(s network.Stream) {
 	}
 }
 
+// keepRecord stores a trusted peer's signed record (identify hands it over
+// on every connection and push, but does not keep it), so that we can pass
+// it on to other collaborators looking for that peer.
+func (h *Host) keepRecord(p peer.ID, env *record.Envelope) {
+	if env == nil {
+		return
+	}
+	cab, ok := peerstore.GetCertifiedAddrBook(h.h.Peerstore())
+	if !ok {
+		return
+	}
+	if _, err := cab.ConsumePeerRecord(env, recordAddrTTL); err != nil {
+		h.log.Debug("keep peer record", "peer", p, "err", err)
+	}
+}
+
 // recordBytes returns the signed record we hold for p (our own for p ==
 // self), marshaled, or nil.
 func (h *Host) recordBytes(p peer.ID) []byte {

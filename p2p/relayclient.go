@@ -25,7 +25,7 @@ var (
 	MaxRelays = 2
 
 	relayRetryMin      = 500 * time.Millisecond
-	relayRetryMax      = 4 * time.Second
+	relayRetryMax      = 2 * time.Second
 	relayReserveTimout = 10 * time.Second
 	relayRecheck       = 5 * time.Second // re-evaluate candidates at least this often
 )

@@ -3,6 +3,7 @@ package p2p
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/config"
@@ -73,7 +74,17 @@ func (h *Host) startTraversal(cfg Config) error {
 // listen addresses it adds the NAT's addresses collaborators saw us at and
 // our relay circuits.
 func (h *Host) advertised(addrs []ma.Multiaddr) []ma.Multiaddr {
-	out := append([]ma.Multiaddr(nil), addrs...)
+	// libp2p resolves 0.0.0.0 with interface addresses it caches for a
+	// minute: a laptop that moved would advertise (and sign) its old
+	// address that long. Use the interfaces as they are now instead, and
+	// keep from libp2p's list what does not come from them (NAT mappings).
+	cached, _ := h.h.Network().InterfaceListenAddresses()
+	out := h.interfaceAddrs()
+	for _, a := range addrs {
+		if !slices.ContainsFunc(cached, a.Equal) {
+			out = append(out, a)
+		}
+	}
 	out = append(out, h.reach.observedAddrs()...)
 	out = append(out, h.relays.circuitAddrs()...)
 	return ma.Unique(out)

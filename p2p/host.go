@@ -234,7 +234,6 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		// from what collaborators observe. AutoNAT v2 and libp2p's
 		// auto-relay (which would pick relays by itself) stay off.
 		pinAutoNAT,
-		libp2p.SwarmOpts(swarm.WithDialRanker(dialRanker)),
 		libp2p.AddrsFactory(func(addrs []ma.Multiaddr) []ma.Multiaddr {
 			if h := built.Load(); h != nil {
 				return h.advertised(addrs)

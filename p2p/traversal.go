@@ -11,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -130,25 +129,6 @@ func (h *Host) Peer(p peer.ID) PeerInfo {
 		info.Relay = true
 	}
 	return info
-}
-
-// RelayDialDelay is how long a dial waits before it tries a peer's relay
-// circuits beside its direct addresses. libp2p waits 500 ms whenever a
-// public direct address is known; for a peer behind a NAT that address is
-// usually the NAT's, which does not answer, and joining would wait that
-// long for nothing.
-var RelayDialDelay = 100 * time.Millisecond
-
-// dialRanker is libp2p's default ranking with relay circuits tried after at
-// most RelayDialDelay.
-func dialRanker(addrs []ma.Multiaddr) []network.AddrDelay {
-	res := swarm.DefaultDialRanker(addrs)
-	for i := range res {
-		if isRelayed(res[i].Addr) && res[i].Delay > RelayDialDelay {
-			res[i].Delay = RelayDialDelay
-		}
-	}
-	return res
 }
 
 // jitter returns d ± 20%.

@@ -318,3 +318,87 @@ func TestNATPeerMoves(t *testing.T) {
 		t.Errorf("reached B only through the relay; want its new public address")
 	}
 }
+
+// BenchmarkNATPaths measures, per NAT pair, the time from dialing a peer's
+// ticket addresses to the first echoed message, the time until the
+// connection is direct (where the NATs allow it), and the round trip of a
+// 64-byte message on the final path (p50/p99 over 200).
+//
+//	go test ./p2p -run '^$' -bench BenchmarkNATPaths -benchtime 5x
+func BenchmarkNATPaths(b *testing.B) {
+	pairs := []struct{ a, b netns.NATKind }{
+		{netns.NATPortPreserving, netns.NATPortPreserving},
+		{netns.NATSymmetric, netns.NATSymmetric},
+		{netns.NATForward, netns.NATSymmetric},
+	}
+	for _, p := range pairs {
+		b.Run(fmt.Sprintf("%s-%s", p.a, p.b), func(b *testing.B) {
+			benchNATPair(b, p.a, p.b)
+		})
+	}
+}
+
+func benchNATPair(b *testing.B, ka, kb netns.NATKind) {
+	if os.Getenv(envAgent) != "" {
+		b.Skip("agent process")
+	}
+	netns.Require(b, nsPrefix)
+	netns.RequireNFT(b)
+	in := netns.NewInternet(b, nsPrefix, "b")
+	relayHost := in.PublicHost("relay")
+	ha, hb := in.NewHome(ka, 1), in.NewHome(kb, 1)
+	dir := b.TempDir()
+	rk, rid := newAgentKey(b)
+	ak, aid := newAgentKey(b)
+	bk, bid := newAgentKey(b)
+	ids := []peer.ID{rid, aid, bid}
+	relay := spawn(b, "relay", relayHost.NS, dir, rk)
+	relay.start(natListen, ids, nil, true)
+	raddr := fmt.Sprintf("/ip4/%s/udp/4747/quic-v1/p2p/%s", relayHost.Addr, rid)
+	a := spawn(b, "a", ha.Hosts[0].NS, dir, ak)
+	a.start(natListen, ids, nil, false)
+	pb := spawn(b, "b", hb.Hosts[0].NS, dir, bk)
+	pb.start(natListen, ids, nil, false)
+	for _, x := range []*agent{a, pb} {
+		x.do(agentReq{Op: "connect", Peer: rid.String(), Addrs: []string{raddr}}, false)
+		x.do(agentReq{Op: "wait-relayed", Timeout: 10 * time.Second}, false)
+	}
+	ticket := a.do(agentReq{Op: "addrs"}, false).Addrs
+	var join, direct time.Duration
+	directs := 0
+	var rtts []int64
+	relayed := false
+	b.ResetTimer()
+	for range b.N {
+		pb.do(agentReq{Op: "disconnect", Peer: aid.String()}, false)
+		a.do(agentReq{Op: "disconnect", Peer: bid.String()}, false)
+		time.Sleep(200 * time.Millisecond)
+		start := time.Now()
+		pb.do(agentReq{Op: "connect", Peer: aid.String(), Addrs: ticket}, false)
+		pb.do(agentReq{Op: "echo", Peer: aid.String(), Size: 64}, false)
+		join += time.Since(start)
+		wait := 3 * time.Second
+		if expectDirect(ka, kb) {
+			wait = 15 * time.Second
+		}
+		if d := pb.do(agentReq{Op: "wait-direct", Peer: aid.String(), Timeout: wait}, true); d.Err == "" {
+			direct += time.Since(start)
+			directs++
+			time.Sleep(RelayRetireGrace + time.Second) // let the relayed connection go
+		}
+		e := pb.do(agentReq{Op: "echo", Peer: aid.String(), Size: 64, Count: 200}, false)
+		rtts = append(rtts, e.RTTs...)
+		relayed = e.Relayed
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(join.Milliseconds())/float64(b.N), "join-ms")
+	if directs > 0 {
+		b.ReportMetric(float64(direct.Milliseconds())/float64(directs), "direct-ms")
+	}
+	b.ReportMetric(float64(directs)/float64(b.N), "direct-ratio")
+	b.ReportMetric(float64(percentile(rtts, 50).Microseconds()), "rtt-p50-µs")
+	b.ReportMetric(float64(percentile(rtts, 99).Microseconds()), "rtt-p99-µs")
+	if relayed {
+		b.Logf("final path relayed")
+	}
+}

@@ -1,5 +1,6 @@
 // Package p2p is the libp2p host of a collab peer: identity, transports,
-// limits, LAN discovery. It has no sync logic; the sync engine registers its
+// limits, LAN discovery, and reaching peers across NATs (relays run by
+// collaborators, hole punching, reachability, peer records). It has no sync logic; the sync engine registers its
 // stream handler on LibP2P() and decides what to do with connected peers.
 //
 // # Identity
@@ -27,23 +28,88 @@
 // protocol too (e.g. at most 75 inbound streams per peer per protocol on a
 // small machine).
 //
+// # Reaching peers across NATs
+//
+// Trust. Config.Trusted says who the user works with (collaborators and
+// peers the user allowed); Config.Relays are relays the user named. Only
+// those are used as relays, asked for peer records, or believed about how
+// they see us. Note IDs never reach this package: relay reservations,
+// circuits and records carry peer IDs and addresses only.
+//
+// Reachability (Host.Reachability) is decided from what trusted peers on
+// the internet report in identify: if one sees us at an address that is
+// not one of our interfaces', a NAT is in between (private); if they see
+// our own public address, we are public. One collaborator's word suffices
+// (libp2p would want four observers). Config.Reachability overrides it.
+// AutoNAT v1 is pinned so that it never asks peers to dial us back, and
+// AutoNAT v2 is off: with the few peers a notebook has, neither gives a
+// verdict in useful time (FINDINGS: v2 gave none within 200 s).
+//
+// Relay client. While private, the host keeps slots on up to MaxRelays
+// relays: the user's, then trusted peers that advertise circuit relay v2
+// (identify) and a public address. A lost relay is retried every 0.5–2 s
+// (jittered), so a relay that comes back is used again within seconds. The
+// circuit addresses (…/p2p/RELAY/p2p-circuit) join the host's addresses.
+//
+// Relay service (Config.RelayService, `collab serve --relay`): circuit
+// relay v2 for the peers Config.RelayAllowed admits (both ends of every
+// relayed connection must be admitted), with limits sized for notes rather
+// than libp2p's 128 KiB / 2 min: RelayCircuitData per connection and
+// direction, RelayCircuitDuration, RelayPeerRate bytes/s per peer, and
+// RelayMaxCircuitsPerPeer, RelayMaxReservations, RelayMaxReservationsPerIP.
+// Host.RelayingFor says whom it relays for.
+//
+// Hole punching (DCUtR) is on: when a relayed connection opens, both sides
+// try to open a direct one. Once a direct connection exists, the relayed one
+// is closed as soon as it carries no stream, and after RelayRetireGrace in
+// any case (Host.PathChanges tells the sync engine to move its stream
+// first). Host.Path says how a peer is reached: direct (LAN or internet)
+// or relayed via whom. Dials try relay circuits 500 ms after a public
+// direct address (libp2p's ranking; trying them after 100 ms was measured
+// to break hole punching: DCUtR's dial then joins the still-pending direct
+// dial and times out).
+//
+// Addresses. Host.Addrs lists, most useful first: public addresses, relay
+// circuits, the NAT's addresses collaborators saw us at, LAN addresses,
+// loopback. libp2p's advertised addresses (identify, signed peer records)
+// are built from the interfaces as they are now (libp2p caches them for a
+// minute), polled every 2 s, plus observed addresses and circuits.
+//
+// Peer records. Identify hands every connected peer our signed peer record
+// (addresses signed with our key), and the host keeps those of trusted
+// peers. RecordProtocol lets a trusted peer ask for the record of another
+// peer both trust; ConnectPeer falls back to it (FindPeer) when the known
+// addresses fail, so a peer that moved is found through any common
+// collaborator or relay. No DHT: it would add a large dependency and, as
+// measured in FINDINGS, waits out its timeout for peers reachable only
+// through a relay; asking the collaborators one is connected to finds
+// every peer a common collaborator can point to, which is the case that
+// matters for notes shared among a few people.
+//
+// Errors. ConnectPeer returns *DialError: the failure classified
+// (FailureKind) and told in plain words by Explain with the person's and
+// the relay's names ("couldn't reach ann at 192.168.1.20: is collab
+// running there?"); Raw keeps libp2p's text for debug logs.
+//
 // # What the host sends by itself
 //
 // Nothing, until a peer is connected, unless the user turned on MDNS or
-// NATPortMap:
+// NATPortMap, or named relays (Config.Relays, which it connects to when it
+// finds itself behind a NAT):
 //
 //   - no bootstrap peers, no DHT, no rendezvous;
-//   - no circuit relay (transport disabled), no auto-relay, no relay
-//     service, no hole punching, no AutoNAT v2;
-//   - AutoNAT v1 is pinned (reachability forced to "private"), so it never
-//     asks connected peers to dial us back;
+//   - no AutoNAT probes (v1 pinned, v2 off), no libp2p auto-relay;
 //   - no Prometheus metrics.
 //
 // Once a peer is connected — because the user connected to it, it connected
 // to us, or mDNS found it — libp2p talks to that peer only: identify on the
-// new connection (and identify push to connected peers when our addresses
-// change), ping replies, yamux keep-alives, and whatever the sync engine
-// sends.
+// new connection (and identify push, with our signed record, to connected
+// peers when our addresses change), ping replies, yamux keep-alives, and
+// whatever the sync engine sends. Towards trusted peers also: a relay
+// reservation request (and its refresh every half reservation lifetime)
+// when we are behind a NAT and the peer runs a relay; record requests when
+// a dial to another collaborator failed; and DCUtR (hole-punch) messages
+// and simultaneous dials to a peer we have a relayed connection with.
 //
 // With MDNS on, the host multicasts DNS-SD queries and announcements for
 // DefaultMDNSService ("_collab._udp", not libp2p's "_p2p._udp") to
@@ -53,9 +119,13 @@
 // mdns ignores address filters). A restart, on every change of the host's
 // addresses, sends a fresh round.
 //
-// With NATPortMap on, the host multicasts UPnP/NAT-PMP discovery
-// (239.255.255.250:1900 and the gateway) at once and keeps the mapping
-// alive.
+// With NATPortMap on, the host uses libp2p's port mapper: it multicasts
+// UPnP discovery (SSDP M-SEARCH to 239.255.255.250:1900, 7 packets in 4 s)
+// at once and keeps a mapping alive if a router answers. It does not send
+// NAT-PMP on Linux (libp2p finds no gateway there: go-netroute cannot route
+// 0.0.0.0; see FINDINGS), and it says nothing when no router answers. A
+// mapper of collab's own (NAT-PMP to the gateway from the routing table,
+// UPnP, a notice either way) is still to be written.
 //
 // # LAN discovery
 //
@@ -86,5 +156,6 @@
 // # Goroutines
 //
 // Every goroutine the host starts (mDNS supervisor, connector, one per mDNS
-// connection attempt) stops before Close returns.
+// connection attempt, reachability tracker, path watcher, relay client)
+// stops before Close returns; so does the relay service.
 package p2p

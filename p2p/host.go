@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -15,9 +16,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -94,6 +97,29 @@ type Config struct {
 	// Off by default: it multicasts on the LAN as soon as the host starts.
 	NATPortMap bool
 
+	// Trusted reports whether a peer is one the user works with: a
+	// collaborator (a known peer of some note) or a peer the user named.
+	// Only trusted peers are used as relays, asked for peer records, and
+	// believed about how they see us (reachability). nil trusts nobody but
+	// Relays.
+	Trusted func(peer.ID) bool
+
+	// Relays are relays the user named (e.g. --relay-via); they are trusted
+	// and tried first. Relay-capable collaborators are found by themselves.
+	Relays []peer.AddrInfo
+
+	// RelayService runs the circuit relay v2 service for the peers
+	// RelayAllowed admits (see RelayCircuitDuration and the other limits).
+	RelayService bool
+	// RelayAllowed decides whom the relay service serves; nil means
+	// Trusted.
+	RelayAllowed func(peer.ID) bool
+
+	// Reachability forces the reachability verdict (public: never use a
+	// relay; private: always reserve relay slots). ReachabilityUnknown, the
+	// default, decides from what collaborators observe.
+	Reachability Reachability
+
 	// DialFilter, if set, is consulted (by the connection gater) before
 	// every outgoing dial, whoever asked for it; addresses it rejects are
 	// not dialed. Tests use it to forbid anything but loopback.
@@ -119,8 +145,18 @@ type Host struct {
 	found       chan peer.AddrInfo // mDNS finds, from the notifee to the connector
 	discovered  chan peer.AddrInfo // connected mDNS finds, for the caller
 
+	trustedFn func(peer.ID) bool
+	static    []peer.AddrInfo
+	reach     *reachTracker
+	relays    *relayClient
+	relaySvc  *relayService
+	pathOut   chan peer.ID
+	addrsOut  chan struct{}
+	relayEmit event.Emitter // EvtAutoRelayAddrsUpdated: makes libp2p recompute (and push) our addresses now
+
 	mu      sync.Mutex
 	notices []string
+	lastIPs []string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -173,6 +209,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("start host: resource manager: %w", err)
 	}
 
+	var built atomic.Pointer[Host] // for the address factory, set once the Host exists
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.NoListenAddrs, // we listen ourselves, address by address
@@ -186,12 +223,23 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(&gater{allowDial: cfg.DialFilter}),
-		// No circuit relay transport: nothing is dialed through third parties.
-		libp2p.DisableRelay(),
-		// Pin AutoNAT v1 so that it never probes reachability through
-		// connected peers. (AutoNAT v2, auto-relay, the relay service and
-		// hole punching are off unless enabled, and we do not enable them.)
-		libp2p.ForceReachabilityPrivate(),
+		// The circuit relay transport: dial and accept relayed connections
+		// through relays (collaborators, or relays the user named).
+		libp2p.EnableRelay(),
+		// DCUtR: turn a relayed connection into a direct one where the
+		// NATs allow it.
+		libp2p.EnableHolePunching(),
+		// Pin AutoNAT v1 (to "unknown") so that it never asks connected
+		// peers to dial us back: reachability is decided by reachTracker
+		// from what collaborators observe. AutoNAT v2 and libp2p's
+		// auto-relay (which would pick relays by itself) stay off.
+		pinAutoNAT,
+		libp2p.AddrsFactory(func(addrs []ma.Multiaddr) []ma.Multiaddr {
+			if h := built.Load(); h != nil {
+				return h.advertised(addrs)
+			}
+			return addrs
+		}),
 		// No Prometheus registration in the global registry.
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent(UserAgent),
@@ -216,7 +264,18 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		mdnsService: cfg.MDNSServiceName,
 		found:       make(chan peer.AddrInfo, 64),
 		discovered:  make(chan peer.AddrInfo, 64),
+		trustedFn:   cfg.Trusted,
+		static:      cfg.Relays,
+		reach:       newReachTracker(cfg.Reachability),
+		pathOut:     make(chan peer.ID),
+		addrsOut:    make(chan struct{}, 1),
 	}
+	h.relays = newRelayClient(h, cfg.Relays)
+	for _, r := range cfg.Relays {
+		lh.Peerstore().AddAddrs(r.ID, r.Addrs, peerstore.PermanentAddrTTL)
+	}
+	built.Store(h)
+	h.ownIPsChanged() // remember the starting ones
 	if h.mdnsService == "" {
 		h.mdnsService = DefaultMDNSService
 	}
@@ -226,6 +285,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("start host: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("start host: %w", err)
+	}
+
+	if err := h.startTraversal(cfg); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("start host: %w", err)
 	}
@@ -241,7 +305,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		go h.runConnector()
 		go h.runMDNS(sub)
 	}
-	h.log.Info("p2p host started", "peer", lh.ID().String(), "listen", lh.Network().ListenAddresses())
+	h.log.Info("p2p host started", "peer", lh.ID().String(), "listen", h.ListenAddrs())
 	return h, nil
 }
 
@@ -313,18 +377,116 @@ func (h *Host) Connect(ctx context.Context, addr ma.Multiaddr) (peer.ID, error) 
 }
 
 // ConnectPeer connects to a peer by ID and addresses. With no addresses it
-// uses those the host still remembers (e.g. of a peer seen recently).
+// uses those the host still remembers (e.g. of a peer seen recently). If none
+// of them works, it asks the connected collaborators for the peer's current
+// signed record (FindPeer) and tries those addresses: that is how a peer
+// that moved is found again. A relayed connection counts as connected.
+// Errors are *DialError, in plain words.
 func (h *Host) ConnectPeer(ctx context.Context, info peer.AddrInfo) error {
 	if info.ID == h.ID() {
-		return errors.New("connect: that address is this peer's own")
+		return &DialError{Peer: info.ID, Kind: FailSelf, Err: errors.New("connect: that address is this peer's own")}
 	}
 	if err := h.ctx.Err(); err != nil {
-		return fmt.Errorf("connect to %s: host closed", info.ID)
+		return &DialError{Peer: info.ID, Kind: FailClosed, Err: err}
 	}
-	if err := h.h.Connect(ctx, info); err != nil {
-		return fmt.Errorf("connect to %s: %w", info.ID, err)
+	if h.h.Network().Connectedness(info.ID) != network.NotConnected {
+		return nil
+	}
+	// Our callers pace their own retries; libp2p's dial backoff would only
+	// turn a retry into an instant "dial backoff" failure.
+	h.clearBackoff(info.ID)
+	// Leave time for the fallback: addresses that no longer answer would
+	// otherwise use up the whole deadline.
+	firstCtx, cancel := context.WithTimeout(ctx, firstDialShare(ctx))
+	err := h.h.Connect(firstCtx, info)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	first := h.explain(info, classify(info.ID, err))
+	if first.Kind == FailSelf || first.Kind == FailClosed || ctx.Err() != nil {
+		return first
+	}
+	addrs, ferr := h.FindPeer(ctx, info.ID)
+	if ferr != nil || len(addrs) == 0 {
+		h.log.Debug("connect failed", "peer", info.ID, "err", err, "find", ferr)
+		return first
+	}
+	h.log.Debug("connect failed; trying the addresses collaborators know", "peer", info.ID, "err", err, "addrs", addrs)
+	h.clearBackoff(info.ID)
+	if err := h.h.Connect(ctx, peer.AddrInfo{ID: info.ID, Addrs: addrs}); err != nil {
+		return h.explain(peer.AddrInfo{ID: info.ID, Addrs: addrs}, classify(info.ID, err))
 	}
 	return nil
+}
+
+// explain sharpens a failure that says no more than "no answer in time"
+// (libp2p gives up on every address at once when the deadline passes):
+// when the peer is known only through relays and none of those relays is
+// connected, the relay is what is missing.
+func (h *Host) explain(info peer.AddrInfo, e *DialError) *DialError {
+	if e.Kind != FailTimeout && e.Kind != FailUnknown {
+		return e
+	}
+	addrs := append(slices.Clone(info.Addrs), h.h.Peerstore().Addrs(info.ID)...)
+	var relays []peer.ID
+	for _, a := range addrs {
+		if r := relayOf(a); r != "" && !slices.Contains(relays, r) {
+			relays = append(relays, r)
+		}
+	}
+	if len(relays) == 0 {
+		return e
+	}
+	for _, r := range relays {
+		if h.h.Network().Connectedness(r) == network.Connected {
+			return e // the relay is there; the peer is not reachable through it
+		}
+	}
+	e.Kind, e.Relay = FailRelayOffline, relays[0]
+	return e
+}
+
+// firstDialShare is how long ConnectPeer lets the given addresses try before
+// it asks collaborators for newer ones: half the time left, at most
+// directDialTimeout.
+func firstDialShare(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return min(time.Until(dl)/2, directDialTimeout)
+	}
+	return directDialTimeout
+}
+
+const directDialTimeout = 10 * time.Second
+
+// connectDirect makes sure there is a direct (not relayed) connection to
+// ai, as a relay needs.
+func (h *Host) connectDirect(ctx context.Context, ai peer.AddrInfo) error {
+	for _, c := range h.h.Network().ConnsToPeer(ai.ID) {
+		if !isRelayed(c.RemoteMultiaddr()) {
+			return nil
+		}
+	}
+	h.clearBackoff(ai.ID)
+	ai.Addrs = slices.DeleteFunc(slices.Clone(ai.Addrs), isRelayed)
+	if err := h.h.Connect(network.WithForceDirectDial(ctx, "relay"), ai); err != nil {
+		return classify(ai.ID, err)
+	}
+	return nil
+}
+
+func (h *Host) clearBackoff(id peer.ID) {
+	if sw, ok := h.h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(id)
+	}
+}
+
+// trusted reports whether p is a collaborator or a relay the user named.
+func (h *Host) trusted(p peer.ID) bool {
+	if slices.ContainsFunc(h.static, func(ai peer.AddrInfo) bool { return ai.ID == p }) {
+		return true
+	}
+	return h.trustedFn != nil && h.trustedFn(p)
 }
 
 // Connected reports whether the host has a live connection to id.
@@ -357,7 +519,11 @@ func (h *Host) Discovered() <-chan peer.AddrInfo { return h.discovered }
 func (h *Host) Close() error {
 	h.closeOnce.Do(func() {
 		h.cancel()
+		h.relaySvc.close()
 		h.wg.Wait()
+		if h.relayEmit != nil {
+			_ = h.relayEmit.Close()
+		}
 		if err := h.h.Close(); err != nil {
 			h.closeErr = fmt.Errorf("close host: %w", err)
 		}

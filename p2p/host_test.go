@@ -278,7 +278,7 @@ func TestDefaultPortBusyFallsBack(t *testing.T) {
 		t.Fatalf("New with a busy default port: %v", err)
 	}
 	defer h.Close()
-	listen := h.LibP2P().Network().ListenAddresses()
+	listen := h.ListenAddrs()
 	if len(listen) != 2 {
 		t.Fatalf("listening on %v, want a tcp and a quic address", listen)
 	}

@@ -58,7 +58,7 @@ func (h *Host) listen(explicit, defaults []ma.Multiaddr) error {
 		h.notice(fmt.Sprintf("%s port %s on %s %s; listening on %s instead",
 			proto, port, hostPart(a), reason, newPort))
 	}
-	if len(nw.ListenAddresses()) == 0 {
+	if len(h.ListenAddrs()) == 0 {
 		return errors.New("could not listen on any address")
 	}
 	return nil
@@ -108,14 +108,39 @@ func sameHost(a, b ma.Multiaddr) bool {
 }
 
 // Addrs returns the addresses other peers can dial this host at, each ending
-// in /p2p/<id>, for tickets and invitations. Unspecified listen addresses
-// (0.0.0.0, ::) are expanded into the addresses of the machine's interfaces;
-// unspecified and IPv6 link-local addresses are left out. Public addresses
-// come first, then private (LAN) ones, loopback last.
+// in /p2p/<id>, for tickets and invitations, most useful first: public
+// addresses (our interfaces', port mappings, and — when we are publicly
+// reachable — the addresses collaborators see us at), then relay circuits,
+// then the NAT's addresses collaborators saw us at (which answer only if the
+// NAT lets them), then private (LAN) ones, loopback last. Unspecified listen
+// addresses (0.0.0.0, ::) are expanded into the machine's interface
+// addresses; unspecified and IPv6 link-local addresses are left out.
 func (h *Host) Addrs() []ma.Multiaddr {
 	cands := h.interfaceAddrs()
 	cands = append(cands, h.h.Addrs()...) // includes NAT mappings, if any
-	p2p, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.ID(), Addrs: dialableAddrs(cands)})
+	observed := dialableAddrs(h.reach.observedAddrs())
+	direct := slices.DeleteFunc(dialableAddrs(cands), func(a ma.Multiaddr) bool {
+		return slices.ContainsFunc(observed, a.Equal) // placed below, by reachability
+	})
+	var out []ma.Multiaddr
+	split := len(direct)
+	for i, a := range direct {
+		if addrRank(a) > 0 {
+			split = i
+			break
+		}
+	}
+	out = append(out, direct[:split]...)
+	if h.Reachability() == ReachabilityPublic {
+		out = append(out, observed...)
+		out = append(out, h.relays.circuitAddrs()...)
+	} else {
+		out = append(out, h.relays.circuitAddrs()...)
+		out = append(out, observed...)
+	}
+	out = append(out, direct[split:]...)
+	out = uniqueAddrs(out)
+	p2p, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.ID(), Addrs: out})
 	if err != nil {
 		h.log.Debug("p2p addrs", "err", err)
 		return nil
@@ -123,11 +148,30 @@ func (h *Host) Addrs() []ma.Multiaddr {
 	return p2p
 }
 
+// ListenAddrs returns the addresses the host listens on, as configured (with
+// 0.0.0.0 and :: unexpanded), without the circuit relay transport's
+// "/p2p-circuit" entry.
+func (h *Host) ListenAddrs() []ma.Multiaddr {
+	return slices.DeleteFunc(h.h.Network().ListenAddresses(), isRelayed)
+}
+
+// uniqueAddrs drops repeated addresses, keeping the order (ma.Unique
+// sorts).
+func uniqueAddrs(addrs []ma.Multiaddr) []ma.Multiaddr {
+	out := addrs[:0:0]
+	for _, a := range addrs {
+		if !slices.ContainsFunc(out, a.Equal) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // interfaceAddrs returns the listen addresses with unspecified ones (0.0.0.0,
 // ::) expanded into the current addresses of the machine's interfaces. Unlike
 // the swarm's InterfaceListenAddresses it does not cache them for a minute.
 func (h *Host) interfaceAddrs() []ma.Multiaddr {
-	listen := h.h.Network().ListenAddresses()
+	listen := h.ListenAddrs()
 	addrs, err := manet.ResolveUnspecifiedAddresses(listen, nil)
 	if err != nil {
 		h.log.Debug("resolve interface addresses", "err", err)

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/gologshim"
 
 	"github.com/collab-editor/collab/notebook"
@@ -25,10 +27,12 @@ const identityName = "identity.key"
 
 // peerFlags are the flags of every command that runs a peer.
 type peerFlags struct {
-	listen   multiFlag
-	mdns     bool
-	nat      bool
-	logLevel string
+	listen       multiFlag
+	mdns         bool
+	nat          bool
+	relay        bool
+	reachability string
+	logLevel     string
 }
 
 type multiFlag []string
@@ -43,6 +47,8 @@ func addPeerFlags(fs *flag.FlagSet) {
 	fs.Var(&peerOpts.listen, "listen", "multiaddr to listen on, repeatable (default: TCP and QUIC on port 4747, IPv4 and IPv6, all interfaces)")
 	fs.BoolVar(&peerOpts.mdns, "mdns", true, "find peers on the local network by multicast DNS")
 	fs.BoolVar(&peerOpts.nat, "nat", false, "ask the router to forward a port (UPnP / NAT-PMP)")
+	fs.BoolVar(&peerOpts.relay, "relay", false, "relay for your collaborators (run it on a machine with a public address): peers behind NATs reach each other through it")
+	fs.StringVar(&peerOpts.reachability, "reachability", "auto", "auto, public or private: override what collaborators observe about this peer's NAT")
 	fs.StringVar(&peerOpts.logLevel, "log-level", "info", "log detail on stderr: debug, info, warn, error")
 }
 
@@ -75,12 +81,26 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 	if err != nil {
 		return nil, err
 	}
+	reach, ok := p2p.ParseReachability(opts.reachability)
+	if !ok {
+		lock.release()
+		return nil, usagef("--reachability: %q is not auto, public or private", opts.reachability)
+	}
+	// The host trusts the engine's known peers (collaborators); the
+	// engine exists only once the host does.
+	var known atomic.Pointer[engine.Engine]
 	host, err := p2p.New(ctx, p2p.Config{
 		IdentityPath: filepath.Join(nb.Dir(), identityName),
 		ListenAddrs:  opts.listen,
 		MDNS:         opts.mdns,
 		NATPortMap:   opts.nat,
 		Logger:       logger,
+		Trusted: func(p peer.ID) bool {
+			e := known.Load()
+			return e != nil && e.IsKnownPeer(p)
+		},
+		RelayService: opts.relay,
+		Reachability: reach,
 	})
 	if err != nil {
 		lock.release()
@@ -95,6 +115,7 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 		lock.release()
 		return nil, fmt.Errorf("start sync: %w", err)
 	}
+	known.Store(eng)
 	runCtx, cancel := context.WithCancel(context.Background())
 	rt := &peerRuntime{host: host, engine: eng, lock: lock, done: make(chan error, 1), cancel: cancel}
 	go func() { rt.done <- eng.Run(runCtx) }()

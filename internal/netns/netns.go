@@ -1,9 +1,17 @@
-// Package netns builds small LANs out of Linux network namespaces for tests
-// that must send multicast (mDNS) or use real addresses without touching
-// the machine's own network: a bridge namespace and one namespace per node,
-// each with an eth0 veth into the bridge at 10.99.0.<i>/24, lo up and
-// multicast on. Namespaces are named <prefix><pid>-…, so leftovers of a
-// killed run can be recognised and removed by the next.
+// Package netns builds networks out of Linux network namespaces for tests
+// that must send multicast (mDNS), use real addresses or cross NATs without
+// touching the machine's own network:
+//
+//   - LAN (New): a bridge namespace and one namespace per node, each with an
+//     eth0 veth into the bridge at 10.99.0.<i>/24, lo up and multicast on;
+//   - Internet (NewInternet): a core router namespace, public hosts on
+//     addresses from PublicRange, and home routers doing NAT of each kind
+//     (NATKind) for hosts on 192.168.<n>.0/24;
+//   - Capture: every packet in a set of namespaces, checked against the
+//     ranges the test allows.
+//
+// Namespaces are named <prefix><pid>-…, so leftovers of a killed run can be
+// recognised and removed by the next.
 package netns
 
 import (
@@ -21,22 +29,23 @@ import (
 )
 
 // Require skips the test unless network namespaces can be made here
-// (Linux, root, iproute2), and removes stale namespaces of earlier runs.
+// (Linux, root, iproute2) — under CI=true it fails instead — and removes
+// stale namespaces of earlier runs.
 func Require(t testing.TB, prefix string) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("network namespaces need linux")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot create the network namespaces this test runs in")
+		skipOrFail(t, "not root: cannot create the network namespaces this test runs in")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("iproute2's ip not found: cannot create network namespaces")
+		skipOrFail(t, "iproute2's ip not found: cannot create network namespaces")
 	}
 	RemoveStale(t, prefix)
 	probe := fmt.Sprintf("%s%d-probe", prefix, os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add does not work here (%v: %s)", err, bytes.TrimSpace(out))
+		skipOrFail(t, fmt.Sprintf("ip netns add does not work here (%v: %s)", err, bytes.TrimSpace(out)))
 	}
 	_ = exec.Command("ip", "netns", "del", probe).Run()
 }

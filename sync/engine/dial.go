@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -86,6 +87,16 @@ func (e *Engine) loadTargets() error {
 	return first
 }
 
+// IsKnownPeer reports whether pid is a known peer of some note (a
+// collaborator): the host trusts such peers as relays, observers of its
+// address and sources of peer records.
+func (e *Engine) IsKnownPeer(pid peer.ID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.targets[pid]
+	return ok
+}
+
 // knownPeer describes pid for a note's peers file: its addresses as
 // libp2p last learnt them (listen addresses from identify).
 func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
@@ -150,7 +161,9 @@ func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
 	if err := e.host.ConnectPeer(ctx, info); err != nil {
 		return nil, err
 	}
-	s, err := e.host.LibP2P().NewStream(ctx, info.ID, wire.ProtocolID)
+	// A relayed connection (through a collaborator's relay) is "limited"
+	// to libp2p; sync runs over it until a direct one replaces it.
+	s, err := e.host.LibP2P().NewStream(network.WithAllowLimitedConn(ctx, "collab sync"), info.ID, wire.ProtocolID)
 	if err != nil {
 		return nil, fmt.Errorf("open sync stream to %s: %w", info.ID, err)
 	}

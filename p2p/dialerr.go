@@ -1,0 +1,243 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/sec"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// FailureKind says in one word why a peer could not be reached.
+type FailureKind int
+
+const (
+	FailUnknown       FailureKind = iota
+	FailNoAddrs                   // we know no address for the peer
+	FailRefused                   // the machine answered, nothing listens there
+	FailTimeout                   // nothing answered: offline, or behind a NAT or firewall
+	FailNoRoute                   // our own network cannot reach that address
+	FailWrongPeer                 // someone else answered at that address
+	FailSelf                      // the address is our own
+	FailNoReservation             // the relay holds no slot for the peer (it is not connected to it)
+	FailRelayRefused              // the relay does not relay for us or for the peer
+	FailRelayFull                 // the relay is at its limits
+	FailRelayOffline              // the relay itself could not be reached
+	FailClosed                    // this host is shutting down
+)
+
+// DialError is a failure to reach a peer, classified so that it can be told
+// to the user in plain words (Explain). Error() is already plain; the raw
+// libp2p error is kept for debug logs (Unwrap, Raw).
+type DialError struct {
+	Peer peer.ID
+	Kind FailureKind
+	// Addr is the address the most telling failure was at (for relay
+	// failures, the circuit address), or nil.
+	Addr ma.Multiaddr
+	// Relay is the relay involved, for relay failures.
+	Relay peer.ID
+	Err   error
+}
+
+func (e *DialError) Error() string { return e.Explain(ShortID(e.Peer), "") }
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Raw returns the underlying libp2p error text, for --log-level debug.
+func (e *DialError) Raw() string {
+	if e.Err == nil {
+		return ""
+	}
+	return e.Err.Error()
+}
+
+// Explain says what went wrong, naming the peer as name and the relay as
+// relayName (a short ID if empty), with what to do about it.
+func (e *DialError) Explain(name, relayName string) string {
+	if relayName == "" && e.Relay != "" {
+		relayName = ShortID(e.Relay)
+	}
+	where := ""
+	if host := addrHost(e.Addr); host != "" {
+		where = " at " + host
+	}
+	switch e.Kind {
+	case FailNoAddrs:
+		return fmt.Sprintf("no address is known for %s: ask them for a new ticket, or connect to someone you both work with", name)
+	case FailRefused:
+		return fmt.Sprintf("couldn't reach %s%s: is collab running there?", name, where)
+	case FailTimeout:
+		if e.Addr != nil && manet.IsPrivateAddr(e.Addr) {
+			return fmt.Sprintf("couldn't reach %s%s: no answer (that address is on their local network; are you on the same one?)", name, where)
+		}
+		return fmt.Sprintf("couldn't reach %s%s: no answer (offline, or behind a NAT or firewall; a relay both of you know helps: run `collab serve --relay` on a public machine, or forward port %d to them)", name, where, DefaultPort)
+	case FailNoRoute:
+		return fmt.Sprintf("couldn't reach %s%s: your network has no route there", name, where)
+	case FailWrongPeer:
+		return fmt.Sprintf("couldn't reach %s%s: another peer answered at that address (they moved, or it is someone else's local address)", name, where)
+	case FailSelf:
+		return fmt.Sprintf("%s%s is this peer itself", name, where)
+	case FailNoReservation:
+		return fmt.Sprintf("couldn't reach %s through the relay %s: they are not connected to it right now", name, relayName)
+	case FailRelayRefused:
+		if e.Peer == e.Relay {
+			return fmt.Sprintf("the relay %s does not relay for you: it relays only for its collaborators (on it: `collab relay allow` your ID)", relayName)
+		}
+		return fmt.Sprintf("the relay %s refused to connect you to %s: it relays only for its collaborators", relayName, name)
+	case FailRelayFull:
+		return fmt.Sprintf("the relay %s is at its limits right now", relayName)
+	case FailRelayOffline:
+		return fmt.Sprintf("couldn't reach %s: the relay %s is offline", name, relayName)
+	case FailClosed:
+		return "collab is shutting down"
+	}
+	return fmt.Sprintf("couldn't reach %s%s", name, where)
+}
+
+// ShortID abbreviates a peer ID for people: the last 6 characters.
+func ShortID(id peer.ID) string {
+	s := id.String()
+	if len(s) > 8 {
+		return "…" + s[len(s)-6:]
+	}
+	return s
+}
+
+// addrHost is the place part of an address for people: "192.168.1.20",
+// "[2001:db8::1]", or "a relay" for circuits.
+func addrHost(a ma.Multiaddr) string {
+	if a == nil {
+		return ""
+	}
+	if isRelayed(a) {
+		return ""
+	}
+	ip, err := manet.ToIP(a)
+	if err != nil {
+		if len(a) > 0 {
+			return a[0].Value()
+		}
+		return ""
+	}
+	if ip.To4() == nil {
+		return "[" + ip.String() + "]"
+	}
+	return ip.String()
+}
+
+// classify turns a libp2p connect error into a DialError. Of several
+// addresses' failures the most telling wins: a relay's answer, then someone
+// else answering, a refusal, no route, and a timeout last.
+func classify(p peer.ID, err error) *DialError {
+	var de *DialError
+	if errors.As(err, &de) {
+		return de
+	}
+	out := &DialError{Peer: p, Kind: kindOf(err), Err: err}
+	var sde *swarm.DialError
+	if errors.As(err, &sde) {
+		best := -1
+		for _, te := range sde.DialErrors {
+			k := kindOf(te.Cause)
+			if r := rank(k); r > best {
+				best = r
+				out.Kind, out.Addr = k, te.Address
+			}
+		}
+		if best < 0 && sde.Cause != nil {
+			out.Kind = kindOf(sde.Cause)
+		}
+	}
+	if out.Addr != nil && isRelayed(out.Addr) {
+		out.Relay = relayOf(out.Addr)
+	}
+	return out
+}
+
+func rank(k FailureKind) int {
+	switch k {
+	case FailNoReservation, FailRelayRefused, FailRelayFull:
+		return 9
+	case FailWrongPeer:
+		return 8
+	case FailRefused:
+		return 7
+	case FailSelf:
+		return 6
+	case FailRelayOffline:
+		return 5
+	case FailNoRoute:
+		return 4
+	case FailTimeout:
+		return 3
+	case FailUnknown:
+		return 1
+	}
+	return 0
+}
+
+func kindOf(err error) FailureKind {
+	if err == nil {
+		return FailUnknown
+	}
+	var mismatch sec.ErrPeerIDMismatch
+	s := err.Error()
+	switch {
+	case errors.Is(err, swarm.ErrSwarmClosed):
+		return FailClosed
+	case errors.Is(err, swarm.ErrDialToSelf):
+		return FailSelf
+	case errors.Is(err, swarm.ErrNoAddresses), errors.Is(err, swarm.ErrNoGoodAddresses):
+		return FailNoAddrs
+	case errors.As(err, &mismatch), strings.Contains(s, "peer id mismatch"):
+		return FailWrongPeer
+	case strings.Contains(s, "NO_RESERVATION"):
+		return FailNoReservation
+	case strings.Contains(s, "PERMISSION_DENIED"):
+		return FailRelayRefused
+	case strings.Contains(s, "RESOURCE_LIMIT_EXCEEDED"), strings.Contains(s, "RESERVATION_REFUSED"):
+		return FailRelayFull
+	case strings.Contains(s, "error opening hop stream to relay") && strings.Contains(s, "protocols not supported"):
+		return FailRelayRefused // it runs no relay service
+	case strings.Contains(s, "error opening hop stream to relay"):
+		return FailRelayOffline
+	case errors.Is(err, syscall.ECONNREFUSED), strings.Contains(s, "connection refused"):
+		return FailRefused
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), strings.Contains(s, "no route to host"), strings.Contains(s, "network is unreachable"):
+		return FailNoRoute
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, swarm.ErrDialTimeout),
+		isTimeout(err), strings.Contains(s, "timeout"), strings.Contains(s, "deadline exceeded"):
+		return FailTimeout
+	}
+	return FailUnknown
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// relayOf returns the relay's ID in a circuit address.
+func relayOf(a ma.Multiaddr) peer.ID {
+	var last peer.ID
+	for _, c := range a {
+		switch c.Code() {
+		case ma.P_P2P:
+			if id, err := peer.Decode(c.Value()); err == nil {
+				last = id
+			}
+		case ma.P_CIRCUIT:
+			return last
+		}
+	}
+	return ""
+}

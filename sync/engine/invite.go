@@ -163,19 +163,6 @@ func (e *Engine) Decline(id crdt.DocumentID) error {
 	return nil
 }
 
-// titleFromSync reads the title a sync message carries (if it carries the
-// note's changes) on a scratch document.
-func titleFromSync(data []byte) (title string, body bool) {
-	doc, _, err := crdt.Load(nil, nil, "")
-	if err != nil {
-		return "", false
-	}
-	if _, err := doc.ReceiveSyncMessage(doc.NewSyncState(), data); err != nil {
-		return "", false
-	}
-	return doc.Title(), doc.HasBody()
-}
-
 // addInvitation turns an unsolicited sync for a note we lack into a pending
 // invitation. It is not answered.
 func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
@@ -243,6 +230,19 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		}
 	}
 	e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
+}
+
+// titleFromSync reads the title a sync message carries (if it carries the
+// note's changes) on a scratch document.
+func titleFromSync(data []byte) (title string, body bool) {
+	doc, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		return "", false
+	}
+	if _, err := doc.ReceiveSyncMessage(doc.NewSyncState(), data); err != nil {
+		return "", false
+	}
+	return doc.Title(), doc.HasBody()
 }
 
 // askForContent is the sync message an empty copy of a note answers an

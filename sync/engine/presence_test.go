@@ -11,28 +11,6 @@ import (
 	"github.com/collab-editor/collab/sync/wire"
 )
 
-func TestReanchor(t *testing.T) {
-	for _, tc := range []struct {
-		text          string
-		pos           int
-		before, after string
-		want          int
-	}{
-		{"hello world", 6, "hello ", "world", 6},                  // unchanged
-		{"XXX hello world", 6, "hello ", "world", 10},             // insert before
-		{"hello big world", 6, "hello ", "world", 6},              // insert right after: before still ends there
-		{"hello world", 6, "", "", 6},                             // no context
-		{"hi", 6, "hello ", "world", 2},                           // nothing matches: clamp
-		{"say hello world hello world", 6, "hello ", "world", 10}, // nearest of two matches
-		{"héllo wörld ✓ hello world", 3, "hé", "llo", 2},
-		{"abc", 1, "zz", "c", 2}, // only after matches
-	} {
-		if got := reanchor([]rune(tc.text), tc.pos, tc.before, tc.after); got != tc.want {
-			t.Errorf("reanchor(%q, %d, %q, %q) = %d, want %d", tc.text, tc.pos, tc.before, tc.after, got, tc.want)
-		}
-	}
-}
-
 func presenceOf(p *testPeer, id crdt.DocumentID, who string) (Presence, bool) {
 	for _, pr := range p.eng.Presence(id) {
 		if pr.Peer == who {
@@ -106,7 +84,7 @@ func TestPresence(t *testing.T) {
 	empty, _, _ := crdt.Load(nil, nil, "")
 	first, _, _ := empty.GenerateSyncMessage(empty.NewSyncState())
 	r.send(&wire.Request{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), Data: first})
-	payload, _ := presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", State: &stateWire{Name: "ghost"}}})
+	payload, _ := encodePresence("snapshot", "", "", &stateWire{Name: "ghost"})
 	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
 	waitFor(t, 5*time.Second, "ghost appears", func() bool { _, ok := presenceOf(b, id, r.id); return ok })
 	// A replay of the same count is dropped.

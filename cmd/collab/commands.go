@@ -373,32 +373,12 @@ func cmdExport(e *env, args []string) error {
 			_, err := e.stdout.Write(data)
 			return err
 		}
-		return writeFileAtomic(outPath, data)
+		// Never a half-written export where a good file was.
+		if err := store.WriteFile(outPath, data); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
 	})
-}
-
-// writeFileAtomic never leaves a half-written export where a good file was.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".collab-export-*")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return nil
 }
 
 func isTerminal(w io.Writer) bool {

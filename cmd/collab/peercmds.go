@@ -413,9 +413,12 @@ func cmdInvites(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	invs, err := engine.ReadInvitations(nb.Dir())
+	invs, warnings, err := nb.Invitations()
 	if err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "collab: warning: %v\n", w)
 	}
 	if asJSON {
 		return writeJSON(e.stdout, invs)

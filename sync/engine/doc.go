@@ -24,8 +24,8 @@
 // sent a request or sync naming it (or is a known peer of it); nothing is
 // announced to anyone else. A request for a note we lack is answered
 // doc-unavailable; an unsolicited sync for one becomes a pending
-// [Invitation] (files under <notebook>/invites, 0600) until [Engine.Accept]
-// or [Engine.Decline].
+// invitation, kept by the notebook, until [Engine.Accept] or
+// [Engine.Decline].
 //
 // Sync: one automerge sync state per (peer, note), kept on disk between
 // connections. Full sync rounds run at connect, on gaps, every SyncInterval

@@ -28,8 +28,6 @@ var (
 	ErrUnavailable = errors.New("note unavailable")
 	// ErrNotRunning: the engine's Run has not started or has returned.
 	ErrNotRunning = errors.New("sync engine not running")
-	// ErrNoInvitation: no pending invitation for that note.
-	ErrNoInvitation = errors.New("no such invitation")
 	// ErrUnreachable: none of the given peers could be reached.
 	ErrUnreachable = errors.New("no peer reachable")
 )

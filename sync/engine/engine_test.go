@@ -220,9 +220,13 @@ func TestInvitationAcceptDecline(t *testing.T) {
 		invs := b.eng.Invitations()
 		return len(invs) == 1 && invs[0].FromName == "ann"
 	})
-	invs, err := ReadInvitations(b.dir) // as another process would
-	if err != nil || len(invs) != 1 {
-		t.Fatalf("ReadInvitations: %v %v", invs, err)
+	other, err := notebook.Open(b.dir, "other process")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invs, warnings, err := other.Invitations() // as another process would
+	if err != nil || len(warnings) != 0 || len(invs) != 1 {
+		t.Fatalf("Invitations: %v %v %v", invs, warnings, err)
 	}
 	inv := invs[0]
 	if inv.DocumentID != id || inv.Title != "plans" || inv.FromPeer != a.host.ID().String() {
@@ -262,7 +266,7 @@ func TestInvitationAcceptDecline(t *testing.T) {
 	if _, err := b.nb.Resolve(id2.String()); !errors.Is(err, notebook.ErrNotFound) {
 		t.Errorf("declined note exists: %v", err)
 	}
-	if err := b.eng.Decline(id2); !errors.Is(err, ErrNoInvitation) {
+	if err := b.eng.Decline(id2); !errors.Is(err, notebook.ErrNoInvitation) {
 		t.Errorf("second decline: %v", err)
 	}
 }

@@ -249,26 +249,30 @@ func offerMessage(ns *noteState) ([]byte, error) {
 // offer carried it) is stored at once, then the note is synced with the
 // inviter, fetching it if the offer carried only its heads.
 func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
-	f, err := readInvitation(e.nb.Dir(), id)
+	inv, err := e.nb.Invitation(id)
 	if err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
-	pid, err := peer.Decode(f.FromPeer)
+	offer, err := e.nb.InvitationOffer(id)
 	if err != nil {
-		return fmt.Errorf("accept %s: bad inviter id %q: %w", id, f.FromPeer, err)
+		return fmt.Errorf("accept: %w", err)
+	}
+	pid, err := peer.Decode(inv.FromPeer)
+	if err != nil {
+		return fmt.Errorf("accept %s: bad inviter id %q: %w", id, inv.FromPeer, err)
 	}
 	info := peer.AddrInfo{ID: pid}
-	for _, s := range f.Addrs {
+	for _, s := range inv.Addrs {
 		if a, err := ma.NewMultiaddr(s); err == nil {
 			info.Addrs = append(info.Addrs, a)
 		}
 	}
-	if err := e.join(ctx, id, []peer.AddrInfo{info}, f.Data, f.FromPeer); err != nil {
+	if err := e.join(ctx, id, []peer.AddrInfo{info}, offer, inv.FromPeer); err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
 	e.invites.Lock()
 	defer e.invites.Unlock()
-	if err := RemoveInvitation(e.nb.Dir(), id); err != nil && !errors.Is(err, ErrNoInvitation) {
+	if err := e.nb.DeclineInvitation(id); err != nil && !errors.Is(err, notebook.ErrNoInvitation) {
 		return err
 	}
 	e.log.Info("invitation accepted", "note", id, "from", pid)

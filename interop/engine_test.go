@@ -33,12 +33,10 @@ func startEngine(t *testing.T) (*engine.Engine, *notebook.Notebook, string) {
 			t.Errorf("engine: %v", err)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.Running() {
-		if time.Now().After(deadline) {
-			t.Fatal("engine did not start")
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-e.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("engine did not start")
 	}
 	return e, nb, addr
 }

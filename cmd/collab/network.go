@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
@@ -68,19 +67,15 @@ func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int, before, a
 }
 
 func (a *netAdapter) Invite(id crdt.DocumentID) (string, error) {
-	addrs := a.rt.host.Addrs()
-	if len(addrs) == 0 {
-		return "", fmt.Errorf("this peer has no address others can dial")
+	t, err := inviteTicket(a.rt, id)
+	if err != nil {
+		return "", err
 	}
-	return ticket{Doc: id, Addrs: addrs}.String(), nil
+	return t.String(), nil
 }
 
 func (a *netAdapter) Join(ctx context.Context, s string) (crdt.DocumentID, error) {
-	t, err := parseTicket(s)
-	if err != nil {
-		return crdt.DocumentID{}, err
-	}
-	return t.Doc, a.rt.engine.Join(ctx, t.Doc, t.Addrs)
+	return joinTicket(ctx, a.rt, []string{s})
 }
 
 func (a *netAdapter) Invitations() []tui.Invitation {

@@ -110,6 +110,7 @@ type Engine struct {
 	nextSub int
 	invites sync.Mutex // serialises invitation files
 
+	ready    chan struct{} // closed when Run is up
 	events   chan Event
 	wakeDial chan struct{}
 	wakePres chan struct{}
@@ -172,6 +173,7 @@ func New(cfg Config) (*Engine, error) {
 		targets:  map[peer.ID]*target{},
 		dialing:  map[peer.ID]*dialCall{},
 		subs:     map[int]func(Event){},
+		ready:    make(chan struct{}),
 		events:   make(chan Event, 256),
 		wakeDial: make(chan struct{}, 1),
 		wakePres: make(chan struct{}, 1),
@@ -210,6 +212,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.presenceLoop)
 	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
 	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
+	close(e.ready)
 
 	<-ctx.Done()
 
@@ -266,13 +269,11 @@ func (e *Engine) runCtx() (context.Context, error) {
 	return e.ctx, nil
 }
 
-// Running reports whether Run has started and not yet begun stopping:
-// callers that start Run on a goroutine wait for it before calling Join,
-// Share or Accept.
-func (e *Engine) Running() bool {
-	_, err := e.runCtx()
-	return err == nil
-}
+// Ready is closed once Run has started and answers peers: callers that
+// start Run on a goroutine wait for it before calling Join, Share or
+// Accept. It stays closed after Run returns (those then fail with
+// ErrNotRunning) and is never closed if Run is not called.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // Open returns the open Note of this process for id, opening it if needed.
 // The engine keeps it durable (its Note.Run commits with crdt.LivePolicy

@@ -138,7 +138,14 @@ func (p *testPeer) start() {
 	p.cancel = rcancel
 	p.done = make(chan error, 1)
 	go func() { p.done <- eng.Run(rctx) }()
-	waitFor(tb, 5*time.Second, "engine running", func() bool { _, err := eng.runCtx(); return err == nil })
+	select {
+	case <-eng.Ready():
+	case err := <-p.done:
+		p.done <- err // for stop
+		tb.Fatalf("%s: Run returned at once: %v", p.name, err)
+	case <-time.After(5 * time.Second):
+		tb.Fatalf("%s: engine not running after 5 s", p.name)
+	}
 }
 
 // stop stops the engine (bounded) and the host; safe to call twice.

@@ -372,7 +372,7 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 				if err != nil {
 					return res(err)
 				}
-				if err := n.Doc().SetTitle(arg); err != nil {
+				if err := n.SetTitle(arg); err != nil {
 					return res(err)
 				}
 				_, err = n.Flush()
@@ -382,7 +382,7 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 			if err != nil {
 				return res(err)
 			}
-			return res(errors.Join(n.Doc().SetTitle(arg), n.Close()))
+			return res(errors.Join(n.SetTitle(arg), n.Close()))
 		}
 	case actTrash:
 		return func() tea.Msg { return res(nb.Trash(id)) }

@@ -134,8 +134,8 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 		default:
 		}
 		m.note = n
-		m.title = n.Doc().Title()
-		if !n.Doc().HasBody() {
+		m.title = n.Title()
+		if !n.HasBody() {
 			m.noBody = true
 			return m
 		}
@@ -285,8 +285,8 @@ func (s *session) syncRemote(a *App) {
 		return
 	}
 	s.lastRead.Store(time.Now().UnixNano())
-	s.title = s.note.Doc().Title()
-	if !s.note.Doc().HasBody() {
+	s.title = s.note.Title()
+	if !s.note.HasBody() {
 		return
 	}
 	if s.noBody {
@@ -331,7 +331,7 @@ func (s *session) refreshSaved() {
 	if s.note == nil {
 		return
 	}
-	edits, _, _ := s.note.Doc().Pending()
+	edits, _, _ := s.note.Pending()
 	s.saved = edits == 0
 }
 

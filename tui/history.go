@@ -90,11 +90,11 @@ func (a *App) openHistory() tea.Cmd {
 		if _, err := note.Flush(); err != nil {
 			return historyLoadedMsg{s: s, err: err}
 		}
-		hist, err := note.Doc().History()
+		hist, err := note.History()
 		if err != nil {
 			return historyLoadedMsg{s: s, err: err}
 		}
-		heads, err := note.Doc().Heads()
+		heads, err := note.Heads()
 		return historyLoadedMsg{s: s, changes: hist, sessions: crdt.Sessions(hist, heads, crdt.SessionGap), err: err}
 	}
 }
@@ -132,9 +132,9 @@ func (h *historyState) showSelected() tea.Cmd {
 	heads, parent, _, _ := h.version(sel)
 	return func() tea.Msg {
 		m := historyPreviewMsg{h: h, sel: sel}
-		_, m.text, m.err = note.Doc().At(heads...)
+		_, m.text, m.err = note.At(heads...)
 		if m.err == nil && len(parent) > 0 {
-			_, m.before, m.err = note.Doc().At(parent...)
+			_, m.before, m.err = note.At(parent...)
 		}
 		return m
 	}

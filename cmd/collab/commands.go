@@ -190,7 +190,7 @@ func cmdCat(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		text, err := n.Doc().Text()
+		text, err := n.Text()
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func cmdWrite(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		_, err := n.Doc().ReplaceText(text)
+		_, err := n.ReplaceText(text)
 		return err
 	})
 }
@@ -244,8 +244,7 @@ func cmdAppend(e *env, args []string) error {
 		}
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		doc := n.Doc()
-		return doc.Splice(doc.Len(), 0, text)
+		return n.Append(text)
 	})
 }
 
@@ -264,7 +263,7 @@ func cmdLog(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		hist, err := n.Doc().History()
+		hist, err := n.History()
 		if err != nil {
 			return err
 		}
@@ -300,7 +299,7 @@ func cmdRename(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		return n.Doc().SetTitle(strings.Join(args[1:], " "))
+		return n.SetTitle(strings.Join(args[1:], " "))
 	})
 }
 
@@ -329,7 +328,7 @@ func cmdTrash(e *env, args []string) error {
 	}
 	switch {
 	case emptyTrash:
-		return nb.Store().EmptyTrash()
+		return nb.EmptyTrash()
 	case restoreID != "":
 		id, err := crdt.ParseDocumentID(restoreID)
 		if err != nil {
@@ -337,7 +336,7 @@ func cmdTrash(e *env, args []string) error {
 		}
 		return nb.Restore(id)
 	}
-	trashed, err := nb.Store().Trashed()
+	trashed, err := nb.Trashed()
 	if err != nil {
 		return err
 	}
@@ -358,14 +357,14 @@ func cmdExport(e *env, args []string) error {
 	return withNote(e, args[0], func(n *notebook.Note) error {
 		var data []byte
 		if asText {
-			text, err := n.Doc().Text()
+			text, err := n.Text()
 			if err != nil {
 				return err
 			}
 			data = []byte(text)
 		} else {
 			var err error
-			if data, err = n.Doc().Save(); err != nil {
+			if data, err = n.Save(); err != nil {
 				return err
 			}
 		}
@@ -428,7 +427,7 @@ func cmdImport(e *env, args []string) error {
 		if n, err = nb.Create(title); err != nil {
 			return err
 		}
-		if err := n.Doc().Splice(0, 0, toValidUTF8(data)); err != nil {
+		if err := n.Splice(0, 0, toValidUTF8(data)); err != nil {
 			n.Close()
 			return err
 		}

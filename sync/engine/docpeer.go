@@ -47,7 +47,7 @@ func (c *conn) attach(ns *noteState) *docPeer {
 	}
 	dp := &docPeer{c: c, ns: ns}
 	if c.ephemeral {
-		dp.state = ns.note.Doc().NewSyncState()
+		dp.state = ns.note.NewSyncState()
 	} else {
 		dp.state = ns.note.SyncState(c.peerKey)
 	}

@@ -209,7 +209,7 @@ func (p *testPeer) note(id crdt.DocumentID) *notebook.Note {
 func (p *testPeer) edit(id crdt.DocumentID, pos, del int, ins string) {
 	p.tb.Helper()
 	n := p.note(id)
-	if err := n.Doc().Splice(pos, del, ins); err != nil {
+	if err := n.Splice(pos, del, ins); err != nil {
 		p.tb.Fatalf("%s: splice: %v", p.name, err)
 	}
 	if _, err := n.Flush(); err != nil {
@@ -219,7 +219,7 @@ func (p *testPeer) edit(id crdt.DocumentID, pos, del int, ins string) {
 
 func (p *testPeer) text(id crdt.DocumentID) string {
 	p.tb.Helper()
-	s, err := p.note(id).Doc().Text()
+	s, err := p.note(id).Text()
 	if err != nil {
 		p.tb.Fatal(err)
 	}

@@ -228,4 +228,4 @@ func (ns *noteState) updateLive() {
 }
 
 // hasBody reports whether the note's text has arrived.
-func (ns *noteState) hasBody() bool { return ns.note.Doc().HasBody() }
+func (ns *noteState) hasBody() bool { return ns.note.HasBody() }

@@ -75,7 +75,7 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 	ns.pres.mu.Unlock()
 	st := &stateWire{Name: e.name, Color: e.color}
 	if local {
-		doc := ns.note.Doc()
+		doc := ns.note
 		heads, ok := doc.CommittedHeads()
 		var err error
 		if hasContext {
@@ -196,7 +196,7 @@ func (e *Engine) Presence(id crdt.DocumentID) []Presence {
 }
 
 func (ns *noteState) presenceSnapshot() []Presence {
-	doc := ns.note.Doc()
+	doc := ns.note
 	heads, ok := doc.CommittedHeads()
 	key := "?" // edits open: heads unknown, never equal to a sender's
 	if ok {

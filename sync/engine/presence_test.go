@@ -58,7 +58,7 @@ func TestPresence(t *testing.T) {
 	}
 	// Uncommitted local edits too (heads unknown): context decides.
 	n := b.note(id)
-	if err := n.Doc().Splice(0, 0, "YY"); err != nil {
+	if err := n.Splice(0, 0, "YY"); err != nil {
 		t.Fatal(err)
 	}
 	pr, _ = presenceOf(b, id, a.eng.self)
@@ -133,7 +133,7 @@ func TestSyncStateResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "in sync", func() bool { return b.eng.Status(id) == InSync })
-	fresh, _, _ := b.note(id).Doc().GenerateSyncMessage(b.note(id).Doc().NewSyncState())
+	fresh, _, _ := b.note(id).GenerateSync(b.note(id).NewSyncState())
 
 	b.stop()
 	a.edit(id, 0, 0, "new ")

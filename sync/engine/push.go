@@ -67,7 +67,7 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		return false
 	}
 	ns := dp.ns
-	if !ns.seen.add(h) || ns.note.Doc().HasChange(h) {
+	if !ns.seen.add(h) || ns.note.HasChange(h) {
 		return true
 	}
 	if err := ns.note.ApplyRemote(c.peerKey, data); err != nil {
@@ -82,7 +82,7 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		}
 		return true
 	}
-	if !ns.note.Doc().HasChange(h) {
+	if !ns.note.HasChange(h) {
 		// Its dependencies are missing here (still on their way from
 		// another peer?): check again shortly, then run a sync round.
 		dp.fmu.Lock()

@@ -70,7 +70,7 @@ func (c *conn) runDirty() time.Duration {
 			}
 			dp.fmu.Unlock()
 			for _, h := range due {
-				if !dp.ns.note.Doc().HasChange(h) {
+				if !dp.ns.note.HasChange(h) {
 					c.e.log.Debug("pushed change still lacks dependencies: syncing", "peer", c.pid, "note", dp.ns.id, "change", h.String()[:12])
 					dp.fmu.Lock()
 					dp.dirty = true
@@ -173,7 +173,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	defer dp.syncMu.Unlock()
 	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
 		dp.failures++
-		dp.state = ns.note.Doc().NewSyncState()
+		dp.state = ns.note.NewSyncState()
 		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
 		if dp.failures >= maxSyncFailures {
 			c.refuse(fmt.Sprintf("%d sync messages in a row for note %s could not be applied", dp.failures, id))
@@ -192,7 +192,10 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		// A collab peer with nothing of the note: the saved document is a
 		// fraction of the size of every change in a sync message. The
 		// peer answers with its new heads and the sync round goes on.
-		if doc, heads, ok := saveCommitted(ns); ok {
+		doc, heads, err := ns.note.Snapshot()
+		if err != nil {
+			e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
+		} else {
 			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
 			// Then a sync message with just our heads, so the peer's sync
 			// state learns what it now shares with us.
@@ -215,12 +218,12 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		// After a collab-doc automerge sees nothing to say, but the peer's
 		// sync state must learn our heads too.
 		if _, err := ns.note.Flush(); err == nil {
-			if heads, ok := ns.note.Doc().CommittedHeads(); ok {
+			if heads, ok := ns.note.CommittedHeads(); ok {
 				c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
 			}
 		}
 	}
-	ours, okOurs := ns.note.Doc().CommittedHeads()
+	ours, okOurs := ns.note.CommittedHeads()
 	if !sent || (okTheirs && okOurs && sameHeads(theirs, ours)) {
 		dp.fmu.Lock()
 		was := dp.caughtUp
@@ -233,20 +236,6 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	e.noteStatusChanged(ns)
 	ns.signal()
 	return true
-}
-
-// saveCommitted returns the saved document with every edit committed and
-// stored first (so none is committed behind the commit policy's back).
-func saveCommitted(ns *noteState) ([]byte, []crdt.ChangeHash, bool) {
-	for range 3 {
-		if _, err := ns.note.Flush(); err != nil {
-			return nil, nil, false
-		}
-		if doc, heads, ok := ns.note.Doc().SaveIfCommitted(); ok {
-			return doc, heads, true
-		}
-	}
-	return nil, nil, false
 }
 
 // onDoc applies a whole document a collab peer sent for a note we asked

@@ -3,7 +3,8 @@ package engine
 import (
 	"fmt"
 	"io"
-	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/sync/wire"
@@ -13,8 +14,8 @@ import (
 // rule.
 func (c *conn) readLoop() {
 	e := c.e
-	rate := float64(e.cfg.MessageRate)
-	tokens, last := 2*rate, time.Now()
+	// Bursts of twice the rate pass; a peer above it for longer is a flood.
+	limit := rate.NewLimiter(rate.Limit(e.cfg.MessageRate), 2*e.cfg.MessageRate)
 	for {
 		frame, err := c.fr.ReadFrame()
 		if err != nil {
@@ -36,14 +37,10 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.bytesIn.Add(int64(len(frame)))
-		now := time.Now()
-		tokens = min(2*rate, tokens+now.Sub(last).Seconds()*rate)
-		last = now
-		if tokens < 1 {
+		if !limit.Allow() {
 			c.refuse(fmt.Sprintf("flood: more than %d messages a second", e.cfg.MessageRate))
 			return
 		}
-		tokens--
 		m, err := wire.Decode(frame)
 		if err != nil {
 			c.refuse("malformed message: " + err.Error())

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 type remotePresence struct {
@@ -32,22 +34,17 @@ type presenceState struct {
 	// Remote presences by originator.
 	remote map[string]*remotePresence
 	counts map[string]uint64 // highest count per sender+session
-	rates  map[string]*bucket
+	rates  map[string]*rate.Limiter
 	text   struct {
 		key   string
 		runes []rune
 	}
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
 func (p *presenceState) init() {
 	p.remote = map[string]*remotePresence{}
 	p.counts = map[string]uint64{}
-	p.rates = map[string]*bucket{}
+	p.rates = map[string]*rate.Limiter{}
 }
 
 func (p *presenceState) hasLocal() bool {
@@ -90,22 +87,15 @@ func (p *presenceState) fresh(sender, session string, count uint64) bool {
 func (p *presenceState) allow(sender string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
-	b := p.rates[sender]
-	if b == nil {
+	l := p.rates[sender]
+	if l == nil {
 		if len(p.rates) > 4096 {
 			clear(p.rates)
 		}
-		b = &bucket{tokens: ephemeralRelayRate, last: now}
-		p.rates[sender] = b
+		l = rate.NewLimiter(ephemeralRelayRate, ephemeralRelayRate)
+		p.rates[sender] = l
 	}
-	b.tokens = min(ephemeralRelayRate, b.tokens+now.Sub(b.last).Seconds()*ephemeralRelayRate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+	return l.Allow()
 }
 
 // apply merges a presence payload from sender; reports whether what we

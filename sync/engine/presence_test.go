@@ -189,3 +189,25 @@ func TestPresenceWithEditorContext(t *testing.T) {
 		t.Errorf("after a concurrent insert: cursor %d anchor %d in %q; want 10..15 around \"world\"", pr.Cursor, pr.Anchor, string(text))
 	}
 }
+
+// TestPresenceRateLimit: a sender's presence passes in bursts of
+// ephemeralRelayRate and then at that rate a second; another sender is
+// counted apart.
+func TestPresenceRateLimit(t *testing.T) {
+	var p presenceState
+	p.init()
+	start := time.Now()
+	passed := 0
+	for range 4 * ephemeralRelayRate {
+		if p.allow("flooder") {
+			passed++
+		}
+	}
+	refilled := int(time.Since(start).Seconds()*ephemeralRelayRate) + 1
+	if passed < ephemeralRelayRate || passed > ephemeralRelayRate+refilled {
+		t.Errorf("%d of %d messages passed at once, want %d (+%d refilled)", passed, 4*ephemeralRelayRate, ephemeralRelayRate, refilled)
+	}
+	if !p.allow("someone else") {
+		t.Error("another sender was limited too")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/tui/editor"
 )
@@ -343,15 +344,12 @@ func (s *session) refreshPresence(a *App) {
 	ps := s.net.Presence(s.id)
 	peers := make([]editor.PeerCursor, 0, len(ps))
 	for _, p := range ps {
-		pc := editor.PeerCursor{ID: p.Peer, Name: p.Name, Cursor: p.Cursor, Anchor: p.Anchor}
+		pc := editor.PeerCursor{ID: p.Peer, Name: display.Name(p.Name, p.Peer), Cursor: p.Cursor, Anchor: p.Anchor}
 		color := p.Color
 		if color == "" { // automerge-repo apps send no colour
 			color = ColorFor(p.Peer)
 		}
 		pc.Color = lipgloss.Color(color)
-		if pc.Name == "" {
-			pc.Name = shortID(p.Peer)
-		}
 		peers = append(peers, pc)
 	}
 	s.ed.SetPeers(peers)
@@ -556,7 +554,7 @@ func (s *session) layout(w, h int) {
 	s.ed.SetOrigin(0, 1)
 }
 
-func (s *session) displayTitle() string { return oneLine(s.title) }
+func (s *session) displayTitle() string { return display.Title(s.title) }
 
 func (s *session) cursor() *tea.Cursor {
 	if s.find != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // historyState is the history screen: the note's editing sessions, newest
@@ -246,10 +247,10 @@ func (a *App) restoreVersion() tea.Cmd {
 }
 
 func sessionAuthor(e crdt.Session) string {
-	if e.Author != "" {
-		return oneLine(e.Author)
+	if a := display.Line(e.Author); a != "" {
+		return a
 	}
-	return "device " + shortID(e.Actor)
+	return "device " + display.ID(e.Actor)
 }
 
 func (h *historyState) view(a *App) string {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/store"
 )
@@ -115,17 +116,9 @@ func printNotes(w io.Writer, notes []notebook.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tCHANGED\tCHARS")
 	for _, n := range notes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.IDString, oneLine(n.Title), n.Modified.Local().Format("2006-01-02 15:04"), n.Chars)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.IDString, display.Title(n.Title), n.Modified.Local().Format("2006-01-02 15:04"), n.Chars)
 	}
 	tw.Flush()
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "(untitled)"
-	}
-	return s
 }
 
 func cmdNew(e *env, args []string) error {
@@ -281,9 +274,9 @@ func cmdLog(e *env, args []string) error {
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		for _, le := range entries {
-			who, stats := le.Author, "?"
+			who, stats := display.Line(le.Author), "?"
 			if who == "" {
-				who = "actor " + le.Actor[:min(8, len(le.Actor))]
+				who = "actor " + display.ID(le.Actor)
 			}
 			if le.Added != nil {
 				stats = fmt.Sprintf("+%d -%d", *le.Added, *le.Removed)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/engine"
 	"github.com/collab-editor/collab/tui"
@@ -81,11 +82,7 @@ func (a *netAdapter) Join(ctx context.Context, s string) (crdt.DocumentID, error
 func (a *netAdapter) Invitations() []tui.Invitation {
 	var out []tui.Invitation
 	for _, inv := range a.rt.engine.Invitations() {
-		from := inv.FromName
-		if from == "" {
-			from = shortPeer(inv.FromPeer)
-		}
-		out = append(out, tui.Invitation{ID: inv.DocumentID, Title: inv.Title, From: from})
+		out = append(out, tui.Invitation{ID: inv.DocumentID, Title: inv.Title, From: display.Name(inv.FromName, inv.FromPeer)})
 	}
 	return out
 }
@@ -97,11 +94,3 @@ func (a *netAdapter) Accept(ctx context.Context, id crdt.DocumentID) error {
 func (a *netAdapter) Decline(id crdt.DocumentID) error { return a.rt.engine.Decline(id) }
 
 func (a *netAdapter) Events() <-chan any { return a.events }
-
-// shortPeer abbreviates a libp2p peer ID for people: its last 8 characters.
-func shortPeer(id string) string {
-	if len(id) <= 8 {
-		return id
-	}
-	return "…" + id[len(id)-8:]
-}

@@ -18,6 +18,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/sync/engine"
@@ -323,7 +324,7 @@ func cmdPeers(e *env, args []string) error {
 			if !p.LastSeen.IsZero() {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(p.Name), state, seen)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen)
 		}
 	}
 	return nil
@@ -467,11 +468,7 @@ func cmdInvites(e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, inv := range invs {
-		from := inv.FromName
-		if from == "" {
-			from = shortPeer(inv.FromPeer)
-		}
-		fmt.Fprintf(tw, "%s\t%s\tfrom %s\t%s\n", inv.ID, oneLine(inv.Title), from, inv.Received.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\tfrom %s\t%s\n", inv.ID, display.Title(inv.Title), display.Name(inv.FromName, inv.FromPeer), inv.Received.Local().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

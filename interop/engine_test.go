@@ -33,12 +33,10 @@ func startEngine(t *testing.T) (*engine.Engine, *notebook.Notebook, string) {
 			t.Errorf("engine: %v", err)
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for !e.Running() {
-		if time.Now().After(deadline) {
-			t.Fatal("engine did not start")
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-e.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("engine did not start")
 	}
 	return e, nb, addr
 }
@@ -47,7 +45,7 @@ func waitNoteText(t *testing.T, n *notebook.Note, want string, timeout time.Dura
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		text, err := n.Doc().Text()
+		text, err := n.Text()
 		if err == nil && strings.Contains(text, want) {
 			return text
 		}
@@ -70,7 +68,7 @@ func TestNodeRepoAndCollabEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created.Doc().Splice(0, 0, "héllo from collab 👍🏽\n")
+	created.Splice(0, 0, "héllo from collab 👍🏽\n")
 	if err := created.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +91,14 @@ func TestNodeRepoAndCollabEngine(t *testing.T) {
 		t.Fatalf("collab's text after the JS edit: %q", got)
 	}
 	// collab → JS.
-	end := note.Doc().Len()
-	note.Doc().Splice(end, 0, "bye\n")
+	end := note.Len()
+	note.Splice(end, 0, "bye\n")
 	note.Kick()
 	if got, ok := np.WaitText(id.URL(), "bye", 10*time.Second); !ok || got != "héllo and JS from collab 👍🏽\nbye\n" {
 		t.Fatalf("JS text after collab's edit: %q (arrived: %v)", got, ok)
 	}
 	// Concurrent edits converge.
-	note.Doc().Splice(0, 0, "[go]")
+	note.Splice(0, 0, "[go]")
 	note.Kick()
 	np.Splice(id.URL(), 0, 0, "[js]")
 	goText := waitNoteText(t, note, "[js]", 10*time.Second)
@@ -142,10 +140,10 @@ func TestNodeRepoAndCollabEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := waitNoteText(t, jsNote, "written in node", 10*time.Second); got != "written in node\n" || jsNote.Doc().Title() != "From JS" {
-		t.Fatalf("accepted JS note: %q %q", got, jsNote.Doc().Title())
+	if got := waitNoteText(t, jsNote, "written in node", 10*time.Second); got != "written in node\n" || jsNote.Title() != "From JS" {
+		t.Fatalf("accepted JS note: %q %q", got, jsNote.Title())
 	}
-	jsNote.Doc().Splice(0, 0, "collab was here\n")
+	jsNote.Splice(0, 0, "collab was here\n")
 	jsNote.Kick()
 	if got, ok := np.WaitText(jsURL, "collab was here", 10*time.Second); !ok || got != "collab was here\nwritten in node\n" {
 		t.Fatalf("JS side of its own note: %q (arrived: %v)", got, ok)

@@ -62,7 +62,7 @@ func BenchmarkOpenNote(b *testing.B) {
 					b.Fatalf("open: %v %v", err, warnings)
 				}
 				b.StopTimer()
-				if text, _ := n.Doc().Text(); text != want {
+				if text, _ := n.Text(); text != want {
 					b.Fatal("loaded text differs from endContent")
 				}
 				n.Close()

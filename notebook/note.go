@@ -40,6 +40,10 @@ type Note struct {
 
 	kick chan struct{} // wakes Run
 
+	// editMu serialises local edits with Snapshot's commit and save (not
+	// with storing: typing never waits for the disk).
+	editMu sync.Mutex
+
 	mu sync.Mutex
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
@@ -168,9 +172,6 @@ func (nb *Notebook) PeekView(id crdt.DocumentID) (v store.View, current bool, er
 	defer log.Close()
 	return log.ReadView()
 }
-
-// Doc is the note's document. Edit it, then Flush (or let Run do it).
-func (n *Note) Doc() *crdt.Note { return n.doc }
 
 // URL is the note's automerge URL.
 func (n *Note) URL() string { return n.ID.URL() }
@@ -516,7 +517,9 @@ func (n *Note) TextSince(rev crdt.Rev) ([]crdt.Splice, crdt.Rev, error) {
 // rebased past whatever was merged since (see crdt.Note.Edit), and wakes
 // Run so the commit policy sees them.
 func (n *Note) Edit(base crdt.Rev, splices []crdt.Splice) (crdt.EditResult, error) {
+	n.editMu.Lock()
 	res, err := n.doc.Edit(base, splices)
+	n.editMu.Unlock()
 	if err == nil && len(splices) > 0 {
 		n.Kick()
 	}

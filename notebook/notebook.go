@@ -76,9 +76,6 @@ func (nb *Notebook) Dir() string { return nb.store.Dir() }
 // Author is the name local edits are recorded under.
 func (nb *Notebook) Author() string { return nb.author }
 
-// Store is the on-disk layer, for the few callers that need it directly.
-func (nb *Notebook) Store() *store.Notebook { return nb.store }
-
 // Create makes a new note with the given title, durable before it returns.
 func (nb *Notebook) Create(title string) (*Note, error) {
 	doc, err := crdt.New(title, nb.author)
@@ -142,6 +139,21 @@ func (nb *Notebook) add(id crdt.DocumentID, doc *crdt.Note) (*Note, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// IDs lists the notes of the notebook without opening them.
+func (nb *Notebook) IDs() ([]crdt.DocumentID, error) {
+	ids, err := nb.store.NoteIDs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crdt.DocumentID, 0, len(ids))
+	for _, s := range ids {
+		if id, err := crdt.ParseDocumentID(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // Summary is what the notes list shows of a note without loading it.
@@ -267,3 +279,9 @@ func (nb *Notebook) Restore(id crdt.DocumentID) error {
 	}
 	return nil
 }
+
+// Trashed lists the notes in the trash, oldest first.
+func (nb *Notebook) Trashed() ([]store.TrashedNote, error) { return nb.store.Trashed() }
+
+// EmptyTrash deletes the notes in the trash for good.
+func (nb *Notebook) EmptyTrash() error { return nb.store.EmptyTrash() }

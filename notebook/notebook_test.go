@@ -31,7 +31,7 @@ func openNote(t *testing.T, nb *Notebook, id crdt.DocumentID) *Note {
 
 func text(t *testing.T, n *Note) string {
 	t.Helper()
-	s, err := n.Doc().Text()
+	s, err := n.Text()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestTwoProcessesSeeEachOther(t *testing.T) {
 	var heard []Update
 	nb.Subscribe(func(u Update) { mu.Lock(); heard = append(heard, u); mu.Unlock() })
 
-	na.Doc().Splice(0, 0, "from a\n")
+	na.Splice(0, 0, "from a\n")
 	if _, err := na.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestTwoProcessesSeeEachOther(t *testing.T) {
 	mu.Unlock()
 
 	// b's own edit is stored; a learns of it; both converge.
-	nb.Doc().Splice(0, 0, "from b\n")
+	nb.Splice(0, 0, "from b\n")
 	nb.Flush()
 	na.Refresh()
 	if text(t, na) != text(t, nb) || !strings.Contains(text(t, na), "from b") {
@@ -90,7 +90,7 @@ func TestRefreshAfterManyCompactions(t *testing.T) {
 	created.Close()
 	na, nb := openNote(t, a, created.ID), openNote(t, b, created.ID)
 	for i := range 4 {
-		na.Doc().Splice(na.Doc().Len(), 0, "line\n")
+		na.Splice(na.Len(), 0, "line\n")
 		na.Flush()
 		na.mu.Lock()
 		if err := na.compactLocked(); err != nil {
@@ -98,7 +98,7 @@ func TestRefreshAfterManyCompactions(t *testing.T) {
 		}
 		na.mu.Unlock()
 	}
-	nb.Doc().Splice(0, 0, "b\n")
+	nb.Splice(0, 0, "b\n")
 	if _, err := nb.Flush(); err != nil {
 		t.Fatalf("flush after the log moved on: %v", err)
 	}
@@ -131,14 +131,14 @@ func TestRunCommitsAndWatches(t *testing.T) {
 	policy := crdt.CommitPolicy{Idle: 50 * time.Millisecond, MaxAge: time.Second, MaxEdits: 1000}
 	go func() { done <- na.Run(ctx, func() crdt.CommitPolicy { return policy }) }()
 
-	na.Doc().Splice(0, 0, "typed")
+	na.Splice(0, 0, "typed")
 	// Another process reads what Run stored once the typing paused.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		b := openNB(t, dir, "bob")
 		nb := openNote(t, b, created.ID)
 		if text(t, nb) == "typed" {
-			nb.Doc().Splice(5, 0, "!")
+			nb.Splice(5, 0, "!")
 			nb.Close()
 			break
 		}
@@ -168,7 +168,7 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 	a := openNB(t, t.TempDir(), "ann")
 	b := openNB(t, t.TempDir(), "bob")
 	created, _ := a.Create("shared")
-	created.Doc().Splice(0, 0, "hello")
+	created.Splice(0, 0, "hello")
 	created.Close()
 	na := openNote(t, a, created.ID)
 	nb, err := b.Join(created.ID)
@@ -204,8 +204,8 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 	nb.Close()
 
 	reopened := openNote(t, b, created.ID)
-	if text(t, reopened) != "hello" || reopened.Doc().Title() != "shared" {
-		t.Fatalf("joined note after reopen: %q %q", text(t, reopened), reopened.Doc().Title())
+	if text(t, reopened) != "hello" || reopened.Title() != "shared" {
+		t.Fatalf("joined note after reopen: %q %q", text(t, reopened), reopened.Title())
 	}
 	peers, err := reopened.KnownPeers()
 	if err != nil || len(peers) != 1 || len(peers[0].Addrs) != 2 {
@@ -226,16 +226,16 @@ func TestChangeWaitingForDependencySurvivesCompaction(t *testing.T) {
 	created, _ := a.Create("n")
 	created.Close()
 	na := openNote(t, a, created.ID)
-	base, _ := na.Doc().Save()
+	base, _ := na.Save()
 
 	b := openNB(t, t.TempDir(), "bob")
 	nb, err := b.Import(created.ID, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	na.Doc().Splice(0, 0, "first ")
+	na.Splice(0, 0, "first ")
 	first, _ := na.Flush()
-	na.Doc().Splice(6, 0, "second")
+	na.Splice(6, 0, "second")
 	second, _ := na.Flush()
 
 	// bob gets the second change only, then compacts.

@@ -11,24 +11,6 @@ import (
 	"github.com/collab-editor/collab/store"
 )
 
-// SyncState returns the saved automerge sync state for a peer, or a fresh
-// one. Kept states make a reconnect cheap: a fresh one starts with a bloom
-// filter of the whole history.
-func (n *Note) SyncState(peer string) *crdt.SyncState {
-	data, err := n.log.ReadAux("sync." + peer)
-	if err == nil {
-		if s, err := n.doc.LoadSyncState(data); err == nil {
-			return s
-		}
-	}
-	return n.doc.NewSyncState()
-}
-
-// SaveSyncState keeps a peer's sync state for the next connection.
-func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
-	return n.log.WriteAux("sync."+peer, n.doc.SaveSyncState(s))
-}
-
 // KnownPeer is a peer this note is shared with, and where it was last seen.
 type KnownPeer struct {
 	ID       string    `json:"id"`
@@ -37,6 +19,20 @@ type KnownPeer struct {
 }
 
 const peersFile = "peers"
+
+// PeersOf lists the known peers of a note without loading its history
+// (what Note.KnownPeers returns once it is open).
+func (nb *Notebook) PeersOf(id crdt.DocumentID) ([]KnownPeer, error) {
+	log, err := nb.store.OpenNote(id.String())
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("open note %s: %w", id, err)
+	}
+	defer log.Close()
+	return readPeers(log, id)
+}
 
 // KnownPeers lists the peers this note is shared with.
 func (n *Note) KnownPeers() ([]KnownPeer, error) { return readPeers(n.log, n.ID) }

@@ -19,6 +19,10 @@
 //	    .tmp-create-*         a note being created (renamed into place when complete)
 //	  trash/
 //	    <id>.<unix-nanos>/    a trashed note, same content as above, restorable
+//	  invites/                pending invitations (dir 0700, made with the first)
+//	    <id>.invite           what an invitation says: title, inviter, addresses, time
+//	    <id>.offer            the bytes offered with it, read only on accepting
+//	    lock                  flock(2) target for changing invitations
 //
 // All directories are created 0700 and all files 0600, explicitly chmod-ed so
 // the umask does not matter. Note ids are 1–200 characters of [A-Za-z0-9_-].
@@ -29,10 +33,11 @@
 //
 //	log.<gen>:  "CLBLOG" u16 version, then records:
 //	            u32 length (1..MaxRecordSize), u32 crc32c(payload), payload
-//	snap.<gen>, view:
-//	            "CLBSNP" or "CLBVEW", u16 version, u64 length, u32 crc32c(payload), payload
+//	snap.<gen>, view, aux.*, <id>.invite, <id>.offer:
+//	            "CLBSNP", "CLBVEW", "CLBAUX", "CLBINV" or "CLBOFR", u16 version,
+//	            u64 length, u32 crc32c(payload), payload
 //
-// The view payload is JSON. A file with a version this build does not know is
+// The view and invitation payloads are JSON. A file with a version this build does not know is
 // reported with ErrVersion (a newer collab wrote it), never as corruption.
 //
 // # Why append-only logs

@@ -48,6 +48,19 @@ func createPrivate(path string, flag int) (*os.File, error) {
 	return f, nil
 }
 
+// openOrCreatePrivate opens path for reading and writing, creating it 0600
+// if it does not exist (lock files: their content never matters).
+func openOrCreatePrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = createPrivate(path, os.O_RDWR)
+		if errors.Is(err, fs.ErrExist) {
+			f, err = os.OpenFile(path, os.O_RDWR, 0)
+		}
+	}
+	return f, err
+}
+
 // createTemp creates a uniquely named 0600 file in dir.
 func createTemp(dir, prefix string) (*os.File, error) {
 	f, err := os.CreateTemp(dir, prefix)
@@ -87,6 +100,17 @@ func writeFileAtomic(path string, data []byte, tmpPrefix string) (err error) {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// WriteFile replaces the file at path with data so that a crash leaves the
+// old file or the new one, never a mixture or nothing: a temporary 0600
+// file in the same directory, fsync, rename, fsync the directory. It is
+// the one atomic file writer of collab (exports use it too).
+func WriteFile(path string, data []byte) error {
+	if err := writeFileAtomic(path, data, tmpPrefix); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // syncDir fsyncs a directory so that renames and creations in it are durable.

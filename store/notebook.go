@@ -76,8 +76,9 @@ const (
 )
 
 // Open opens the notebook in dir, creating dir, dir/notes and dir/trash with
-// mode 0700 if they do not exist. Leftovers of interrupted note creations
-// older than an hour are removed.
+// mode 0700 if they do not exist (dir/invites comes with the first
+// invitation). Leftovers of interrupted note creations older than an hour
+// are removed, and so are offers whose invitation is gone.
 func Open(dir string) (*Notebook, error) {
 	if dir == "" {
 		return nil, errors.New("open notebook: empty directory name")
@@ -96,6 +97,7 @@ func Open(dir string) (*Notebook, error) {
 		}
 	}
 	nb.removeStaleTemps()
+	nb.removeOrphanOffers()
 	return nb, nil
 }
 

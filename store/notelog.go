@@ -82,15 +82,8 @@ type NoteLog struct {
 }
 
 func openNoteLog(id, dir string) (*NoteLog, error) {
-	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		// A lock file is never removed, but recreate it if someone did.
-		f, err = createPrivate(path, os.O_RDWR)
-		if errors.Is(err, fs.ErrExist) {
-			f, err = os.OpenFile(path, os.O_RDWR, 0)
-		}
-	}
+	// A lock file is never removed, but recreate it if someone did.
+	f, err := openOrCreatePrivate(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, err
 	}

@@ -227,6 +227,9 @@ func TestPermissions(t *testing.T) {
 	if err := nb.Trash("b"); err != nil {
 		t.Fatal(err)
 	}
+	if err := nb.PutInvite(Invite{ID: "c", Title: "offered"}, []byte("offer")); err != nil {
+		t.Fatal(err)
+	}
 	syscall.Umask(old)
 
 	var sawCorrupt bool

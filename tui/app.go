@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -543,21 +544,10 @@ func onlineNames(peers []Peer) []string {
 	var names []string
 	for _, p := range peers {
 		if p.Connected {
-			name := p.Name
-			if name == "" {
-				name = shortID(p.ID)
-			}
-			names = append(names, name)
+			names = append(names, display.Name(p.Name, p.ID))
 		}
 	}
 	return names
-}
-
-func shortID(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
 }
 
 // EditorState is what the open note's editor shows: its text, cursor (a

@@ -56,7 +56,7 @@ func TestRemoteChangeKeepsCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Doc().Splice(0, 0, ">> "); err != nil {
+	if err := n.Splice(0, 0, ">> "); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {
@@ -78,7 +78,7 @@ func TestRemoteChangeKeepsCursor(t *testing.T) {
 // change bytes a peer would send.
 func peerEdit(t *testing.T, n *notebook.Note, pos int, ins string) []byte {
 	t.Helper()
-	saved, err := n.Doc().Save()
+	saved, err := n.Save()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestTypingAfterUnseenPeerChange(t *testing.T) {
 	}
 	// No message processed in between: the key arrives first.
 	h.keys("type:!")
-	text, err := note.Doc().Text()
+	text, err := note.Text()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,13 +248,13 @@ func TestJoinedNoteWaitsForText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := orig.Doc().Splice(0, 0, "the text"); err != nil {
+	if err := orig.Splice(0, 0, "the text"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := orig.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	body, err := orig.Doc().Save()
+	body, err := orig.Save()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // the change bytes a peer would send.
 func peerSplice(t *testing.T, n *notebook.Note, pos, del int, ins string) []byte {
 	t.Helper()
-	saved, err := n.Doc().Save()
+	saved, err := n.Save()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestRemoteChangesAroundCursorKeepIt(t *testing.T) {
 	}
 	h.keys("type: and more")
 	want := "ann: one\nbob: mine and more\ncem: three four\n"
-	if got, _ := note.Doc().Text(); got != want || h.a.sess.ed.Text() != want {
+	if got, _ := note.Text(); got != want || h.a.sess.ed.Text() != want {
 		t.Fatalf("note %q, editor %q, want %q", got, h.a.sess.ed.Text(), want)
 	}
 }
@@ -103,7 +103,7 @@ func TestHistoryNewestIsTheMergedText(t *testing.T) {
 		t.Fatal(err)
 	}
 	theirs := peerSplice(t, n, len("plan\n"), 0, "bob: offline edit\n") // made on bob's copy
-	if err := n.Doc().Splice(0, 0, "alice: offline edit\n"); err != nil {
+	if err := n.Splice(0, 0, "alice: offline edit\n"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Flush(); err != nil {
@@ -112,7 +112,7 @@ func TestHistoryNewestIsTheMergedText(t *testing.T) {
 	if err := n.ApplyRemote("bob", theirs); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := n.Doc().Text()
+	want, _ := n.Text()
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}

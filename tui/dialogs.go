@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // dialog is a modal box drawn over the screen.
@@ -299,7 +300,7 @@ func (d *invitesDialog) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 		d.sel = min(len(items)-1, d.sel+1)
 	case key.Matches(msg, dialogKeys.Accept):
 		if d.sel < len(items) {
-			d.busy = "Joining “" + oneLine(items[d.sel].Title) + "”…"
+			d.busy = "Joining “" + display.Title(items[d.sel].Title) + "”…"
 			return a.startAction(d, actAccept, items[d.sel].ID, items[d.sel].Title)
 		}
 	case key.Matches(msg, dialogKeys.Decline):
@@ -324,11 +325,11 @@ func (d *invitesDialog) view(a *App, maxW int) (string, int, int, bool) {
 	}
 	d.sel = min(d.sel, len(items)-1)
 	for i, inv := range items {
-		from := inv.From
+		from := display.Line(inv.From)
 		if from == "" {
 			from = "someone"
 		}
-		line := fmt.Sprintf("%s invites you to “%s”", from, oneLine(inv.Title))
+		line := fmt.Sprintf("%s invites you to “%s”", from, display.Title(inv.Title))
 		line = padRight(ansi.Truncate(line, w, "…"), w)
 		if i == d.sel && len(items) > 1 {
 			line = a.st.selected.Render(line)
@@ -372,7 +373,7 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 				if err != nil {
 					return res(err)
 				}
-				if err := n.Doc().SetTitle(arg); err != nil {
+				if err := n.SetTitle(arg); err != nil {
 					return res(err)
 				}
 				_, err = n.Flush()
@@ -382,7 +383,7 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 			if err != nil {
 				return res(err)
 			}
-			return res(errors.Join(n.Doc().SetTitle(arg), n.Close()))
+			return res(errors.Join(n.SetTitle(arg), n.Close()))
 		}
 	case actTrash:
 		return func() tea.Msg { return res(nb.Trash(id)) }
@@ -433,14 +434,14 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 		return a.openNote(m.id)
 	case actRename:
 		a.dlg = nil
-		a.showFlash("Renamed to “" + oneLine(m.title) + "”")
+		a.showFlash("Renamed to “" + display.Title(m.title) + "”")
 		return a.loadList()
 	case actTrash:
 		for _, n := range a.list.notes {
 			if n.ID == m.id {
 				n := n
 				a.list.trashed = &n
-				a.showFlash(fmt.Sprintf("Moved “%s” to the trash — u brings it back", oneLine(n.Title)))
+				a.showFlash(fmt.Sprintf("Moved “%s” to the trash — u brings it back", display.Title(n.Title)))
 			}
 		}
 		return a.loadList()
@@ -448,7 +449,7 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 		if d, ok := a.dlg.(*invitesDialog); ok && d.popup != nil {
 			a.dlg = nil
 		}
-		a.showFlash("Declined “" + oneLine(m.title) + "”")
+		a.showFlash("Declined “" + display.Title(m.title) + "”")
 	}
 	return nil
 }

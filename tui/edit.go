@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/tui/editor"
 )
@@ -134,8 +135,8 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 		default:
 		}
 		m.note = n
-		m.title = n.Doc().Title()
-		if !n.Doc().HasBody() {
+		m.title = n.Title()
+		if !n.HasBody() {
 			m.noBody = true
 			return m
 		}
@@ -285,8 +286,8 @@ func (s *session) syncRemote(a *App) {
 		return
 	}
 	s.lastRead.Store(time.Now().UnixNano())
-	s.title = s.note.Doc().Title()
-	if !s.note.Doc().HasBody() {
+	s.title = s.note.Title()
+	if !s.note.HasBody() {
 		return
 	}
 	if s.noBody {
@@ -331,7 +332,7 @@ func (s *session) refreshSaved() {
 	if s.note == nil {
 		return
 	}
-	edits, _, _ := s.note.Doc().Pending()
+	edits, _, _ := s.note.Pending()
 	s.saved = edits == 0
 }
 
@@ -343,15 +344,12 @@ func (s *session) refreshPresence(a *App) {
 	ps := s.net.Presence(s.id)
 	peers := make([]editor.PeerCursor, 0, len(ps))
 	for _, p := range ps {
-		pc := editor.PeerCursor{ID: p.Peer, Name: p.Name, Cursor: p.Cursor, Anchor: p.Anchor}
+		pc := editor.PeerCursor{ID: p.Peer, Name: display.Name(p.Name, p.Peer), Cursor: p.Cursor, Anchor: p.Anchor}
 		color := p.Color
 		if color == "" { // automerge-repo apps send no colour
 			color = ColorFor(p.Peer)
 		}
 		pc.Color = lipgloss.Color(color)
-		if pc.Name == "" {
-			pc.Name = shortID(p.Peer)
-		}
 		peers = append(peers, pc)
 	}
 	s.ed.SetPeers(peers)
@@ -556,7 +554,7 @@ func (s *session) layout(w, h int) {
 	s.ed.SetOrigin(0, 1)
 }
 
-func (s *session) displayTitle() string { return oneLine(s.title) }
+func (s *session) displayTitle() string { return display.Title(s.title) }
 
 func (s *session) cursor() *tea.Cursor {
 	if s.find != nil {

@@ -236,7 +236,7 @@ func makeNote(t *testing.T, nb *notebook.Notebook, title, text string) crdt.Docu
 		t.Fatal(err)
 	}
 	if text != "" {
-		if err := n.Doc().Splice(0, 0, text); err != nil {
+		if err := n.Splice(0, 0, text); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // historyState is the history screen: the note's editing sessions, newest
@@ -90,11 +91,11 @@ func (a *App) openHistory() tea.Cmd {
 		if _, err := note.Flush(); err != nil {
 			return historyLoadedMsg{s: s, err: err}
 		}
-		hist, err := note.Doc().History()
+		hist, err := note.History()
 		if err != nil {
 			return historyLoadedMsg{s: s, err: err}
 		}
-		heads, err := note.Doc().Heads()
+		heads, err := note.Heads()
 		return historyLoadedMsg{s: s, changes: hist, sessions: crdt.Sessions(hist, heads, crdt.SessionGap), err: err}
 	}
 }
@@ -132,9 +133,9 @@ func (h *historyState) showSelected() tea.Cmd {
 	heads, parent, _, _ := h.version(sel)
 	return func() tea.Msg {
 		m := historyPreviewMsg{h: h, sel: sel}
-		_, m.text, m.err = note.Doc().At(heads...)
+		_, m.text, m.err = note.At(heads...)
 		if m.err == nil && len(parent) > 0 {
-			_, m.before, m.err = note.Doc().At(parent...)
+			_, m.before, m.err = note.At(parent...)
 		}
 		return m
 	}
@@ -246,10 +247,10 @@ func (a *App) restoreVersion() tea.Cmd {
 }
 
 func sessionAuthor(e crdt.Session) string {
-	if e.Author != "" {
-		return oneLine(e.Author)
+	if a := display.Line(e.Author); a != "" {
+		return a
 	}
-	return "device " + shortID(e.Actor)
+	return "device " + display.ID(e.Actor)
 }
 
 func (h *historyState) view(a *App) string {

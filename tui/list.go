@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -90,7 +91,7 @@ func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 		if n, ok := l.selected(); ok {
 			a.dlg = &confirmDialog{
 				title: "Delete note",
-				text:  fmt.Sprintf("Move “%s” to the trash?\nYou can bring it back with u now, or later with `collab trash --restore`.", oneLine(n.Title)),
+				text:  fmt.Sprintf("Move “%s” to the trash?\nYou can bring it back with u now, or later with `collab trash --restore`.", display.Title(n.Title)),
 				act:   actTrash, id: n.ID, yes: "move to trash",
 			}
 		}
@@ -117,17 +118,9 @@ func (a *App) restoreTrashed(n notebook.Summary) tea.Cmd {
 		notes, err := nb.List()
 		return tea.BatchMsg{
 			func() tea.Msg { return listLoadedMsg{notes, err} },
-			func() tea.Msg { return flashMsg{fmt.Sprintf("Brought back “%s”", oneLine(n.Title))} },
+			func() tea.Msg { return flashMsg{fmt.Sprintf("Brought back “%s”", display.Title(n.Title))} },
 		}
 	}
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "(untitled)"
-	}
-	return s
 }
 
 // view draws the list: a title bar, an invitation banner, the notes, the
@@ -152,7 +145,7 @@ func (l *listState) view(a *App) string {
 	rows = append(rows, a.bar(left, right))
 	if a.net != nil {
 		if inv := a.net.Invitations(); len(inv) > 0 {
-			text := fmt.Sprintf(" %s invites you to “%s” — press i", inv[0].From, oneLine(inv[0].Title))
+			text := fmt.Sprintf(" %s invites you to “%s” — press i", display.Line(inv[0].From), display.Title(inv[0].Title))
 			if len(inv) > 1 {
 				text = fmt.Sprintf(" %d invitations waiting — press i", len(inv))
 			}
@@ -197,7 +190,7 @@ func (l *listState) view(a *App) string {
 		}
 		for i := l.top; i < len(l.notes) && i < l.top+n; i++ {
 			note := l.notes[i]
-			r := padRight(row(oneLine(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
+			r := padRight(row(display.Title(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
 			if i == l.sel {
 				r = a.st.selected.Render(r)
 			}

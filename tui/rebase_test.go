@@ -40,7 +40,7 @@ func TestRebaseEditOverMergedChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			// ...while another change reached the note.
-			if err := n.Doc().Splice(tc.remote.Pos, tc.remote.Delete, tc.remote.Insert); err != nil {
+			if err := n.Splice(tc.remote.Pos, tc.remote.Delete, tc.remote.Insert); err != nil {
 				t.Fatal(err)
 			}
 			res, err := n.Edit(s.rev, tc.local)
@@ -50,7 +50,7 @@ func TestRebaseEditOverMergedChange(t *testing.T) {
 			if err := s.ed.ApplyRemote(res.Remote); err != nil {
 				t.Fatal(err)
 			}
-			text, _ := n.Doc().Text()
+			text, _ := n.Text()
 			if text != tc.want || s.ed.Text() != tc.want {
 				t.Errorf("note text %q, editor %q, want %q", text, s.ed.Text(), tc.want)
 			}

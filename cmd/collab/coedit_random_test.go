@@ -109,7 +109,7 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 		t.Fatal(err)
 	}
 	id := n0.ID
-	if err := n0.Doc().Splice(0, 0, strings.Join(lines, "\n")+"\n"); err != nil {
+	if err := n0.Splice(0, 0, strings.Join(lines, "\n")+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n0.Flush(); err != nil {
@@ -189,7 +189,7 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 			p.app.Settle(30 * time.Millisecond)
 			text, _ := p.state()
 			nt, _ := p.rt.engine.Open(id)
-			doc, _ := nt.Doc().Text()
+			doc, _ := nt.Text()
 			equal = equal && text == want.String() && doc == want.String()
 		}
 		if equal {

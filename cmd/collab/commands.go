@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/store"
 )
@@ -115,17 +116,9 @@ func printNotes(w io.Writer, notes []notebook.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tCHANGED\tCHARS")
 	for _, n := range notes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.IDString, oneLine(n.Title), n.Modified.Local().Format("2006-01-02 15:04"), n.Chars)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", n.IDString, display.Title(n.Title), n.Modified.Local().Format("2006-01-02 15:04"), n.Chars)
 	}
 	tw.Flush()
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "(untitled)"
-	}
-	return s
 }
 
 func cmdNew(e *env, args []string) error {
@@ -190,7 +183,7 @@ func cmdCat(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		text, err := n.Doc().Text()
+		text, err := n.Text()
 		if err != nil {
 			return err
 		}
@@ -225,7 +218,7 @@ func cmdWrite(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		_, err := n.Doc().ReplaceText(text)
+		_, err := n.ReplaceText(text)
 		return err
 	})
 }
@@ -244,8 +237,7 @@ func cmdAppend(e *env, args []string) error {
 		}
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		doc := n.Doc()
-		return doc.Splice(doc.Len(), 0, text)
+		return n.Append(text)
 	})
 }
 
@@ -264,7 +256,7 @@ func cmdLog(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		hist, err := n.Doc().History()
+		hist, err := n.History()
 		if err != nil {
 			return err
 		}
@@ -282,9 +274,9 @@ func cmdLog(e *env, args []string) error {
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		for _, le := range entries {
-			who, stats := le.Author, "?"
+			who, stats := display.Line(le.Author), "?"
 			if who == "" {
-				who = "actor " + le.Actor[:min(8, len(le.Actor))]
+				who = "actor " + display.ID(le.Actor)
 			}
 			if le.Added != nil {
 				stats = fmt.Sprintf("+%d -%d", *le.Added, *le.Removed)
@@ -300,7 +292,7 @@ func cmdRename(e *env, args []string) error {
 		return err
 	}
 	return withNote(e, args[0], func(n *notebook.Note) error {
-		return n.Doc().SetTitle(strings.Join(args[1:], " "))
+		return n.SetTitle(strings.Join(args[1:], " "))
 	})
 }
 
@@ -329,7 +321,7 @@ func cmdTrash(e *env, args []string) error {
 	}
 	switch {
 	case emptyTrash:
-		return nb.Store().EmptyTrash()
+		return nb.EmptyTrash()
 	case restoreID != "":
 		id, err := crdt.ParseDocumentID(restoreID)
 		if err != nil {
@@ -337,7 +329,7 @@ func cmdTrash(e *env, args []string) error {
 		}
 		return nb.Restore(id)
 	}
-	trashed, err := nb.Store().Trashed()
+	trashed, err := nb.Trashed()
 	if err != nil {
 		return err
 	}
@@ -358,14 +350,14 @@ func cmdExport(e *env, args []string) error {
 	return withNote(e, args[0], func(n *notebook.Note) error {
 		var data []byte
 		if asText {
-			text, err := n.Doc().Text()
+			text, err := n.Text()
 			if err != nil {
 				return err
 			}
 			data = []byte(text)
 		} else {
 			var err error
-			if data, err = n.Doc().Save(); err != nil {
+			if data, err = n.Save(); err != nil {
 				return err
 			}
 		}
@@ -373,32 +365,12 @@ func cmdExport(e *env, args []string) error {
 			_, err := e.stdout.Write(data)
 			return err
 		}
-		return writeFileAtomic(outPath, data)
+		// Never a half-written export where a good file was.
+		if err := store.WriteFile(outPath, data); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
 	})
-}
-
-// writeFileAtomic never leaves a half-written export where a good file was.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".collab-export-*")
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return nil
 }
 
 func isTerminal(w io.Writer) bool {
@@ -448,7 +420,7 @@ func cmdImport(e *env, args []string) error {
 		if n, err = nb.Create(title); err != nil {
 			return err
 		}
-		if err := n.Doc().Splice(0, 0, toValidUTF8(data)); err != nil {
+		if err := n.Splice(0, 0, toValidUTF8(data)); err != nil {
 			n.Close()
 			return err
 		}

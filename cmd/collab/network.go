@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/engine"
 	"github.com/collab-editor/collab/tui"
@@ -68,29 +68,21 @@ func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int, before, a
 }
 
 func (a *netAdapter) Invite(id crdt.DocumentID) (string, error) {
-	addrs := a.rt.host.Addrs()
-	if len(addrs) == 0 {
-		return "", fmt.Errorf("this peer has no address others can dial")
+	t, err := inviteTicket(a.rt, id)
+	if err != nil {
+		return "", err
 	}
-	return ticket{Doc: id, Addrs: addrs}.String(), nil
+	return t.String(), nil
 }
 
 func (a *netAdapter) Join(ctx context.Context, s string) (crdt.DocumentID, error) {
-	t, err := parseTicket(s)
-	if err != nil {
-		return crdt.DocumentID{}, err
-	}
-	return t.Doc, a.rt.engine.Join(ctx, t.Doc, t.Addrs)
+	return joinTicket(ctx, a.rt, []string{s})
 }
 
 func (a *netAdapter) Invitations() []tui.Invitation {
 	var out []tui.Invitation
 	for _, inv := range a.rt.engine.Invitations() {
-		from := inv.FromName
-		if from == "" {
-			from = shortPeer(inv.FromPeer)
-		}
-		out = append(out, tui.Invitation{ID: inv.DocumentID, Title: inv.Title, From: from})
+		out = append(out, tui.Invitation{ID: inv.DocumentID, Title: inv.Title, From: display.Name(inv.FromName, inv.FromPeer)})
 	}
 	return out
 }
@@ -102,11 +94,3 @@ func (a *netAdapter) Accept(ctx context.Context, id crdt.DocumentID) error {
 func (a *netAdapter) Decline(id crdt.DocumentID) error { return a.rt.engine.Decline(id) }
 
 func (a *netAdapter) Events() <-chan any { return a.events }
-
-// shortPeer abbreviates a libp2p peer ID for people: its last 8 characters.
-func shortPeer(id string) string {
-	if len(id) <= 8 {
-		return id
-	}
-	return "…" + id[len(id)-8:]
-}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/gologshim"
@@ -120,21 +119,18 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 	rt := &peerRuntime{host: host, engine: eng, lock: lock, done: make(chan error, 1), cancel: cancel}
 	go func() { rt.done <- eng.Run(runCtx) }()
 	// Run sets itself up on its goroutine; Join and friends need it running.
-	for deadline := time.Now().Add(10 * time.Second); !eng.Running(); {
-		select {
-		case err := <-rt.done:
-			rt.cancel()
-			host.Close()
-			lock.release()
-			return nil, fmt.Errorf("start sync: %w", err)
-		case <-time.After(time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			rt.stop()
-			return nil, errors.New("start sync: the engine did not start")
-		}
+	select {
+	case <-eng.Ready():
+		return rt, nil
+	case err := <-rt.done:
+		cancel()
+		host.Close()
+		lock.release()
+		return nil, fmt.Errorf("start sync: %w", err)
+	case <-ctx.Done():
+		rt.stop()
+		return nil, fmt.Errorf("start sync: %w", ctx.Err())
 	}
-	return rt, nil
 }
 
 // stop ends the engine (which flushes every note) and the host.

@@ -180,6 +180,71 @@ func TestShareBecomesInvitation(t *testing.T) {
 	}
 }
 
+// TestPeerOperationsSayTheSameBothWays: share and accept print what they
+// did whether a running collab does them (through its control socket) or a
+// short-lived peer does; decline and invites need no peer at all, so they
+// work while another process holds the peer lock.
+func TestPeerOperationsSayTheSameBothWays(t *testing.T) {
+	homeA, homeB := t.TempDir(), t.TempDir()
+	ids := map[string]string{}
+	for _, title := range []string{"S1", "S2", "D1", "D2"} {
+		ids[title] = strings.TrimPrefix(strings.TrimSpace(binOK(t, homeA, "new", title)), "automerge:")
+		binOK(t, homeA, "append", title, "text of "+title)
+	}
+	b := startServe(t, homeB, "bob")
+	addrB := strings.Fields(binOK(t, homeB, "id"))[1]
+	share := func(title string) {
+		t.Helper()
+		got := strings.TrimSpace(binOK(t, homeA, "share", "--mdns=false", "--listen", "/ip4/127.0.0.1/tcp/0", title, addrB))
+		if want := fmt.Sprintf("offered %s to %s", ids[title], addrB); got != want {
+			t.Errorf("share %s printed %q, want %q", title, got, want)
+		}
+	}
+	share("S1") // A has no peer running: a short-lived one
+	share("D1")
+	a := startServe(t, homeA, "ann")
+	share("S2") // through A's running peer
+	share("D2")
+	waitFor(t, 10*time.Second, "four invitations at B", func() bool {
+		return strings.Count(binOK(t, homeB, "invites"), "\n") == 4
+	})
+
+	accept := func(title string) {
+		t.Helper()
+		if got, want := strings.TrimSpace(binOK(t, homeB, "accept", ids[title])), "automerge:"+ids[title]; got != want {
+			t.Errorf("accept %s printed %q, want %q", title, got, want)
+		}
+		if got := catOf(t, homeB, title); got != "text of "+title+"\n" {
+			t.Errorf("accepted %s reads %q", title, got)
+		}
+	}
+	decline := func(title string) {
+		t.Helper()
+		if got, want := strings.TrimSpace(binOK(t, homeB, "decline", ids[title])), "declined "+ids[title]; got != want {
+			t.Errorf("decline %s printed %q, want %q", title, got, want)
+		}
+	}
+	accept("S1") // through B's running peer
+	decline("D1")
+	b.stop()
+	accept("S2") // B's peer is not running: a short-lived one
+	// Another process holds B's peer lock but answers no control socket:
+	// a command that tried to start a peer would fail.
+	lock, err := lockPeer(homeB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.release()
+	if invites := binOK(t, homeB, "invites"); !strings.Contains(invites, ids["D2"]) || strings.Count(invites, "\n") != 1 {
+		t.Fatalf("invites with the peer lock held: %q", invites)
+	}
+	decline("D2")
+	if invites := binOK(t, homeB, "invites"); invites != "" {
+		t.Fatalf("invitations left: %q", invites)
+	}
+	a.stop()
+}
+
 // TestPeerKilledMidSyncLosesNothing: while appends land on both sides, B's
 // peer is killed with SIGKILL at random moments and restarted. Every append
 // acknowledged on either side ends up on both, exactly once.

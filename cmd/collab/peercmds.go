@@ -18,6 +18,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/sync/engine"
@@ -37,60 +38,110 @@ func peerCommands() []*command {
 		{name: "share", args: "NOTE MULTIADDR", summary: "offer a note to a running peer (it shows up as an invitation there)", flags: addPeerFlags, run: cmdShare},
 		{name: "invites", args: "[--json]", summary: "list invitations waiting for an answer", flags: jsonFlag, run: cmdInvites},
 		{name: "accept", args: "ID", summary: "accept an invitation: the note joins your notebook", flags: addPeerFlags, run: cmdAccept},
-		{name: "decline", args: "ID", summary: "decline an invitation", flags: addPeerFlags, run: cmdDecline},
+		{name: "decline", args: "ID", summary: "decline an invitation", run: cmdDecline},
 	}
 }
 
+// A peerOp is one operation on this notebook's peer, written once: the
+// collab process that runs the peer runs it for requests on its control
+// socket, and a command run while none does starts a short-lived peer and
+// runs the same function, so the output is the same either way.
+type peerOp func(ctx context.Context, rt *peerRuntime, req controlRequest) (text string, result any, err error)
+
+var peerOps = map[string]peerOp{
+	"id":     opID,
+	"invite": opInvite,
+	"join":   opJoin,
+	"share":  opShare,
+	"accept": opAccept,
+	"peers":  opPeers,
+}
+
 // controlHandlerFor answers other commands' requests to this process's peer.
-func controlHandlerFor(nb *notebook.Notebook, rt *peerRuntime) controlHandler {
+func controlHandlerFor(rt *peerRuntime) controlHandler {
 	return func(ctx context.Context, req controlRequest) (string, any, error) {
-		switch req.Op {
-		case "id":
-			return idText(rt.host.ID().String(), rt.host.Addrs(), true), nil, nil
-		case "invite":
-			id, err := crdt.ParseDocumentID(req.Note)
-			if err != nil {
-				return "", nil, err
-			}
-			t, err := newNetAdapter(rt).Invite(id)
-			return t, nil, err
-		case "join":
-			t, err := parseJoinArgs(strings.Fields(req.Ticket))
-			if err != nil {
-				return "", nil, err
-			}
-			if err := rt.engine.Join(ctx, t.Doc, t.Addrs); err != nil {
-				return "", nil, err
-			}
-			return t.Doc.URL(), nil, nil
-		case "share":
-			id, err := crdt.ParseDocumentID(req.Note)
-			if err != nil {
-				return "", nil, err
-			}
-			addr, err := ma.NewMultiaddr(req.Addr)
-			if err != nil {
-				return "", nil, err
-			}
-			return "", nil, rt.engine.Share(ctx, id, addr)
-		case "accept", "decline":
-			id, err := crdt.ParseDocumentID(req.Note)
-			if err != nil {
-				return "", nil, err
-			}
-			if req.Op == "accept" {
-				return id.URL(), nil, rt.engine.Accept(ctx, id)
-			}
-			return "", nil, rt.engine.Decline(id)
-		case "peers":
-			id, err := crdt.ParseDocumentID(req.Note)
-			if err != nil {
-				return "", nil, err
-			}
-			return "", rt.engine.Peers(id), nil
+		op := peerOps[req.Op]
+		if op == nil {
+			return "", nil, fmt.Errorf("unknown request %q", req.Op)
 		}
-		return "", nil, fmt.Errorf("unknown request %q", req.Op)
+		return op(ctx, rt, req)
 	}
+}
+
+func opID(_ context.Context, rt *peerRuntime, _ controlRequest) (string, any, error) {
+	return idText(rt.host.ID().String(), rt.host.Addrs(), true), nil, nil
+}
+
+func opInvite(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := crdt.ParseDocumentID(req.Note)
+	if err != nil {
+		return "", nil, err
+	}
+	t, err := inviteTicket(rt, id)
+	if err != nil {
+		return "", nil, err
+	}
+	return t.String(), nil, nil
+}
+
+// inviteTicket is the ticket that lets another peer join note id here.
+func inviteTicket(rt *peerRuntime, id crdt.DocumentID) (ticket, error) {
+	addrs := rt.host.Addrs()
+	if len(addrs) == 0 {
+		return ticket{}, errors.New("this peer has no address others can dial")
+	}
+	return ticket{Doc: id, Addrs: addrs}, nil
+}
+
+func opJoin(ctx context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := joinTicket(ctx, rt, strings.Fields(req.Ticket))
+	if err != nil {
+		return "", nil, err
+	}
+	return id.URL(), nil, nil
+}
+
+// joinTicket joins the note that `TICKET` or `MULTIADDR URL` names.
+func joinTicket(ctx context.Context, rt *peerRuntime, args []string) (crdt.DocumentID, error) {
+	t, err := parseJoinArgs(args)
+	if err != nil {
+		return crdt.DocumentID{}, err
+	}
+	return t.Doc, rt.engine.Join(ctx, t.Doc, t.Addrs)
+}
+
+func opShare(ctx context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := crdt.ParseDocumentID(req.Note)
+	if err != nil {
+		return "", nil, err
+	}
+	addr, err := ma.NewMultiaddr(req.Addr)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := rt.engine.Share(ctx, id, addr); err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("offered %s to %s", id, req.Addr), nil, nil
+}
+
+func opAccept(ctx context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := crdt.ParseDocumentID(req.Note)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := rt.engine.Accept(ctx, id); err != nil {
+		return "", nil, err
+	}
+	return id.URL(), nil, nil
+}
+
+func opPeers(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := crdt.ParseDocumentID(req.Note)
+	if err != nil {
+		return "", nil, err
+	}
+	return "", rt.engine.Peers(id), nil
 }
 
 func idText(id string, addrs []ma.Multiaddr, running bool) string {
@@ -133,7 +184,7 @@ func cmdServe(e *env, args []string) error {
 	}
 	logger.Info("serving notebook", "dir", nb.Dir(), "peer", rt.host.ID().String(), "listening", strings.Join(addrs, " "), "mdns", opts.mdns)
 	ctlErr := make(chan error, 1)
-	go func() { ctlErr <- serveControl(ctx, nb.Dir(), controlHandlerFor(nb, rt)) }()
+	go func() { ctlErr <- serveControl(ctx, nb.Dir(), controlHandlerFor(rt)) }()
 	select {
 	case <-ctx.Done():
 	case err := <-ctlErr:
@@ -273,7 +324,7 @@ func cmdPeers(e *env, args []string) error {
 			if !p.LastSeen.IsZero() {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(p.Name), state, seen)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen)
 		}
 	}
 	return nil
@@ -324,16 +375,10 @@ func parseJoinArgs(args []string) (ticket, error) {
 }
 
 func cmdJoin(e *env, args []string) error {
-	t, err := parseJoinArgs(args)
-	if err != nil {
+	if _, err := parseJoinArgs(args); err != nil {
 		return usageError{err.Error()}
 	}
-	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
-		if err := rt.engine.Join(ctx, t.Doc, t.Addrs); err != nil {
-			return "", err
-		}
-		return t.Doc.URL(), nil
-	}, controlRequest{Op: "join", Ticket: strings.Join(args, " ")})
+	return withPeer(e, controlRequest{Op: "join", Ticket: strings.Join(args, " ")})
 }
 
 func cmdShare(e *env, args []string) error {
@@ -355,19 +400,14 @@ func cmdShare(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
-		if err := rt.engine.Share(ctx, id, addr); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("offered %s to %s", id, args[1]), nil
-	}, controlRequest{Op: "share", Note: id.String(), Addr: args[1]})
+	return withPeer(e, controlRequest{Op: "share", Note: id.String(), Addr: args[1]})
 }
 
-// withPeer runs f on this notebook's peer: the running collab process if
-// there is one (through its control socket), else a peer started for the
-// command and stopped after it. It prints what f returns.
-func withPeer(e *env, f func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error), req controlRequest) error {
-	opts := peerOpts
+// withPeer runs the peer operation req names on this notebook's peer: the
+// running collab process if there is one (through its control socket), else
+// a peer started for the command and stopped after it. It prints what the
+// operation says it did.
+func withPeer(e *env, req controlRequest) error {
 	nb, err := e.openNotebook()
 	if err != nil {
 		return err
@@ -377,16 +417,23 @@ func withPeer(e *env, f func(ctx context.Context, nb *notebook.Notebook, rt *pee
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	text, err := callControl(ctx, nb.Dir(), req, nil)
-	if !errors.Is(err, errNoPeerProcess) {
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(e.stdout, text)
-		return nil
+	if errors.Is(err, errNoPeerProcess) {
+		text, err = withShortLivedPeer(ctx, e, nb, req)
 	}
-	logger, err := newLogger(e.stderr, opts.logLevel)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintln(e.stdout, text)
+	return nil
+}
+
+// withShortLivedPeer starts this notebook's peer, runs req's operation on
+// it and stops it, with everything stored.
+func withShortLivedPeer(ctx context.Context, e *env, nb *notebook.Notebook, req controlRequest) (string, error) {
+	opts := peerOpts
+	logger, err := newLogger(e.stderr, opts.logLevel)
+	if err != nil {
+		return "", err
 	}
 	if len(opts.listen) == 0 {
 		// A one-off command only dials out; it listens on a free port so
@@ -395,14 +442,10 @@ func withPeer(e *env, f func(ctx context.Context, nb *notebook.Notebook, rt *pee
 	}
 	rt, err := startPeer(ctx, nb, opts, logger)
 	if err != nil {
-		return err
+		return "", err
 	}
-	text, ferr := f(ctx, nb, rt)
-	if err := errors.Join(ferr, rt.stop()); err != nil {
-		return err
-	}
-	fmt.Fprintln(e.stdout, text)
-	return nil
+	text, _, err := peerOps[req.Op](ctx, rt, req)
+	return text, errors.Join(err, rt.stop())
 }
 
 func cmdInvites(e *env, args []string) error {
@@ -413,40 +456,52 @@ func cmdInvites(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	invs, err := engine.ReadInvitations(nb.Dir())
+	invs, warnings, err := nb.Invitations()
 	if err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "collab: warning: %v\n", w)
 	}
 	if asJSON {
 		return writeJSON(e.stdout, invs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, inv := range invs {
-		from := inv.FromName
-		if from == "" {
-			from = shortPeer(inv.FromPeer)
-		}
-		fmt.Fprintf(tw, "%s\t%s\tfrom %s\t%s\n", inv.ID, oneLine(inv.Title), from, inv.Received.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\tfrom %s\t%s\n", inv.ID, display.Title(inv.Title), display.Name(inv.FromName, inv.FromPeer), inv.Received.Local().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }
 
-func cmdAccept(e *env, args []string) error { return answerInvitation(e, args, "accept") }
-
-func cmdDecline(e *env, args []string) error { return answerInvitation(e, args, "decline") }
-
-func answerInvitation(e *env, args []string, op string) error {
-	if err := wantArgs(args, 1, 1, "one invitation ID (see collab invites)"); err != nil {
-		return err
-	}
-	id, err := crdt.ParseDocumentID(args[0])
+func cmdAccept(e *env, args []string) error {
+	id, err := invitationArg(args)
 	if err != nil {
 		return err
 	}
-	return withPeer(e, func(ctx context.Context, nb *notebook.Notebook, rt *peerRuntime) (string, error) {
-		if op == "accept" {
-			return id.URL(), rt.engine.Accept(ctx, id)
-		}
-		return "declined " + id.String(), rt.engine.Decline(id)
-	}, controlRequest{Op: op, Note: id.String()})
+	return withPeer(e, controlRequest{Op: "accept", Note: id.String()})
+}
+
+// cmdDecline needs no peer: an invitation is a file in the notebook, and
+// declining it tells nobody.
+func cmdDecline(e *env, args []string) error {
+	id, err := invitationArg(args)
+	if err != nil {
+		return err
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	if err := nb.DeclineInvitation(id); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "declined", id)
+	return nil
+}
+
+func invitationArg(args []string) (crdt.DocumentID, error) {
+	if err := wantArgs(args, 1, 1, "one invitation ID (see collab invites)"); err != nil {
+		return crdt.DocumentID{}, err
+	}
+	return crdt.ParseDocumentID(args[0])
 }

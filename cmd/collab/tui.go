@@ -106,7 +106,7 @@ func startTUIPeer(nb *notebook.Notebook) (tui.Network, string, func() error, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- serveControl(ctx, nb.Dir(), controlHandlerFor(nb, rt)) }()
+	go func() { ctlDone <- serveControl(ctx, nb.Dir(), controlHandlerFor(rt)) }()
 	adapter := newNetAdapter(rt)
 	return adapter, reachOf(rt, opts), func() error {
 		adapter.close()

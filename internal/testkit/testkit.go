@@ -81,7 +81,7 @@ func NoteText(t testing.TB, dir string, id crdt.DocumentID) string {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	text, err := n.Doc().Text()
+	text, err := n.Text()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,12 +95,12 @@ func BenchmarkKeystrokeToRemote(b *testing.B) {
 				}
 			})
 			defer cancelSub()
-			pos := na.Doc().Len() / 2
+			pos := na.Len() / 2
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				if err := na.Doc().Splice(pos, 0, "x"); err != nil {
+				if err := na.Splice(pos, 0, "x"); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := na.Flush(); err != nil {
@@ -150,7 +150,7 @@ func BenchmarkColdJoin(b *testing.B) {
 		}
 		total += time.Since(start)
 		b.StopTimer()
-		if pb.note(id).Doc().Len() != pa.note(id).Doc().Len() {
+		if pb.note(id).Len() != pa.note(id).Len() {
 			b.Fatal("joined copy differs")
 		}
 		pb.eng.mu.Lock()
@@ -203,7 +203,7 @@ func BenchmarkMeshConverge(b *testing.B) {
 	var conv []time.Duration
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
-		want := notes[0].Doc().Len() + peers*keys
+		want := notes[0].Len() + peers*keys
 		var wg sync.WaitGroup
 		lasts := make([]time.Time, peers)
 		for i := range peers {
@@ -213,7 +213,7 @@ func BenchmarkMeshConverge(b *testing.B) {
 				r := rand.New(rand.NewPCG(uint64(it), uint64(i)))
 				for range keys {
 					n := notes[i]
-					if err := n.Doc().Splice(r.IntN(n.Doc().Len()+1), 0, string(rune('a'+i))); err != nil {
+					if err := n.Splice(r.IntN(n.Len()+1), 0, string(rune('a'+i))); err != nil {
 						b.Error(err)
 						return
 					}
@@ -230,7 +230,7 @@ func BenchmarkMeshConverge(b *testing.B) {
 		last := slices.MaxFunc(lasts, func(x, y time.Time) int { return x.Compare(y) })
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			first, err := notes[0].Doc().Text()
+			first, err := notes[0].Text()
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -239,7 +239,7 @@ func BenchmarkMeshConverge(b *testing.B) {
 				if !same {
 					break
 				}
-				t, _ := n.Doc().Text()
+				t, _ := n.Text()
 				same = t == first
 			}
 			if same {

@@ -1,11 +1,14 @@
-// Package engine is the engine that keeps a notebook's notes in sync with
-// other collab peers and with JavaScript automerge-repo peers.
+// Package engine keeps a notebook's notes in sync with other collab peers
+// and with JavaScript automerge-repo peers. It owns the streams, who may
+// have which note, sync rounds and the change fast path, redialling known
+// peers, joining and offering notes, invitations as they arrive, and
+// presence.
 //
 // The protocol is automerge-repo's message set carried over libp2p streams
 // with protocol ID [wire.ProtocolID]; package sync/wire is its codec and
 // PROTOCOL.md at the repository root its specification.
 //
-// # The engine
+// # Goroutines
 //
 // [New] makes an [Engine] over a p2p.Host and a notebook.Notebook; [Engine.Run]
 // registers the stream handler and owns every goroutine until its context
@@ -21,8 +24,8 @@
 // sent a request or sync naming it (or is a known peer of it); nothing is
 // announced to anyone else. A request for a note we lack is answered
 // doc-unavailable; an unsolicited sync for one becomes a pending
-// [Invitation] (files under <notebook>/invites, 0600) until [Engine.Accept]
-// or [Engine.Decline].
+// invitation, kept by the notebook, until [Engine.Accept] or
+// [Engine.Decline].
 //
 // Sync: one automerge sync state per (peer, note), kept on disk between
 // connections. Full sync rounds run at connect, on gaps, every SyncInterval
@@ -35,4 +38,21 @@
 // Presence: ephemeral messages in automerge-repo's Presence envelope with
 // name, colour, cursor, anchor, heads and the text around the cursor, so a
 // receiver re-anchors it after concurrent edits ([Engine.Presence]).
+//
+// # Files
+//
+// One concern a file: engine.go (Config, New, Run, spawning), events.go and
+// status.go (what the engine tells its users); a stream's life in stream.go
+// (reader start, writer, closing), handshake.go (join/peer), senders.go
+// (binding a senderId to the authenticated peer), registry.go (the live
+// stream per peer) and dispatch.go (reading, rate limiting, routing each
+// message); a note in notes.go (the engine's open notes), docpeer.go (one
+// note with one peer), rounds.go (automerge sync rounds, collab-doc) and
+// push.go (collab-change: the per-keystroke fast path and its relay);
+// presence in presence.go (the local cursor API and the presence loop),
+// presence_state.go (what remote peers show, de-duplication, rate limits),
+// presence_codec.go (the envelope), presence_relay.go (passing ephemeral
+// messages on) and reanchor.go (placing a cursor after concurrent edits);
+// dial.go (known peers, dialling with backoff, mDNS finds), join.go (Join,
+// Share, Accept) and invite.go (invitations as they arrive).
 package engine

@@ -28,8 +28,6 @@ var (
 	ErrUnavailable = errors.New("note unavailable")
 	// ErrNotRunning: the engine's Run has not started or has returned.
 	ErrNotRunning = errors.New("sync engine not running")
-	// ErrNoInvitation: no pending invitation for that note.
-	ErrNoInvitation = errors.New("no such invitation")
 	// ErrUnreachable: none of the given peers could be reached.
 	ErrUnreachable = errors.New("no peer reachable")
 )
@@ -84,75 +82,6 @@ type Config struct {
 	SendQueue int
 }
 
-// Status is how a note stands with its peers.
-type Status int
-
-const (
-	// Offline: no peer connected for the note, and none known to try.
-	Offline Status = iota
-	// Unreachable: the note has known peers, none of them reachable now.
-	Unreachable
-	// Syncing: connected to peers of the note, not all known to be in sync.
-	Syncing
-	// InSync: every connected peer of the note has what we have.
-	InSync
-)
-
-func (s Status) String() string {
-	switch s {
-	case Offline:
-		return "offline"
-	case Unreachable:
-		return "unreachable"
-	case Syncing:
-		return "syncing"
-	case InSync:
-		return "in sync"
-	}
-	return fmt.Sprintf("Status(%d)", int(s))
-}
-
-// EventKind says what an Event is about.
-type EventKind int
-
-const (
-	PresenceChanged EventKind = iota + 1
-	PeersChanged
-	InvitationReceived
-	StatusChanged
-)
-
-func (k EventKind) String() string {
-	switch k {
-	case PresenceChanged:
-		return "presence changed"
-	case PeersChanged:
-		return "peers changed"
-	case InvitationReceived:
-		return "invitation received"
-	case StatusChanged:
-		return "status changed"
-	}
-	return fmt.Sprintf("EventKind(%d)", int(k))
-}
-
-// Event tells a subscriber that something changed; query the engine for the
-// details. Note is zero for events not about one note.
-type Event struct {
-	Kind EventKind
-	Note crdt.DocumentID
-	Peer string // the peer concerned, if one
-}
-
-// PeerStatus is one peer of a note.
-type PeerStatus struct {
-	ID        string // libp2p peer ID
-	Name      string // from its presence, if known
-	Connected bool
-	InSync    bool
-	LastSeen  time.Time
-}
-
 // Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
 // with New and run it with Run; its methods are safe for concurrent use.
 type Engine struct {
@@ -181,6 +110,7 @@ type Engine struct {
 	nextSub int
 	invites sync.Mutex // serialises invitation files
 
+	ready    chan struct{} // closed when Run is up
 	events   chan Event
 	wakeDial chan struct{}
 	wakePres chan struct{}
@@ -243,6 +173,7 @@ func New(cfg Config) (*Engine, error) {
 		targets:  map[peer.ID]*target{},
 		dialing:  map[peer.ID]*dialCall{},
 		subs:     map[int]func(Event){},
+		ready:    make(chan struct{}),
 		events:   make(chan Event, 256),
 		wakeDial: make(chan struct{}, 1),
 		wakePres: make(chan struct{}, 1),
@@ -281,6 +212,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.presenceLoop)
 	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
 	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
+	close(e.ready)
 
 	<-ctx.Done()
 
@@ -337,47 +269,11 @@ func (e *Engine) runCtx() (context.Context, error) {
 	return e.ctx, nil
 }
 
-// Subscribe calls fn for every event until cancel is called. fn runs on the
-// engine's event goroutine, one event at a time; it must not block for long
-// (events that find the queue full are dropped: they are hints to re-query).
-func (e *Engine) Subscribe(fn func(Event)) (cancel func()) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	id := e.nextSub
-	e.nextSub++
-	e.subs[id] = fn
-	return func() {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		delete(e.subs, id)
-	}
-}
-
-func (e *Engine) emit(ev Event) {
-	select {
-	case e.events <- ev:
-	default:
-	}
-}
-
-func (e *Engine) deliverEvents(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev := <-e.events:
-			e.mu.Lock()
-			fns := make([]func(Event), 0, len(e.subs))
-			for _, fn := range e.subs {
-				fns = append(fns, fn)
-			}
-			e.mu.Unlock()
-			for _, fn := range fns {
-				fn(ev)
-			}
-		}
-	}
-}
+// Ready is closed once Run has started and answers peers: callers that
+// start Run on a goroutine wait for it before calling Join, Share or
+// Accept. It stays closed after Run returns (those then fail with
+// ErrNotRunning) and is never closed if Run is not called.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // Open returns the open Note of this process for id, opening it if needed.
 // The engine keeps it durable (its Note.Run commits with crdt.LivePolicy
@@ -390,96 +286,4 @@ func (e *Engine) Open(id crdt.DocumentID) (*notebook.Note, error) {
 		return nil, err
 	}
 	return ns.note, nil
-}
-
-// Status reports how note id stands with its peers.
-func (e *Engine) Status(id crdt.DocumentID) Status {
-	e.mu.Lock()
-	ns := e.notes[id]
-	known, failed := 0, false
-	for _, t := range e.targets {
-		if t.notes[id] {
-			known++
-			failed = failed || t.failures > 0
-		}
-	}
-	e.mu.Unlock()
-	if ns != nil {
-		if dps := ns.activePeers(); len(dps) > 0 {
-			for _, dp := range dps {
-				if !dp.isInSync() {
-					return Syncing
-				}
-			}
-			return InSync
-		}
-	}
-	if known > 0 && failed {
-		return Unreachable
-	}
-	return Offline
-}
-
-// Peers lists the known and connected peers of note id.
-func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
-	byID := map[string]*PeerStatus{}
-	var order []string
-	add := func(pid string) *PeerStatus {
-		if p, ok := byID[pid]; ok {
-			return p
-		}
-		p := &PeerStatus{ID: pid}
-		byID[pid] = p
-		order = append(order, pid)
-		return p
-	}
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
-	var known []notebook.KnownPeer
-	if ns != nil {
-		known, _ = ns.note.KnownPeers()
-	} else {
-		known, _ = e.nb.PeersOf(id)
-	}
-	for _, k := range known {
-		p := add(k.ID)
-		p.LastSeen = k.LastSeen
-	}
-	if ns != nil {
-		for _, dp := range ns.activePeers() {
-			p := add(dp.c.pid.String())
-			p.Connected = true
-			p.InSync = dp.isInSync()
-			p.LastSeen = time.Now()
-		}
-		for _, pr := range ns.presenceSnapshot() {
-			if p, ok := byID[pr.Peer]; ok && p.Name == "" {
-				p.Name = pr.Name
-			}
-		}
-	}
-	out := make([]PeerStatus, 0, len(order))
-	for _, pid := range order {
-		out = append(out, *byID[pid])
-	}
-	slices.SortStableFunc(out, func(a, b PeerStatus) int {
-		if a.Connected != b.Connected {
-			if a.Connected {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
-	return out
-}
-
-// noteStatusChanged emits StatusChanged if the note's status moved.
-func (e *Engine) noteStatusChanged(ns *noteState) {
-	st := e.Status(ns.id)
-	if old := Status(ns.lastStatus.Swap(int32(st))); old != st {
-		e.log.Debug("note status", "note", ns.id, "status", st)
-		e.emit(Event{Kind: StatusChanged, Note: ns.id})
-	}
 }

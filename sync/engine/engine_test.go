@@ -28,7 +28,7 @@ func TestTwoPeers(t *testing.T) {
 	if got := b.text(id); got != "hello from ann\n" {
 		t.Fatalf("joined text %q", got)
 	}
-	if got := b.note(id).Doc().Title(); got != "shared" {
+	if got := b.note(id).Title(); got != "shared" {
 		t.Errorf("joined title %q", got)
 	}
 	a.edit(id, len([]rune(a.text(id))), 0, "ann again\n")
@@ -39,7 +39,7 @@ func TestTwoPeers(t *testing.T) {
 	// Both directions keep going through the fast path.
 	for i := range 20 {
 		a.edit(id, 0, 0, "a")
-		b.edit(id, b.note(id).Doc().Len(), 0, "b")
+		b.edit(id, b.note(id).Len(), 0, "b")
 		_ = i
 	}
 	text := waitSame(t, id, a, b)
@@ -78,11 +78,11 @@ func TestChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.edit(id, 0, 0, "A1 ")
-	c.edit(id, c.note(id).Doc().Len(), 0, "C1\n")
+	c.edit(id, c.note(id).Len(), 0, "C1\n")
 	waitText(t, id, "A1 start\nC1\n", a, b, c)
 	for range 10 {
 		a.edit(id, 0, 0, "x")
-		c.edit(id, c.note(id).Doc().Len(), 0, "z")
+		c.edit(id, c.note(id).Len(), 0, "z")
 	}
 	text := waitSame(t, id, a, b, c)
 	if strings.Count(text, "x") != 10 || strings.Count(text, "z") != 10 {
@@ -113,7 +113,7 @@ func TestOfflineEditsMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Doc().Splice(n.Doc().Len(), 0, "bob offline\n"); err != nil {
+	if err := n.Splice(n.Len(), 0, "bob offline\n"); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {
@@ -220,9 +220,13 @@ func TestInvitationAcceptDecline(t *testing.T) {
 		invs := b.eng.Invitations()
 		return len(invs) == 1 && invs[0].FromName == "ann"
 	})
-	invs, err := ReadInvitations(b.dir) // as another process would
-	if err != nil || len(invs) != 1 {
-		t.Fatalf("ReadInvitations: %v %v", invs, err)
+	other, err := notebook.Open(b.dir, "other process")
+	if err != nil {
+		t.Fatal(err)
+	}
+	invs, warnings, err := other.Invitations() // as another process would
+	if err != nil || len(warnings) != 0 || len(invs) != 1 {
+		t.Fatalf("Invitations: %v %v %v", invs, warnings, err)
 	}
 	inv := invs[0]
 	if inv.DocumentID != id || inv.Title != "plans" || inv.FromPeer != a.host.ID().String() {
@@ -262,7 +266,7 @@ func TestInvitationAcceptDecline(t *testing.T) {
 	if _, err := b.nb.Resolve(id2.String()); !errors.Is(err, notebook.ErrNotFound) {
 		t.Errorf("declined note exists: %v", err)
 	}
-	if err := b.eng.Decline(id2); !errors.Is(err, ErrNoInvitation) {
+	if err := b.eng.Decline(id2); !errors.Is(err, notebook.ErrNoInvitation) {
 		t.Errorf("second decline: %v", err)
 	}
 }

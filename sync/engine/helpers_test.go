@@ -138,7 +138,14 @@ func (p *testPeer) start() {
 	p.cancel = rcancel
 	p.done = make(chan error, 1)
 	go func() { p.done <- eng.Run(rctx) }()
-	waitFor(tb, 5*time.Second, "engine running", func() bool { _, err := eng.runCtx(); return err == nil })
+	select {
+	case <-eng.Ready():
+	case err := <-p.done:
+		p.done <- err // for stop
+		tb.Fatalf("%s: Run returned at once: %v", p.name, err)
+	case <-time.After(5 * time.Second):
+		tb.Fatalf("%s: engine not running after 5 s", p.name)
+	}
 }
 
 // stop stops the engine (bounded) and the host; safe to call twice.
@@ -202,7 +209,7 @@ func (p *testPeer) note(id crdt.DocumentID) *notebook.Note {
 func (p *testPeer) edit(id crdt.DocumentID, pos, del int, ins string) {
 	p.tb.Helper()
 	n := p.note(id)
-	if err := n.Doc().Splice(pos, del, ins); err != nil {
+	if err := n.Splice(pos, del, ins); err != nil {
 		p.tb.Fatalf("%s: splice: %v", p.name, err)
 	}
 	if _, err := n.Flush(); err != nil {
@@ -212,7 +219,7 @@ func (p *testPeer) edit(id crdt.DocumentID, pos, del int, ins string) {
 
 func (p *testPeer) text(id crdt.DocumentID) string {
 	p.tb.Helper()
-	s, err := p.note(id).Doc().Text()
+	s, err := p.note(id).Text()
 	if err != nil {
 		p.tb.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 	ns.mu.Unlock()
 
 	if seed != nil && !ns.hasBody() {
-		if err := ns.note.ReceiveSync(seedPeer, ns.note.Doc().NewSyncState(), seed); err != nil {
+		if err := ns.note.ReceiveSync(seedPeer, ns.note.NewSyncState(), seed); err != nil {
 			e.log.Warn("the offered copy of the note could not be applied", "note", id, "err", err)
 		}
 	}
@@ -147,7 +147,7 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		}
 		e.rememberPeer(ns, c.pid, extra...)
 	}
-	e.log.Info("joined note", "note", id, "title", ns.note.Doc().Title())
+	e.log.Info("joined note", "note", id, "title", ns.note.Title())
 	return nil
 }
 
@@ -191,7 +191,7 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 	if !ns.hasBody() {
 		return fmt.Errorf("share %s: %w", id, crdt.ErrNoBody)
 	}
-	data, err := offerMessage(ns)
+	data, err := ns.note.OfferSync()
 	if err != nil {
 		return fmt.Errorf("share %s: %w", id, err)
 	}
@@ -217,58 +217,34 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 	return nil
 }
 
-// offerMessage is the sync message that answers an empty peer's first
-// message: the whole note, as a cold join would carry it.
-func offerMessage(ns *noteState) ([]byte, error) {
-	if _, err := ns.note.Flush(); err != nil {
-		return nil, err
-	}
-	empty, _, err := crdt.Load(nil, nil, "")
-	if err != nil {
-		return nil, err
-	}
-	first, ok, err := empty.GenerateSyncMessage(empty.NewSyncState())
-	if err != nil || !ok {
-		return nil, fmt.Errorf("make offer: %v", err)
-	}
-	st := ns.note.Doc().NewSyncState()
-	if _, err := ns.note.Doc().ReceiveSyncMessage(st, first); err != nil {
-		return nil, fmt.Errorf("make offer: %w", err)
-	}
-	msg, ok, err := ns.note.GenerateSync(st)
-	if err != nil {
-		return nil, fmt.Errorf("make offer: %w", err)
-	}
-	if !ok {
-		return nil, errors.New("make offer: automerge has nothing to send")
-	}
-	return msg, nil
-}
-
 // Accept turns a pending invitation into a note: the offered copy (if the
 // offer carried it) is stored at once, then the note is synced with the
 // inviter, fetching it if the offer carried only its heads.
 func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
-	f, err := readInvitation(e.nb.Dir(), id)
+	inv, err := e.nb.Invitation(id)
 	if err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
-	pid, err := peer.Decode(f.FromPeer)
+	offer, err := e.nb.InvitationOffer(id)
 	if err != nil {
-		return fmt.Errorf("accept %s: bad inviter id %q: %w", id, f.FromPeer, err)
+		return fmt.Errorf("accept: %w", err)
+	}
+	pid, err := peer.Decode(inv.FromPeer)
+	if err != nil {
+		return fmt.Errorf("accept %s: bad inviter id %q: %w", id, inv.FromPeer, err)
 	}
 	info := peer.AddrInfo{ID: pid}
-	for _, s := range f.Addrs {
+	for _, s := range inv.Addrs {
 		if a, err := ma.NewMultiaddr(s); err == nil {
 			info.Addrs = append(info.Addrs, a)
 		}
 	}
-	if err := e.join(ctx, id, []peer.AddrInfo{info}, f.Data, f.FromPeer); err != nil {
+	if err := e.join(ctx, id, []peer.AddrInfo{info}, offer, inv.FromPeer); err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
 	e.invites.Lock()
 	defer e.invites.Unlock()
-	if err := RemoveInvitation(e.nb.Dir(), id); err != nil && !errors.Is(err, ErrNoInvitation) {
+	if err := e.nb.DeclineInvitation(id); err != nil && !errors.Is(err, notebook.ErrNoInvitation) {
 		return err
 	}
 	e.log.Info("invitation accepted", "note", id, "from", pid)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
-	"github.com/collab-editor/collab/sync/wire"
 )
 
 // noteState is a note the engine keeps open and in sync.
@@ -228,79 +227,5 @@ func (ns *noteState) updateLive() {
 	}
 }
 
-// onUpdate is the note's subscriber: it runs right after changes are
-// committed or applied, before they are fsync'd, on the goroutine that made
-// them. It must not block: it only queues frames and marks peers for a sync
-// round.
-func (ns *noteState) onUpdate(u notebook.Update) {
-	except := ""
-	switch u.Origin {
-	case notebook.FromPeer:
-		except = u.Peer
-	case notebook.FromLocal, notebook.FromDisk:
-	}
-	defer ns.signal()
-	dps := ns.activePeers()
-	if len(dps) == 0 {
-		return
-	}
-	push := u.Changes != nil && len(u.Changes) <= maxPushBatch
-	var hashes []crdt.ChangeHash
-	if push {
-		hashes = make([]crdt.ChangeHash, len(u.Changes))
-		for i, c := range u.Changes {
-			h, err := crdt.HashOf(c)
-			if err != nil {
-				push = false // not single changes: let a sync round carry them
-				break
-			}
-			hashes[i] = h
-			ns.seen.add(h)
-		}
-	}
-	for _, dp := range dps {
-		if dp.c.peerKey == except {
-			continue
-		}
-		if push && dp.c.collab && dp.isCaughtUp() {
-			for _, c := range u.Changes {
-				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
-			}
-			continue
-		}
-		dp.markDirty(dp.c.js)
-	}
-}
-
-// hashSet remembers the last n change hashes seen.
-type hashSet struct {
-	mu   sync.Mutex
-	set  map[crdt.ChangeHash]struct{}
-	ring []crdt.ChangeHash
-	next int
-}
-
-func (s *hashSet) init(n int) {
-	s.set = make(map[crdt.ChangeHash]struct{}, n)
-	s.ring = make([]crdt.ChangeHash, n)
-}
-
-// add records h and reports whether it was new.
-func (s *hashSet) add(h crdt.ChangeHash) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.set[h]; ok {
-		return false
-	}
-	old := s.ring[s.next]
-	if old != (crdt.ChangeHash{}) {
-		delete(s.set, old)
-	}
-	s.ring[s.next] = h
-	s.next = (s.next + 1) % len(s.ring)
-	s.set[h] = struct{}{}
-	return true
-}
-
 // hasBody reports whether the note's text has arrived.
-func (ns *noteState) hasBody() bool { return ns.note.Doc().HasBody() }
+func (ns *noteState) hasBody() bool { return ns.note.HasBody() }

@@ -3,16 +3,10 @@ package engine
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"maps"
-	"math"
-	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/sync/wire"
@@ -31,158 +25,6 @@ type Presence struct {
 
 // contextRunes is how much text around a cursor travels with it.
 const contextRunes = 16
-
-// searchRadius bounds the search for a cursor's context around its old place.
-const searchRadius = 512
-
-type remotePresence struct {
-	peer, name, color string
-	hasCursor         bool
-	cursor, anchor    int // as resolved against resolvedAt (or as sent)
-	heads             string
-	before, after     string
-	resolvedAt        string // heads key the positions are valid at; "" = as sent
-	seen              time.Time
-	via               *conn
-}
-
-type presenceState struct {
-	mu sync.Mutex
-	// Local presence.
-	local          bool
-	cursor, anchor int
-	// The text around the cursor, when the caller supplied it
-	// (SetCursorContext); otherwise read from the note.
-	hasContext    bool
-	before, after string
-	payload       []byte // encoded state, reused by heartbeats
-	dirty         bool
-	lastSent      time.Time
-	// Remote presences by originator.
-	remote map[string]*remotePresence
-	counts map[string]uint64 // highest count per sender+session
-	rates  map[string]*bucket
-	text   struct {
-		key   string
-		runes []rune
-	}
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func (p *presenceState) init() {
-	p.remote = map[string]*remotePresence{}
-	p.counts = map[string]uint64{}
-	p.rates = map[string]*bucket{}
-}
-
-func (p *presenceState) hasLocal() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.local
-}
-
-// dropVia forgets presences last heard through c; reports whether any.
-func (p *presenceState) dropVia(c *conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	any := false
-	for k, r := range p.remote {
-		if r.via == c {
-			delete(p.remote, k)
-			any = true
-		}
-	}
-	return any
-}
-
-// fresh de-duplicates by (sender, session, count): only counts above the
-// highest seen pass.
-func (p *presenceState) fresh(sender, session string, count uint64) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	k := sender + "\x00" + session
-	if last, ok := p.counts[k]; ok && count <= last {
-		return false
-	}
-	if len(p.counts) > 4096 {
-		clear(p.counts)
-	}
-	p.counts[k] = count
-	return true
-}
-
-// allow rate-limits presence per sender (ephemeralRelayRate a second).
-func (p *presenceState) allow(sender string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	b := p.rates[sender]
-	if b == nil {
-		if len(p.rates) > 4096 {
-			clear(p.rates)
-		}
-		b = &bucket{tokens: ephemeralRelayRate, last: now}
-		p.rates[sender] = b
-	}
-	b.tokens = min(ephemeralRelayRate, b.tokens+now.Sub(b.last).Seconds()*ephemeralRelayRate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// Wire form of presence, automerge-repo's Presence envelope.
-type presenceEnvelope struct {
-	P presenceWire `cbor:"__presence"`
-}
-
-type presenceWire struct {
-	Type     string     `cbor:"type"`
-	UserID   string     `cbor:"userId,omitempty"`
-	DeviceID string     `cbor:"deviceId,omitempty"`
-	State    *stateWire `cbor:"state,omitempty"`
-}
-
-type stateWire struct {
-	Name   string   `cbor:"name,omitempty"`
-	Color  string   `cbor:"color,omitempty"`
-	Cursor *uint64  `cbor:"cursor,omitempty"`
-	Anchor *uint64  `cbor:"anchor,omitempty"`
-	Heads  []string `cbor:"heads,omitempty"`
-	Before string   `cbor:"before,omitempty"`
-	After  string   `cbor:"after,omitempty"`
-}
-
-var (
-	presenceDec  cbor.DecMode
-	presenceEnc  cbor.EncMode
-	mapStringAny = reflect.TypeOf(map[string]any(nil))
-)
-
-func init() {
-	var err error
-	presenceDec, err = cbor.DecOptions{
-		MaxNestedLevels:  8,
-		MaxArrayElements: 256,
-		MaxMapPairs:      64,
-		DefaultMapType:   mapStringAny,
-	}.DecMode()
-	if err != nil {
-		panic(fmt.Sprintf("engine: presence decode options: %v", err))
-	}
-	// Nil slices go out as empty arrays, never as null, which JavaScript
-	// code would trip over.
-	presenceEnc, err = cbor.EncOptions{NilContainers: cbor.NilContainerAsEmpty}.EncMode()
-	if err != nil {
-		panic(fmt.Sprintf("engine: presence encode options: %v", err))
-	}
-}
 
 // SetCursor sets this user's caret and selection anchor (runes into the
 // note's text) in note id; peers hear of it within 100 ms.
@@ -233,7 +75,7 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 	ns.pres.mu.Unlock()
 	st := &stateWire{Name: e.name, Color: e.color}
 	if local {
-		doc := ns.note.Doc()
+		doc := ns.note
 		heads, ok := doc.CommittedHeads()
 		var err error
 		if hasContext {
@@ -255,7 +97,7 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 			}
 		}
 	}
-	b, err := presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", UserID: e.self, DeviceID: e.session, State: st}})
+	b, err := encodePresence("snapshot", e.self, e.session, st)
 	if err != nil {
 		e.log.Error("cannot encode presence", "err", err)
 		return nil
@@ -276,7 +118,7 @@ func (e *Engine) sendPresence(ns *noteState, dps []*docPeer, typ string) {
 	if typ == "snapshot" {
 		data = e.localPayload(ns)
 	} else {
-		data, _ = presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: typ, UserID: e.self, DeviceID: e.session}})
+		data, _ = encodePresence(typ, e.self, e.session, nil)
 	}
 	if data == nil {
 		return
@@ -331,178 +173,13 @@ func (e *Engine) presenceLoop(ctx context.Context) {
 	}
 }
 
-// onEphemeral handles an ephemeral message: de-duplicated, rate-limited,
-// relayed unchanged to the note's other peers, and read as presence.
-func (c *conn) onEphemeral(id crdt.DocumentID, m *wire.Ephemeral) bool {
-	e := c.e
-	if m.SenderID == e.self {
-		return true
-	}
-	dp := c.doc(id)
-	if dp == nil || !dp.isActive() {
-		e.invitationPresence(c, id, m)
-		return true
-	}
-	ns := dp.ns
-	if !ns.pres.fresh(m.SenderID, m.SessionID, m.Count) || !ns.pres.allow(m.SenderID) {
-		return true
-	}
-	for _, o := range ns.activePeers() {
-		if o.c == c || o.c.remoteSender == m.SenderID {
-			continue
-		}
-		relay := *m
-		relay.TargetID = o.c.remoteSender
-		o.c.send(&relay)
-	}
-	if ns.pres.apply(m.SenderID, m.Data, c) {
-		e.emit(Event{Kind: PresenceChanged, Note: id, Peer: m.SenderID})
-	}
-	return true
-}
-
-// decodePresence reads an automerge-repo Presence envelope; ok=false for
-// anything else.
-func decodePresence(data []byte) (typ string, state map[string]any, channel string, value any, ok bool) {
-	var v map[string]any
-	if err := presenceDec.Unmarshal(data, &v); err != nil {
-		return "", nil, "", nil, false
-	}
-	p, _ := v["__presence"].(map[string]any)
-	if p == nil {
-		return "", nil, "", nil, false
-	}
-	typ, _ = p["type"].(string)
-	state, _ = p["state"].(map[string]any)
-	channel, _ = p["channel"].(string)
-	return typ, state, channel, p["value"], typ != ""
-}
-
-// apply merges a presence payload from sender; reports whether what we
-// show changed.
-func (p *presenceState) apply(sender string, data []byte, via *conn) bool {
-	typ, state, channel, value, ok := decodePresence(data)
-	if !ok {
-		return false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	r := p.remote[sender]
-	if typ == "goodbye" {
-		if r != nil {
-			delete(p.remote, sender)
-			return true
-		}
-		return false
-	}
-	isNew := r == nil
-	if isNew {
-		if len(p.remote) >= 256 {
-			return false
-		}
-		r = &remotePresence{peer: sender}
-		p.remote[sender] = r
-	}
-	r.seen, r.via = time.Now(), via
-	switch typ {
-	case "snapshot":
-		*r = remotePresence{peer: sender, seen: r.seen, via: via, anchor: -1}
-		for k, v := range state {
-			r.set(k, v)
-		}
-		if r.anchor < 0 {
-			r.anchor = r.cursor
-		}
-		return true
-	case "update":
-		r.set(channel, value)
-		return true
-	}
-	return isNew
-}
-
-func (r *remotePresence) set(key string, v any) {
-	switch key {
-	case "name":
-		if s, ok := v.(string); ok {
-			if rs := []rune(s); len(rs) > 64 {
-				s = string(rs[:64])
-			}
-			r.name = s
-		}
-	case "color":
-		if s, ok := v.(string); ok && len(s) <= 16 {
-			r.color = s
-		}
-	case "cursor":
-		if n, ok := toInt(v); ok {
-			r.cursor, r.hasCursor, r.resolvedAt = n, true, ""
-		}
-	case "anchor":
-		if n, ok := toInt(v); ok {
-			r.anchor = n
-		}
-	case "heads":
-		if hs, ok := v.([]any); ok {
-			ss := make([]string, 0, len(hs))
-			for _, h := range hs {
-				if s, ok := h.(string); ok {
-					ss = append(ss, s)
-				}
-			}
-			r.heads = headsKeyStrings(ss)
-		}
-	case "before":
-		if s, ok := v.(string); ok {
-			r.before = lastRunes(s, contextRunes)
-		}
-	case "after":
-		if s, ok := v.(string); ok {
-			r.after = firstRunes(s, contextRunes)
+// sayGoodbye queues presence goodbyes for every note on the stream.
+func (c *conn) sayGoodbye() {
+	for _, dp := range c.docList() {
+		if dp.isActive() {
+			c.e.sendPresence(dp.ns, []*docPeer{dp}, "goodbye")
 		}
 	}
-}
-
-func toInt(v any) (int, bool) {
-	switch n := v.(type) {
-	case uint64:
-		if n <= math.MaxInt32 {
-			return int(n), true
-		}
-	case int64:
-		if n >= 0 && n <= math.MaxInt32 {
-			return int(n), true
-		}
-	case float64:
-		if n >= 0 && n <= math.MaxInt32 && n == math.Trunc(n) {
-			return int(n), true
-		}
-	}
-	return 0, false
-}
-
-func lastRunes(s string, n int) string {
-	r := []rune(s)
-	return string(r[max(0, len(r)-n):])
-}
-
-func firstRunes(s string, n int) string {
-	r := []rune(s)
-	return string(r[:min(len(r), n)])
-}
-
-func headsKeyStrings(ss []string) string {
-	ss = slices.Clone(ss)
-	slices.Sort(ss)
-	return strings.Join(ss, ",")
-}
-
-func headsKey(hs []crdt.ChangeHash) string {
-	ss := make([]string, len(hs))
-	for i, h := range hs {
-		ss[i] = hex.EncodeToString(h[:])
-	}
-	return headsKeyStrings(ss)
 }
 
 // Presence lists remote peers' presence in note id, cursors placed on our
@@ -519,7 +196,7 @@ func (e *Engine) Presence(id crdt.DocumentID) []Presence {
 }
 
 func (ns *noteState) presenceSnapshot() []Presence {
-	doc := ns.note.Doc()
+	doc := ns.note
 	heads, ok := doc.CommittedHeads()
 	key := "?" // edits open: heads unknown, never equal to a sender's
 	if ok {
@@ -566,60 +243,26 @@ func (ns *noteState) presenceSnapshot() []Presence {
 	return out
 }
 
-func clamp(n, hi int) int { return max(0, min(n, hi)) }
-
-// reanchor places a cursor that was at pos with before/after around it on
-// text: kept if its context still surrounds it, else moved to the nearest
-// match of before+after, of before (just after it), of after (just before
-// it) within searchRadius runes; clamped if nothing matches.
-func reanchor(text []rune, pos int, before, after string) int {
-	b, a := []rune(before), []rune(after)
-	at := func(p int, s []rune) bool {
-		return p >= 0 && p+len(s) <= len(text) && slices.Equal(text[p:p+len(s)], s)
+func headsKey(hs []crdt.ChangeHash) string {
+	ss := make([]string, len(hs))
+	for i, h := range hs {
+		ss[i] = hex.EncodeToString(h[:])
 	}
-	if len(b)+len(a) == 0 {
-		return clamp(pos, len(text))
-	}
-	if at(pos-len(b), b) && at(pos, a) {
-		return pos
-	}
-	lo, hi := max(0, pos-searchRadius-len(b)-len(a)), min(len(text), pos+searchRadius+len(b)+len(a))
-	nearest := func(pattern []rune, offset int) (int, bool) {
-		best, found := 0, false
-		if len(pattern) == 0 {
-			return 0, false
-		}
-		for i := lo; i+len(pattern) <= hi; i++ {
-			if text[i] != pattern[0] || !slices.Equal(text[i:i+len(pattern)], pattern) {
-				continue
-			}
-			p := i + offset
-			if !found || abs(p-pos) < abs(best-pos) {
-				best, found = p, true
-			}
-		}
-		return best, found
-	}
-	if len(b) > 0 && len(a) > 0 {
-		if p, ok := nearest(append(slices.Clone(b), a...), len(b)); ok {
-			return p
-		}
-	}
-	if at(pos-len(b), b) && len(b) > 0 || at(pos, a) && len(a) > 0 {
-		return pos
-	}
-	if p, ok := nearest(b, len(b)); ok {
-		return p
-	}
-	if p, ok := nearest(a, 0); ok {
-		return p
-	}
-	return clamp(pos, len(text))
+	return headsKeyStrings(ss)
 }
 
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
+func headsKeyStrings(ss []string) string {
+	ss = slices.Clone(ss)
+	slices.Sort(ss)
+	return strings.Join(ss, ",")
+}
+
+func lastRunes(s string, n int) string {
+	r := []rune(s)
+	return string(r[max(0, len(r)-n):])
+}
+
+func firstRunes(s string, n int) string {
+	r := []rune(s)
+	return string(r[:min(len(r), n)])
 }

@@ -11,28 +11,6 @@ import (
 	"github.com/collab-editor/collab/sync/wire"
 )
 
-func TestReanchor(t *testing.T) {
-	for _, tc := range []struct {
-		text          string
-		pos           int
-		before, after string
-		want          int
-	}{
-		{"hello world", 6, "hello ", "world", 6},                  // unchanged
-		{"XXX hello world", 6, "hello ", "world", 10},             // insert before
-		{"hello big world", 6, "hello ", "world", 6},              // insert right after: before still ends there
-		{"hello world", 6, "", "", 6},                             // no context
-		{"hi", 6, "hello ", "world", 2},                           // nothing matches: clamp
-		{"say hello world hello world", 6, "hello ", "world", 10}, // nearest of two matches
-		{"héllo wörld ✓ hello world", 3, "hé", "llo", 2},
-		{"abc", 1, "zz", "c", 2}, // only after matches
-	} {
-		if got := reanchor([]rune(tc.text), tc.pos, tc.before, tc.after); got != tc.want {
-			t.Errorf("reanchor(%q, %d, %q, %q) = %d, want %d", tc.text, tc.pos, tc.before, tc.after, got, tc.want)
-		}
-	}
-}
-
 func presenceOf(p *testPeer, id crdt.DocumentID, who string) (Presence, bool) {
 	for _, pr := range p.eng.Presence(id) {
 		if pr.Peer == who {
@@ -80,7 +58,7 @@ func TestPresence(t *testing.T) {
 	}
 	// Uncommitted local edits too (heads unknown): context decides.
 	n := b.note(id)
-	if err := n.Doc().Splice(0, 0, "YY"); err != nil {
+	if err := n.Splice(0, 0, "YY"); err != nil {
 		t.Fatal(err)
 	}
 	pr, _ = presenceOf(b, id, a.eng.self)
@@ -106,7 +84,7 @@ func TestPresence(t *testing.T) {
 	empty, _, _ := crdt.Load(nil, nil, "")
 	first, _, _ := empty.GenerateSyncMessage(empty.NewSyncState())
 	r.send(&wire.Request{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), Data: first})
-	payload, _ := presenceEnc.Marshal(presenceEnvelope{P: presenceWire{Type: "snapshot", State: &stateWire{Name: "ghost"}}})
+	payload, _ := encodePresence("snapshot", "", "", &stateWire{Name: "ghost"})
 	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: b.eng.self, DocumentID: id.String(), SessionID: "ghost-session", Count: 1, Data: payload})
 	waitFor(t, 5*time.Second, "ghost appears", func() bool { _, ok := presenceOf(b, id, r.id); return ok })
 	// A replay of the same count is dropped.
@@ -155,7 +133,7 @@ func TestSyncStateResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "in sync", func() bool { return b.eng.Status(id) == InSync })
-	fresh, _, _ := b.note(id).Doc().GenerateSyncMessage(b.note(id).Doc().NewSyncState())
+	fresh, _, _ := b.note(id).GenerateSync(b.note(id).NewSyncState())
 
 	b.stop()
 	a.edit(id, 0, 0, "new ")
@@ -209,5 +187,27 @@ func TestPresenceWithEditorContext(t *testing.T) {
 	pr, _ := presenceOf(b, id, a.eng.self)
 	if text := []rune(b.text(id)); pr.Cursor != 10 || pr.Anchor != 15 || string(text[pr.Cursor:pr.Anchor]) != "world" {
 		t.Errorf("after a concurrent insert: cursor %d anchor %d in %q; want 10..15 around \"world\"", pr.Cursor, pr.Anchor, string(text))
+	}
+}
+
+// TestPresenceRateLimit: a sender's presence passes in bursts of
+// ephemeralRelayRate and then at that rate a second; another sender is
+// counted apart.
+func TestPresenceRateLimit(t *testing.T) {
+	var p presenceState
+	p.init()
+	start := time.Now()
+	passed := 0
+	for range 4 * ephemeralRelayRate {
+		if p.allow("flooder") {
+			passed++
+		}
+	}
+	refilled := int(time.Since(start).Seconds()*ephemeralRelayRate) + 1
+	if passed < ephemeralRelayRate || passed > ephemeralRelayRate+refilled {
+		t.Errorf("%d of %d messages passed at once, want %d (+%d refilled)", passed, 4*ephemeralRelayRate, ephemeralRelayRate, refilled)
+	}
+	if !p.allow("someone else") {
+		t.Error("another sender was limited too")
 	}
 }

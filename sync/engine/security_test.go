@@ -70,7 +70,7 @@ func TestBadStreamsAreClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	heads := func() []crdt.ChangeHash {
-		h, err := a.note(id).Doc().Heads()
+		h, err := a.note(id).Heads()
 		if err != nil {
 			t.Fatal(err)
 		}

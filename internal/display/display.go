@@ -1,0 +1,69 @@
+// Package display makes strings that come from peers, notes or files fit
+// to show a person on a terminal: one line of plain text with no escape
+// sequences, control characters or bidirectional overrides (a title or a
+// name must not move the cursor, recolour the screen or reverse the text
+// after it), and IDs shortened to the part that tells them apart. The
+// command line and the terminal app both show strings through it.
+package display
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Line returns s as one line safe to print: escape sequences removed,
+// control characters and bidirectional controls dropped, every run of
+// white space (newlines too) one space, no space at either end, invalid
+// UTF-8 replaced by U+FFFD.
+func Line(s string) string {
+	s = ansi.Strip(strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r):
+			return ' '
+		case unicode.IsControl(r), isBidiControl(r):
+			return -1
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Title is Line(s), or "(untitled)" when that leaves nothing.
+func Title(s string) string {
+	if s = Line(s); s == "" {
+		return "(untitled)"
+	}
+	return s
+}
+
+// Name is how a person shows: Line(name), or ID(id) when they gave no
+// name.
+func Name(name, id string) string {
+	if n := Line(name); n != "" {
+		return n
+	}
+	return ID(id)
+}
+
+// idLen is how much of an ID ID keeps.
+const idLen = 8
+
+// ID shortens an ID for people: "…" and its last 8 characters. Peer IDs
+// are told apart by their end: every Ed25519 libp2p peer ID starts
+// "12D3KooW". IDs from peers are arbitrary strings, so it is a Line too.
+func ID(id string) string {
+	r := []rune(Line(id))
+	if len(r) <= idLen {
+		return string(r)
+	}
+	return "…" + string(r[len(r)-idLen:])
+}
+
+// isBidiControl reports the characters that change the direction of the
+// text around them (Unicode's Bidi_Control property).
+func isBidiControl(r rune) bool {
+	return unicode.Is(unicode.Bidi_Control, r)
+}

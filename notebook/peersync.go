@@ -1,0 +1,98 @@
+package notebook
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/collab-editor/collab/crdt"
+)
+
+// What the sync engine needs of a note beyond the storing calls in note.go
+// (ApplyRemote, GenerateSync, ReceiveSync): sync states, what the note
+// holds, and whole copies for peers.
+
+// SyncState returns the saved automerge sync state for a peer, or a fresh
+// one. Kept states make a reconnect cheap: a fresh one starts with a bloom
+// filter of the whole history.
+func (n *Note) SyncState(peer string) *crdt.SyncState {
+	data, err := n.log.ReadAux("sync." + peer)
+	if err == nil {
+		if s, err := n.doc.LoadSyncState(data); err == nil {
+			return s
+		}
+	}
+	return n.doc.NewSyncState()
+}
+
+// NewSyncState is a fresh sync state, for a peer that keeps nothing or
+// whose state went wrong.
+func (n *Note) NewSyncState() *crdt.SyncState { return n.doc.NewSyncState() }
+
+// SaveSyncState keeps a peer's sync state for the next connection.
+func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
+	return n.log.WriteAux("sync."+peer, n.doc.SaveSyncState(s))
+}
+
+// HasChange reports whether the note has the change with this hash.
+func (n *Note) HasChange(h crdt.ChangeHash) bool { return n.doc.HasChange(h) }
+
+// CommittedHeads returns the note's heads without committing anything;
+// ok=false while edits are open (their heads are not known yet).
+func (n *Note) CommittedHeads() (heads []crdt.ChangeHash, ok bool) { return n.doc.CommittedHeads() }
+
+// Snapshot commits open edits, stores them, and returns the whole note in
+// automerge's saved form with the heads it has: what a peer that has
+// nothing of the note is sent. No edit can slip in between the commit and
+// the save, so the copy holds exactly what is stored.
+func (n *Note) Snapshot() (doc []byte, heads []crdt.ChangeHash, err error) {
+	n.editMu.Lock()
+	err = n.step(func() error {
+		_, err := n.commitLocked()
+		return err
+	})
+	var ok bool
+	if err == nil {
+		doc, heads, ok = n.doc.SaveIfCommitted()
+	}
+	n.editMu.Unlock()
+	if err != nil {
+		return nil, nil, fmt.Errorf("snapshot of note %s: %w", n.ID, err)
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("snapshot of note %s: edits opened outside the note", n.ID)
+	}
+	if err := n.step(n.storeLocked); err != nil {
+		return nil, nil, err
+	}
+	return doc, heads, nil
+}
+
+// OfferSync is the sync message that answers an empty copy's first
+// message: the whole note as a cold join carries it, which a peer we offer
+// the note to keeps as an invitation. Open edits are committed and stored
+// first.
+func (n *Note) OfferSync() ([]byte, error) {
+	if _, err := n.Flush(); err != nil {
+		return nil, err
+	}
+	empty, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	first, ok, err := empty.GenerateSyncMessage(empty.NewSyncState())
+	if err != nil || !ok {
+		return nil, fmt.Errorf("make offer: %v", err)
+	}
+	st := n.doc.NewSyncState()
+	if _, err := n.doc.ReceiveSyncMessage(st, first); err != nil {
+		return nil, fmt.Errorf("make offer: %w", err)
+	}
+	msg, ok, err := n.GenerateSync(st)
+	if err != nil {
+		return nil, fmt.Errorf("make offer: %w", err)
+	}
+	if !ok {
+		return nil, errors.New("make offer: automerge has nothing to send")
+	}
+	return msg, nil
+}

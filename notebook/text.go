@@ -1,0 +1,75 @@
+package notebook
+
+import (
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+)
+
+// What the app reads and changes of a note. Reads go straight to the
+// document. Local edits take editMu, which Snapshot holds between
+// committing and saving, so a copy sent to a peer never has an edit
+// committed behind the commit policy's back; they commit when Flush (or
+// Run) says, not here.
+
+// Title is the note's title ("" when it has none).
+func (n *Note) Title() string { return n.doc.Title() }
+
+// HasBody reports whether the note's text has arrived: false for a note
+// being joined until a peer's changes bring it.
+func (n *Note) HasBody() bool { return n.doc.HasBody() }
+
+// Text returns the body. It costs milliseconds on a large note: keep it
+// off per-keystroke paths (editors use ReadText once, then Edit).
+func (n *Note) Text() (string, error) { return n.doc.Text() }
+
+// Len is the body's length in runes.
+func (n *Note) Len() int { return n.doc.Len() }
+
+// Pending reports the edits not committed yet: how many, and when the
+// first and the last were made.
+func (n *Note) Pending() (edits int, first, last time.Time) { return n.doc.Pending() }
+
+// History lists every change, dependencies first.
+func (n *Note) History() ([]crdt.ChangeInfo, error) { return n.doc.History() }
+
+// Heads returns the note's current heads (committing open edits).
+func (n *Note) Heads() ([]crdt.ChangeHash, error) { return n.doc.Heads() }
+
+// At returns the title and text as of the given heads.
+func (n *Note) At(heads ...crdt.ChangeHash) (title, text string, err error) {
+	return n.doc.At(heads...)
+}
+
+// Save returns the whole document in automerge's storage format (what
+// `collab export` writes and JavaScript's Automerge.load opens).
+func (n *Note) Save() ([]byte, error) { return n.doc.Save() }
+
+// SetTitle renames the note.
+func (n *Note) SetTitle(title string) error {
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	return n.doc.SetTitle(title)
+}
+
+// Splice deletes del runes at pos and inserts ins there.
+func (n *Note) Splice(pos, del int, ins string) error {
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	return n.doc.Splice(pos, del, ins)
+}
+
+// Append adds text at the end of the body.
+func (n *Note) Append(text string) error {
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	return n.doc.Splice(n.doc.Len(), 0, text)
+}
+
+// ReplaceText makes the body read text, by the smallest splices that do,
+// so concurrent edits elsewhere in the note survive.
+func (n *Note) ReplaceText(text string) ([]crdt.Splice, error) {
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	return n.doc.ReplaceText(text)
+}

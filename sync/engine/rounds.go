@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
+)
+
+// syncer runs the sync rounds of one stream that are not replies: at
+// connect (for the notes this peer is known to share), when marked dirty,
+// and every SyncInterval; it saves sync states as it goes.
+func (c *conn) syncer() {
+	defer c.wg.Done()
+	e := c.e
+	e.attachKnownNotes(c)
+	ticker := time.NewTicker(e.cfg.SyncInterval)
+	defer ticker.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-c.closed:
+			return
+		case <-c.drain:
+			return
+		case <-c.kick:
+		case <-timer.C:
+		case <-ticker.C:
+			for _, dp := range c.docList() {
+				if dp.isActive() {
+					dp.saveState()
+					dp.fmu.Lock()
+					dp.dirty = true
+					dp.fmu.Unlock()
+				}
+			}
+		}
+		wait := c.runDirty()
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+	}
+}
+
+// runDirty runs due rounds and returns how long until a throttled one is
+// due (0: none waiting).
+func (c *conn) runDirty() time.Duration {
+	var wait time.Duration
+	now := time.Now()
+	for _, dp := range c.docList() {
+		dp.fmu.Lock()
+		if len(dp.missing) > 0 && !now.Before(dp.missing[0].at) {
+			// Changes queued at least missingGrace ago: still not applied?
+			var due []crdt.ChangeHash
+			for len(dp.missing) > 0 && !now.Before(dp.missing[0].at) {
+				due = append(due, dp.missing[0].hash)
+				dp.missing = dp.missing[1:]
+			}
+			dp.fmu.Unlock()
+			for _, h := range due {
+				if !dp.ns.note.HasChange(h) {
+					c.e.log.Debug("pushed change still lacks dependencies: syncing", "peer", c.pid, "note", dp.ns.id, "change", h.String()[:12])
+					dp.fmu.Lock()
+					dp.dirty = true
+					dp.fmu.Unlock()
+					break
+				}
+			}
+			dp.fmu.Lock()
+		}
+		if len(dp.missing) > 0 {
+			if w := dp.missing[0].at.Sub(now); wait == 0 || w < wait {
+				wait = w
+			}
+		}
+		due := dp.dirty && dp.active && (!dp.throttled || !now.Before(dp.nextSync))
+		if dp.dirty && !due && dp.active {
+			if w := dp.nextSync.Sub(now); wait == 0 || w < wait {
+				wait = w
+			}
+		}
+		if due {
+			dp.dirty = false
+			if dp.throttled {
+				dp.throttled = false
+				dp.nextSync = now.Add(jsSyncThrottle)
+			}
+		}
+		dp.fmu.Unlock()
+		if !due {
+			continue
+		}
+		dp.syncMu.Lock()
+		c.generate(dp)
+		dp.syncMu.Unlock()
+		if c.isClosed() {
+			return 0
+		}
+	}
+	return wait
+}
+
+// generate sends the next automerge sync message for dp, if automerge has
+// one, and reports whether it did. The caller holds dp.syncMu.
+func (c *conn) generate(dp *docPeer) bool {
+	ns := dp.ns
+	msg, ok, err := ns.note.GenerateSync(dp.state)
+	if err != nil {
+		c.e.log.Error("cannot make a sync message", "peer", c.pid, "note", ns.id, "err", err)
+		return false
+	}
+	if !ok {
+		return false
+	}
+	dp.unsaved = true
+	dp.fmu.Lock()
+	asking := !dp.received && !ns.hasBody()
+	dp.fmu.Unlock()
+	if asking {
+		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+	} else {
+		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+	}
+	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
+	return true
+}
+
+// onSync handles request and sync: the peer asks for (or syncs) note id.
+func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
+	e := c.e
+	ns, err := e.openNote(id)
+	if err != nil {
+		switch {
+		case errors.Is(err, notebook.ErrNotFound):
+			if isRequest {
+				e.log.Info("refused request: no such note here", "peer", c.pid, "note", id)
+				c.send(&wire.DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+			} else {
+				e.addInvitation(c, id, data)
+			}
+			return true
+		case errors.Is(err, ErrNotRunning):
+			return false
+		default:
+			e.log.Error("cannot open note a peer asked for", "peer", c.pid, "note", id, "err", err)
+			if isRequest {
+				c.send(&wire.DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
+			}
+			return true
+		}
+	}
+	dp := c.attach(ns)
+	if dp == nil {
+		return false
+	}
+	if dp.activate() {
+		e.log.Info("peer opened note", "peer", c.pid, "note", id)
+		e.rememberPeer(ns, c.pid)
+	}
+	dp.syncMu.Lock()
+	defer dp.syncMu.Unlock()
+	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
+		dp.failures++
+		dp.state = ns.note.NewSyncState()
+		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
+		if dp.failures >= maxSyncFailures {
+			c.refuse(fmt.Sprintf("%d sync messages in a row for note %s could not be applied", dp.failures, id))
+			return false
+		}
+		return true
+	}
+	dp.failures = 0
+	dp.unsaved = true
+	dp.fmu.Lock()
+	dp.received = true
+	dp.fmu.Unlock()
+	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
+	theirs, okTheirs := parseSyncHeads(data)
+	if isRequest && c.docExt && okTheirs && len(theirs) == 0 && ns.hasBody() {
+		// A collab peer with nothing of the note: the saved document is a
+		// fraction of the size of every change in a sync message. The
+		// peer answers with its new heads and the sync round goes on.
+		doc, heads, err := ns.note.Snapshot()
+		if err != nil {
+			e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
+		} else {
+			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
+			// Then a sync message with just our heads, so the peer's sync
+			// state learns what it now shares with us.
+			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
+			// The stream is ordered: whatever we push next arrives after
+			// the document it depends on.
+			dp.fmu.Lock()
+			dp.caughtUp = true
+			dp.fmu.Unlock()
+			return true
+		}
+	}
+	sent := c.generate(dp)
+	dp.fmu.Lock()
+	gotDoc := dp.gotDoc
+	dp.gotDoc = false
+	dp.fmu.Unlock()
+	if gotDoc && !sent {
+		// After a collab-doc automerge sees nothing to say, but the peer's
+		// sync state must learn our heads too.
+		if _, err := ns.note.Flush(); err == nil {
+			if heads, ok := ns.note.CommittedHeads(); ok {
+				c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			}
+		}
+	}
+	ours, okOurs := ns.note.CommittedHeads()
+	if !sent || (okTheirs && okOurs && sameHeads(theirs, ours)) {
+		dp.fmu.Lock()
+		was := dp.caughtUp
+		dp.caughtUp = true
+		dp.fmu.Unlock()
+		if !was {
+			e.log.Info("in sync", "peer", c.pid, "note", id)
+		}
+	}
+	e.noteStatusChanged(ns)
+	ns.signal()
+	return true
+}
+
+// onDoc applies a whole document a collab peer sent for a note we asked
+// it for, then tells it our heads.
+func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
+	dp := c.doc(id)
+	if dp == nil || !dp.isActive() {
+		c.e.log.Debug("dropping a document for a note we did not ask for", "peer", c.pid, "note", id)
+		return true
+	}
+	if !crdt.IsDocument(data) {
+		c.refuse(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
+		return false
+	}
+	if err := dp.ns.note.ApplyRemote(c.peerKey, data); err != nil {
+		c.refuse(fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err))
+		return false
+	}
+	c.e.log.Info("received the whole note", "peer", c.pid, "note", id, "bytes", len(data))
+	// We now have everything the peer had when it sent this; its heads
+	// follow in a sync message, which we answer.
+	dp.fmu.Lock()
+	dp.caughtUp = true
+	dp.gotDoc = true
+	dp.fmu.Unlock()
+	return true
+}
+
+// headsOnlySync encodes a version-1 automerge sync message that states
+// heads and nothing else (no needs, no bloom filter, no changes).
+func headsOnlySync(heads []crdt.ChangeHash) []byte {
+	b := []byte{0x42}
+	b = binary.AppendUvarint(b, uint64(len(heads)))
+	for _, h := range heads {
+		b = append(b, h[:]...)
+	}
+	return append(b, 0, 0, 0) // need, have, changes: none
+}
+
+// parseSyncHeads reads the sender's heads from a version-1 automerge sync
+// message (0x42, then a ULEB128 count of 32-byte hashes).
+func parseSyncHeads(msg []byte) ([]crdt.ChangeHash, bool) {
+	if len(msg) < 2 || msg[0] != 0x42 {
+		return nil, false
+	}
+	n, k := binary.Uvarint(msg[1:])
+	if k <= 0 || n > uint64(len(msg)-1-k)/32 {
+		return nil, false
+	}
+	out := make([]crdt.ChangeHash, n)
+	p := 1 + k
+	for i := range out {
+		copy(out[i][:], msg[p:p+32])
+		p += 32
+	}
+	return out, true
+}
+
+func sameHeads(a, b []crdt.ChangeHash) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, h := range a {
+		if !slices.Contains(b, h) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/collab-editor/collab/sync/wire"
+)
+
+// bindSender checks the senderId a handshake declares against the stream's
+// authenticated peer (PROTOCOL.md section 6).
+func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
+	if id, err := peer.Decode(sender); err == nil {
+		if id != c.pid {
+			return fmt.Errorf("senderId %s is not this stream's peer %s", sender, c.pid)
+		}
+	} else {
+		c.e.mu.Lock()
+		other := c.e.senders[sender]
+		c.e.mu.Unlock()
+		if other != nil && other.pid != c.pid && !other.isClosed() {
+			return fmt.Errorf("senderId %q is already bound to another peer", sender)
+		}
+	}
+	for _, x := range md.Extensions {
+		switch x {
+		case wire.ExtChange:
+			c.collab = true
+		case wire.ExtDoc:
+			c.docExt = true
+		}
+	}
+	c.js = !c.collab
+	c.ephemeral = md.IsEphemeral || (c.js && md.StorageID == "")
+	return nil
+}

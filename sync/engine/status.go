@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
+)
+
+// Status is how a note stands with its peers.
+type Status int
+
+const (
+	// Offline: no peer connected for the note, and none known to try.
+	Offline Status = iota
+	// Unreachable: the note has known peers, none of them reachable now.
+	Unreachable
+	// Syncing: connected to peers of the note, not all known to be in sync.
+	Syncing
+	// InSync: every connected peer of the note has what we have.
+	InSync
+)
+
+func (s Status) String() string {
+	switch s {
+	case Offline:
+		return "offline"
+	case Unreachable:
+		return "unreachable"
+	case Syncing:
+		return "syncing"
+	case InSync:
+		return "in sync"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// PeerStatus is one peer of a note.
+type PeerStatus struct {
+	ID        string // libp2p peer ID
+	Name      string // from its presence, if known
+	Connected bool
+	InSync    bool
+	LastSeen  time.Time
+}
+
+// Status reports how note id stands with its peers.
+func (e *Engine) Status(id crdt.DocumentID) Status {
+	e.mu.Lock()
+	ns := e.notes[id]
+	known, failed := 0, false
+	for _, t := range e.targets {
+		if t.notes[id] {
+			known++
+			failed = failed || t.failures > 0
+		}
+	}
+	e.mu.Unlock()
+	if ns != nil {
+		if dps := ns.activePeers(); len(dps) > 0 {
+			for _, dp := range dps {
+				if !dp.isInSync() {
+					return Syncing
+				}
+			}
+			return InSync
+		}
+	}
+	if known > 0 && failed {
+		return Unreachable
+	}
+	return Offline
+}
+
+// Peers lists the known and connected peers of note id.
+func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
+	byID := map[string]*PeerStatus{}
+	var order []string
+	add := func(pid string) *PeerStatus {
+		if p, ok := byID[pid]; ok {
+			return p
+		}
+		p := &PeerStatus{ID: pid}
+		byID[pid] = p
+		order = append(order, pid)
+		return p
+	}
+	e.mu.Lock()
+	ns := e.notes[id]
+	e.mu.Unlock()
+	var known []notebook.KnownPeer
+	if ns != nil {
+		known, _ = ns.note.KnownPeers()
+	} else {
+		known, _ = e.nb.PeersOf(id)
+	}
+	for _, k := range known {
+		p := add(k.ID)
+		p.LastSeen = k.LastSeen
+	}
+	if ns != nil {
+		for _, dp := range ns.activePeers() {
+			p := add(dp.c.pid.String())
+			p.Connected = true
+			p.InSync = dp.isInSync()
+			p.LastSeen = time.Now()
+		}
+		for _, pr := range ns.presenceSnapshot() {
+			if p, ok := byID[pr.Peer]; ok && p.Name == "" {
+				p.Name = pr.Name
+			}
+		}
+	}
+	out := make([]PeerStatus, 0, len(order))
+	for _, pid := range order {
+		out = append(out, *byID[pid])
+	}
+	slices.SortStableFunc(out, func(a, b PeerStatus) int {
+		if a.Connected != b.Connected {
+			if a.Connected {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// noteStatusChanged emits StatusChanged if the note's status moved.
+func (e *Engine) noteStatusChanged(ns *noteState) {
+	st := e.Status(ns.id)
+	if old := Status(ns.lastStatus.Swap(int32(st))); old != st {
+		e.log.Debug("note status", "note", ns.id, "status", st)
+		e.emit(Event{Kind: StatusChanged, Note: ns.id})
+	}
+}

@@ -1,0 +1,293 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
+)
+
+// conn is one live /automerge-repo/1 stream with a peer, after the
+// handshake. Its reader goroutine (the one that made it) owns it: it
+// starts the writer and the syncer, and cleans up after both stopped.
+type conn struct {
+	e            *Engine
+	s            network.Stream
+	fr           *wire.FrameReader
+	fw           *wire.FrameWriter
+	pid          peer.ID
+	peerKey      string // pid as a string: sync states, Update.Peer
+	remoteSender string // the senderId the handshake bound to this stream
+
+	outbound  bool // we opened it
+	collab    bool // the peer accepts collab-change
+	docExt    bool // the peer accepts collab-doc
+	js        bool // not a collab peer: sync messages, throttled
+	ephemeral bool // the peer keeps nothing: do not resume its sync state
+	since     time.Time
+
+	out    chan outFrame
+	kick   chan struct{} // wakes the syncer
+	closed chan struct{}
+	drain  chan struct{} // shutdown: write what is queued, then close
+	ready  chan struct{} // registered (or refused: closed)
+	once   sync.Once
+	dOnce  sync.Once
+	reason atomic.Pointer[string]
+	wg     sync.WaitGroup // writer and syncer
+
+	bytesIn, bytesOut atomic.Int64
+
+	mu   sync.Mutex
+	docs map[crdt.DocumentID]*docPeer
+
+	askedMu sync.Mutex
+	asked   map[crdt.DocumentID]bool // announcements answered (see askOnce)
+}
+
+type outFrame struct {
+	b    []byte
+	m    wire.Message
+	done chan error
+}
+
+func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
+	return &conn{
+		e: e, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s),
+		pid: s.Conn().RemotePeer(), peerKey: s.Conn().RemotePeer().String(),
+		outbound: outbound, since: time.Now(),
+		out:    make(chan outFrame, e.cfg.SendQueue),
+		kick:   make(chan struct{}, 1),
+		closed: make(chan struct{}),
+		drain:  make(chan struct{}),
+		ready:  make(chan struct{}),
+		docs:   map[crdt.DocumentID]*docPeer{},
+	}
+}
+
+// handleStream runs for every inbound stream (on libp2p's goroutine, which
+// the engine counts as its own until the stream ends).
+func (e *Engine) handleStream(s network.Stream) {
+	e.mu.Lock()
+	if e.ctx == nil || e.stopped {
+		e.mu.Unlock()
+		s.Reset()
+		return
+	}
+	e.wg.Add(1)
+	ctx := e.ctx
+	e.mu.Unlock()
+	defer e.wg.Done()
+
+	c := e.newConn(s, false)
+	stop := context.AfterFunc(ctx, func() { c.close("engine stopping") })
+	err := c.acceptHandshake()
+	stop()
+	if err != nil {
+		e.log.Warn("refused stream", "peer", c.pid, "err", err)
+		close(c.ready)
+		return
+	}
+	c.serve()
+}
+
+// serve registers the stream, runs it and cleans up; on the goroutine that
+// made the handshake.
+func (c *conn) serve() {
+	e := c.e
+	if !e.register(c) {
+		close(c.ready)
+		return
+	}
+	kind := "automerge-repo"
+	if c.collab {
+		kind = "collab"
+	}
+	dir := "inbound"
+	if c.outbound {
+		dir = "outbound"
+	}
+	e.log.Info("peer connected", "peer", c.pid, "sender", c.remoteSender, "kind", kind, "dir", dir, "addr", c.s.Conn().RemoteMultiaddr())
+	c.wg.Add(2)
+	go c.writer()
+	go c.syncer()
+	close(c.ready)
+	e.emit(Event{Kind: PeersChanged, Peer: c.peerKey})
+
+	c.readLoop()
+
+	c.close(c.closeReason())
+	c.wg.Wait()
+	e.unregister(c)
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// close resets the stream at once; the first reason is the one logged.
+func (c *conn) close(reason string) {
+	c.once.Do(func() {
+		c.reason.Store(&reason)
+		close(c.closed)
+		c.s.Reset()
+	})
+}
+
+// shutdown lets the writer send what is queued, then closes the stream.
+func (c *conn) shutdown(reason string) {
+	c.dOnce.Do(func() {
+		c.reason.CompareAndSwap(nil, &reason)
+		close(c.drain)
+	})
+}
+
+func (c *conn) closeReason() string {
+	if r := c.reason.Load(); r != nil {
+		return *r
+	}
+	return "stream ended"
+}
+
+// refuse sends an error message (best effort), ends our side of the stream
+// and closes it once the peer has read that (at most a second later).
+func (c *conn) refuse(reason string) {
+	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
+	c.reason.CompareAndSwap(nil, &reason)
+	c.s.SetWriteDeadline(time.Now().Add(time.Second))
+	c.fw.WriteMessage(&wire.ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})
+	c.s.CloseWrite()
+	c.s.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(c.s, 1<<20))
+	c.close(reason)
+}
+
+// send queues m for the writer. A peer too slow to take its frames is
+// disconnected rather than allowed to hold anyone up.
+func (c *conn) send(m wire.Message) {
+	c.sendDone(m, nil)
+}
+
+func (c *conn) sendDone(m wire.Message, done chan error) {
+	frame, err := wire.Encode(m)
+	if err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			c.e.log.Error("message too large to send; the note's history is too large to sync in one message",
+				"peer", c.pid, "type", m.Type(), "err", err)
+		} else {
+			c.e.log.Error("cannot encode message", "peer", c.pid, "type", m.Type(), "err", err)
+		}
+		if done != nil {
+			done <- err
+		}
+		return
+	}
+	if c.isClosed() {
+		if done != nil {
+			done <- fmt.Errorf("send to %s: %s", c.pid, c.closeReason())
+		}
+		return
+	}
+	select {
+	case c.out <- outFrame{b: frame, m: m, done: done}:
+	default:
+		c.close("send queue full: peer too slow")
+		if done != nil {
+			done <- fmt.Errorf("send to %s: send queue full", c.pid)
+		}
+	}
+}
+
+func (c *conn) writer() {
+	defer c.wg.Done()
+	write := func(f outFrame) bool {
+		c.s.SetWriteDeadline(time.Now().Add(writeTimeout))
+		err := c.fw.WriteFrame(f.b)
+		if f.done != nil {
+			f.done <- err
+		}
+		if err != nil {
+			c.close(fmt.Sprintf("write: %v", err))
+			return false
+		}
+		c.bytesOut.Add(int64(len(f.b)))
+		if h := c.e.testSent; h != nil {
+			h(c.pid, f.m, len(f.b))
+		}
+		return true
+	}
+	for {
+		select {
+		case <-c.closed:
+			return
+		case f := <-c.out:
+			if !write(f) {
+				return
+			}
+		case <-c.drain:
+			for {
+				select {
+				case f := <-c.out:
+					if !write(f) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			c.s.CloseWrite()
+			// Give the peer a moment to see the end and close its side.
+			select {
+			case <-c.closed:
+			case <-time.After(time.Second):
+			}
+			c.close(c.closeReason())
+			return
+		}
+	}
+}
+
+// doc returns the conn's state for a note, nil if none.
+func (c *conn) doc(id crdt.DocumentID) *docPeer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.docs[id]
+}
+
+func (c *conn) docList() []*docPeer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Collect(maps.Values(c.docs))
+}
+
+// detach forgets a note on this stream (after saving its sync state).
+func (c *conn) detach(id crdt.DocumentID) {
+	c.mu.Lock()
+	dp := c.docs[id]
+	delete(c.docs, id)
+	c.mu.Unlock()
+	if dp == nil {
+		return
+	}
+	dp.ns.mu.Lock()
+	delete(dp.ns.dps, c)
+	dp.ns.mu.Unlock()
+	dp.ns.updateLive()
+}

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,19 @@ func HashOf(b []byte) (ChangeHash, error) {
 	}
 	if !bytes.Equal(h[:4], b[4:8]) {
 		return h, fmt.Errorf("%w: bad checksum", ErrNotAChange)
+	}
+	return h, nil
+}
+
+// ParseChangeHash reads a change hash written as 64 hex digits (what
+// ChangeHash.String gives).
+func ParseChangeHash(s string) (ChangeHash, error) {
+	var h ChangeHash
+	if len(s) != 2*len(h) {
+		return h, fmt.Errorf("change hash %q: want %d hex digits", s, 2*len(h))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, fmt.Errorf("change hash %q: %w", s, err)
 	}
 	return h, nil
 }

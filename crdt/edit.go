@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/collab-editor/collab/crdt/splice"
 )
@@ -81,10 +82,31 @@ func (t *textState) since(rev Rev) ([]Splice, error) {
 	return out, nil
 }
 
-// resync brings the text in step with the document after a merge from
-// elsewhere. The splices come from comparing the texts, which costs
-// milliseconds on a large note.
+// headsNow are the note's heads as of its last commit or merge, kept where
+// status checks read them without the note's lock (they run on UI
+// frames, which must never wait for a long automerge call).
+type headsNow struct {
+	p atomic.Pointer[[]ChangeHash]
+}
+
+func (h *headsNow) set(hs []ChangeHash) { h.p.Store(&hs) }
+
+func (h *headsNow) get() []ChangeHash {
+	if p := h.p.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// LastHeads returns the note's heads as of its last commit or merge,
+// without taking the note's lock: what status displays compare.
+func (n *Note) LastHeads() []ChangeHash { return n.lastHeads.get() }
+
+// resyncTextLocked brings the text (and the heads LastHeads reports) in
+// step with the document after a merge from elsewhere. The splices come
+// from comparing the texts, which costs milliseconds on a large note.
 func (n *Note) resyncTextLocked() error {
+	n.lastHeads.set(n.doc.Heads())
 	t, err := n.textLocked()
 	if err != nil {
 		return err

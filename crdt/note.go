@@ -51,7 +51,8 @@ type Note struct {
 	firstPending   time.Time
 	lastPending    time.Time
 	// text is the body as Go keeps it, with its recent revisions.
-	text textState
+	text      textState
+	lastHeads headsNow
 	// Changes committed but not yet handed to the caller by Commit, e.g.
 	// because merging remote bytes had to close the local transaction first.
 	committed []Change
@@ -285,6 +286,7 @@ func (n *Note) commitLocked(msg string) (Change, error) {
 		}
 		return Change{}, fmt.Errorf("commit: %w", err)
 	}
+	n.lastHeads.set(n.doc.Heads())
 	ch, err := n.doc.Change(hash)
 	if err != nil {
 		return Change{}, fmt.Errorf("read back change %s: %w", hash, err)

@@ -36,6 +36,10 @@ func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
 // HasChange reports whether the note has the change with this hash.
 func (n *Note) HasChange(h crdt.ChangeHash) bool { return n.doc.HasChange(h) }
 
+// LastHeads returns the note's heads as of its last commit or merge,
+// without waiting for the note (see crdt.Note.LastHeads).
+func (n *Note) LastHeads() []crdt.ChangeHash { return n.doc.LastHeads() }
+
 // CommittedHeads returns the note's heads without committing anything;
 // ok=false while edits are open (their heads are not known yet).
 func (n *Note) CommittedHeads() (heads []crdt.ChangeHash, ok bool) { return n.doc.CommittedHeads() }

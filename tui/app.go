@@ -185,6 +185,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if a.sess != nil {
 			a.sess.refreshSaved()
+			a.sess.refreshStatus()
 		}
 		if a.quitting {
 			return a, nil
@@ -514,6 +515,7 @@ func (a *App) onNetEvent() tea.Cmd {
 	a.refreshOnline()
 	if a.sess != nil {
 		a.sess.refreshPresence(a)
+		a.sess.refreshStatus()
 	}
 	// A new invitation pops up unless something else is modal.
 	for _, inv := range a.net.Invitations() {

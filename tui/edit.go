@@ -60,12 +60,15 @@ type session struct {
 	runDone   chan error
 	runErr    error
 
-	saved      bool
-	sentCursor [2]int
-	early      []tea.Msg      // keys typed while loading
-	afterLoad  func() tea.Cmd // close or quit asked for while loading
-	w, h       int
-	closed     bool
+	saved bool
+	// status is the sync status shown; syncingSince when it began syncing.
+	status       SyncStatus
+	syncingSince time.Time
+	sentCursor   [2]int
+	early        []tea.Msg      // keys typed while loading
+	afterLoad    func() tea.Cmd // close or quit asked for while loading
+	w, h         int
+	closed       bool
 }
 
 type (
@@ -217,6 +220,7 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 		cmds = append(cmds, s.watchRun())
 	}
 	s.refreshPresence(a)
+	s.refreshStatus()
 	early := s.early
 	s.early = nil
 	for _, msg := range early {
@@ -282,6 +286,7 @@ func (s *session) wait() tea.Cmd {
 // editor fell further behind than the note remembers).
 func (s *session) syncRemote(a *App) {
 	s.refreshSaved()
+	s.refreshStatus()
 	if s.note == nil || !s.dirty.Swap(false) {
 		return
 	}
@@ -532,6 +537,9 @@ func (s *session) close() error {
 	if s.unsub != nil {
 		s.unsub()
 	}
+	if s.net != nil && s.note != nil {
+		s.net.ClearCursor(s.id) // peers stop showing this user's cursor
+	}
 	if s.note == nil {
 		return nil
 	}
@@ -563,12 +571,50 @@ func (s *session) cursor() *tea.Cursor {
 	return s.ed.Cursor()
 }
 
+// syncingShownAfter: a note becomes "syncing" on screen only once it has
+// been syncing this long, so typing (each keystroke is out of sync for the
+// milliseconds it takes to reach the others) does not flicker the status.
+const syncingShownAfter = 500 * time.Millisecond
+
+// refreshStatus re-reads the note's sync status for the status bar;
+// called on ticks and network events, not while drawing.
+func (s *session) refreshStatus() {
+	if s.net == nil {
+		return
+	}
+	st := s.net.Status(s.id)
+	if st != Syncing {
+		s.status, s.syncingSince = st, time.Time{}
+		return
+	}
+	if s.syncingSince.IsZero() {
+		s.syncingSince = time.Now()
+	}
+	if s.status != InSync || time.Since(s.syncingSince) >= syncingShownAfter {
+		s.status = Syncing
+	}
+}
+
 // statusParts are the status bar's right-hand items.
 func (s *session) statusParts(a *App) []string {
 	var parts []string
 	if s.net != nil {
-		if names := onlineNames(s.net.Peers(s.id)); len(names) > 0 {
-			parts = append(parts, "● "+strings.Join(names, ", "))
+		// ● people with the note open, ○ people only online (connected
+		// for it: collab serve, or an editor on another note).
+		var here, online []string
+		for _, p := range s.net.Peers(s.id) {
+			switch {
+			case p.InNote:
+				here = append(here, display.Name(p.Name, p.ID))
+			case p.Connected:
+				online = append(online, display.Name(p.Name, p.ID))
+			}
+		}
+		if len(here) > 0 {
+			parts = append(parts, "● "+strings.Join(here, ", "))
+		}
+		if len(online) > 0 {
+			parts = append(parts, "○ "+strings.Join(online, ", "))
 		}
 	}
 	if f := s.ed.Following(); f != "" {
@@ -582,7 +628,7 @@ func (s *session) statusParts(a *App) []string {
 	case s.net == nil:
 		parts = append(parts, "offline")
 	default:
-		st := s.net.Status(s.id)
+		st := s.status
 		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Offline: ""}[st]
 		parts = append(parts, mark+st.String())
 	}

@@ -66,7 +66,7 @@ func TestGoldenEditor(t *testing.T) {
 
 func peerNet(t *testing.T, h *harnessNB) *fakeNet {
 	net := newFakeNet(t, h.nb)
-	net.peers = []Peer{{ID: "p1", Name: "bob", Connected: true, InSync: true}, {ID: "p2", Name: "carol", Connected: true}}
+	net.peers = []Peer{{ID: "p1", Name: "bob", Connected: true, InNote: true, InSync: true}, {ID: "p2", Name: "carol", Connected: true, InNote: true}}
 	net.pres = []Presence{
 		{Peer: "p1", Name: "bob", Color: "#5fafff", Cursor: 23, Anchor: 32},
 		{Peer: "p2", Name: "carol", Color: "#afff5f", Cursor: 61, Anchor: 61},

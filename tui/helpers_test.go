@@ -265,6 +265,7 @@ type fakeNet struct {
 	joinID             crdt.DocumentID
 	joinErr            error
 	cursors            [][3]int // SetCursor calls: cursor, anchor
+	cleared            int      // ClearCursor calls
 	events             chan any
 	accepted, declined []crdt.DocumentID
 	closeOnce          sync.Once
@@ -318,6 +319,12 @@ func (f *fakeNet) SetCursor(_ crdt.DocumentID, cursor, anchor int, _, _ string) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cursors = append(f.cursors, [3]int{cursor, anchor})
+}
+
+func (f *fakeNet) ClearCursor(crdt.DocumentID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleared++
 }
 
 func (f *fakeNet) Invite(crdt.DocumentID) (string, error) {

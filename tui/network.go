@@ -31,6 +31,9 @@ type Network interface {
 	// PresenceContext runes each), which lets peers place it after
 	// concurrent edits without the engine reading the whole note.
 	SetCursor(id crdt.DocumentID, cursor, anchor int, before, after string)
+	// ClearCursor tells peers this user closed the note: they stop
+	// showing the cursor and show the user online, not in the note.
+	ClearCursor(id crdt.DocumentID)
 	// Invite returns a ticket another person pastes to join the note.
 	Invite(id crdt.DocumentID) (ticket string, err error)
 	// Join fetches the note a ticket names; the note may have no body until
@@ -55,6 +58,7 @@ const PresenceContext = 16
 type Peer struct {
 	ID, Name  string
 	Connected bool // a live connection right now
+	InNote    bool // has the note open in an editor (not just online)
 	InSync    bool // both sides have each other's changes
 }
 

@@ -35,7 +35,7 @@ func (a *netAdapter) Open(id crdt.DocumentID) (*notebook.Note, error) { return a
 func (a *netAdapter) Peers(id crdt.DocumentID) []tui.Peer {
 	var out []tui.Peer
 	for _, p := range a.rt.engine.Peers(id) {
-		out = append(out, tui.Peer{ID: p.ID, Name: p.Name, Connected: p.Connected, InSync: p.InSync})
+		out = append(out, tui.Peer{ID: p.ID, Name: p.Name, Connected: p.Connected, InNote: p.InNote, InSync: p.InSync})
 	}
 	return out
 }
@@ -62,6 +62,8 @@ func (a *netAdapter) Presence(id crdt.DocumentID) []tui.Presence {
 	}
 	return out
 }
+
+func (a *netAdapter) ClearCursor(id crdt.DocumentID) { a.rt.engine.ClearCursor(id) }
 
 func (a *netAdapter) SetCursor(id crdt.DocumentID, cursor, anchor int, before, after string) {
 	a.rt.engine.SetCursorContext(id, cursor, anchor, before, after)

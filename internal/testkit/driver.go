@@ -132,3 +132,15 @@ func (d *Driver) Until(timeout time.Duration, what string, cond func() bool) {
 		}
 	}
 }
+
+// Next waits up to timeout for one message and delivers it; false if none
+// came.
+func (d *Driver) Next(timeout time.Duration) bool {
+	select {
+	case m := <-d.msgs:
+		d.Send(m)
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}

@@ -99,6 +99,8 @@ func (c *conn) handle(m wire.Message) bool {
 		return c.onChange(id, m.Data)
 	case *wire.CollabDoc:
 		return c.onDoc(id, m.Data)
+	case *wire.CollabHeads:
+		return c.onHeads(id, m.Heads)
 	case *wire.Ephemeral:
 		return c.onEphemeral(id, m)
 	}

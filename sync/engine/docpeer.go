@@ -32,6 +32,18 @@ type docPeer struct {
 	// by another path within milliseconds; if not, a sync round fetches them.
 	missing  []missingChange
 	nextSync time.Time
+
+	// What the peer last said its heads are (in its sync messages and its
+	// collab-heads): the two copies are equal exactly when these are our
+	// heads.
+	theirHeads []crdt.ChangeHash
+	knowHeads  bool
+	// Our heads are due to the peer (collab-heads, at most every
+	// headsEvery); differing heads that stay different lead to a round.
+	headsDue    bool
+	nextHeads   time.Time
+	sentHeads   string
+	differSince time.Time
 }
 
 // attach returns the stream's state for note ns, making it (with the sync
@@ -90,10 +102,37 @@ func (dp *docPeer) isCaughtUp() bool {
 	return dp.caughtUp
 }
 
+// isInSync reports whether the peer is known to hold exactly what we
+// hold: its last stated heads are ours.
 func (dp *docPeer) isInSync() bool {
+	ours := dp.ns.note.LastHeads()
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
-	return dp.caughtUp && dp.received && !dp.dirty
+	return dp.knowHeads && sameHeads(dp.theirHeads, ours)
+}
+
+// setTheirHeads records the heads the peer stated and reports whether the
+// copies' standing (equal or not) changed.
+func (dp *docPeer) setTheirHeads(hs []crdt.ChangeHash) bool {
+	before := dp.isInSync()
+	dp.fmu.Lock()
+	dp.theirHeads, dp.knowHeads = hs, true
+	dp.fmu.Unlock()
+	return dp.isInSync() != before
+}
+
+// scheduleHeads asks the stream's syncer to tell the peer our heads.
+func (dp *docPeer) scheduleHeads() {
+	if !dp.c.headsExt {
+		return
+	}
+	dp.fmu.Lock()
+	dp.headsDue = true
+	dp.fmu.Unlock()
+	select {
+	case dp.c.kick <- struct{}{}:
+	default:
+	}
 }
 
 // markDirty asks the stream's syncer for a sync round; throttled rounds

@@ -11,7 +11,7 @@ import (
 )
 
 func (c *conn) myMetadata() wire.PeerMetadata {
-	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc}}
+	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads}}
 }
 
 // acceptHandshake is the listening side: join in, peer (or error) out.

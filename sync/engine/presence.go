@@ -40,6 +40,28 @@ func (e *Engine) SetCursorContext(id crdt.DocumentID, cursor, anchor int, before
 	e.setCursor(id, cursor, anchor, true, lastRunes(before, contextRunes), firstRunes(after, contextRunes))
 }
 
+// ClearCursor says this user left note id (closed it in the editor): peers
+// stop showing the cursor at once (within 100 ms), and show the user as
+// online rather than in the note while the connection lasts.
+func (e *Engine) ClearCursor(id crdt.DocumentID) {
+	e.mu.Lock()
+	ns := e.notes[id]
+	e.mu.Unlock()
+	if ns == nil {
+		return
+	}
+	ns.pres.mu.Lock()
+	was := ns.pres.local
+	ns.pres.local = false
+	ns.pres.payload = nil
+	ns.pres.dirty = ns.pres.dirty || was
+	ns.pres.mu.Unlock()
+	select {
+	case e.wakePres <- struct{}{}:
+	default:
+	}
+}
+
 func (e *Engine) setCursor(id crdt.DocumentID, cursor, anchor int, hasContext bool, before, after string) {
 	e.mu.Lock()
 	ns := e.notes[id]

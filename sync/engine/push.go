@@ -41,6 +41,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		}
 	}
 	for _, dp := range dps {
+		dp.scheduleHeads()
 		if dp.c.peerKey == except {
 			continue
 		}

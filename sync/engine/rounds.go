@@ -85,6 +85,9 @@ func (c *conn) runDirty() time.Duration {
 				wait = w
 			}
 		}
+		if wait2 := c.headsStep(dp, now); wait2 > 0 && (wait == 0 || wait2 < wait) {
+			wait = wait2
+		}
 		due := dp.dirty && dp.active && (!dp.throttled || !now.Before(dp.nextSync))
 		if dp.dirty && !due && dp.active {
 			if w := dp.nextSync.Sub(now); wait == 0 || w < wait {
@@ -188,6 +191,9 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.fmu.Unlock()
 	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
 	theirs, okTheirs := parseSyncHeads(data)
+	if okTheirs && dp.setTheirHeads(theirs) {
+		e.noteStatusChanged(ns)
+	}
 	if isRequest && c.docExt && okTheirs && len(theirs) == 0 && ns.hasBody() {
 		// A collab peer with nothing of the note: the saved document is a
 		// fraction of the size of every change in a sync message. The
@@ -302,6 +308,81 @@ func sameHeads(a, b []crdt.ChangeHash) bool {
 		if !slices.Contains(b, h) {
 			return false
 		}
+	}
+	return true
+}
+
+// headsEvery bounds how often a stream tells a peer our heads of one note.
+const headsEvery = 100 * time.Millisecond
+
+// divergedFor is how long stated heads may differ before a sync round
+// reconciles them (pushes usually close the gap within milliseconds).
+const divergedFor = time.Second
+
+// headsStep, with dp.fmu held, sends our heads when due and starts a sync
+// round when the peer's stated heads have differed from ours for a while.
+// It returns how long until it wants to run again (0: no need).
+func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
+	var wait time.Duration
+	ours := dp.ns.note.LastHeads()
+	if dp.headsDue && dp.active {
+		if now.Before(dp.nextHeads) {
+			wait = dp.nextHeads.Sub(now)
+		} else {
+			dp.headsDue = false
+			if key := headsKey(ours); key != dp.sentHeads {
+				dp.sentHeads = key
+				dp.nextHeads = now.Add(headsEvery)
+				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: hexHeads(ours)})
+			}
+		}
+	}
+	if dp.knowHeads && dp.active && !sameHeads(dp.theirHeads, ours) {
+		switch {
+		case dp.differSince.IsZero():
+			dp.differSince = now
+		case now.Sub(dp.differSince) >= divergedFor:
+			dp.differSince = time.Time{}
+			dp.dirty = true
+		}
+		if w := divergedFor - now.Sub(dp.differSince); !dp.differSince.IsZero() && (wait == 0 || w < wait) {
+			wait = max(w, time.Millisecond)
+		}
+	} else {
+		dp.differSince = time.Time{}
+	}
+	return wait
+}
+
+func hexHeads(hs []crdt.ChangeHash) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.String()
+	}
+	return out
+}
+
+// onHeads records the heads a collab peer stated for a note it shares.
+func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
+	dp := c.doc(id)
+	if dp == nil || !dp.isActive() {
+		return true
+	}
+	hs := make([]crdt.ChangeHash, 0, len(heads))
+	for _, s := range heads {
+		h, err := crdt.ParseChangeHash(s)
+		if err != nil {
+			c.refuse(fmt.Sprintf("malformed collab-heads for note %s: %v", id, err))
+			return false
+		}
+		hs = append(hs, h)
+	}
+	if dp.setTheirHeads(hs) {
+		c.e.noteStatusChanged(dp.ns)
+	}
+	select {
+	case c.kick <- struct{}{}: // the syncer compares them with ours
+	default:
 	}
 	return true
 }

@@ -29,6 +29,8 @@ func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
 			c.collab = true
 		case wire.ExtDoc:
 			c.docExt = true
+		case wire.ExtHeads:
+			c.headsExt = true
 		}
 	}
 	c.js = !c.collab

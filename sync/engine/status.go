@@ -42,8 +42,12 @@ type PeerStatus struct {
 	ID        string // libp2p peer ID
 	Name      string // from its presence, if known
 	Connected bool
-	InSync    bool
-	LastSeen  time.Time
+	// InNote: the peer has the note open in an editor (its presence has
+	// a cursor); a peer that is only connected (collab serve, or an
+	// editor on another note) is online, not in the note.
+	InNote   bool
+	InSync   bool
+	LastSeen time.Time
 }
 
 // Status reports how note id stands with its peers.
@@ -108,8 +112,11 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 			p.LastSeen = time.Now()
 		}
 		for _, pr := range ns.presenceSnapshot() {
-			if p, ok := byID[pr.Peer]; ok && p.Name == "" {
-				p.Name = pr.Name
+			if p, ok := byID[pr.Peer]; ok {
+				if p.Name == "" {
+					p.Name = pr.Name
+				}
+				p.InNote = p.InNote || (pr.HasCursor && p.Connected)
 			}
 		}
 	}

@@ -33,6 +33,7 @@ type conn struct {
 	outbound  bool // we opened it
 	collab    bool // the peer accepts collab-change
 	docExt    bool // the peer accepts collab-doc
+	headsExt  bool // the peer accepts collab-heads
 	js        bool // not a collab peer: sync messages, throttled
 	ephemeral bool // the peer keeps nothing: do not resume its sync state
 	since     time.Time

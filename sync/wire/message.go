@@ -22,6 +22,10 @@ const (
 	// compact saved form) answering a request from a peer that has none of
 	// it, instead of a sync message carrying every change one by one.
 	MsgCollabDoc = "collab-doc"
+	// MsgCollabHeads is collab's extension: the sender's heads of a
+	// document, sent (at most every 100 ms) whenever they change, so both
+	// sides know when they hold the same note without a sync round.
+	MsgCollabHeads = "collab-heads"
 )
 
 // ExtChange is the collab extension a peer lists in PeerMetadata.Extensions
@@ -31,9 +35,12 @@ const ExtChange = "collab-change/1"
 // ExtDoc is the collab extension for collab-doc messages.
 const ExtDoc = "collab-doc/1"
 
+// ExtHeads is the collab extension for collab-heads messages.
+const ExtHeads = "collab-heads/1"
+
 // Message is one protocol message: one of *Join, *Peer, *ErrorMessage,
 // *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange,
-// *CollabDoc, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
+// *CollabDoc, *CollabHeads, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
 //
 // Each type describes its CBOR map once, in its fields method: the keys
 // as automerge-repo spells them, in the order they are sent, and whether
@@ -60,6 +67,7 @@ var knownTypes = []func() Message{
 	func() Message { return new(Ephemeral) },
 	func() Message { return new(CollabChange) },
 	func() Message { return new(CollabDoc) },
+	func() Message { return new(CollabHeads) },
 	func() Message { return new(RemoteSubscriptionChange) },
 	func() Message { return new(RemoteHeadsChanged) },
 }
@@ -198,6 +206,25 @@ type CollabDoc struct {
 func (*CollabDoc) Type() string { return MsgCollabDoc }
 func (m *CollabDoc) fields() []field {
 	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data)
+}
+
+// CollabHeads tells a collab peer the sender's heads of a document: hex
+// change hashes, empty for a document with no changes.
+type CollabHeads struct {
+	SenderID   string
+	TargetID   string
+	DocumentID string
+	Heads      []string
+}
+
+func (*CollabHeads) Type() string { return MsgCollabHeads }
+func (m *CollabHeads) fields() []field {
+	return []field{
+		{"senderId", &m.SenderID, required},
+		{"targetId", &m.TargetID, required},
+		{"documentId", &m.DocumentID, required},
+		{"heads", &m.Heads, nilable},
+	}
 }
 
 // documentData is the shape of sync, request, collab-change and collab-doc:

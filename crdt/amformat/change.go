@@ -1,0 +1,702 @@
+package amformat
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Change is one decoded change: its metadata and every op. Op IDs' actor
+// indexes refer to Actors(): 0 is the change's actor, then OtherActors.
+type Change struct {
+	Hash        Hash
+	Deps        []Hash // sorted
+	Actor       ActorID
+	Seq         uint64
+	StartOp     uint64
+	Time        int64 // as the writer recorded it: ms since 1970 (the core) or s (JS)
+	Message     string
+	OtherActors []ActorID // sorted, without Actor
+	Ops         []Op
+	// ExtraColumns are op columns this decoder does not know, and
+	// ExtraBytes whatever follows the columns; both are kept, as the spec
+	// requires, and written back by Encode.
+	ExtraColumns []Column
+	ExtraBytes   []byte
+	// Compressed is whether the change came as a compressed chunk.
+	Compressed bool
+}
+
+// Actors is the change's actor table: its own actor, then the others.
+func (c *Change) Actors() []ActorID {
+	return append([]ActorID{c.Actor}, c.OtherActors...)
+}
+
+// MaxOp is the counter of the change's last op (StartOp-1 if it has none).
+func (c *Change) MaxOp() uint64 { return c.StartOp + uint64(len(c.Ops)) - 1 }
+
+// The op columns of a change chunk.
+var (
+	colObjActor   = spec(0, colActor)
+	colObjCtr     = spec(0, colUint)
+	colKeyActor   = spec(1, colActor)
+	colKeyCtr     = spec(1, colDelta)
+	colKeyStr     = spec(1, colString)
+	colIDActor    = spec(2, colActor)
+	colIDCtr      = spec(2, colDelta)
+	colInsert     = spec(3, colBoolean)
+	colAction     = spec(4, colUint)
+	colValMeta    = spec(5, colValueMet)
+	colValRaw     = spec(5, colValueRaw)
+	colPredGroup  = spec(7, colGroup)
+	colPredActor  = spec(7, colActor)
+	colPredCtr    = spec(7, colDelta)
+	colSuccGroup  = spec(8, colGroup)
+	colSuccActor  = spec(8, colActor)
+	colSuccCtr    = spec(8, colDelta)
+	colExpand     = spec(9, colBoolean)
+	colMarkName   = spec(10, colString)
+	changeOpCols  = specSet(colObjActor, colObjCtr, colKeyActor, colKeyCtr, colKeyStr, colInsert, colAction, colValMeta, colValRaw, colPredGroup, colPredActor, colPredCtr, colExpand, colMarkName)
+	docOpCols     = specSet(colObjActor, colObjCtr, colKeyActor, colKeyCtr, colKeyStr, colIDActor, colIDCtr, colInsert, colAction, colValMeta, colValRaw, colSuccGroup, colSuccActor, colSuccCtr, colExpand, colMarkName)
+	maxCounter    = uint64(math.MaxUint32) // the core keeps counters in 32 bits and panics past them
+	maxActorIndex = uint64(math.MaxUint32)
+)
+
+func specSet(specs ...ColumnSpec) map[ColumnSpec]bool {
+	m := make(map[ColumnSpec]bool, len(specs))
+	for _, s := range specs {
+		m[s] = true
+	}
+	return m
+}
+
+// DecodeChange decodes exactly one change chunk (compressed or not) within
+// DefaultLimits.
+func DecodeChange(b []byte) (*Change, error) { return DefaultLimits.DecodeChange(b) }
+
+// DecodeChanges decodes concatenated change chunks (change records, an
+// incremental save) within DefaultLimits.
+func DecodeChanges(b []byte) ([]*Change, error) { return DefaultLimits.DecodeChanges(b) }
+
+// DecodeChange decodes exactly one change chunk within l.
+func (l Limits) DecodeChange(b []byte) (*Change, error) {
+	if len(b) > l.MaxBytes {
+		return nil, tooLarge("%d bytes exceed the limit of %d", len(b), l.MaxBytes)
+	}
+	ch, n, err := l.readChunk(b, l.MaxInflated)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(b) {
+		return nil, malformed("%d bytes after the change chunk", len(b)-n)
+	}
+	budget := l.MaxChangeOps
+	return l.changeFromChunk(ch, &budget)
+}
+
+// DecodeChanges decodes concatenated change chunks within l; the ops of all
+// of them together are bounded by MaxChangeOps.
+func (l Limits) DecodeChanges(b []byte) ([]*Change, error) {
+	chunks, err := l.SplitChunks(b)
+	if err != nil {
+		return nil, err
+	}
+	budget := l.MaxChangeOps
+	out := make([]*Change, 0, len(chunks))
+	for i, ch := range chunks {
+		c, err := l.changeFromChunk(ch, &budget)
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (l Limits) changeFromChunk(ch Chunk, opBudget *int) (*Change, error) {
+	if ch.Type == ChunkDocument {
+		return nil, malformed("a document chunk where a change was expected")
+	}
+	c, err := l.parseChange(ch.Body, opBudget)
+	if err != nil {
+		return nil, err
+	}
+	c.Hash = ch.Hash
+	c.Compressed = ch.Type == ChunkCompressed
+	return c, nil
+}
+
+// parseChange decodes a change chunk's body.
+func (l Limits) parseChange(body []byte, opBudget *int) (*Change, error) {
+	cur := &cursor{b: body, what: "change"}
+	c := &Change{}
+	c.Deps = cur.hashes("deps", l.MaxHashes)
+	for i := 1; i < len(c.Deps) && cur.err == nil; i++ {
+		if compareHashes(c.Deps[i-1], c.Deps[i]) >= 0 {
+			cur.fail("deps not sorted and unique")
+		}
+	}
+	c.Actor = cur.actor("actor", l.MaxActorIDBytes)
+	if cur.err == nil && c.Actor == "" {
+		cur.fail("empty actor ID")
+	}
+	c.Seq = cur.uleb("seq")
+	if cur.err == nil && c.Seq == 0 {
+		cur.fail("seq 0 (sequence numbers start at 1)")
+	}
+	c.StartOp = cur.uleb("start op")
+	if cur.err == nil && (c.StartOp == 0 || c.StartOp > maxCounter) {
+		cur.fail("start op %d outside 1..2^32-1", c.StartOp)
+	}
+	c.Time = cur.sleb("time")
+	c.Message = cur.str("message")
+	nOthers := cur.count("other actors", 2, l.MaxActors)
+	if nOthers > 0 {
+		c.OtherActors = make([]ActorID, nOthers)
+		for i := range c.OtherActors {
+			a := cur.actor("other actor", l.MaxActorIDBytes)
+			switch {
+			case cur.err != nil:
+			case a == "":
+				cur.fail("empty actor ID")
+			case a == c.Actor:
+				cur.fail("the change's own actor among its other actors")
+			case i > 0 && a <= c.OtherActors[i-1]:
+				cur.fail("other actors not sorted and unique")
+			}
+			c.OtherActors[i] = a
+		}
+	}
+	meta := readColumns(cur, "change op")
+	cols := columnData(cur, meta, "change op")
+	if cur.err != nil {
+		return nil, cur.err
+	}
+	if rest := cur.remaining(); rest > 0 {
+		c.ExtraBytes = body[cur.pos:]
+	}
+	set, err := sortColumns(cols, changeOpCols, "change op", false)
+	if err != nil {
+		return nil, err
+	}
+	c.ExtraColumns = set.unknown
+	if err := c.decodeOps(set.known, opBudget); err != nil {
+		return nil, err
+	}
+	if len(c.Ops) > 0 && c.MaxOp() > maxCounter {
+		return nil, malformed("change's op counters pass 2^32-1")
+	}
+	return c, nil
+}
+
+func compareHashes(a, b Hash) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// opColumns decodes the op columns shared by changes and documents.
+type opColumns struct {
+	what             string
+	nActors          uint64
+	objActor, objCtr *rle[uint64]
+	keyActor, keyStr any
+	keyA             *rle[uint64]
+	keyC             *delta
+	keyS             *rle[string]
+	insert           *boolean
+	hasInsert        bool
+	action           *rle[uint64]
+	vals             *values
+	group, listActor *rle[uint64]
+	listCtr          *delta
+	expand           *boolean
+	hasExpand        bool
+	markName         *rle[string]
+	idActor          *rle[uint64]
+	idCtr            *delta
+	listName         string
+}
+
+func newOpColumns(known map[ColumnSpec][]byte, what string, nActors int, document bool) *opColumns {
+	oc := &opColumns{
+		what:     what,
+		nActors:  uint64(nActors),
+		objActor: uintColumn(what+" object actor", known[colObjActor]),
+		objCtr:   uintColumn(what+" object counter", known[colObjCtr]),
+		keyA:     uintColumn(what+" key actor", known[colKeyActor]),
+		keyC:     deltaColumn(what+" key counter", known[colKeyCtr]),
+		keyS:     stringColumn(what+" key string", known[colKeyStr]),
+		insert:   booleanColumn(what+" insert", known[colInsert]),
+		action:   uintColumn(what+" action", known[colAction]),
+		vals:     valueColumns(what+" value", known[colValMeta], known[colValRaw]),
+		expand:   booleanColumn(what+" expand", known[colExpand]),
+		markName: stringColumn(what+" mark name", known[colMarkName]),
+	}
+	_, oc.hasInsert = known[colInsert]
+	_, oc.hasExpand = known[colExpand]
+	if document {
+		oc.listName = "successor"
+		oc.group = uintColumn(what+" successor count", known[colSuccGroup])
+		oc.listActor = uintColumn(what+" successor actor", known[colSuccActor])
+		oc.listCtr = deltaColumn(what+" successor counter", known[colSuccCtr])
+		oc.idActor = uintColumn(what+" id actor", known[colIDActor])
+		oc.idCtr = deltaColumn(what+" id counter", known[colIDCtr])
+	} else {
+		oc.listName = "predecessor"
+		oc.group = uintColumn(what+" predecessor count", known[colPredGroup])
+		oc.listActor = uintColumn(what+" predecessor actor", known[colPredActor])
+		oc.listCtr = deltaColumn(what+" predecessor counter", known[colPredCtr])
+	}
+	return oc
+}
+
+// rower is a column that can count its rows without decoding them all.
+type rower interface {
+	rows(max int) (int, error)
+	present() bool
+	colName() string
+}
+
+func (c *rle[T]) present() bool    { return len(c.b) > 0 }
+func (c *rle[T]) colName() string  { return c.name }
+func (c *boolean) present() bool   { return len(c.b) > 0 }
+func (c *boolean) colName() string { return c.name }
+func (c *boolean) rows(max int) (int, error) {
+	return boolRows(c, max)
+}
+
+// checkRows verifies that every present column has exactly n rows, and
+// the grouped list columns as many as the group's counts add up to, before
+// anything is allocated for them.
+func (oc *opColumns) checkRows(n int) error {
+	cols := []rower{oc.objActor, oc.objCtr, oc.keyA, &oc.keyC.rle, oc.keyS, oc.insert,
+		oc.vals.meta, oc.group, oc.expand, oc.markName}
+	if oc.idActor != nil {
+		cols = append(cols, oc.idActor, &oc.idCtr.rle)
+	}
+	for _, c := range cols {
+		if !c.present() {
+			continue
+		}
+		got, err := c.rows(n)
+		if err != nil {
+			return err
+		}
+		if got != n {
+			return malformed("column %s has %d rows, %d expected", c.colName(), got, n)
+		}
+	}
+	// Lists hold at most a few entries per op; bound them generously.
+	maxList := 4*n + 1024
+	listRows := 0
+	for _, c := range []rower{oc.listActor, &oc.listCtr.rle} {
+		if !c.present() {
+			continue
+		}
+		got, err := c.rows(maxList)
+		if err != nil {
+			return err
+		}
+		if c == rower(oc.listActor) {
+			listRows = got
+		} else if got != listRows {
+			return malformed("%s columns disagree: %d actors, %d counters", oc.listName, listRows, got)
+		}
+	}
+	if oc.listActor.present() != oc.listCtr.present() {
+		return malformed("%s actor and counter columns must come together", oc.listName)
+	}
+	total := uint64(0)
+	g := *oc.group
+	for !g.done() {
+		k, ok, err := g.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return malformed("column %s: null count", g.name)
+		}
+		total += k
+		if k > uint64(maxList) || total > uint64(listRows) {
+			return malformed("column %s: counts exceed the %d entries present", g.name, listRows)
+		}
+	}
+	if total != uint64(listRows) {
+		return malformed("column %s: counts add up to %d, %d entries present", g.name, total, listRows)
+	}
+	return nil
+}
+
+func rowsErr(name string, got, want int, err error) error {
+	if err != nil {
+		return err
+	}
+	return malformed("column %s has %d rows, %d expected", name, got, want)
+}
+
+func boolRows(b *boolean, max int) (int, error) {
+	c := *b
+	total := uint64(0)
+	for c.pos < len(c.b) {
+		n, k, err := readUleb(c.b[c.pos:])
+		if err != nil {
+			return 0, malformed("column %s: %v", c.name, err)
+		}
+		if n == 0 && c.pos > 0 {
+			return 0, malformed("column %s: empty run", c.name)
+		}
+		c.pos += k
+		total += n
+		if total > uint64(max) {
+			return 0, tooLarge("column %s: more than %d rows", c.name, max)
+		}
+	}
+	return int(total), nil
+}
+
+func (oc *opColumns) failf(row int, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %d: %s", ErrMalformed, oc.what, row, fmt.Sprintf(format, args...))
+}
+
+func (oc *opColumns) opID(row int, a uint64, aok bool, ctr int64, cok bool, field string) (OpID, error) {
+	if !aok || !cok {
+		return OpID{}, oc.failf(row, "%s: null actor or counter", field)
+	}
+	if a >= oc.nActors {
+		return OpID{}, oc.failf(row, "%s: actor index %d out of range (%d actors)", field, a, oc.nActors)
+	}
+	if ctr <= 0 || uint64(ctr) > maxCounter {
+		return OpID{}, oc.failf(row, "%s: counter %d outside 1..2^32-1", field, ctr)
+	}
+	return OpID{Counter: uint64(ctr), Actor: uint32(a)}, nil
+}
+
+// next decodes row i into op, reusing op's slices.
+func (oc *opColumns) next(row int, op *Op, actors []ActorID) error {
+	// Object.
+	oa, oaok, err := oc.objActor.nextOrNull()
+	if err != nil {
+		return err
+	}
+	ocn, ocok, err := oc.objCtr.nextOrNull()
+	if err != nil {
+		return err
+	}
+	switch {
+	case !oaok && !ocok:
+		op.Obj = OpID{}
+	case oaok && ocok:
+		if ocn > uint64(math.MaxInt64) {
+			return oc.failf(row, "object counter %d too large", ocn)
+		}
+		if op.Obj, err = oc.opID(row, oa, true, int64(ocn), true, "object"); err != nil {
+			return err
+		}
+	default:
+		return oc.failf(row, "object has a null actor or counter")
+	}
+	// Key.
+	ka, kaok, err := oc.keyA.nextOrNull()
+	if err != nil {
+		return err
+	}
+	kc, kcok, err := oc.keyC.nextOrNull()
+	if err != nil {
+		return err
+	}
+	ks, ksok, err := oc.keyS.nextOrNull()
+	if err != nil {
+		return err
+	}
+	switch {
+	case ksok && !kaok && !kcok:
+		op.Key = Key{Prop: ks}
+	case !ksok && !kaok && kcok && kc == 0:
+		op.Key = Key{IsElem: true}
+	case !ksok && kaok && kcok:
+		id, err := oc.opID(row, ka, true, kc, true, "key")
+		if err != nil {
+			return err
+		}
+		op.Key = Key{Elem: id, IsElem: true}
+	default:
+		return oc.failf(row, "key is neither a map key nor a list element")
+	}
+	// Insert.
+	op.Insert = false
+	if oc.hasInsert {
+		if op.Insert, err = oc.insert.next(); err != nil {
+			return err
+		}
+	} else {
+		return oc.failf(row, "no insert column")
+	}
+	if op.Insert && !op.Key.IsElem {
+		return oc.failf(row, "an insert into a map")
+	}
+	// Action and value.
+	act, ok, err := oc.action.next()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return oc.failf(row, "null action")
+	}
+	if act > uint64(ActionMark) {
+		return fmt.Errorf("%w: %s %d: unknown action %d", ErrUnsupported, oc.what, row, act)
+	}
+	op.Action = Action(act)
+	if op.Value, err = oc.vals.next(); err != nil {
+		return err
+	}
+	if op.Action == ActionIncrement && !op.Value.IsNumeric() {
+		return oc.failf(row, "increment by a %v", op.Value.Type)
+	}
+	// Predecessors or successors.
+	k, ok, err := oc.group.next()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return oc.failf(row, "null %s count", oc.listName)
+	}
+	list := op.Pred[:0]
+	if oc.idActor != nil {
+		list = op.Succ[:0]
+	}
+	for j := uint64(0); j < k; j++ {
+		a, aok, err := oc.listActor.nextOrNull()
+		if err != nil {
+			return err
+		}
+		c, cok, err := oc.listCtr.nextOrNull()
+		if err != nil {
+			return err
+		}
+		id, err := oc.opID(row, a, aok, c, cok, oc.listName)
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 && !lamportLess(list[len(list)-1], id, actors) {
+			return oc.failf(row, "%ss not in ascending order", oc.listName)
+		}
+		list = append(list, id)
+	}
+	if oc.idActor != nil {
+		op.Succ, op.Pred = list, op.Pred[:0]
+	} else {
+		op.Pred, op.Succ = list, op.Succ[:0]
+	}
+	// Marks.
+	op.Expand = false
+	if oc.hasExpand {
+		if op.Expand, err = oc.expand.next(); err != nil {
+			return err
+		}
+	}
+	op.MarkName, op.HasMarkName, err = oc.markName.nextOrNull()
+	if err != nil {
+		return err
+	}
+	if op.Action != ActionMark && (op.Expand || op.HasMarkName) {
+		return oc.failf(row, "mark fields on a %v op", op.Action)
+	}
+	return nil
+}
+
+// nextOrNull reads the next row, or a null from an absent column.
+func (c *rle[T]) nextOrNull() (T, bool, error) {
+	if len(c.b) == 0 {
+		var zero T
+		return zero, false, nil
+	}
+	return c.next()
+}
+
+func (c *delta) nextOrNull() (int64, bool, error) {
+	if len(c.b) == 0 {
+		return 0, false, nil
+	}
+	return c.next()
+}
+
+func (oc *opColumns) allDone() error {
+	for _, c := range []*rle[uint64]{oc.objActor, oc.objCtr, oc.keyA, oc.action, oc.group, oc.listActor} {
+		if !c.done() {
+			return malformed("column %s has rows left over", c.name)
+		}
+	}
+	for _, c := range []*delta{oc.keyC, oc.listCtr} {
+		if !c.done() {
+			return malformed("column %s has rows left over", c.name)
+		}
+	}
+	if !oc.keyS.done() || !oc.markName.done() {
+		return malformed("%s string columns have rows left over", oc.what)
+	}
+	if !oc.insert.done() || !oc.expand.done() || !oc.vals.done() {
+		return malformed("%s insert, expand or value columns have rows left over", oc.what)
+	}
+	if oc.idActor != nil && (!oc.idActor.done() || !oc.idCtr.done()) {
+		return malformed("%s id columns have rows left over", oc.what)
+	}
+	return nil
+}
+
+func (c *Change) decodeOps(known map[ColumnSpec][]byte, opBudget *int) error {
+	actors := c.Actors()
+	oc := newOpColumns(known, "change op", len(actors), false)
+	n, err := oc.action.rows(*opBudget)
+	if err != nil {
+		return err
+	}
+	if err := oc.checkRows(n); err != nil {
+		return err
+	}
+	*opBudget -= n
+	if n == 0 {
+		return nil
+	}
+	c.Ops = make([]Op, n)
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		if err := oc.next(i, op, actors); err != nil {
+			return err
+		}
+		if len(op.Pred) == 0 {
+			op.Pred = nil
+		}
+		op.Succ = nil
+		op.ID = OpID{Counter: c.StartOp + uint64(i), Actor: 0}
+	}
+	return oc.allDone()
+}
+
+// Encode writes the change as an uncompressed change chunk, exactly as the
+// 2023 core writes it (so a change the core made re-encodes to its own
+// bytes and hash). It does not set c.Hash; see (*Change).Rehash.
+func (c *Change) Encode() []byte {
+	body := c.appendBody(nil)
+	return appendChunk(make([]byte, 0, len(body)+16), ChunkChange, body)
+}
+
+// Rehash sets c.Hash from the change's encoding and returns it.
+func (c *Change) Rehash() Hash {
+	c.Hash = hashBody(ChunkChange, c.appendBody(nil))
+	return c.Hash
+}
+
+func (c *Change) appendBody(b []byte) []byte {
+	b = appendUleb(b, uint64(len(c.Deps)))
+	for _, d := range c.Deps {
+		b = append(b, d[:]...)
+	}
+	b = appendUleb(b, uint64(len(c.Actor)))
+	b = append(b, c.Actor...)
+	b = appendUleb(b, c.Seq)
+	b = appendUleb(b, c.StartOp)
+	b = appendSleb(b, c.Time)
+	b = appendUleb(b, uint64(len(c.Message)))
+	b = append(b, c.Message...)
+	b = appendUleb(b, uint64(len(c.OtherActors)))
+	for _, a := range c.OtherActors {
+		b = appendUleb(b, uint64(len(a)))
+		b = append(b, a...)
+	}
+	cols := encodeChangeOps(c.Ops)
+	cols = mergeColumns(cols, c.ExtraColumns)
+	b = appendUleb(b, uint64(len(cols)))
+	for _, col := range cols {
+		b = appendUleb(b, uint64(col.Spec))
+		b = appendUleb(b, uint64(len(col.Data)))
+	}
+	for _, col := range cols {
+		b = append(b, col.Data...)
+	}
+	return append(b, c.ExtraBytes...)
+}
+
+// mergeColumns merges extra columns into known ones by specification.
+func mergeColumns(known, extra []Column) []Column {
+	if len(extra) == 0 {
+		return known
+	}
+	out := append(slices.Clone(known), extra...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Spec.normalized() < out[j].Spec.normalized() })
+	return out
+}
+
+// encodeChangeOps encodes ops into the columns of a change chunk, leaving
+// out empty columns as the core does.
+func encodeChangeOps(ops []Op) []Column {
+	objA, objC := newUintEncoder(), newUintEncoder()
+	keyA, keyS := newUintEncoder(), newStringEncoder()
+	keyC := newDeltaEncoder()
+	var insert, expand booleanEncoder
+	action := newUintEncoder()
+	vals := newValueEncoder()
+	group, predA := newUintEncoder(), newUintEncoder()
+	predC := newDeltaEncoder()
+	marks := newStringEncoder()
+	for i := range ops {
+		op := &ops[i]
+		root := op.Obj.IsZero()
+		objA.appendOpt(uint64(op.Obj.Actor), !root)
+		objC.appendOpt(op.Obj.Counter, !root)
+		switch {
+		case !op.Key.IsElem:
+			keyA.appendNull()
+			keyC.appendOpt(0, false)
+			keyS.appendValue(op.Key.Prop)
+		case op.Key.Elem.IsZero():
+			keyA.appendNull()
+			keyC.appendValue(0)
+			keyS.appendNull()
+		default:
+			keyA.appendValue(uint64(op.Key.Elem.Actor))
+			keyC.appendValue(int64(op.Key.Elem.Counter))
+			keyS.appendNull()
+		}
+		insert.append(op.Insert)
+		action.appendValue(uint64(op.Action))
+		vals.append(op.Value)
+		group.appendValue(uint64(len(op.Pred)))
+		for _, p := range op.Pred {
+			predA.appendValue(uint64(p.Actor))
+			predC.appendValue(int64(p.Counter))
+		}
+		expand.append(op.Expand)
+		marks.appendOpt(op.MarkName, op.HasMarkName)
+	}
+	cols := []Column{
+		{colObjActor, objA.finish()},
+		{colObjCtr, objC.finish()},
+		{colKeyActor, keyA.finish()},
+		{colKeyCtr, keyC.finish()},
+		{colKeyStr, keyS.finish()},
+		{colInsert, insert.finish()},
+		{colAction, action.finish()},
+		{colValMeta, vals.meta.finish()},
+		{colValRaw, vals.raw},
+		{colPredGroup, group.finish()},
+		{colPredActor, predA.finish()},
+		{colPredCtr, predC.finish()},
+		{colExpand, expand.finishMaybe()},
+		{colMarkName, marks.finish()},
+	}
+	out := cols[:0]
+	for _, col := range cols {
+		if len(col.Data) > 0 {
+			out = append(out, col)
+		}
+	}
+	return out
+}

@@ -457,8 +457,21 @@ func (oc *opColumns) next(row int, op *Op, actors []ActorID) error {
 	if op.Value, err = oc.vals.next(); err != nil {
 		return err
 	}
-	if op.Action == ActionIncrement && !op.Value.IsNumeric() {
-		return oc.failf(row, "increment by a %v", op.Value.Type)
+	// The core rewrites these values when it saves and reloads a
+	// document, so any other value would change the change's hash and make
+	// the saved document unloadable.
+	switch op.Action {
+	case ActionIncrement:
+		if op.Value.Type != TypeInt {
+			return oc.failf(row, "increment by a %v", op.Value.Type)
+		}
+	case ActionMakeMap, ActionMakeList, ActionMakeText, ActionMakeTable, ActionDelete:
+		if op.Value.Type != TypeNull {
+			return oc.failf(row, "%v op with a %v value", op.Action, op.Value.Type)
+		}
+	}
+	if op.Insert && (op.Action == ActionDelete || op.Action == ActionIncrement) {
+		return oc.failf(row, "an insert that is a %v", op.Action)
 	}
 	// Predecessors or successors.
 	k, ok, err := oc.group.next()
@@ -508,6 +521,9 @@ func (oc *opColumns) next(row int, op *Op, actors []ActorID) error {
 	}
 	if op.Action != ActionMark && (op.Expand || op.HasMarkName) {
 		return oc.failf(row, "mark fields on a %v op", op.Action)
+	}
+	if op.Action == ActionMark && !op.HasMarkName && op.Value.Type != TypeNull {
+		return oc.failf(row, "a mark's end with a %v value", op.Value.Type)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package amformat
 
 import (
 	"bytes"
+	"compress/flate"
 	"testing"
 
 	"github.com/automerge/automerge-go"
@@ -87,7 +88,112 @@ func TestDecodeChangeRoundTripsCoreChanges(t *testing.T) {
 			t.Fatalf("change %d: re-encoded\n%x\ncore\n%x", i, enc, raw)
 		}
 	}
-	if compressed == 0 {
-		t.Fatal("no compressed change among the core's: the long insert should be one")
+	if compressed != 0 {
+		t.Fatalf("%d compressed changes from the core, which writes raw bytes", compressed)
+	}
+	// The core never sends compressed change chunks, but reads them (and
+	// JS may write them): the checksum is the uncompressed change's.
+	raw := changes[len(changes)-1].Save()
+	zc := compressChange(t, raw)
+	c, err := DecodeChange(zc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Compressed || c.Hash != Hash(changes[len(changes)-1].Hash()) || !bytes.Equal(c.Encode(), raw) {
+		t.Fatalf("compressed change decoded as %+v", c)
+	}
+}
+
+// compressChange turns an uncompressed change chunk into a compressed one.
+func compressChange(t testing.TB, raw []byte) []byte {
+	t.Helper()
+	chunks, err := SplitChunks(raw)
+	if err != nil || len(chunks) != 1 {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	w, _ := flate.NewWriter(&z, flate.DefaultCompression)
+	w.Write(chunks[0].Body)
+	w.Close()
+	out := append([]byte{}, raw[:8]...)
+	out = append(out, byte(ChunkCompressed))
+	out = appendUleb(out, uint64(z.Len()))
+	return append(out, z.Bytes()...)
+}
+
+func TestDecodeDocumentMatchesCore(t *testing.T) {
+	a := coreNote(t, "aa01")
+	b, err := a.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetActorID("bb02"); err != nil {
+		t.Fatal(err)
+	}
+	ta, tb := coreText(t, a), coreText(t, b)
+	for i := 0; i < 20; i++ {
+		if err := ta.Insert(ta.Len()/2, "abc"); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if err := ta.Delete(1, 2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Commit("a")
+		if err := tb.Insert(0, "xy"); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			b.RootMap().Set("title", "b's title")
+		}
+		b.Commit("b")
+		if i%5 == 4 {
+			if _, err := a.Merge(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := ta.Insert(0, string(bytes.Repeat([]byte("0123456789"), 60))); err != nil {
+		t.Fatal(err)
+	}
+	a.Commit("long")
+	saved := a.Save()
+	d, err := DecodeDocument(saved)
+	if err != nil {
+		t.Fatalf("%v\n%x", err, saved)
+	}
+	heads := a.Heads()
+	if len(d.Heads) != len(heads) {
+		t.Fatalf("heads %v, core %v", d.Heads, heads)
+	}
+	for i := range heads {
+		if d.Heads[i] != Hash(heads[i]) {
+			t.Fatalf("heads %v, core %v", d.Heads, heads)
+		}
+	}
+	hist, err := d.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreChanges, err := a.Changes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != len(coreChanges) {
+		t.Fatalf("%d changes, core %d", len(hist), len(coreChanges))
+	}
+	byHash := map[Hash][]byte{}
+	for _, c := range coreChanges {
+		byHash[Hash(c.Hash())] = c.Save()
+	}
+	for i, c := range hist {
+		raw, ok := byHash[c.Hash]
+		if !ok {
+			t.Fatalf("rebuilt change %d (seq %d of %v) has a hash the core does not know", i, c.Seq, c.Actor)
+		}
+		if !bytes.Equal(c.Encode(), raw) {
+			t.Fatalf("rebuilt change %d differs from the core's", i)
+		}
 	}
 }

@@ -197,3 +197,81 @@ func TestDecodeDocumentMatchesCore(t *testing.T) {
 		}
 	}
 }
+
+// syncRound runs a sync between two core docs until quiet, returning every
+// message sent.
+func syncRound(t testing.TB, a, b *automerge.Doc) [][]byte {
+	t.Helper()
+	sa, sb := automerge.NewSyncState(a), automerge.NewSyncState(b)
+	var msgs [][]byte
+	for i := 0; i < 20; i++ {
+		quiet := true
+		if m, ok := sa.GenerateMessage(); ok {
+			quiet = false
+			msgs = append(msgs, m.Bytes())
+			if _, err := sb.ReceiveMessage(m.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, ok := sb.GenerateMessage(); ok {
+			quiet = false
+			msgs = append(msgs, m.Bytes())
+			if _, err := sa.ReceiveMessage(m.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if quiet {
+			return msgs
+		}
+	}
+	t.Fatal("sync did not settle")
+	return nil
+}
+
+func TestDecodeSyncMessageRoundTripsCore(t *testing.T) {
+	a := coreNote(t, "aa01")
+	b := automerge.New()
+	ta := coreText(t, a)
+	for i := 0; i < 30; i++ {
+		ta.Insert(ta.Len(), "word ")
+		a.Commit("")
+	}
+	msgs := syncRound(t, a, b)
+	if len(msgs) < 3 {
+		t.Fatalf("only %d messages", len(msgs))
+	}
+	withChanges := 0
+	for i, raw := range msgs {
+		m, err := DecodeSyncMessage(raw)
+		if err != nil {
+			t.Fatalf("message %d: %v\n%x", i, err, raw)
+		}
+		withChanges += len(m.Changes)
+		if enc := m.Encode(); !bytes.Equal(enc, raw) {
+			t.Fatalf("message %d re-encodes differently", i)
+		}
+		m.RawChanges = nil
+		if enc := m.Encode(); !bytes.Equal(enc, raw) {
+			t.Fatalf("message %d re-encodes differently from decoded changes", i)
+		}
+		if i == 0 {
+			// a's first message carries a filter of all its changes.
+			changes, _ := a.Changes()
+			var hs []Hash
+			for _, c := range changes {
+				hs = append(hs, Hash(c.Hash()))
+			}
+			if len(m.Have) != 1 || !bytes.Equal(m.Have[0].Bloom.appendTo(nil), NewBloom(hs).appendTo(nil)) {
+				t.Fatalf("first message's bloom filter differs from NewBloom's: %+v", m.Have)
+			}
+			for _, h := range hs {
+				if !m.Have[0].Bloom.Contains(h) {
+					t.Fatalf("bloom filter lacks %v", h)
+				}
+			}
+		}
+	}
+	if withChanges != 31 {
+		t.Fatalf("%d changes carried, want 31", withChanges)
+	}
+}

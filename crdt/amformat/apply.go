@@ -1,0 +1,388 @@
+package amformat
+
+import (
+	"fmt"
+	"math"
+)
+
+// Apply integrates a change into the model exactly as the core would and
+// returns the splices it made to the body, in order. A change the model
+// already holds changes nothing. A change that does not fit (unknown deps,
+// object, element or predecessor; a sequence number or op IDs that clash
+// with what is there) or that a note may not contain is refused, and the
+// model is left as it was.
+func (m *Model) Apply(c *Change) ([]Splice, error) {
+	if have, err := m.Has(c.Hash); err != nil || have {
+		return nil, err
+	}
+	for _, d := range c.Deps {
+		have, err := m.Has(d)
+		if err != nil {
+			return nil, err
+		}
+		if !have {
+			return nil, fmt.Errorf("%w: change %v needs %v", ErrMissingDeps, short(c.Hash), short(d))
+		}
+	}
+	if err := checkNoteChange(c); err != nil {
+		return nil, err
+	}
+	self, known := m.actorIdx[c.Actor]
+	var clk actorClock
+	if known {
+		clk = m.clock[self]
+	}
+	switch {
+	case c.Seq <= clk.seq:
+		return nil, fmt.Errorf("%w: change %v is seq %d of actor %v, which the model already has", ErrDuplicateSeq, short(c.Hash), c.Seq, c.Actor)
+	case c.Seq != clk.seq+1:
+		return nil, conflict("change %v is seq %d of actor %v, whose last is %d", short(c.Hash), c.Seq, c.Actor, clk.seq)
+	case c.StartOp <= clk.maxOp:
+		return nil, conflict("change %v starts at op %d, but actor %v already has ops up to %d", short(c.Hash), c.StartOp, c.Actor, clk.maxOp)
+	}
+	// The change's actor table in the model's indexes (new actors are
+	// interned only once the change is known to fit).
+	tr := make([]uint32, 1+len(c.OtherActors))
+	newActors := 0
+	for i, a := range c.Actors() {
+		if idx, ok := m.actorIdx[a]; ok {
+			tr[i] = idx
+		} else {
+			tr[i] = math.MaxUint32
+			newActors++
+		}
+	}
+	if err := m.check(c, tr); err != nil {
+		return nil, err
+	}
+	for i, a := range c.Actors() {
+		tr[i] = m.intern(a)
+	}
+	self = tr[0]
+	var log spliceLog
+	for i := range c.Ops {
+		m.applyOp(&c.Ops[i], tr, &log)
+	}
+	m.clock[self] = actorClock{seq: c.Seq, maxOp: max(clk.maxOp, c.MaxOp())}
+	if len(c.Ops) == 0 {
+		m.clock[self].maxOp = max(clk.maxOp, c.StartOp-1)
+	}
+	for _, d := range c.Deps {
+		delete(m.heads, d)
+	}
+	m.heads[c.Hash] = struct{}{}
+	m.applied[c.Hash] = struct{}{}
+	return log, nil
+}
+
+func short(h Hash) string { return h.String()[:12] }
+
+// key translates a change's op ID into the model's; ok is false when the
+// actor is new to the model (so no such op exists yet, unless the change
+// itself made it).
+func key(id OpID, tr []uint32) (elemKey, bool) {
+	a := tr[id.Actor]
+	return makeKey(id.Counter, a), a != math.MaxUint32
+}
+
+// check verifies, without changing anything, that every op of c refers to
+// objects, elements and predecessors that exist (in the model or earlier
+// in c) and acts on them as a note allows.
+func (m *Model) check(c *Change, tr []uint32) error {
+	// What earlier ops of this change made: text objects (by index) and
+	// elements (by index, with the object they went into).
+	ownObj := func(id OpID) (int, bool) {
+		if id.Actor != 0 || id.Counter < c.StartOp || id.Counter >= c.StartOp+uint64(len(c.Ops)) {
+			return 0, false
+		}
+		return int(id.Counter - c.StartOp), true
+	}
+	fail := func(i int, format string, args ...any) error {
+		return conflict("change %v op %d: %s", short(c.Hash), i, fmt.Sprintf(format, args...))
+	}
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		refs := op.Pred
+		if !op.Obj.IsZero() && op.Obj.Counter >= c.StartOp+uint64(i) ||
+			op.Key.IsElem && op.Key.Elem.Counter >= c.StartOp+uint64(i) {
+			return fail(i, "refers to an op that is not earlier than itself")
+		}
+		for _, p := range refs {
+			if p.Counter >= c.StartOp+uint64(i) {
+				return fail(i, "predecessor %v is not earlier than the op", p)
+			}
+		}
+		if op.Obj.IsZero() {
+			// A root key: every predecessor is an op at the same key.
+			for _, p := range op.Pred {
+				if j, own := ownObj(p); own {
+					if c.Ops[j].Obj.IsZero() && !c.Ops[j].Key.IsElem && c.Ops[j].Key.Prop == op.Key.Prop && c.Ops[j].Action != ActionDelete {
+						continue
+					}
+					return fail(i, "predecessor %v is not an op at key %q", p, op.Key.Prop)
+				}
+				k, ok := key(p, tr)
+				if !ok || !m.rootHas(op.Key.Prop, k) {
+					return fail(i, "unknown predecessor %v at key %q", p, op.Key.Prop)
+				}
+			}
+			continue
+		}
+		// An op in a text object.
+		var objText bool
+		if j, own := ownObj(op.Obj); own {
+			objText = c.Ops[j].Action == ActionMakeText && c.Ops[j].Obj.IsZero()
+		} else if k, ok := key(op.Obj, tr); ok {
+			_, objText = m.objs[k]
+		}
+		if !objText {
+			return fail(i, "object %v is not a text object the document has", op.Obj)
+		}
+		if !op.Key.IsElem {
+			return fail(i, "a map key in a text object")
+		}
+		ref := op.Key.Elem
+		if !ref.IsZero() {
+			if j, own := ownObj(ref); own {
+				o := &c.Ops[j]
+				if !o.Insert || o.Obj != op.Obj {
+					return fail(i, "element %v is not in object %v", ref, op.Obj)
+				}
+			} else {
+				k, ok := key(ref, tr)
+				var b *block
+				if ok {
+					b, _, ok = m.locate(k)
+				}
+				objKey, _ := key(op.Obj, tr)
+				if !ok || b.obj != m.objs[objKey] {
+					return fail(i, "unknown element %v in object %v", ref, op.Obj)
+				}
+			}
+		} else if !op.Insert {
+			return fail(i, "a delete of the head of the text")
+		}
+		if op.Action == ActionDelete {
+			// A note's text elements are never overwritten, so a delete's
+			// only predecessor is the element itself.
+			if len(op.Pred) != 1 || op.Pred[0] != ref {
+				return fail(i, "a delete whose predecessors are not the element it deletes")
+			}
+			if j, own := ownObj(ref); own && c.Ops[j].Action == ActionMark {
+				return fail(i, "a delete of a mark")
+			}
+			if k, ok := key(ref, tr); ok {
+				if b, x, found := m.locate(k); found && b.chars[x] < 0 {
+					return fail(i, "a delete of a mark")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Model) rootHas(prop string, k elemKey) bool {
+	r := m.root[prop]
+	if r == nil {
+		return false
+	}
+	for _, op := range r.ops {
+		if op.id == k {
+			return true
+		}
+	}
+	return false
+}
+
+// applyOp applies one checked op.
+func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog) {
+	id := makeKey(op.ID.Counter, tr[op.ID.Actor])
+	if op.Obj.IsZero() {
+		before := m.textObject(KeyText)
+		var oldText string
+		if op.Key.Prop == KeyText && before != nil {
+			oldText = before.String()
+		}
+		r := m.root[op.Key.Prop]
+		if r == nil {
+			r = &register{}
+			m.root[op.Key.Prop] = r
+		}
+		for _, p := range op.Pred {
+			pk := makeKey(p.Counter, tr[p.Actor])
+			for j := range r.ops {
+				if r.ops[j].id == pk {
+					r.ops[j].alive = false
+				}
+			}
+		}
+		switch op.Action {
+		case ActionPut:
+			r.ops = append(r.ops, regOp{id: id, alive: true, val: op.Value})
+		case ActionMakeText:
+			o := &textObj{id: id}
+			m.objs[id] = o
+			r.ops = append(r.ops, regOp{id: id, alive: true, text: o})
+		}
+		if op.Key.Prop == KeyText {
+			if after := m.textObject(KeyText); after != before {
+				// Another Text won the key: the body is replaced whole.
+				n := runeLen(oldText)
+				if n > 0 {
+					log.delete(0, n)
+				}
+				if after != nil && after.nvis > 0 {
+					log.insert(0, after.String())
+				}
+			}
+		}
+		return
+	}
+	o := m.objs[makeKey(op.Obj.Counter, tr[op.Obj.Actor])]
+	body := o == m.textObject(KeyText)
+	if op.Insert {
+		ch := int32(elemMarkEnd)
+		switch {
+		case op.Action == ActionMark && op.HasMarkName:
+			ch = elemMarkBegin
+		case op.Action == ActionPut:
+			r, _ := singleRune(op.Value.Str())
+			ch = int32(r)
+		}
+		var ref elemKey
+		if !op.Key.Elem.IsZero() {
+			ref = makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor])
+		}
+		pos := m.integrate(o, ref, !op.Key.Elem.IsZero(), id, ch)
+		if body && ch >= 0 {
+			log.insert(pos, string(rune(ch)))
+		}
+		return
+	}
+	// A delete.
+	b, i, _ := m.locate(makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor]))
+	if !b.vis[i] {
+		return
+	}
+	pos := o.offset(b) + b.visibleBefore(i)
+	b.vis[i] = false
+	b.nvis--
+	o.nvis--
+	if body {
+		log.delete(pos, 1)
+	}
+}
+
+// FromDocument builds the model of a saved document (one document chunk),
+// checking it against the note schema.
+func FromDocument(b []byte) (*Model, error) {
+	d, err := DefaultLimits.decodeDocumentHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	m := NewModel()
+	for _, a := range d.Actors {
+		m.intern(a)
+	}
+	for _, cm := range d.Changes {
+		ck := &m.clock[cm.Actor]
+		ck.seq = cm.Seq
+		ck.maxOp = max(ck.maxOp, cm.MaxOp)
+	}
+	for _, h := range d.Heads {
+		m.heads[h] = struct{}{}
+	}
+	// Elements arrive in text order, object by object; their index entries
+	// are sorted by counter at the end.
+	type entry struct {
+		counter uint64
+		handle  uint32
+	}
+	pending := make([][]entry, len(d.Actors))
+	var cur *textObj
+	var last *block
+	err = d.EachOp(func(op *Op) error {
+		id := makeKey(op.ID.Counter, op.ID.Actor)
+		if op.Obj.IsZero() {
+			if err := checkRootOp(op); err != nil {
+				return err
+			}
+			r := m.root[op.Key.Prop]
+			if r == nil {
+				r = &register{}
+				m.root[op.Key.Prop] = r
+			}
+			ro := regOp{id: id, alive: len(op.Succ) == 0}
+			if op.Action == ActionMakeText {
+				ro.text = &textObj{id: id}
+				m.objs[id] = ro.text
+			} else {
+				ro.val = op.Value
+			}
+			r.ops = append(r.ops, ro)
+			return nil
+		}
+		o := m.objs[makeKey(op.Obj.Counter, op.Obj.Actor)]
+		if o == nil {
+			return unsupported("an op in object %v, which is not the note's text or title", op.Obj)
+		}
+		if err := checkTextOp(op); err != nil {
+			return err
+		}
+		if !op.Insert {
+			return unsupported("op %v overwrites a text element", op.ID)
+		}
+		if o != cur {
+			cur, last = o, nil
+		}
+		ch := int32(elemMarkEnd)
+		switch {
+		case op.Action == ActionMark && op.HasMarkName:
+			ch = elemMarkBegin
+		case op.Action == ActionPut:
+			r, _ := singleRune(op.Value.Str())
+			ch = int32(r)
+		}
+		if last == nil || len(last.ids) >= blockSize*3/4 {
+			last = m.newBlock(o, len(o.blocks))
+			last.ids = make([]elemKey, 0, blockSize)
+			last.chars = make([]int32, 0, blockSize)
+			last.vis = make([]bool, 0, blockSize)
+		}
+		vis := ch >= 0 && len(op.Succ) == 0
+		last.ids = append(last.ids, id)
+		last.chars = append(last.chars, ch)
+		last.vis = append(last.vis, vis)
+		if vis {
+			last.nvis++
+			o.nvis++
+		}
+		pending[op.ID.Actor] = append(pending[op.ID.Actor], entry{op.ID.Counter, last.handle})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for a, es := range pending {
+		sortEntries(es, func(e entry) uint64 { return e.counter })
+		x := &m.index[a]
+		for _, e := range es {
+			x.add(e.counter, e.handle)
+		}
+	}
+	m.doc = b
+	return m, nil
+}
+
+func sortEntries[E any](es []E, key func(E) uint64) {
+	sorted := true
+	for i := 1; i < len(es); i++ {
+		if key(es[i-1]) > key(es[i]) {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		sortSlice(es, key)
+	}
+}

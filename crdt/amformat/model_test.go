@@ -155,8 +155,27 @@ func runSession(t *testing.T, seed int64, rounds int) {
 			t.Fatal("first change refused")
 		}
 	}
+	all := peers
 	for round := 0; round < rounds; round++ {
-		p := peers[rng.Intn(n)]
+		if round == rounds/2 {
+			// A peer that joins from peer 0's saved document: its model is
+			// built from the document, and the changes it has not seen
+			// (some concurrent with old history) follow.
+			saved := peers[0].doc.Save()
+			d, err := automerge.Load(saved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.SetActorID("ff")
+			m, err := FromDocument(saved)
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs := &peer{doc: d, model: m, inbox: append([][]byte(nil), peers[0].inbox...)}
+			obs.check(t, m.Text(), nil)
+			all = append(append([]*peer(nil), peers...), obs)
+		}
+		p := all[rng.Intn(len(all))]
 		switch rng.Intn(3) {
 		case 0, 1:
 			// A local edit: the change goes to the model, then to everyone.
@@ -180,7 +199,7 @@ func runSession(t *testing.T, seed int64, rounds int) {
 				t.Fatalf("round %d: own change: %v", round, err)
 			}
 			p.check(t, before, splices)
-			for _, q := range peers {
+			for _, q := range all {
 				if q != p {
 					q.inbox = append(q.inbox, raw)
 				}
@@ -200,6 +219,7 @@ func runSession(t *testing.T, seed int64, rounds int) {
 		}
 	}
 	// Quiesce: everyone gets everything.
+	peers = all
 	for _, p := range peers {
 		for len(p.inbox) > 0 {
 			var left [][]byte

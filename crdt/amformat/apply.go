@@ -1,8 +1,10 @@
 package amformat
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Apply integrates a change into the model exactly as the core would and
@@ -12,8 +14,12 @@ import (
 // with what is there) or that a note may not contain is refused, and the
 // model is left as it was.
 func (m *Model) Apply(c *Change) ([]Splice, error) {
-	if have, err := m.Has(c.Hash); err != nil || have {
-		return nil, err
+	// A change the model may hold already: its actor's seq is not past
+	// the model's (only then can the history hold it).
+	if a, ok := m.actorIdx[c.Actor]; ok && c.Seq <= m.clock[a].seq {
+		if have, err := m.Has(c.Hash); err != nil || have {
+			return nil, err
+		}
 	}
 	for _, d := range c.Deps {
 		have, err := m.Has(d)
@@ -276,18 +282,14 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog) {
 // FromDocument builds the model of a saved document (one document chunk),
 // checking it against the note schema.
 func FromDocument(b []byte) (*Model, error) {
-	d, err := DefaultLimits.decodeDocumentHeader(b)
+	d, err := DefaultLimits.decodeDocumentHeader(b, false)
 	if err != nil {
 		return nil, err
 	}
 	m := NewModel()
-	for _, a := range d.Actors {
+	for i, a := range d.Actors {
 		m.intern(a)
-	}
-	for _, cm := range d.Changes {
-		ck := &m.clock[cm.Actor]
-		ck.seq = cm.Seq
-		ck.maxOp = max(ck.maxOp, cm.MaxOp)
+		m.clock[i].seq, m.clock[i].maxOp = d.clockOf(uint32(i))
 	}
 	for _, h := range d.Heads {
 		m.heads[h] = struct{}{}
@@ -364,25 +366,42 @@ func FromDocument(b []byte) (*Model, error) {
 		return nil, err
 	}
 	for a, es := range pending {
-		sortEntries(es, func(e entry) uint64 { return e.counter })
-		x := &m.index[a]
-		for _, e := range es {
-			x.add(e.counter, e.handle)
-		}
+		m.index[a] = buildIndex(es, func(e entry) (uint64, uint32) { return e.counter, e.handle })
 	}
 	m.doc = b
 	return m, nil
 }
 
-func sortEntries[E any](es []E, key func(E) uint64) {
-	sorted := true
-	for i := 1; i < len(es); i++ {
-		if key(es[i-1]) > key(es[i]) {
-			sorted = false
-			break
+// buildIndex makes an actor's element index from its elements' counters
+// and blocks, in any order: placed directly when the counters are dense
+// enough, else sorted first.
+func buildIndex[E any](es []E, get func(E) (uint64, uint32)) elemIndex {
+	var x elemIndex
+	if len(es) == 0 {
+		return x
+	}
+	lo, hi := uint64(math.MaxUint64), uint64(0)
+	for _, e := range es {
+		c, _ := get(e)
+		lo, hi = min(lo, c), max(hi, c)
+	}
+	if span := hi - lo + 1; span <= uint64(4*len(es)+64) {
+		x.starts = []uint64{lo}
+		x.offs = []int{0}
+		x.handles = make([]uint32, span)
+		for _, e := range es {
+			c, h := get(e)
+			x.handles[c-lo] = h
 		}
+		return x
 	}
-	if !sorted {
-		sortSlice(es, key)
+	slices.SortFunc(es, func(a, b E) int {
+		ca, _ := get(a)
+		cb, _ := get(b)
+		return cmp.Compare(ca, cb)
+	})
+	for _, e := range es {
+		x.add(get(e))
 	}
+	return x
 }

@@ -18,11 +18,13 @@ type Document struct {
 	ExtraChangeColumns []Column
 	ExtraOpColumns     []Column
 
-	ops      map[ColumnSpec][]byte
-	numOps   int
-	maxOpOf  []uint64 // per actor, the largest max op of its changes
-	limits   Limits
-	verified bool // EachOp ran to its end without error
+	ops        map[ColumnSpec][]byte
+	numOps     int
+	numChanges int
+	maxOpOf    []uint64 // per actor, the largest max op of its changes
+	lastSeq    []uint64 // per actor, its last seq
+	limits     Limits
+	verified   bool // EachOp ran to its end without error
 }
 
 // ChangeMeta is one change as a document records it (the ops are the
@@ -57,7 +59,7 @@ func DecodeDocument(b []byte) (*Document, error) { return DefaultLimits.DecodeDo
 
 // DecodeDocument decodes one document chunk within l.
 func (l Limits) DecodeDocument(b []byte) (*Document, error) {
-	d, err := l.decodeDocumentHeader(b)
+	d, err := l.decodeDocumentHeader(b, true)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +71,7 @@ func (l Limits) DecodeDocument(b []byte) (*Document, error) {
 
 // decodeDocumentHeader decodes everything but the ops, which it leaves to
 // EachOp.
-func (l Limits) decodeDocumentHeader(b []byte) (*Document, error) {
+func (l Limits) decodeDocumentHeader(b []byte, keepChanges bool) (*Document, error) {
 	if len(b) > l.MaxBytes {
 		return nil, tooLarge("%d bytes exceed the limit of %d", len(b), l.MaxBytes)
 	}
@@ -139,12 +141,12 @@ func (l Limits) decodeDocumentHeader(b []byte) (*Document, error) {
 	}
 	d.ExtraChangeColumns, d.ExtraOpColumns = cset.unknown, oset.unknown
 	d.ops = oset.known
-	if err := d.decodeChanges(cset.known); err != nil {
+	if err := d.decodeChanges(cset.known, keepChanges); err != nil {
 		return nil, err
 	}
 	for i, h := range d.HeadIndexes {
-		if h >= uint64(len(d.Changes)) {
-			return nil, malformed("head index %d names change %d of %d", i, h, len(d.Changes))
+		if h >= uint64(d.numChanges) {
+			return nil, malformed("head index %d names change %d of %d", i, h, d.numChanges)
 		}
 	}
 	oc := newOpColumns(d.ops, "document op", len(d.Actors), true)
@@ -157,12 +159,18 @@ func (l Limits) decodeDocumentHeader(b []byte) (*Document, error) {
 	return d, nil
 }
 
-func (d *Document) decodeChanges(known map[ColumnSpec][]byte) error {
+// decodeChanges checks the change metadata columns and, if keep, keeps
+// them in d.Changes (else only the actors' clocks, in d.maxOpOf and
+// d.lastSeq).
+func (d *Document) decodeChanges(known map[ColumnSpec][]byte, keep bool) error {
 	actor := uintColumn("change actor", known[colChActor])
 	seq := deltaColumn("change seq", known[colChSeq])
 	maxOp := deltaColumn("change max op", known[colChMaxOp])
 	tm := deltaColumn("change time", known[colChTime])
 	msg := stringColumn("change message", known[colChMessage])
+	if !keep {
+		msg.read = skipStringValue
+	}
 	depN := uintColumn("change deps count", known[colChDepGroup])
 	depI := deltaColumn("change deps", known[colChDepIndex])
 	extra := valueColumns("change extra", known[colChExtraMet], known[colChExtraRaw])
@@ -182,14 +190,22 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte) error {
 			return malformed("column %s has %d rows, %d expected", c.colName(), got, n)
 		}
 	}
+	d.numChanges = n
+	d.lastSeq = make([]uint64, len(d.Actors))
+	lastSeq := d.lastSeq
+	d.maxOpOf = make([]uint64, len(d.Actors))
 	if n == 0 {
 		return nil
 	}
-	d.Changes = make([]ChangeMeta, n)
-	lastSeq := make([]uint64, len(d.Actors))
-	d.maxOpOf = make([]uint64, len(d.Actors))
-	for i := range d.Changes {
-		cm := &d.Changes[i]
+	if keep {
+		d.Changes = make([]ChangeMeta, n)
+	}
+	var scratch ChangeMeta
+	for i := 0; i < n; i++ {
+		cm := &scratch
+		if keep {
+			cm = &d.Changes[i]
+		}
 		a, ok, err := actor.next()
 		if err != nil {
 			return err
@@ -237,7 +253,14 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte) error {
 			return malformed("change %d: %d deps", i, k)
 		}
 		if k > 0 {
-			cm.Deps = make([]uint32, k)
+			if keep {
+				cm.Deps = make([]uint32, k)
+			} else {
+				cm.Deps = cm.Deps[:0]
+				for j := uint64(0); j < k; j++ {
+					cm.Deps = append(cm.Deps, 0)
+				}
+			}
 			for j := range cm.Deps {
 				dep, ok, err := depI.next()
 				if err != nil {
@@ -257,7 +280,7 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte) error {
 			if v.Type != TypeBytes {
 				return malformed("change %d: extra data is a %v", i, v.Type)
 			}
-			if len(v.raw) > 0 {
+			if len(v.raw) > 0 && keep {
 				cm.Extra = []byte(v.raw)
 			}
 		}
@@ -267,6 +290,9 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte) error {
 	}
 	return nil
 }
+
+// Clock gives each actor's last seq and max op, as the change metadata says.
+func (d *Document) clockOf(a uint32) (seq, maxOp uint64) { return d.lastSeq[a], d.maxOpOf[a] }
 
 // NumOps is the number of ops the document holds (deletes are not ops in a
 // document; they are successors of what they deleted).

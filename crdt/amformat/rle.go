@@ -169,6 +169,21 @@ func readStringValue(b []byte) (string, int, error) {
 	return string(s), k + int(n), nil
 }
 
+// skipStringValue checks a string value without keeping it.
+func skipStringValue(b []byte) (string, int, error) {
+	n, k, err := readUleb(b)
+	if err != nil {
+		return "", 0, err
+	}
+	if n > uint64(len(b)-k) {
+		return "", 0, fmt.Errorf("string of %d bytes, %d present", n, len(b)-k)
+	}
+	if !utf8.Valid(b[k : k+int(n)]) {
+		return "", 0, fmt.Errorf("string is not valid UTF-8")
+	}
+	return "", k + int(n), nil
+}
+
 func uintColumn(name string, b []byte) *rle[uint64] {
 	return &rle[uint64]{name: name, b: b, read: readUintValue}
 }

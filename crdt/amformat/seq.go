@@ -159,7 +159,3 @@ func singleRune(s string) (rune, bool) {
 	}
 	return r, true
 }
-
-func sortSlice[E any](es []E, key func(E) uint64) {
-	sort.Slice(es, func(i, j int) bool { return key(es[i]) < key(es[j]) })
-}

@@ -19,7 +19,12 @@ type SyncMessage struct {
 	// Raw keeps their bytes as sent.
 	Changes    []*Change
 	RawChanges [][]byte
+	// Flags are the capability flags newer writers append (JS sends 0x02,
+	// "understands version 2", and a bitfield); nil when absent.
+	Flags []byte
 }
+
+const maxSyncFlags = 16
 
 // Have is what the sender has: the heads it last synced at and a bloom
 // filter of the changes it has since.
@@ -115,6 +120,18 @@ func (l Limits) DecodeSyncMessage(b []byte) (*SyncMessage, error) {
 		}
 		m.Changes = append(m.Changes, c)
 		m.RawChanges = append(m.RawChanges, raw)
+	}
+	// Newer writers (JS Automerge 3) append a length-prefixed list of
+	// capability flags, which the 2023 core ignores.
+	if cur.err == nil && cur.remaining() > 0 {
+		n := cur.uleb("flags length")
+		if cur.err == nil && n > maxSyncFlags {
+			cur.fail("%d bytes of flags", n)
+		}
+		m.Flags = cur.bytes(n, "flags")
+		if m.Flags == nil {
+			m.Flags = []byte{}
+		}
 	}
 	if cur.err != nil {
 		return nil, cur.err
@@ -246,6 +263,10 @@ func (m *SyncMessage) Encode() []byte {
 	for _, r := range raws {
 		b = appendUleb(b, uint64(len(r)))
 		b = append(b, r...)
+	}
+	if m.Flags != nil {
+		b = appendUleb(b, uint64(len(m.Flags)))
+		b = append(b, m.Flags...)
 	}
 	return b
 }

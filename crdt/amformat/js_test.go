@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,7 @@ func TestJSSyncMessages(t *testing.T) {
 	if len(f.Sync) == 0 {
 		t.Fatal("no sync messages in the fixtures")
 	}
+	changes, flagged := 0, 0
 	for i, s := range f.Sync {
 		raw := unhex(t, s)
 		m, err := DecodeSyncMessage(raw)
@@ -123,6 +125,18 @@ func TestJSSyncMessages(t *testing.T) {
 		if !bytes.Equal(m.Encode(), raw) {
 			t.Fatalf("message %d re-encodes differently", i)
 		}
+		changes += len(m.Changes)
+		if m.Flags != nil {
+			flagged++
+		}
+		// The same message as version 2 is refused as unsupported.
+		v2 := append([]byte{syncMessageV2}, raw[1:]...)
+		if _, err := DecodeSyncMessage(v2); !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("version 2 message: %v", err)
+		}
+	}
+	if changes == 0 || flagged == 0 {
+		t.Fatalf("fixtures lack changes (%d) or flags (%d)", changes, flagged)
 	}
 }
 

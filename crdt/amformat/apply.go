@@ -49,13 +49,11 @@ func (m *Model) Apply(c *Change) ([]Splice, error) {
 	// The change's actor table in the model's indexes (new actors are
 	// interned only once the change is known to fit).
 	tr := make([]uint32, 1+len(c.OtherActors))
-	newActors := 0
 	for i, a := range c.Actors() {
 		if idx, ok := m.actorIdx[a]; ok {
 			tr[i] = idx
 		} else {
 			tr[i] = math.MaxUint32
-			newActors++
 		}
 	}
 	if err := m.check(c, tr); err != nil {

@@ -156,8 +156,8 @@ type columnSet struct {
 // sortColumns checks a table's column layout as the core does (a raw value
 // column only after its metadata column, grouped columns only after their
 // group column, no compressed columns where deflate is not allowed) and
-// splits known from unknown columns. knownIDs lists the IDs whose columns
-// the table defines; any other column under a known ID is malformed.
+// splits known from unknown columns. known lists the columns the table
+// defines; any other column under one of their IDs is malformed.
 func sortColumns(cols []Column, known map[ColumnSpec]bool, what string, allowDeflate bool) (columnSet, error) {
 	set := columnSet{known: make(map[ColumnSpec][]byte, len(cols))}
 	knownID := make(map[uint32]bool, len(known))
@@ -170,14 +170,8 @@ func sortColumns(cols []Column, known map[ColumnSpec]bool, what string, allowDef
 			return set, malformed("%s column %v is compressed, which only documents allow", what, s)
 		}
 		n := s.normalized()
-		switch n.Type() {
-		case colValueRaw:
-			if i == 0 || cols[i-1].Spec.normalized() != spec(n.ID(), colValueMet) {
-				return set, malformed("%s value column %v without its metadata column", what, s)
-			}
-		case colGroup:
-		default:
-			// A grouped column follows its group column or a sibling.
+		if n.Type() == colValueRaw && (i == 0 || cols[i-1].Spec.normalized() != spec(n.ID(), colValueMet)) {
+			return set, malformed("%s value column %v without its metadata column", what, s)
 		}
 		if known[n] {
 			set.known[n] = col.Data

@@ -291,7 +291,7 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte, keep bool) error {
 	return nil
 }
 
-// Clock gives each actor's last seq and max op, as the change metadata says.
+// clockOf gives an actor's last seq and max op, as the change metadata says.
 func (d *Document) clockOf(a uint32) (seq, maxOp uint64) { return d.lastSeq[a], d.maxOpOf[a] }
 
 // NumOps is the number of ops the document holds (deletes are not ops in a

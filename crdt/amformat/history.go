@@ -63,7 +63,7 @@ func (d *Document) History() ([]*Change, error) {
 		return nil
 	}
 	err := d.EachOp(func(op *Op) error {
-		if op.Obj != curObj || len(objOps) == 0 && op.Obj != curObj {
+		if op.Obj != curObj {
 			if err := flush(); err != nil {
 				return err
 			}

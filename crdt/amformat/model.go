@@ -47,8 +47,9 @@ type Model struct {
 	applied map[Hash]struct{}
 	// The hashes of a document's history, rebuilt from doc the first time
 	// a change names a dep that is not a head (sorted once rebuilt).
-	history []Hash
-	doc     []byte
+	history    []Hash
+	doc        []byte
+	historyErr error
 }
 
 type actorClock struct {
@@ -213,23 +214,24 @@ func (m *Model) Has(h Hash) (bool, error) {
 // loadHistory rebuilds the hashes of the document the model was made from.
 func (m *Model) loadHistory() error {
 	if m.doc == nil {
-		return nil
+		return m.historyErr
 	}
-	d, err := DefaultLimits.DecodeDocument(m.doc)
-	if err != nil {
-		return fmt.Errorf("reload document: %w", err)
-	}
-	hist, err := d.History()
-	if err != nil {
-		return fmt.Errorf("rebuild document history: %w", err)
-	}
-	m.history = make([]Hash, len(hist))
-	for i, c := range hist {
-		m.history[i] = c.Hash
-	}
-	slices.SortFunc(m.history, compareHashes)
+	doc := m.doc
 	m.doc = nil
-	return nil
+	d, err := DefaultLimits.DecodeDocument(doc)
+	if err == nil {
+		var hist []*Change
+		if hist, err = d.History(); err == nil {
+			m.history = make([]Hash, len(hist))
+			for i, c := range hist {
+				m.history[i] = c.Hash
+			}
+			slices.SortFunc(m.history, compareHashes)
+			return nil
+		}
+	}
+	m.historyErr = fmt.Errorf("rebuild the history of the document the model was made from: %w", err)
+	return m.historyErr
 }
 
 func (m *Model) intern(a ActorID) uint32 {

@@ -150,8 +150,8 @@ func (x *elemIndex) add(counter uint64, h uint32) {
 	x.handles = append(x.handles, h)
 }
 
-// validRune reports whether s is exactly one code point, as a note's text
-// element must be.
+// singleRune reports whether s is exactly one code point, as a note's text
+// element must be, and which.
 func singleRune(s string) (rune, bool) {
 	r, n := utf8.DecodeRuneInString(s)
 	if n == 0 || n != len(s) || (r == utf8.RuneError && n == 1) {

@@ -1,7 +1,6 @@
 package amformat
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -144,21 +143,20 @@ func Bool(b bool) Value {
 	}
 	return Value{Type: TypeFalse}
 }
-func Str(s string) Value           { return Value{Type: TypeString, raw: s} }
-func Int(v int64) Value            { return Value{Type: TypeInt, num: uint64(v)} }
-func Uint(v uint64) Value          { return Value{Type: TypeUint, num: v} }
-func Float(v float64) Value        { return Value{Type: TypeFloat, num: math.Float64bits(v)} }
-func Counter(v int64) Value        { return Value{Type: TypeCounter, num: uint64(v)} }
-func Timestamp(ms int64) Value     { return Value{Type: TypeTimestamp, num: uint64(ms)} }
-func BytesValue(b []byte) Value    { return Value{Type: TypeBytes, raw: string(b)} }
-func (v Value) Str() string        { return v.raw }
-func (v Value) Bytes() []byte      { return []byte(v.raw) }
-func (v Value) Int() int64         { return int64(v.num) }
-func (v Value) Uint() uint64       { return v.num }
-func (v Value) Float() float64     { return math.Float64frombits(v.num) }
-func (v Value) Bool() bool         { return v.Type == TypeTrue }
-func (v Value) IsNumeric() bool    { return v.Type == TypeInt || v.Type == TypeUint }
-func (v Value) Equal(w Value) bool { return v == w }
+func Str(s string) Value        { return Value{Type: TypeString, raw: s} }
+func Int(v int64) Value         { return Value{Type: TypeInt, num: uint64(v)} }
+func Uint(v uint64) Value       { return Value{Type: TypeUint, num: v} }
+func Float(v float64) Value     { return Value{Type: TypeFloat, num: math.Float64bits(v)} }
+func Counter(v int64) Value     { return Value{Type: TypeCounter, num: uint64(v)} }
+func Timestamp(ms int64) Value  { return Value{Type: TypeTimestamp, num: uint64(ms)} }
+func BytesValue(b []byte) Value { return Value{Type: TypeBytes, raw: string(b)} }
+func (v Value) Str() string     { return v.raw }
+func (v Value) Bytes() []byte   { return []byte(v.raw) }
+func (v Value) Int() int64      { return int64(v.num) }
+func (v Value) Uint() uint64    { return v.num }
+func (v Value) Float() float64  { return math.Float64frombits(v.num) }
+func (v Value) Bool() bool      { return v.Type == TypeTrue }
+func (v Value) IsNumeric() bool { return v.Type == TypeInt || v.Type == TypeUint }
 
 func (v Value) String() string {
 	switch v.Type {
@@ -240,5 +238,3 @@ func lamportLess(a, b OpID, actors []ActorID) bool {
 	}
 	return actors[a.Actor] < actors[b.Actor]
 }
-
-func compareActors(a, b ActorID) int { return bytes.Compare([]byte(a), []byte(b)) }

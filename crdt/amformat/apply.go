@@ -64,8 +64,9 @@ func (m *Model) Apply(c *Change) ([]Splice, error) {
 	}
 	self = tr[0]
 	var log spliceLog
+	body := m.textObject(KeyText)
 	for i := range c.Ops {
-		m.applyOp(&c.Ops[i], tr, &log)
+		body = m.applyOp(&c.Ops[i], tr, &log, body)
 	}
 	m.clock[self] = actorClock{seq: c.Seq, maxOp: max(clk.maxOp, c.MaxOp())}
 	if len(c.Ops) == 0 {
@@ -76,7 +77,7 @@ func (m *Model) Apply(c *Change) ([]Splice, error) {
 	}
 	m.heads[c.Hash] = struct{}{}
 	m.applied[c.Hash] = struct{}{}
-	return log, nil
+	return log.splices(), nil
 }
 
 func short(h Hash) string { return h.String()[:12] }
@@ -198,11 +199,12 @@ func (m *Model) rootHas(prop string, k elemKey) bool {
 	return false
 }
 
-// applyOp applies one checked op.
-func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog) {
+// applyOp applies one checked op, given the body's Text object, and
+// returns the body's Text object after it.
+func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog, body *textObj) *textObj {
 	id := makeKey(op.ID.Counter, tr[op.ID.Actor])
 	if op.Obj.IsZero() {
-		before := m.textObject(KeyText)
+		before := body
 		var oldText string
 		if op.Key.Prop == KeyText && before != nil {
 			oldText = before.String()
@@ -236,14 +238,15 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog) {
 					log.delete(0, n)
 				}
 				if after != nil && after.nvis > 0 {
-					log.insert(0, after.String())
+					log.insertText(0, after.String())
 				}
+				return after
 			}
 		}
-		return
+		return body
 	}
 	o := m.objs[makeKey(op.Obj.Counter, tr[op.Obj.Actor])]
-	body := o == m.textObject(KeyText)
+	inBody := o == body
 	if op.Insert {
 		ch := int32(elemMarkEnd)
 		switch {
@@ -258,23 +261,23 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog) {
 			ref = makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor])
 		}
 		pos := m.integrate(o, ref, !op.Key.Elem.IsZero(), id, ch)
-		if body && ch >= 0 {
-			log.insert(pos, string(rune(ch)))
+		if inBody && ch >= 0 {
+			log.insert(pos, rune(ch))
 		}
-		return
+		return body
 	}
 	// A delete.
 	b, i, _ := m.locate(makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor]))
 	if !b.vis[i] {
-		return
+		return body
 	}
 	pos := o.offset(b) + b.visibleBefore(i)
 	b.vis[i] = false
-	b.nvis--
-	o.nvis--
-	if body {
+	o.addVisible(b, -1)
+	if inBody {
 		log.delete(pos, 1)
 	}
+	return body
 }
 
 // FromDocument builds the model of a saved document (one document chunk),

@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"unicode/utf8"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // Splice is one edit of the text in rune offsets: delete Delete runes at
 // Pos, then insert Insert there. A list of splices applies in order, each
-// against the text the previous ones left (as crdt.Splice).
-type Splice struct {
-	Pos    int
-	Delete int
-	Insert string
-}
+// against the text the previous ones left. It is crdt's splice type.
+type Splice = splice.Splice
 
 // ElemID names a text element (a character or a mark) for as long as the
 // note exists: the op that inserted it. Anchor cursors to it.
@@ -271,6 +270,11 @@ func (m *Model) newBlock(o *textObj, ord int) *block {
 	for _, x := range o.blocks[ord+1:] {
 		x.ord++
 	}
+	// The new block is empty, so the anchor's offset stands; only its
+	// index moves if the block went in before it.
+	if ord <= o.anchorOrd && o.anchorOrd < len(o.blocks)-1 {
+		o.anchorOrd++
+	}
 	return b
 }
 
@@ -298,8 +302,7 @@ func (m *Model) insertAt(b *block, i int, k elemKey, ch int32, vis bool) (*block
 	b.chars = slices.Insert(b.chars, i, ch)
 	b.vis = slices.Insert(b.vis, i, vis)
 	if vis {
-		b.nvis++
-		b.obj.nvis++
+		b.obj.addVisible(b, 1)
 	}
 	return b, i
 }
@@ -349,37 +352,70 @@ func (m *Model) integrate(o *textObj, ref elemKey, hasRef bool, k elemKey, ch in
 	return o.offset(b) + b.visibleBefore(i)
 }
 
-// spliceLog collects the splices of one change, merging adjacent ones.
-type spliceLog []Splice
+// spliceLog collects the splices of one change, merging adjacent ones. The
+// last splice's insert grows in a buffer, so a long paste costs linear time.
+type spliceLog struct {
+	done    []Splice
+	cur     Splice // Insert unused while open: see buf
+	buf     []byte
+	curLen  int // runes in buf
+	hasOpen bool
+}
 
-func (s *spliceLog) insert(pos int, text string) {
-	if n := len(*s); n > 0 {
-		last := &(*s)[n-1]
-		if pos == last.Pos+runeLen(last.Insert) {
-			last.Insert += text
-			return
-		}
+func (s *spliceLog) flush() {
+	if s.hasOpen {
+		s.cur.Insert = string(s.buf)
+		s.done = append(s.done, s.cur)
+		s.hasOpen, s.buf, s.curLen = false, s.buf[:0], 0
 	}
-	*s = append(*s, Splice{Pos: pos, Insert: text})
+}
+
+func (s *spliceLog) open(sp Splice) {
+	s.flush()
+	s.cur, s.hasOpen = sp, true
+	s.buf, s.curLen = append(s.buf[:0], sp.Insert...), runeLen(sp.Insert)
+}
+
+func (s *spliceLog) insert(pos int, r rune) {
+	if s.hasOpen && pos == s.cur.Pos+s.curLen {
+		s.buf = utf8.AppendRune(s.buf, r)
+		s.curLen++
+		return
+	}
+	s.open(Splice{Pos: pos, Insert: string(r)})
+}
+
+func (s *spliceLog) insertText(pos int, text string) {
+	if s.hasOpen && pos == s.cur.Pos+s.curLen {
+		s.buf = append(s.buf, text...)
+		s.curLen += runeLen(text)
+		return
+	}
+	s.open(Splice{Pos: pos, Insert: text})
 }
 
 func (s *spliceLog) delete(pos, n int) {
 	if n == 0 {
 		return
 	}
-	if k := len(*s); k > 0 {
-		last := &(*s)[k-1]
+	if s.hasOpen {
 		switch {
-		case pos == last.Pos+runeLen(last.Insert):
-			last.Delete += n
+		case pos == s.cur.Pos+s.curLen:
+			s.cur.Delete += n
 			return
-		case last.Insert == "" && pos+n == last.Pos:
-			last.Pos = pos
-			last.Delete += n
+		case s.curLen == 0 && pos+n == s.cur.Pos:
+			s.cur.Pos = pos
+			s.cur.Delete += n
 			return
 		}
 	}
-	*s = append(*s, Splice{Pos: pos, Delete: n})
+	s.open(Splice{Pos: pos, Delete: n})
+}
+
+// splices ends the log and returns its splices.
+func (s *spliceLog) splices() []Splice {
+	s.flush()
+	return s.done
 }
 
 func runeLen(s string) int {

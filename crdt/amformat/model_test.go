@@ -104,9 +104,24 @@ func randomEdit(t testing.TB, rng *rand.Rand, d *automerge.Doc) {
 	t.Helper()
 	txt := coreText(t, d)
 	n := txt.Len()
-	switch r := rng.Intn(20); {
-	case r == 0:
+	switch r := rng.Intn(40); {
+	case r < 2:
 		if err := d.RootMap().Set("title", fmt.Sprintf("title %d", rng.Intn(1000))); err != nil {
+			t.Fatal(err)
+		}
+	case r == 2:
+		// A paste, in one change, across several blocks of the model.
+		paste := make([]rune, 200+rng.Intn(300))
+		for i := range paste {
+			paste[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		if err := txt.Insert(rng.Intn(n+1), string(paste)); err != nil {
+			t.Fatal(err)
+		}
+	case r == 3 && n > 0:
+		// Deleting a selection.
+		pos := rng.Intn(n)
+		if err := txt.Delete(pos, 1+rng.Intn(min(300, n-pos))); err != nil {
 			t.Fatal(err)
 		}
 	default:

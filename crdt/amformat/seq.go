@@ -37,6 +37,19 @@ type textObj struct {
 	id     elemKey
 	blocks []*block
 	nvis   int
+	// anchor remembers the offset of one block (the one last asked for),
+	// so that edits near each other (typing, a paste, deleting a range)
+	// find their offsets in constant time.
+	anchorOrd, anchorOff int
+}
+
+// addVisible changes block b's count of visible characters.
+func (o *textObj) addVisible(b *block, delta int) {
+	b.nvis += delta
+	o.nvis += delta
+	if b.ord < o.anchorOrd {
+		o.anchorOff += delta
+	}
 }
 
 func (b *block) visibleBefore(i int) int {
@@ -51,11 +64,26 @@ func (b *block) visibleBefore(i int) int {
 
 // offset is the number of visible characters before block b.
 func (o *textObj) offset(b *block) int {
-	n := 0
-	for _, x := range o.blocks[:b.ord] {
-		n += x.nvis
+	if o.anchorOrd > len(o.blocks) {
+		o.anchorOrd, o.anchorOff = 0, 0
 	}
-	return n
+	off := o.anchorOff
+	if b.ord >= o.anchorOrd {
+		for _, x := range o.blocks[o.anchorOrd:b.ord] {
+			off += x.nvis
+		}
+	} else if b.ord > o.anchorOrd/2 {
+		for _, x := range o.blocks[b.ord:o.anchorOrd] {
+			off -= x.nvis
+		}
+	} else {
+		off = 0
+		for _, x := range o.blocks[:b.ord] {
+			off += x.nvis
+		}
+	}
+	o.anchorOrd, o.anchorOff = b.ord, off
+	return off
 }
 
 func (o *textObj) String() string {

@@ -280,10 +280,15 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog, body *textObj) *tex
 	return body
 }
 
-// FromDocument builds the model of a saved document (one document chunk),
-// checking it against the note schema.
-func FromDocument(b []byte) (*Model, error) {
-	d, err := DefaultLimits.decodeDocumentHeader(b, false)
+// FromDocument builds the model of a saved document (one document chunk)
+// within DefaultLimits, checking it against the note schema. It trusts the
+// heads the document records; Document.History checks them (as the core
+// does on load) at the cost of rebuilding every change.
+func FromDocument(b []byte) (*Model, error) { return DefaultLimits.FromDocument(b) }
+
+// FromDocument builds the model of a saved document within l.
+func (l Limits) FromDocument(b []byte) (*Model, error) {
+	d, err := l.decodeDocumentHeader(b, false)
 	if err != nil {
 		return nil, err
 	}

@@ -716,3 +716,24 @@ func encodeChangeOps(ops []Op) []Column {
 	}
 	return out
 }
+
+// HeadsOf gives the heads of a set of changes: the hashes no change in the
+// set depends on, sorted (with no document or core needed).
+func HeadsOf(changes []*Change) []Hash {
+	named := make(map[Hash]bool, len(changes))
+	for _, c := range changes {
+		for _, d := range c.Deps {
+			named[d] = true
+		}
+	}
+	var heads []Hash
+	seen := make(map[Hash]bool, len(changes))
+	for _, c := range changes {
+		if !named[c.Hash] && !seen[c.Hash] {
+			seen[c.Hash] = true
+			heads = append(heads, c.Hash)
+		}
+	}
+	slices.SortFunc(heads, compareHashes)
+	return heads
+}

@@ -275,3 +275,28 @@ func TestDecodeSyncMessageRoundTripsCore(t *testing.T) {
 		t.Fatalf("%d changes carried, want 31", withChanges)
 	}
 }
+
+func TestHeadsOfChangesMatchCore(t *testing.T) {
+	a := coreNote(t, "aa01")
+	b, _ := a.Fork()
+	b.SetActorID("bb02")
+	coreText(t, a).Insert(0, "a")
+	a.Commit("")
+	coreText(t, b).Insert(0, "b")
+	b.Commit("")
+	a.Merge(b)
+	all, _ := a.Changes()
+	var cs []*Change
+	for _, c := range all {
+		d, err := DecodeChange(c.Save())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, d)
+	}
+	heads := HeadsOf(cs)
+	core := a.Heads()
+	if len(heads) != 2 || len(core) != 2 || heads[0] != Hash(core[0]) || heads[1] != Hash(core[1]) {
+		t.Fatalf("heads %v, core %v", heads, core)
+	}
+}

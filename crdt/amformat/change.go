@@ -600,17 +600,54 @@ func (c *Change) decodeOps(known map[ColumnSpec][]byte, opBudget *int) error {
 // 2023 core writes it (so a change the core made re-encodes to its own
 // bytes and hash). It does not set c.Hash; see (*Change).Rehash.
 func (c *Change) Encode() []byte {
-	body := c.appendBody(nil)
+	var e changeEncoder
+	body := e.body(c)
 	return appendChunk(make([]byte, 0, len(body)+16), ChunkChange, body)
 }
 
 // Rehash sets c.Hash from the change's encoding and returns it.
 func (c *Change) Rehash() Hash {
-	c.Hash = hashBody(ChunkChange, c.appendBody(nil))
+	var e changeEncoder
+	c.Hash = hashBody(ChunkChange, e.body(c))
 	return c.Hash
 }
 
 func (c *Change) appendBody(b []byte) []byte {
+	var e changeEncoder
+	return append(b, e.body(c)...)
+}
+
+// changeEncoder encodes change chunk bodies, reusing its buffers from one
+// change to the next.
+type changeEncoder struct {
+	objA, objC, keyA, action, valMeta, group, predA rleEncoder[uint64]
+	keyS, marks                                     rleEncoder[string]
+	keyC, predC                                     deltaEncoder
+	insert, expand                                  booleanEncoder
+	valRaw                                          []byte
+	cols                                            []Column
+	buf                                             []byte
+}
+
+func (e *changeEncoder) reset() {
+	for _, u := range []*rleEncoder[uint64]{&e.objA, &e.objC, &e.keyA, &e.action, &e.valMeta, &e.group, &e.predA} {
+		u.reset(appendUleb)
+	}
+	e.keyS.reset(appendString)
+	e.marks.reset(appendString)
+	e.keyC.reset()
+	e.predC.reset()
+	e.insert.reset()
+	e.expand.reset()
+	e.valRaw = e.valRaw[:0]
+	e.cols = e.cols[:0]
+	e.buf = e.buf[:0]
+}
+
+// body returns c's chunk body, valid until the next call.
+func (e *changeEncoder) body(c *Change) []byte {
+	e.reset()
+	b := e.buf
 	b = appendUleb(b, uint64(len(c.Deps)))
 	for _, d := range c.Deps {
 		b = append(b, d[:]...)
@@ -627,8 +664,7 @@ func (c *Change) appendBody(b []byte) []byte {
 		b = appendUleb(b, uint64(len(a)))
 		b = append(b, a...)
 	}
-	cols := encodeChangeOps(c.Ops)
-	cols = mergeColumns(cols, c.ExtraColumns)
+	cols := mergeColumns(e.encodeOps(c.Ops), c.ExtraColumns)
 	b = appendUleb(b, uint64(len(cols)))
 	for _, col := range cols {
 		b = appendUleb(b, uint64(col.Spec))
@@ -637,7 +673,9 @@ func (c *Change) appendBody(b []byte) []byte {
 	for _, col := range cols {
 		b = append(b, col.Data...)
 	}
-	return append(b, c.ExtraBytes...)
+	b = append(b, c.ExtraBytes...)
+	e.buf = b
+	return b
 }
 
 // mergeColumns merges extra columns into known ones by specification.
@@ -650,71 +688,62 @@ func mergeColumns(known, extra []Column) []Column {
 	return out
 }
 
-// encodeChangeOps encodes ops into the columns of a change chunk, leaving
-// out empty columns as the core does.
-func encodeChangeOps(ops []Op) []Column {
-	objA, objC := newUintEncoder(), newUintEncoder()
-	keyA, keyS := newUintEncoder(), newStringEncoder()
-	keyC := newDeltaEncoder()
-	var insert, expand booleanEncoder
-	action := newUintEncoder()
-	vals := newValueEncoder()
-	group, predA := newUintEncoder(), newUintEncoder()
-	predC := newDeltaEncoder()
-	marks := newStringEncoder()
+// encodeOps encodes ops into the columns of a change chunk, leaving out
+// empty columns as the core does.
+func (e *changeEncoder) encodeOps(ops []Op) []Column {
 	for i := range ops {
 		op := &ops[i]
 		root := op.Obj.IsZero()
-		objA.appendOpt(uint64(op.Obj.Actor), !root)
-		objC.appendOpt(op.Obj.Counter, !root)
+		e.objA.appendOpt(uint64(op.Obj.Actor), !root)
+		e.objC.appendOpt(op.Obj.Counter, !root)
 		switch {
 		case !op.Key.IsElem:
-			keyA.appendNull()
-			keyC.appendOpt(0, false)
-			keyS.appendValue(op.Key.Prop)
+			e.keyA.appendNull()
+			e.keyC.appendOpt(0, false)
+			e.keyS.appendValue(op.Key.Prop)
 		case op.Key.Elem.IsZero():
-			keyA.appendNull()
-			keyC.appendValue(0)
-			keyS.appendNull()
+			e.keyA.appendNull()
+			e.keyC.appendValue(0)
+			e.keyS.appendNull()
 		default:
-			keyA.appendValue(uint64(op.Key.Elem.Actor))
-			keyC.appendValue(int64(op.Key.Elem.Counter))
-			keyS.appendNull()
+			e.keyA.appendValue(uint64(op.Key.Elem.Actor))
+			e.keyC.appendValue(int64(op.Key.Elem.Counter))
+			e.keyS.appendNull()
 		}
-		insert.append(op.Insert)
-		action.appendValue(uint64(op.Action))
-		vals.append(op.Value)
-		group.appendValue(uint64(len(op.Pred)))
+		e.insert.append(op.Insert)
+		e.action.appendValue(uint64(op.Action))
+		e.valMeta.appendValue(op.Value.meta())
+		e.valRaw = op.Value.appendRaw(e.valRaw)
+		e.group.appendValue(uint64(len(op.Pred)))
 		for _, p := range op.Pred {
-			predA.appendValue(uint64(p.Actor))
-			predC.appendValue(int64(p.Counter))
+			e.predA.appendValue(uint64(p.Actor))
+			e.predC.appendValue(int64(p.Counter))
 		}
-		expand.append(op.Expand)
-		marks.appendOpt(op.MarkName, op.HasMarkName)
+		e.expand.append(op.Expand)
+		e.marks.appendOpt(op.MarkName, op.HasMarkName)
 	}
-	cols := []Column{
-		{colObjActor, objA.finish()},
-		{colObjCtr, objC.finish()},
-		{colKeyActor, keyA.finish()},
-		{colKeyCtr, keyC.finish()},
-		{colKeyStr, keyS.finish()},
-		{colInsert, insert.finish()},
-		{colAction, action.finish()},
-		{colValMeta, vals.meta.finish()},
-		{colValRaw, vals.raw},
-		{colPredGroup, group.finish()},
-		{colPredActor, predA.finish()},
-		{colPredCtr, predC.finish()},
-		{colExpand, expand.finishMaybe()},
-		{colMarkName, marks.finish()},
+	all := [...]Column{
+		{colObjActor, e.objA.finish()},
+		{colObjCtr, e.objC.finish()},
+		{colKeyActor, e.keyA.finish()},
+		{colKeyCtr, e.keyC.finish()},
+		{colKeyStr, e.keyS.finish()},
+		{colInsert, e.insert.finish()},
+		{colAction, e.action.finish()},
+		{colValMeta, e.valMeta.finish()},
+		{colValRaw, e.valRaw},
+		{colPredGroup, e.group.finish()},
+		{colPredActor, e.predA.finish()},
+		{colPredCtr, e.predC.finish()},
+		{colExpand, e.expand.finishMaybe()},
+		{colMarkName, e.marks.finish()},
 	}
-	out := cols[:0]
-	for _, col := range cols {
+	for _, col := range all {
 		if len(col.Data) > 0 {
-			out = append(out, col)
+			e.cols = append(e.cols, col)
 		}
 	}
-	return out
+	return e.cols
 }
 
 // HeadsOf gives the heads of a set of changes: the hashes no change in the

@@ -219,12 +219,7 @@ func (m *Model) loadHistory() error {
 	m.doc = nil
 	d, err := DefaultLimits.DecodeDocument(doc)
 	if err == nil {
-		var hist []*Change
-		if hist, err = d.History(); err == nil {
-			m.history = make([]Hash, len(hist))
-			for i, c := range hist {
-				m.history[i] = c.Hash
-			}
+		if m.history, err = d.HistoryHashes(); err == nil {
 			slices.SortFunc(m.history, compareHashes)
 			return nil
 		}

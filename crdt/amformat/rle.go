@@ -456,26 +456,23 @@ func (e *rleEncoder[T]) finish() []byte {
 	return e.out
 }
 
-func newUintEncoder() *rleEncoder[uint64] {
-	return &rleEncoder[uint64]{write: appendUleb}
+func (e *rleEncoder[T]) reset(write func([]byte, T) []byte) {
+	e.out, e.write, e.state, e.n, e.lit = e.out[:0], write, rleEmpty, 0, e.lit[:0]
 }
 
-func newIntEncoder() *rleEncoder[int64] {
-	return &rleEncoder[int64]{write: appendSleb}
-}
-
-func newStringEncoder() *rleEncoder[string] {
-	return &rleEncoder[string]{write: func(b []byte, s string) []byte {
-		return append(appendUleb(b, uint64(len(s))), s...)
-	}}
+func appendString(b []byte, s string) []byte {
+	return append(appendUleb(b, uint64(len(s))), s...)
 }
 
 type deltaEncoder struct {
-	rle *rleEncoder[int64]
+	rle rleEncoder[int64]
 	abs int64
 }
 
-func newDeltaEncoder() *deltaEncoder { return &deltaEncoder{rle: newIntEncoder()} }
+func (e *deltaEncoder) reset() {
+	e.rle.reset(appendSleb)
+	e.abs = 0
+}
 
 func (e *deltaEncoder) appendValue(v int64) {
 	e.rle.appendValue(v - e.abs)
@@ -498,6 +495,8 @@ type booleanEncoder struct {
 	n       uint64
 	anyTrue bool
 }
+
+func (e *booleanEncoder) reset() { *e = booleanEncoder{out: e.out[:0]} }
 
 func (e *booleanEncoder) append(v bool) {
 	if v {
@@ -525,16 +524,4 @@ func (e *booleanEncoder) finishMaybe() []byte {
 		return nil
 	}
 	return e.finish()
-}
-
-type valueEncoder struct {
-	meta *rleEncoder[uint64]
-	raw  []byte
-}
-
-func newValueEncoder() *valueEncoder { return &valueEncoder{meta: newUintEncoder()} }
-
-func (e *valueEncoder) append(v Value) {
-	e.meta.appendValue(v.meta())
-	e.raw = v.appendRaw(e.raw)
 }

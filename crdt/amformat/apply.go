@@ -248,14 +248,7 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog, body *textObj) *tex
 	o := m.objs[makeKey(op.Obj.Counter, tr[op.Obj.Actor])]
 	inBody := o == body
 	if op.Insert {
-		ch := int32(elemMarkEnd)
-		switch {
-		case op.Action == ActionMark && op.HasMarkName:
-			ch = elemMarkBegin
-		case op.Action == ActionPut:
-			r, _ := singleRune(op.Value.Str())
-			ch = int32(r)
-		}
+		ch := elemChar(op)
 		var ref elemKey
 		if !op.Key.Elem.IsZero() {
 			ref = makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor])
@@ -343,14 +336,7 @@ func (l Limits) FromDocument(b []byte) (*Model, error) {
 		if o != cur {
 			cur, last = o, nil
 		}
-		ch := int32(elemMarkEnd)
-		switch {
-		case op.Action == ActionMark && op.HasMarkName:
-			ch = elemMarkBegin
-		case op.Action == ActionPut:
-			r, _ := singleRune(op.Value.Str())
-			ch = int32(r)
-		}
+		ch := elemChar(op)
 		if last == nil || len(last.ids) >= blockSize*3/4 {
 			last = m.newBlock(o, len(o.blocks))
 			last.ids = make([]elemKey, 0, blockSize)
@@ -410,4 +396,17 @@ func buildIndex[E any](es []E, get func(E) (uint64, uint32)) elemIndex {
 		x.add(get(e))
 	}
 	return x
+}
+
+// elemChar is what a checked insert into a text puts there: its character,
+// or a mark's beginning or end.
+func elemChar(op *Op) int32 {
+	switch {
+	case op.Action == ActionMark && op.HasMarkName:
+		return elemMarkBegin
+	case op.Action == ActionMark:
+		return elemMarkEnd
+	}
+	r, _ := singleRune(op.Value.Str())
+	return int32(r)
 }

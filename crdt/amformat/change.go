@@ -151,23 +151,7 @@ func (l Limits) parseChange(body []byte, opBudget *int) (*Change, error) {
 	}
 	c.Time = cur.sleb("time")
 	c.Message = cur.str("message")
-	nOthers := cur.count("other actors", 2, l.MaxActors)
-	if nOthers > 0 {
-		c.OtherActors = make([]ActorID, nOthers)
-		for i := range c.OtherActors {
-			a := cur.actor("other actor", l.MaxActorIDBytes)
-			switch {
-			case cur.err != nil:
-			case a == "":
-				cur.fail("empty actor ID")
-			case a == c.Actor:
-				cur.fail("the change's own actor among its other actors")
-			case i > 0 && a <= c.OtherActors[i-1]:
-				cur.fail("other actors not sorted and unique")
-			}
-			c.OtherActors[i] = a
-		}
-	}
+	c.OtherActors = cur.actors("other actors", l, c.Actor)
 	meta := readColumns(cur, "change op")
 	cols := columnData(cur, meta, "change op")
 	if cur.err != nil {
@@ -282,17 +266,8 @@ func (oc *opColumns) checkRows(n int) error {
 	if oc.idActor != nil {
 		cols = append(cols, oc.idActor, &oc.idCtr.rle)
 	}
-	for _, c := range cols {
-		if !c.present() {
-			continue
-		}
-		got, err := c.rows(n)
-		if err != nil {
-			return err
-		}
-		if got != n {
-			return malformed("column %s has %d rows, %d expected", c.colName(), got, n)
-		}
+	if err := checkRowCounts(cols, n); err != nil {
+		return err
 	}
 	// Lists hold at most a few entries per op; bound them generously.
 	maxList := 4*n + 1024
@@ -331,6 +306,23 @@ func (oc *opColumns) checkRows(n int) error {
 	}
 	if total != uint64(listRows) {
 		return malformed("column %s: counts add up to %d, %d entries present", g.name, total, listRows)
+	}
+	return nil
+}
+
+// checkRowCounts checks that each present column has n rows.
+func checkRowCounts(cols []rower, n int) error {
+	for _, c := range cols {
+		if !c.present() {
+			continue
+		}
+		got, err := c.rows(n)
+		if err != nil {
+			return err
+		}
+		if got != n {
+			return malformed("column %s has %d rows, %d expected", c.colName(), got, n)
+		}
 	}
 	return nil
 }

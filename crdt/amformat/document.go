@@ -87,21 +87,7 @@ func (l Limits) decodeDocumentHeader(b []byte, keepChanges bool) (*Document, err
 	}
 	cur := &cursor{b: ch.Body, what: "document"}
 	d := &Document{limits: l}
-	nActors := cur.count("actors", 2, l.MaxActors)
-	if nActors > 0 {
-		d.Actors = make([]ActorID, nActors)
-		for i := range d.Actors {
-			a := cur.actor("actor", l.MaxActorIDBytes)
-			switch {
-			case cur.err != nil:
-			case a == "":
-				cur.fail("empty actor ID")
-			case i > 0 && a <= d.Actors[i-1]:
-				cur.fail("actors not sorted and unique")
-			}
-			d.Actors[i] = a
-		}
-	}
+	d.Actors = cur.actors("actors", l, "")
 	d.Heads = cur.hashes("heads", l.MaxHashes)
 	for i := 1; i < len(d.Heads) && cur.err == nil; i++ {
 		if compareHashes(d.Heads[i-1], d.Heads[i]) >= 0 {
@@ -178,17 +164,8 @@ func (d *Document) decodeChanges(known map[ColumnSpec][]byte, keep bool) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range []rower{&seq.rle, &maxOp.rle, &tm.rle, msg, depN, extra.meta} {
-		if !c.present() {
-			continue
-		}
-		got, err := c.rows(n)
-		if err != nil {
-			return err
-		}
-		if got != n {
-			return malformed("column %s has %d rows, %d expected", c.colName(), got, n)
-		}
+	if err := checkRowCounts([]rower{&seq.rle, &maxOp.rle, &tm.rle, msg, depN, extra.meta}, n); err != nil {
+		return err
 	}
 	d.numChanges = n
 	d.lastSeq = make([]uint64, len(d.Actors))

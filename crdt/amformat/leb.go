@@ -216,6 +216,31 @@ func (c *cursor) str(field string) string {
 	return string(b)
 }
 
+// actors reads a list of actor IDs, which must be non-empty, sorted and
+// unique, and not be self.
+func (c *cursor) actors(field string, l Limits, self ActorID) []ActorID {
+	n := c.count(field, 2, l.MaxActors)
+	if n == 0 {
+		return nil
+	}
+	out := make([]ActorID, n)
+	for i := range out {
+		a := c.actor(field, l.MaxActorIDBytes)
+		switch {
+		case c.err != nil:
+			return nil
+		case a == "":
+			c.fail("%s: empty actor ID", field)
+		case a == self:
+			c.fail("%s: the change's own actor among its other actors", field)
+		case i > 0 && a <= out[i-1]:
+			c.fail("%s not sorted and unique", field)
+		}
+		out[i] = a
+	}
+	return out
+}
+
 func (c *cursor) actor(field string, max int) ActorID {
 	n := c.uleb(field + " length")
 	if c.err == nil && n > uint64(max) {

@@ -154,34 +154,31 @@ func (c rle[T]) rows(max int) (int, error) {
 func readUintValue(b []byte) (uint64, int, error) { return readUleb(b) }
 func readIntValue(b []byte) (int64, int, error)   { return readSleb(b) }
 
-func readStringValue(b []byte) (string, int, error) {
+// stringBytes reads a length-prefixed UTF-8 string.
+func stringBytes(b []byte) ([]byte, int, error) {
 	n, k, err := readUleb(b)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	if n > uint64(len(b)-k) {
-		return "", 0, fmt.Errorf("string of %d bytes, %d present", n, len(b)-k)
+		return nil, 0, fmt.Errorf("string of %d bytes, %d present", n, len(b)-k)
 	}
 	s := b[k : k+int(n)]
 	if !utf8.Valid(s) {
-		return "", 0, fmt.Errorf("string is not valid UTF-8")
+		return nil, 0, fmt.Errorf("string is not valid UTF-8")
 	}
-	return string(s), k + int(n), nil
+	return s, k + int(n), nil
+}
+
+func readStringValue(b []byte) (string, int, error) {
+	s, n, err := stringBytes(b)
+	return string(s), n, err
 }
 
 // skipStringValue checks a string value without keeping it.
 func skipStringValue(b []byte) (string, int, error) {
-	n, k, err := readUleb(b)
-	if err != nil {
-		return "", 0, err
-	}
-	if n > uint64(len(b)-k) {
-		return "", 0, fmt.Errorf("string of %d bytes, %d present", n, len(b)-k)
-	}
-	if !utf8.Valid(b[k : k+int(n)]) {
-		return "", 0, fmt.Errorf("string is not valid UTF-8")
-	}
-	return "", k + int(n), nil
+	_, n, err := stringBytes(b)
+	return "", n, err
 }
 
 func uintColumn(name string, b []byte) *rle[uint64] {
@@ -389,6 +386,15 @@ func (e *rleEncoder[T]) appendNull() {
 	case rleInitialNulls, rleNulls:
 		e.n++
 		return
+	default:
+		e.flushValues()
+	}
+	e.state, e.n = rleNulls, 1
+}
+
+// flushValues writes the pending lone value, run or literal run.
+func (e *rleEncoder[T]) flushValues() {
+	switch e.state {
 	case rleLone:
 		e.lit = e.lit[:0]
 		e.flushLiteral(e.val, true)
@@ -397,7 +403,6 @@ func (e *rleEncoder[T]) appendNull() {
 	case rleLiteral:
 		e.flushLiteral(e.val, true)
 	}
-	e.state, e.n = rleNulls, 1
 }
 
 func (e *rleEncoder[T]) appendValue(v T) {
@@ -441,16 +446,10 @@ func (e *rleEncoder[T]) appendOpt(v T, ok bool) {
 }
 
 func (e *rleEncoder[T]) finish() []byte {
-	switch e.state {
-	case rleNulls:
+	if e.state == rleNulls {
 		e.flushNulls(e.n)
-	case rleLone:
-		e.lit = e.lit[:0]
-		e.flushLiteral(e.val, true)
-	case rleRun:
-		e.flushRun(e.val, e.n)
-	case rleLiteral:
-		e.flushLiteral(e.val, true)
+	} else {
+		e.flushValues()
 	}
 	e.state = rleEmpty
 	return e.out

@@ -12,7 +12,9 @@ import (
 // already holds changes nothing. A change that does not fit (unknown deps,
 // object, element or predecessor; a sequence number or op IDs that clash
 // with what is there) or that a note may not contain is refused, and the
-// model is left as it was.
+// model is left as it was. Where the core would queue a change whose deps
+// have not arrived, Apply returns ErrMissingDeps: keep it and apply it
+// again once they have. c is a change as DecodeChange returns it.
 func (m *Model) Apply(c *Change) ([]Splice, error) {
 	// A change the model may hold already: its actor's seq is not past
 	// the model's (only then can the history hold it).

@@ -20,6 +20,17 @@
 //     text as Automerge holds it: elements with op IDs in RGA order, so
 //     that applying a change yields the exact splices it made.
 //
+// Stricter than the core, where the core's own output and JS Automerge 3.5's
+// always pass (tested with both): every LEB128 minimal, no empty runs,
+// columns whose row counts agree exactly, sorted and unique deps, actors,
+// heads and predecessors, op counters and actor indexes in range (the core
+// panics past them), values the core would rewrite on save (make, delete
+// and mark-end ops carry null, increments an int) refused, at most one
+// "have" in a sync message, no bytes after a message but JS's capability
+// flags. Changes with op columns this version does not know are valid
+// Automerge but refused by the note schema: the core drops such columns
+// when it saves, which would change their hashes in a saved document.
+//
 // Positions are Unicode code points, the 2023 core's unit. Errors wrap the
 // sentinels ErrMalformed, ErrUnsupported, ErrTooLarge, ErrChecksum and, for
 // Model.Apply, ErrMissingDeps, ErrDuplicateSeq and ErrConflict.

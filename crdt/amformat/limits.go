@@ -13,7 +13,9 @@ type Limits struct {
 	// one document's columns together.
 	MaxInflated int
 	// MaxChangeOps bounds the ops of one change, and of all the changes in
-	// one sync message or concatenation together.
+	// one sync message or concatenation together. A decoded op takes about
+	// 200 bytes, so the default bounds one message's ops to about 200 MiB
+	// (a legitimate change that big is a paste of a million characters).
 	MaxChangeOps int
 	// MaxDocumentOps bounds the ops of one document.
 	MaxDocumentOps int

@@ -10,7 +10,7 @@ import (
 	"github.com/automerge/automerge-go"
 )
 
-var rounds = flag.Int("amformat.rounds", 300, "rounds per seed of the randomised model tests")
+var rounds = flag.Int("amformat.rounds", 200, "rounds per seed of the randomised model tests")
 var seeds = flag.Int("amformat.seeds", 4, "seeds of the randomised model tests")
 
 // peer is one collaborator in a differential session: the core's document

@@ -20,6 +20,11 @@ import (
 // worktree is one level deeper, so look upwards for it.
 func paperTrace(tb testing.TB) *trace.Trace {
 	tb.Helper()
+	paperCache.Lock()
+	defer paperCache.Unlock()
+	if paperCache.trace != nil {
+		return paperCache.trace
+	}
 	candidates := []string{os.Getenv("COLLAB_PAPER_TRACE"), trace.PaperPath()}
 	if wd, err := os.Getwd(); err == nil {
 		for dir := wd; ; dir = filepath.Dir(dir) {
@@ -34,6 +39,7 @@ func paperTrace(tb testing.TB) *trace.Trace {
 			continue
 		}
 		if tr, err := trace.Load(p); err == nil {
+			paperCache.trace = tr
 			return tr
 		}
 	}
@@ -46,7 +52,8 @@ func paperTrace(tb testing.TB) *trace.Trace {
 
 var paperCache struct {
 	sync.Mutex
-	docs map[string][]byte
+	trace *trace.Trace
+	docs  map[string][]byte
 }
 
 // paperDoc is the paper trace replayed through crdt and saved: "b1" commits

@@ -295,21 +295,35 @@ func (d *invitesDialog) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, dialogKeys.Cancel), msg.Keystroke() == "q", msg.Keystroke() == "i":
 		a.dlg = nil
 	case msg.Keystroke() == "up":
-		d.sel = max(0, d.sel-1)
+		d.sel--
 	case msg.Keystroke() == "down":
-		d.sel = min(len(items)-1, d.sel+1)
+		d.sel++
 	case key.Matches(msg, dialogKeys.Accept):
-		if d.sel < len(items) {
-			d.busy = "Joining “" + display.Title(items[d.sel].Title) + "”…"
-			return a.startAction(d, actAccept, items[d.sel].ID, items[d.sel].Title)
+		if inv, ok := d.selected(items); ok {
+			d.busy = "Joining “" + display.Title(inv.Title) + "”…"
+			return a.startAction(d, actAccept, inv.ID, inv.Title)
 		}
 	case key.Matches(msg, dialogKeys.Decline):
-		if d.sel < len(items) {
-			return a.startAction(d, actDecline, items[d.sel].ID, items[d.sel].Title)
+		if inv, ok := d.selected(items); ok {
+			return a.startAction(d, actDecline, inv.ID, inv.Title)
 		}
 	}
+	d.sel = clampSel(d.sel, len(items))
 	return nil
 }
+
+// selected is the highlighted invitation; false when there is none (the
+// list may have emptied while the dialog was open).
+func (d *invitesDialog) selected(items []Invitation) (Invitation, bool) {
+	d.sel = clampSel(d.sel, len(items))
+	if d.sel >= len(items) {
+		return Invitation{}, false
+	}
+	return items[d.sel], true
+}
+
+// clampSel keeps a selection index inside n items (0 when there are none).
+func clampSel(sel, n int) int { return max(0, min(sel, n-1)) }
 
 func (d *invitesDialog) view(a *App, maxW int) (string, int, int, bool) {
 	w := max(10, maxW-4)
@@ -323,7 +337,7 @@ func (d *invitesDialog) view(a *App, maxW int) (string, int, int, bool) {
 		lines = append(lines, "No invitations waiting.", "", a.hintBox(w, key.NewBinding(key.WithHelp("esc", "close"))))
 		return strings.Join(lines, "\n"), 0, 0, false
 	}
-	d.sel = min(d.sel, len(items)-1)
+	d.sel = clampSel(d.sel, len(items))
 	for i, inv := range items {
 		from := display.Line(inv.From)
 		if from == "" {

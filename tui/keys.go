@@ -32,7 +32,7 @@ var listKeys = struct {
 	Join:    bind("join a shared note from a ticket", "j"),
 	Invites: bind("invitations", "i"),
 	Help:    bind("every key", "?"),
-	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c", "esc"),
+	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c"),
 }
 
 // editKeys are the editor screen's own keys; everything else goes to the

@@ -19,6 +19,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/tui/editor"
 )
 
 // Options configure the app.
@@ -71,6 +72,11 @@ type App struct {
 	flash     string // one-line message in the footer
 	flashErr  bool
 	flashTill time.Time
+
+	// widthMethod is how the terminal renderer counts a cluster's cells
+	// (Bubble Tea: wcwidth until the terminal reports mode 2027); every
+	// editor and the screen fitting use it, so rows never overflow.
+	widthMethod ansi.Method
 
 	seenInvites map[crdt.DocumentID]bool
 	gen         int // session generation: stale load results are recognised
@@ -178,6 +184,13 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		a.w, a.h = msg.Width, msg.Height
 		a.layout()
+		return a, nil
+	case tea.ModeReportMsg:
+		// Bubble Tea switches its renderer to grapheme widths when the
+		// terminal answers the mode 2027 query at all (tea.go); do the same.
+		if msg.Mode == ansi.ModeUnicodeCore && (msg.Value == ansi.ModeSet || msg.Value == ansi.ModeReset || msg.Value == ansi.ModePermanentlySet) {
+			a.setWidthMethod(ansi.GraphemeWidth)
+		}
 		return a, nil
 	case tickMsg:
 		if a.flash != "" && !a.flashTill.IsZero() && a.opts.Now().After(a.flashTill) {
@@ -324,6 +337,26 @@ func friendlyError(err error) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// newEditor makes an editor that draws the way this terminal does.
+func (a *App) newEditor(opts ...editor.Option) *editor.Model {
+	return editor.New(append([]editor.Option{editor.WithNoColor(a.opts.NoColor), editor.WithWidthMethod(a.widthMethod)}, opts...)...)
+}
+
+// setWidthMethod re-measures every editor on screen with the renderer's
+// width method.
+func (a *App) setWidthMethod(m ansi.Method) {
+	a.widthMethod = m
+	if s := a.sess; s != nil {
+		s.ed.SetWidthMethod(m)
+		if s.find != nil {
+			s.find.setWidthMethod(m)
+		}
+	}
+	if in, ok := a.dlg.(inputDialog); ok {
+		in.input().ed.SetWidthMethod(m)
+	}
+}
+
 // layout sizes the components after a resize.
 func (a *App) layout() {
 	if a.sess != nil {
@@ -397,7 +430,7 @@ func (a *App) View() tea.View {
 		content, c = a.overlay(content, a.dlg)
 		cursor = c
 	}
-	v.SetContent(fitScreen(content, a.w, a.h))
+	v.SetContent(fitScreenWith(a.widthMethod, content, a.w, a.h))
 	v.Cursor = cursor
 	return v
 }
@@ -426,14 +459,17 @@ func (a *App) overlay(base string, d dialog) (string, *tea.Cursor) {
 }
 
 // fitScreen makes s exactly h lines of at most w cells.
-func fitScreen(s string, w, h int) string {
+func fitScreen(s string, w, h int) string { return fitScreenWith(ansi.GraphemeWidth, s, w, h) }
+
+// fitScreenWith is fitScreen counting cells with the renderer's method.
+func fitScreenWith(m ansi.Method, s string, w, h int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
-			lines[i] = ansi.Truncate(l, w, "")
+		if m.StringWidth(l) > w {
+			lines[i] = m.Truncate(l, w, "")
 		}
 	}
 	for len(lines) < h {

@@ -3,6 +3,9 @@ package tui
 import (
 	"strings"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Issue 7: i, ↓, enter on an empty invitations dialog indexed item -1 and
@@ -43,4 +46,26 @@ func TestEscOnListDoesNotQuit(t *testing.T) {
 		t.Fatalf("the list is gone:\n%s", h.plain())
 	}
 	h.keys("q").until("quit", func() bool { return h.quit })
+}
+
+// The editor measures clusters as the renderer does: wcwidth until the
+// terminal answers the mode 2027 query, grapheme widths after (what Bubble
+// Tea's renderer switches to on that report).
+func TestEditorFollowsTheRenderersWidthMethod(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Family", "abcdefghijklmnop👨\u200d👩\u200d👧xy")
+	h := newHarness(t, nb, Options{Open: &id}, 20, 6).noteLoaded()
+	if m := h.a.sess.ed.WidthMethod(); m != ansi.WcWidth {
+		t.Fatalf("method %v before the terminal answered, want wcwidth", m)
+	}
+	if rows := strings.Split(h.plain(), "\n"); rows[1] != "abcdefghijklmnop" || rows[2] != "👨\u200d👩\u200d👧xy" {
+		t.Fatalf("wcwidth rows %q", rows[1:3])
+	}
+	h.send(tea.ModeReportMsg{Mode: ansi.ModeUnicodeCore, Value: ansi.ModeReset})
+	if m := h.a.sess.ed.WidthMethod(); m != ansi.GraphemeWidth {
+		t.Fatalf("method %v after the mode report, want grapheme widths", m)
+	}
+	if rows := strings.Split(h.plain(), "\n"); rows[1] != "abcdefghijklmnop👨\u200d👩\u200d👧xy" {
+		t.Fatalf("grapheme rows %q", rows[1:3])
+	}
 }

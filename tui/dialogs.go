@@ -70,7 +70,7 @@ type promptDialog struct {
 }
 
 func newInputDialog(a *App, title, label, value string, act action, id crdt.DocumentID) *promptDialog {
-	return &promptDialog{title: title, label: label, in: newLineInput(value, 40, a.opts.NoColor), act: act, id: id}
+	return &promptDialog{title: title, label: label, in: newLineInput(a, value, 40), act: act, id: id}
 }
 
 func (d *promptDialog) input() *lineInput { return d.in }

@@ -100,7 +100,7 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 	s := &session{
 		id: id, gen: a.gen, net: a.net, owned: a.net == nil, loading: true, saved: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		ed: editor.New(editor.WithNoColor(a.opts.NoColor)),
+		ed: a.newEditor(),
 	}
 	s.sentCursor = [2]int{-1, -1}
 	if v, _, err := a.nb.PeekView(id); err == nil {
@@ -452,7 +452,7 @@ func (a *App) editorKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.help = &helpState{}
 		return nil
 	case key.Matches(msg, k.Find):
-		s.openFind()
+		s.openFind(a)
 		return nil
 	case key.Matches(msg, k.Invite):
 		return a.openInvite()

@@ -15,12 +15,12 @@ type findBar struct {
 
 const findLabel = " Find: "
 
-func (s *session) openFind() {
+func (s *session) openFind(a *App) {
 	q := ""
 	if s.ed.HasSelection() {
 		q = s.ed.SelectedText()
 	}
-	s.find = &findBar{input: newLineInput(firstLine(q), max(1, s.w-len(findLabel)-12), false), origin: s.ed.CursorPos()}
+	s.find = &findBar{input: newLineInput(a, firstLine(q), max(1, s.w-len(findLabel)-12)), origin: s.ed.CursorPos()}
 	if start, _, ok := s.ed.Selection(); ok {
 		s.find.origin = start
 	}
@@ -96,6 +96,8 @@ func (f *findBar) view(a *App) string {
 	}
 	return line
 }
+
+func (f *findBar) setWidthMethod(m ansi.Method) { f.input.ed.SetWidthMethod(m) }
 
 func (f *findBar) cursor(y int) *tea.Cursor {
 	return tea.NewCursor(len(findLabel)+f.input.cursorX(), y)

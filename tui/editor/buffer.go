@@ -5,6 +5,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/rivo/uniseg"
 )
 
@@ -39,6 +40,22 @@ type buffer struct {
 	text     []rune
 	lines    []line
 	tabWidth int
+	// method measures a cluster's cells exactly as the terminal renderer
+	// will (Bubble Tea's cell buffer): wrap, drawing and the cursor must
+	// agree with it, or a row the editor thinks fits is cut at the edge.
+	method ansi.Method
+}
+
+// setMethod switches how cluster widths are measured and drops every
+// layout, which was computed with the old widths.
+func (b *buffer) setMethod(m ansi.Method) {
+	if b.method == m {
+		return
+	}
+	b.method = m
+	for i := range b.lines {
+		b.lines[i].lay = nil
+	}
 }
 
 func (b *buffer) setText(s string) {
@@ -115,7 +132,10 @@ func (b *buffer) glyphs(start, n int) []glyph {
 		var bnd int
 		c, s, bnd, state = uniseg.StepString(s, state)
 		r, _ := utf8.DecodeRuneInString(c)
-		g := glyph{off: off, n: int32(utf8.RuneCountInString(c)), w: int16(bnd >> uniseg.ShiftWidth)}
+		g := glyph{off: off, n: int32(utf8.RuneCountInString(c)), w: 1}
+		if len(c) > 1 || c[0] >= utf8.RuneSelf {
+			g.w = int16(min(b.method.StringWidth(c), 1<<14))
+		}
 		g.brk = bnd&uniseg.MaskLine != uniseg.LineDontBreak
 		switch {
 		case c == " ":

@@ -6,7 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/rivo/uniseg"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Styles are the editor's looks. Peer styles are functions of the peer's
@@ -252,7 +252,7 @@ func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos)
 		if pv != v || free < 2 {
 			continue
 		}
-		name := truncate(m.peers[i].Name, free)
+		name := truncate(m.buf.method, m.peers[i].Name, free)
 		if name == "" {
 			continue
 		}
@@ -262,31 +262,18 @@ func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos)
 		sb.WriteString(name)
 		sb.WriteString(p.post)
 		sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
-		x += 1 + uniseg.StringWidth(name)
+		x += 1 + m.buf.method.StringWidth(name)
 	}
 	return x
 }
 
-// truncate cuts s to at most w cells at a grapheme boundary, marking the cut
-// with an ellipsis.
-func truncate(s string, w int) string {
-	if uniseg.StringWidth(s) <= w {
+// truncate cuts s to at most w cells (as measured by method) at a
+// grapheme boundary, marking the cut with an ellipsis.
+func truncate(method ansi.Method, s string, w int) string {
+	if method.StringWidth(s) <= w {
 		return s
 	}
-	var sb strings.Builder
-	x, state := 0, -1
-	for len(s) > 0 {
-		var c string
-		var cw int
-		c, s, cw, state = uniseg.FirstGraphemeClusterInString(s, state)
-		if x+cw > w-1 {
-			break
-		}
-		sb.WriteString(c)
-		x += cw
-	}
-	sb.WriteString("…")
-	return sb.String()
+	return method.Truncate(s, w, "…")
 }
 
 var blank = strings.Repeat(" ", 256)

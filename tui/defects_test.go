@@ -69,3 +69,34 @@ func TestEditorFollowsTheRenderersWidthMethod(t *testing.T) {
 		t.Fatalf("grapheme rows %q", rows[1:3])
 	}
 }
+
+// Quitting while collaborators are connected asks once: the quit key again
+// (or y) quits, n stays. With nobody connected it quits at once.
+func TestQuitAsksOnceWhileCollaboratorsAreConnected(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Shared", "text")
+	net := newFakeNet(t, nb)
+	net.peers = []Peer{{ID: "p1", Name: "bob", Connected: true}, {ID: "p2", Name: "cem", Connected: true}, {ID: "p3", Name: "dan"}}
+	h := newHarness(t, nb, Options{Open: &id, Network: net}, 60, 12).noteLoaded()
+	h.keys("ctrl+c")
+	if _, ok := h.a.dlg.(*quitDialog); !ok || h.a.quitting {
+		t.Fatalf("ctrl+c with bob and cem connected: dialog %T, quitting %v", h.a.dlg, h.a.quitting)
+	}
+	if scr := h.plain(); !strings.Contains(scr, "bob and cem are connected") || strings.Contains(scr, "dan") {
+		t.Fatalf("the question does not name who is connected:\n%s", scr)
+	}
+	h.keys("n")
+	if h.a.dlg != nil || h.a.quitting {
+		t.Fatal("n should keep collab running")
+	}
+	h.keys("ctrl+q") // opened directly: closing quits, so it asks too
+	if _, ok := h.a.dlg.(*quitDialog); !ok {
+		t.Fatalf("ctrl+q in `collab edit` with people connected: dialog %T", h.a.dlg)
+	}
+	h.keys("esc", "ctrl+c", "ctrl+c").until("quit", func() bool { return h.quit })
+
+	// On the list too, and nobody connected means no question.
+	net2 := newFakeNet(t, nb)
+	h2 := newHarness(t, nb, Options{Network: net2}, 60, 12).listLoaded()
+	h2.keys("q").until("quit without asking", func() bool { return h2.quit })
+}

@@ -444,10 +444,12 @@ func (a *App) editorKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := editKeys
 	switch {
+	case key.Matches(msg, k.Close) && a.opts.Open != nil:
+		return a.requestQuit() // opened directly: closing quits
 	case key.Matches(msg, k.Close):
 		return a.closeNote()
 	case key.Matches(msg, k.Quit) && !s.ed.HasSelection():
-		return a.quit()
+		return a.requestQuit()
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
 		return nil

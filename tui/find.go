@@ -71,7 +71,7 @@ func (a *App) findKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	case key.Matches(msg, editKeys.Quit):
-		return a.quit()
+		return a.requestQuit()
 	}
 	f.input.update(msg)
 	if f.input.ed.Text() != q {

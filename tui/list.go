@@ -66,7 +66,7 @@ func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := listKeys
 	switch {
 	case key.Matches(msg, k.Quit):
-		return a.quit()
+		return a.requestQuit()
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
 	case key.Matches(msg, k.Up):

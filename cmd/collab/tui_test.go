@@ -99,6 +99,26 @@ func (s *tmuxSession) cursor() string {
 	return strings.TrimSpace(s.run("display", "-p", "-t", s.name, "#{cursor_x},#{cursor_y}"))
 }
 
+// quitAnyway presses q and confirms if collab asks (someone may still be
+// connected), then waits for a clean exit.
+func (s *tmuxSession) quitAnyway() {
+	s.t.Helper()
+	s.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screen()
+		if strings.Contains(scr, "Quit collab?") {
+			s.keys("y")
+			break
+		}
+		if strings.Contains(scr, "[collab exited ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.waitExit()
+}
+
 func (s *tmuxSession) waitExit() {
 	s.t.Helper()
 	s.waitFor("[collab exited ")
@@ -397,10 +417,12 @@ func TestTUITwoPeersTmux(t *testing.T) {
 	ann.waitMatch(regexp.MustCompile(`(?m)^ Plan +bob +just now`))
 	bob.keys("C-q")
 	bob.waitMatch(regexp.MustCompile(`(?m)^ Plan +ann +just now`))
+	// ann quits while bob is connected: collab asks once.
 	ann.keys("q")
-	bob.keys("q")
+	ann.waitFor("Quit collab?", "bob is connected")
+	ann.keys("y")
 	ann.waitExit()
-	bob.waitExit()
+	bob.quitAnyway()
 
 	want := "ann wrote this, then more (ann again)\nbob adds a line (bob again)"
 	if a := binOK(t, homeA, "cat", "Plan"); a != want {

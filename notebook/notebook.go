@@ -190,6 +190,12 @@ func (nb *Notebook) List() ([]Summary, error) {
 	return out, nil
 }
 
+// ListStamp changes whenever List may return something new: a note added
+// (created, joined, accepted, imported), trashed or restored, or its view
+// rewritten (a rename, an edit from another process or a peer). It costs a
+// directory read and a stat per note, so a UI showing the list polls it.
+func (nb *Notebook) ListStamp() (uint64, error) { return nb.store.NotesStamp() }
+
 func (nb *Notebook) summarise(id crdt.DocumentID) (Summary, error) {
 	log, err := nb.store.OpenNote(id.String())
 	if err != nil {

@@ -80,8 +80,10 @@ type App struct {
 
 	seenInvites map[crdt.DocumentID]bool
 	gen         int // session generation: stale load results are recognised
-	quitting    bool
-	stop        chan struct{} // closed by Close: ends the ticker
+	// listWatching is set while the notes list's poll (watchList) is armed.
+	listWatching bool
+	quitting     bool
+	stop         chan struct{} // closed by Close: ends the ticker
 
 	// debugPanic, set by tests, runs first in Update (to verify that a panic
 	// restores the terminal and the note is still stored).
@@ -112,6 +114,7 @@ func New(nb *notebook.Notebook, opts Options) *App {
 type (
 	listLoadedMsg struct {
 		notes []notebook.Summary
+		stamp uint64 // the notebook's ListStamp taken before listing
 		err   error
 	}
 	netEventMsg struct{}
@@ -212,12 +215,14 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case netEventMsg:
 		return a, tea.Batch(a.onNetEvent(), a.waitNet())
 	case listLoadedMsg:
-		a.list.set(msg.notes, msg.err)
+		a.list.set(msg.notes, msg.stamp, msg.err)
 		a.refreshOnline()
 		if msg.err != nil {
 			a.showErr(msg.err)
 		}
-		return a, nil
+		return a, a.watchList()
+	case listStampMsg:
+		return a, a.onListStamp(msg)
 	case openMsg:
 		return a, a.openNote(msg.id)
 	case noteLoadedMsg:

@@ -6,6 +6,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/notebook"
 )
 
 // Issue 7: i, ↓, enter on an empty invitations dialog indexed item -1 and
@@ -99,4 +102,57 @@ func TestQuitAsksOnceWhileCollaboratorsAreConnected(t *testing.T) {
 	net2 := newFakeNet(t, nb)
 	h2 := newHarness(t, nb, Options{Network: net2}, 60, 12).listLoaded()
 	h2.keys("q").until("quit without asking", func() bool { return h2.quit })
+}
+
+// Issue 7: the notes list did not refresh when notes were added, restored,
+// accepted or joined while it was shown. Here another process on the
+// notebook creates, joins (what an engine does on `collab join` or an
+// accepted invitation), trashes and restores notes; the shown list follows.
+func TestListFollowsTheNotebook(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	makeNote(t, nb, "First", "one")
+	h := newHarness(t, nb, Options{}, 60, 12).listLoaded()
+	other, err := notebook.Open(nb.Dir(), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shows := func(what string, want ...string) {
+		t.Helper()
+		h.until(what, func() bool {
+			scr := h.plain()
+			for _, w := range want {
+				if !strings.Contains(scr, w) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	second := makeNote(t, other, "Second", "two")
+	shows("a note another process created", "First", "Second", "2 notes")
+	joined, err := other.Join(crdt.NewDocumentID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined.Close()
+	shows("a joined note", "3 notes")
+	if err := other.Trash(second); err != nil {
+		t.Fatal(err)
+	}
+	h.until("the trashed note gone", func() bool { return !strings.Contains(h.plain(), "Second") })
+	if err := other.Restore(second); err != nil {
+		t.Fatal(err)
+	}
+	shows("the restored note", "Second", "3 notes")
+	n, _, err := other.OpenNote(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Doc().SetTitle("Second, renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	shows("the renamed note", "Second, renamed")
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -22,14 +23,15 @@ type listState struct {
 	top     int // first row shown
 	online  map[crdt.DocumentID][]string
 	trashed *notebook.Summary // the note d just trashed, for u
+	stamp   uint64            // the notebook's ListStamp when notes was read
 }
 
-func (l *listState) set(notes []notebook.Summary, err error) {
+func (l *listState) set(notes []notebook.Summary, stamp uint64, err error) {
 	var selID crdt.DocumentID
 	if l.sel < len(l.notes) {
 		selID = l.notes[l.sel].ID
 	}
-	l.notes, l.err, l.loaded = notes, err, true
+	l.notes, l.err, l.loaded, l.stamp = notes, err, true, stamp
 	l.sel = 0
 	for i, n := range notes {
 		if n.ID == selID {
@@ -55,10 +57,58 @@ func (l *listState) selectID(id crdt.DocumentID) {
 
 func (a *App) loadList() tea.Cmd {
 	nb := a.nb
-	return func() tea.Msg {
-		notes, err := nb.List()
-		return listLoadedMsg{notes: notes, err: err}
+	return func() tea.Msg { return listNow(nb) }
+}
+
+// listNow lists the notes, stamping the listing first so a change made
+// while listing is noticed by the next poll.
+func listNow(nb *notebook.Notebook) listLoadedMsg {
+	stamp, _ := nb.ListStamp()
+	notes, err := nb.List()
+	return listLoadedMsg{notes: notes, stamp: stamp, err: err}
+}
+
+// listPoll is how often the shown notes list looks for notes added,
+// removed or changed by anyone: this app's dialogs, the engine (a join, an
+// accepted invitation, a peer's edit) or another process on the notebook.
+const listPoll = time.Second
+
+type listStampMsg struct{ stamp uint64 }
+
+// watchList arms the list's poll, once: it waits listPoll, then reads the
+// notebook's stamp off the loop. The loop reloads the list if the stamp
+// moved and re-arms while the list is shown.
+func (a *App) watchList() tea.Cmd {
+	if a.listWatching || a.screen != screenList || a.quitting {
+		return nil
 	}
+	a.listWatching = true
+	nb, stop := a.nb, a.stop
+	return func() tea.Msg {
+		t := time.NewTimer(listPoll)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stop:
+			return nil
+		}
+		stamp, err := nb.ListStamp()
+		if err != nil {
+			return listStampMsg{} // zero never matches a real listing: reload, which reports the error
+		}
+		return listStampMsg{stamp: stamp}
+	}
+}
+
+func (a *App) onListStamp(m listStampMsg) tea.Cmd {
+	a.listWatching = false
+	if a.screen != screenList || a.quitting {
+		return nil // re-armed by the next listing, when the list shows again
+	}
+	if m.stamp != a.list.stamp {
+		return a.loadList()
+	}
+	return a.watchList()
 }
 
 func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -115,9 +165,9 @@ func (a *App) restoreTrashed(n notebook.Summary) tea.Cmd {
 		if err := nb.Restore(n.ID); err != nil {
 			return errMsg{err}
 		}
-		notes, err := nb.List()
+		listed := listNow(nb)
 		return tea.BatchMsg{
-			func() tea.Msg { return listLoadedMsg{notes, err} },
+			func() tea.Msg { return listed },
 			func() tea.Msg { return flashMsg{fmt.Sprintf("Brought back “%s”", display.Title(n.Title))} },
 		}
 	}

@@ -313,3 +313,9 @@ func (nb *Notebook) Trashed() ([]store.TrashedNote, error) { return nb.store.Tra
 
 // EmptyTrash deletes the notes in the trash for good.
 func (nb *Notebook) EmptyTrash() error { return nb.store.EmptyTrash() }
+
+// TrashedTitle is a trashed note's title as its view cache last had it.
+func (nb *Notebook) TrashedTitle(t store.TrashedNote) (string, error) {
+	v, err := nb.store.TrashedView(t)
+	return v.Title, err
+}

@@ -58,7 +58,7 @@ func searchNotebook(b *testing.B, n, size int) *Notebook {
 			for i := range next {
 				note, err := nb.Create(fmt.Sprintf("Note %d", i))
 				if err == nil {
-					err = errors.Join(note.Doc().Splice(0, 0, texts[i]), note.Close())
+					err = errors.Join(note.Splice(0, 0, texts[i]), note.Close())
 				}
 				if err != nil {
 					errs <- err

@@ -22,7 +22,7 @@ func searchFixture(t *testing.T) *Notebook {
 			t.Fatal(err)
 		}
 		if n.text != "" {
-			if err := note.Doc().Splice(0, 0, n.text); err != nil {
+			if err := note.Splice(0, 0, n.text); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,7 +112,7 @@ func TestSearchStaleView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Doc().Splice(0, 0, "saffron\n"); err != nil {
+	if err := n.Splice(0, 0, "saffron\n"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Flush(); err != nil { // stored, view not rewritten yet

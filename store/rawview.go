@@ -35,6 +35,23 @@ func (r RawView) Decode() (View, error) {
 	return v, nil
 }
 
+// TrashedView reads a trashed note's view cache (its title and text when
+// it was trashed), verified like ReadView's.
+func (nb *Notebook) TrashedView(t TrashedNote) (View, error) {
+	b, err := readFileInto(filepath.Join(t.Dir, viewName), nil)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return View{}, fmt.Errorf("view of trashed note %s: %w", t.ID, ErrNotFound)
+		}
+		return View{}, fmt.Errorf("read view of trashed note %s: %w", t.ID, err)
+	}
+	payload, err := decodeBlob(viewMagic, viewName, b)
+	if err != nil {
+		return View{}, fmt.Errorf("trashed note %s: %w", t.ID, err)
+	}
+	return RawView{JSON: payload}.Decode()
+}
+
 // positionKey starts the view's last field as WriteView encodes it. Inside
 // JSON strings a quote is always escaped, so these bytes can only be the key.
 var positionKey = []byte(`"Position":`)

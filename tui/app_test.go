@@ -143,7 +143,7 @@ func TestHistoryRestore(t *testing.T) {
 	nb := openNotebook(t, "alice")
 	id := makeNote(t, nb, "Draft", "first version")
 	h := newHarness(t, nb, Options{Open: &id, Policy: live}, 60, 14).noteLoaded()
-	h.keys("ctrl+a", "type:second version").saved()
+	h.keys("alt+a", "type:second version").saved()
 	h.keys("ctrl+r").historyShown()
 	n := len(h.a.hist.changes)
 	if n < 3 {

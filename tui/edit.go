@@ -100,7 +100,7 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 	s := &session{
 		id: id, gen: a.gen, net: a.net, owned: a.net == nil, loading: true, saved: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		ed: a.newEditor(),
+		ed: a.newEditor(editor.WithMarkdown(true)),
 	}
 	s.sentCursor = [2]int{-1, -1}
 	if v, _, err := a.nb.PeekView(id); err == nil {

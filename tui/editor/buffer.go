@@ -24,13 +24,20 @@ type layout struct {
 	gs    []glyph
 	width int     // wrap width rows was computed for; 0 = not wrapped yet
 	rows  []int32 // index in gs of each row's first glyph; a last row may start at len(gs)
+
+	// Markdown styles per glyph (mdMasks), valid when mdOK and the line
+	// still starts in fence state mdFence.
+	md      []mdMask
+	mdOK    bool
+	mdFence fence
 }
 
 // line is one logical line (text between newlines, newline excluded).
 type line struct {
-	start int // rune offset in the buffer
-	n     int // runes, excluding the trailing '\n'
-	lay   *layout
+	start   int // rune offset in the buffer
+	n       int // runes, excluding the trailing '\n'
+	lay     *layout
+	fenceIn fence // code fence state at the line's start, valid below buffer.fenceValid
 }
 
 // buffer is the note text in runes (the CRDT's unit) with a line index whose
@@ -44,6 +51,11 @@ type buffer struct {
 	// will (Bubble Tea's cell buffer): wrap, drawing and the cursor must
 	// agree with it, or a row the editor thinks fits is cut at the edge.
 	method ansi.Method
+	// fenceValid is how many leading lines have a current fenceIn.
+	fenceValid int
+	// rev counts changes to the text, for caches of what is derived from
+	// it (find's match count).
+	rev uint64
 }
 
 // setMethod switches how cluster widths are measured and drops every
@@ -61,6 +73,8 @@ func (b *buffer) setMethod(m ansi.Method) {
 func (b *buffer) setText(s string) {
 	b.text = []rune(s)
 	b.lines = splitLines(b.text, 0, len(b.text), b.lines[:0])
+	b.fenceValid = 0
+	b.rev++
 }
 
 // splitLines appends the logical lines of text[from:to] (which must start at a
@@ -90,6 +104,10 @@ func (b *buffer) splice(pos, del int, ins []rune) {
 	regionStart := b.lines[i0].start
 	delta := len(ins) - del
 	regionEnd := b.lines[i1].start + b.lines[i1].n + delta
+	b.rev++
+	// Code fence states after the edited lines stay valid unless a fence
+	// line may have been edited, made or removed.
+	fences := mayFence(b.text[regionStart:b.lines[i1].start+b.lines[i1].n]) || mayFence(ins)
 	b.text = slices.Replace(b.text, pos, pos+del, ins...)
 	var repl []line
 	if i0 == i1 && !slices.Contains(ins, '\n') {
@@ -98,10 +116,31 @@ func (b *buffer) splice(pos, del int, ins []rune) {
 	} else {
 		repl = splitLines(b.text, regionStart, regionEnd, nil)
 	}
+	if !fences && b.fenceValid > i0 {
+		fences = mayFence(b.text[regionStart:regionEnd])
+	}
+	in := b.lines[i0].fenceIn
 	b.lines = slices.Replace(b.lines, i0, i1+1, repl...)
 	if delta != 0 {
 		for i := i0 + len(repl); i < len(b.lines); i++ {
 			b.lines[i].start += delta
+		}
+	}
+	switch {
+	case b.fenceValid <= i0:
+	case fences:
+		b.fenceValid = i0 + 1
+		b.lines[i0].fenceIn = in
+	default:
+		// No fence in the region before or after: its lines start as the
+		// first did, and the lines after it as they did.
+		for i := i0; i < i0+len(repl); i++ {
+			b.lines[i].fenceIn = in
+		}
+		if b.fenceValid > i1 {
+			b.fenceValid += len(repl) - (i1 - i0 + 1)
+		} else {
+			b.fenceValid = min(b.fenceValid, i0+len(repl))
 		}
 	}
 }

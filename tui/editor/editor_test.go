@@ -182,7 +182,7 @@ func TestShiftSelectCutPaste(t *testing.T) {
 	if e.cmd != nil {
 		t.Fatal("copy without selection returned a command")
 	}
-	e.keys("ctrl+a", "ctrl+c")
+	e.keys("alt+a", "ctrl+c")
 	if e.cmd == nil || e.m.Clipboard() != "X" {
 		t.Fatal("copy after select all")
 	}

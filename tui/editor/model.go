@@ -71,8 +71,14 @@ type Model struct {
 	styles       Styles
 	customStyles bool
 	sty          renderStyles
+	markdown     bool
+	mdIDs        map[mdMask]int // compiled Markdown styles (mdStyle)
+	mdPairs      []sgr
 
 	clipboard string
+	// killed: this key cut with ctrl+k/u; killing: the key before did, so
+	// this kill adds to the clipboard instead of replacing it.
+	killed, killing bool
 
 	undo, redo []undoEntry
 	undoLimit  int
@@ -117,6 +123,7 @@ func New(opts ...Option) *Model {
 func (m *Model) SetStyles(s Styles) {
 	m.styles = s
 	m.sty = compileStyles(s)
+	m.mdIDs, m.mdPairs = nil, nil
 	m.compilePeers()
 }
 

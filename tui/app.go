@@ -311,8 +311,12 @@ func (a *App) routeInput(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	if a.screen == screenEditor && a.sess != nil {
-		if a.sess.find != nil {
-			a.sess.find.input.update(msg)
+		if f := a.sess.find; f != nil {
+			if f.inRepl {
+				f.repl.update(msg)
+				return nil
+			}
+			f.input.update(msg)
 			a.sess.findLive()
 			return nil
 		}

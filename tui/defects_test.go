@@ -148,7 +148,7 @@ func TestListFollowsTheNotebook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Doc().SetTitle("Second, renamed"); err != nil {
+	if err := n.SetTitle("Second, renamed"); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {

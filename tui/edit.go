@@ -46,6 +46,8 @@ type session struct {
 	// anything merged since; remote changes come as the splices from rev
 	// to the note's current revision.
 	rev crdt.Rev
+	// The find bar's last query and replacement, offered when it reopens.
+	lastFind, lastReplace string
 
 	// Remote changes: the subscriber sets dirty and wakes the waiter, which
 	// delivers remoteMsg to the loop; the loop applies the splices since
@@ -397,18 +399,31 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
+	var cmd tea.Cmd
+	s.userEdit(a, func() []editor.Splice {
+		splices, c := s.ed.Update(msg)
+		cmd = c
+		return splices
+	})
+	return cmd
+}
+
+// userEdit runs an edit of the user's (a key, a paste, find's replace):
+// edit changes the editor and returns its splices, which go to the note.
+func (s *session) userEdit(a *App, edit func() []editor.Splice) {
+	if s.note == nil || s.noBody {
+		return
+	}
 	// A remote change not shown yet: apply it first, so what the user
 	// types is computed on the text the note has now (Edit would rebase it
 	// anyway; this keeps the screen and the keystroke in step).
 	if s.dirty.Load() {
 		s.syncRemote(a)
 	}
-	splices, cmd := s.ed.Update(msg)
-	if len(splices) > 0 {
+	if splices := edit(); len(splices) > 0 {
 		s.applyLocal(a, splices)
 	}
 	s.sendCursor()
-	return cmd
 }
 
 // applyLocal hands the editor's splices, made on the text at s.rev, to the
@@ -552,7 +567,11 @@ func (s *session) close() error {
 // layout: status bar, editor, footer.
 func (s *session) layout(w, h int) {
 	s.w, s.h = w, h
-	s.ed.SetSize(max(1, w), max(1, h-2))
+	bottom := 1
+	if s.find != nil {
+		bottom = s.find.rows()
+	}
+	s.ed.SetSize(max(1, w), max(1, h-1-bottom))
 	s.ed.SetOrigin(0, 1)
 }
 
@@ -611,9 +630,9 @@ func (s *session) view(a *App) string {
 	var body string
 	switch {
 	case s.noBody && !s.loading:
-		body = fitLines([]string{"", a.st.dim.Render(ansi.Wordwrap(" Waiting for the note's text from peers… It appears here as soon as one of them is reachable.", s.w, ""))}, s.h-2)
+		body = fitLines([]string{"", a.st.dim.Render(ansi.Wordwrap(" Waiting for the note's text from peers… It appears here as soon as one of them is reachable.", s.w, ""))}, s.ed.Height())
 	case s.loadErr != nil && s.ed.Len() == 0:
-		body = fitLines([]string{"", a.st.err.Render(ansi.Wordwrap(" Can't open this note: "+s.loadErr.Error(), s.w, ""))}, s.h-2)
+		body = fitLines([]string{"", a.st.err.Render(ansi.Wordwrap(" Can't open this note: "+s.loadErr.Error(), s.w, ""))}, s.ed.Height())
 	default:
 		body = s.ed.View()
 	}

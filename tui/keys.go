@@ -50,11 +50,14 @@ var editKeys = struct {
 }
 
 var findKeys = struct {
-	Next, Prev, Close key.Binding
+	Next, Prev, Switch, Replace, ReplaceAll, Close key.Binding
 }{
-	Next:  bindH("enter/↓", "next match", "enter", "down", "ctrl+n"),
-	Prev:  bindH("shift+enter/↑", "previous match", "shift+enter", "up", "ctrl+p"),
-	Close: bindH("esc", "close the find bar", "esc", "ctrl+f"),
+	Next:       bindH("enter/↓", "next match (a query with capitals matches case)", "enter", "down", "ctrl+n"),
+	Prev:       bindH("shift+enter/↑", "previous match", "shift+enter", "up", "ctrl+p"),
+	Switch:     bindH("tab", "type the replacement / the query", "tab"),
+	Replace:    bindH("enter (replacing)", "replace this match, go to the next", "enter"),
+	ReplaceAll: bindH("alt+enter", "replace every match (one undo step)", "alt+enter", "ctrl+enter", "alt+r"),
+	Close:      bindH("esc", "close the find bar", "esc", "ctrl+f"),
 }
 
 var historyKeys = struct {
@@ -106,7 +109,7 @@ func helpSections() []helpSection {
 			k.Newline, k.PlainNewline, k.Tab, k.Outdent, k.ToggleCheckbox,
 			bindH("mouse", "click places the cursor, wheel scrolls", "mouse"),
 		}},
-		{"Find bar", []key.Binding{f.Next, f.Prev, f.Close}},
+		{"Find bar", []key.Binding{f.Next, f.Prev, f.Switch, f.Replace, f.ReplaceAll, f.Close}},
 		{"History", []key.Binding{h.Up, h.Down, h.Top, h.Bottom, h.Expand, h.Collapse, h.PageUp, h.PageDown, h.Restore, h.Back}},
 		{"Dialogs", []key.Binding{d.Confirm, d.Cancel, d.Yes, d.No, d.Accept, d.Decline, d.Copy}},
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // Edits that touch several places or reshape lines: killing to a line's
@@ -15,19 +17,28 @@ import (
 // and the selection anchor follow the text they were on; the cursor goes
 // after text inserted right at it.
 func (m *Model) editMany(ops []Splice) {
-	ops = slices.DeleteFunc(slices.Clone(ops), func(s Splice) bool { return s.Delete == 0 && s.Insert == "" })
+	ops = slices.DeleteFunc(slices.Clone(ops), func(s Splice) bool { return s.IsNoop() })
 	if len(ops) == 0 {
 		return
 	}
+	// Highest first: as a sequence, each splice is then still where it
+	// was meant to be.
+	slices.Reverse(ops)
 	cur, anc := m.cursor, m.anchor
-	for i := len(ops) - 1; i >= 0; i-- {
-		g := runeLen(ops[i].Insert)
-		cur = mapPos(cur, ops[i], g, true)
+	ancStick := splice.Before
+	if anc > m.cursor {
+		ancStick = splice.After
+	}
+	for _, o := range ops {
+		cur = splice.Map(cur, o, splice.After)
 		if anc >= 0 {
-			anc = mapPos(anc, ops[i], g, anc > m.cursor)
+			anc = splice.Map(anc, o, ancStick)
 		}
 	}
 	inv := m.applyOps(ops)
+	if inv == nil {
+		return
+	}
 	m.undo = append(m.undo, undoEntry{ops: inv, kind: editOther})
 	if len(m.undo) > m.undoLimit {
 		m.undo = slices.Delete(m.undo, 0, len(m.undo)-m.undoLimit)

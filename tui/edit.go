@@ -32,6 +32,7 @@ type session struct {
 	gen   int
 	title string
 	net   Network
+	nb    *notebook.Notebook
 
 	note    *notebook.Note // nil while loading
 	owned   bool           // opened by the app (offline): it runs and closes it
@@ -89,9 +90,16 @@ type (
 	}
 )
 
-// openNote shows the note's cached text at once and loads the note in a
-// command; noteLoadedMsg switches to the live note.
-func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
+// openNote shows the note's cached text at once, where the editor last
+// left it, and loads the note in a command; noteLoadedMsg switches to the
+// live note.
+func (a *App) openNote(id crdt.DocumentID) tea.Cmd { return a.openNoteAt(id, nil) }
+
+// matchAt is a place to open a note at: a search match to select.
+type matchAt struct{ pos, length int }
+
+// openNoteAt is openNote selecting at instead of the remembered place.
+func (a *App) openNoteAt(id crdt.DocumentID, at *matchAt) tea.Cmd {
 	var closeOld tea.Cmd
 	if a.sess != nil {
 		old := a.sess
@@ -105,6 +113,7 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 		ed: a.newEditor(editor.WithMarkdown(true)),
 	}
 	s.sentCursor = [2]int{-1, -1}
+	s.nb = a.nb
 	if v, _, err := a.nb.PeekView(id); err == nil {
 		s.title = v.Title
 		s.ed.SetText(v.Text)
@@ -114,6 +123,12 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 	a.hist = nil
 	a.screen = screenEditor
 	s.layout(a.w, a.h)
+	switch st, ok := a.nb.EditorState(id); {
+	case at != nil:
+		s.ed.Select(at.pos, at.pos+at.length)
+	case ok:
+		s.ed.ShowAt(st.Place([]rune(s.ed.Text())), st.Row)
+	}
 	nb, net := a.nb, a.net
 	load := func() tea.Msg {
 		m := noteLoadedMsg{s: s}
@@ -549,6 +564,7 @@ func (s *session) close() error {
 	if s.unsub != nil {
 		s.unsub()
 	}
+	s.saveEditorState()
 	if s.note == nil {
 		return nil
 	}
@@ -562,6 +578,24 @@ func (s *session) close() error {
 		err = <-s.runDone
 	}
 	return errors.Join(err, s.note.Close())
+}
+
+// saveEditorState remembers where the cursor and the view are, for the
+// next time this note opens on this device.
+func (s *session) saveEditorState() {
+	if s.nb == nil || s.loading || s.loadErr != nil || s.noBody {
+		return
+	}
+	c := s.ed.CursorPos()
+	_, row, ok := s.ed.CursorXY()
+	if !ok {
+		row = 0
+	}
+	_ = s.nb.SaveEditorState(s.id, notebook.EditorState{
+		Cursor: c, Row: row,
+		Before: s.ed.Slice(c-notebook.EditorContext, c),
+		After:  s.ed.Slice(c, c+notebook.EditorContext),
+	})
 }
 
 // layout: status bar, editor, footer.

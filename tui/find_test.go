@@ -64,3 +64,42 @@ func TestFindReplaceAndReplaceAll(t *testing.T) {
 		t.Fatalf("stored %q", got)
 	}
 }
+
+// The cursor and the scroll position are remembered per note: reopened, the
+// note shows where it was left, also after another process added text
+// above the cursor meanwhile.
+func TestCursorRememberedPerNote(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Long", strings.Repeat("line\n", 60)+"the spot\n"+strings.Repeat("more\n", 40))
+	h := newHarness(t, nb, Options{}, 40, 10).listLoaded()
+	h.keys("enter").noteLoaded()
+	h.keys("ctrl+f", "type:spot", "esc", "left", "left")
+	pos := h.a.sess.ed.CursorPos()
+	_, row, _ := h.a.sess.ed.CursorXY()
+	h.keys("ctrl+q").until("the list", func() bool { return h.a.screen == screenList && h.a.sess == nil })
+	h.settle()
+	h.keys("enter").noteLoaded()
+	if got := h.a.sess.ed.CursorPos(); got != pos {
+		t.Fatalf("reopened at %d, left at %d", got, pos)
+	}
+	if _, r, ok := h.a.sess.ed.CursorXY(); !ok || r != row {
+		t.Fatalf("cursor on row %d (visible %v), left on row %d", r, ok, row)
+	}
+	h.keys("ctrl+q").until("the list", func() bool { return h.a.screen == screenList && h.a.sess == nil })
+	h.settle()
+	// Another process inserts above: the cursor still finds "the spot".
+	n, _, err := nb.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Doc().Splice(0, 0, "new first line\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("enter").noteLoaded()
+	if got := h.a.sess.ed.CursorPos(); got != pos+len("new first line\n") {
+		t.Fatalf("after an insert above, reopened at %d, want %d", got, pos+len("new first line\n"))
+	}
+}

@@ -48,6 +48,7 @@ const (
 	screenList screen = iota
 	screenEditor
 	screenHistory
+	screenSearch
 )
 
 // Smallest size the app lays out for; below it a notice is shown.
@@ -66,8 +67,12 @@ type App struct {
 	list   listState
 	sess   *session // the open note, nil on the list
 	hist   *historyState
-	dlg    dialog     // modal dialog, nil when none
-	help   *helpState // the ? screen, nil when hidden
+	// searchScreen is the search across notes (screenSearch); searchGen
+	// numbers searches so only the newest result is shown.
+	searchScreen *searchScreen
+	searchGen    int
+	dlg          dialog     // modal dialog, nil when none
+	help         *helpState // the ? screen, nil when hidden
 
 	flash     string // one-line message in the footer
 	flashErr  bool
@@ -220,9 +225,16 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			a.showErr(msg.err)
 		}
-		return a, a.watchList()
+		var refilter tea.Cmd
+		if f := a.list.filter; f != nil && f.query != "" {
+			refilter = f.rerun(a)
+		}
+		return a, tea.Batch(a.watchList(), refilter)
 	case listStampMsg:
 		return a, a.onListStamp(msg)
+	case searchResultMsg:
+		a.onSearchResult(msg)
+		return a, nil
 	case openMsg:
 		return a, a.openNote(msg.id)
 	case noteLoadedMsg:
@@ -294,7 +306,15 @@ func (a *App) routeKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.editorKey(msg)
 	case screenHistory:
 		return a.historyKey(msg)
+	case screenSearch:
+		if a.searchScreen != nil {
+			return a.searchKey(msg)
+		}
+		return nil
 	default:
+		if a.list.filter != nil {
+			return a.filterKey(msg)
+		}
 		return a.listKey(msg)
 	}
 }
@@ -309,6 +329,14 @@ func (a *App) routeInput(msg tea.Msg) tea.Cmd {
 			in.input().update(msg)
 		}
 		return nil
+	}
+	switch {
+	case a.screen == screenSearch && a.searchScreen != nil:
+		a.searchScreen.query.in.update(msg)
+		return a.searchScreen.query.run(a)
+	case a.screen == screenList && a.list.filter != nil:
+		a.list.filter.in.update(msg)
+		return a.list.filter.run(a)
 	}
 	if a.screen == screenEditor && a.sess != nil {
 		if f := a.sess.find; f != nil {
@@ -431,8 +459,14 @@ func (a *App) View() tea.View {
 	case a.screen == screenHistory && a.hist != nil:
 		content = a.hist.view(a)
 		v.MouseMode = tea.MouseModeCellMotion
+	case a.screen == screenSearch && a.searchScreen != nil:
+		content = a.searchScreen.view(a)
+		cursor = tea.NewCursor(len(" Search: ")+a.searchScreen.query.in.cursorX(), 1)
 	default:
 		content = a.list.view(a)
+		if f := a.list.filter; f != nil {
+			cursor = tea.NewCursor(len(" Filter: ")+f.in.cursorX(), a.h-1)
+		}
 	}
 	if a.dlg != nil && a.help == nil {
 		var c *tea.Cursor

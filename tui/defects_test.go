@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -155,4 +156,46 @@ func TestListFollowsTheNotebook(t *testing.T) {
 		t.Fatal(err)
 	}
 	shows("the renamed note", "Second, renamed")
+}
+
+// Issue 12: at 40×10 the invite box cut the ticket off; it shows all of it
+// now (wrapped), the words around it giving way.
+func TestInviteBoxShowsTheWholeTicketAt40x10(t *testing.T) {
+	nbh, id := poemNotebook(t)
+	net := peerNet(t, nbh)
+	net.ticket = "automerge:4NMNnkv3xyQjzHMdkvAqDp7bXeR1#/ip4/192.168.1.20/tcp/4747/p2p/12D3KooWQmExampleTicketPeerIdXyz"
+	h := newHarness(t, nbh.nb, Options{Open: &id, Network: net}, 40, 10).noteLoaded()
+	h.keys("ctrl+s").until("ticket", func() bool { d, ok := h.a.dlg.(*inviteDialog); return ok && d.ticket != "" })
+	h.checkScreen()
+	var shown strings.Builder
+	for _, l := range strings.Split(h.plain(), "\n") {
+		i, j := strings.Index(l, "│"), strings.LastIndex(l, "│")
+		if i >= 0 && j > i {
+			shown.WriteString(strings.TrimSpace(l[i+len("│") : j]))
+		}
+	}
+	if !strings.Contains(shown.String(), net.ticket) {
+		t.Fatalf("the box does not show the whole ticket:\n%s", h.plain())
+	}
+}
+
+// Issue 12: after a failed join the dialog kept the ticket, so the next
+// paste was appended to it. The field is empty after the error.
+func TestJoinDialogClearsAFailedTicket(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	net := newFakeNet(t, nb)
+	net.joinErr = errors.New("no peer reachable for this ticket")
+	h := newHarness(t, nb, Options{Network: net}, 60, 14).listLoaded()
+	h.keys("j")
+	h.send(tea.PasteMsg{Content: "automerge:bad"})
+	h.keys("enter")
+	h.until("the error", func() bool { d, ok := h.a.dlg.(*promptDialog); return ok && d.err != "" })
+	d := h.a.dlg.(*promptDialog)
+	if got := d.in.value(); got != "" {
+		t.Fatalf("the failed ticket %q stayed in the field", got)
+	}
+	h.send(tea.PasteMsg{Content: "automerge:good"})
+	if got := d.in.value(); got != "automerge:good" {
+		t.Fatalf("the next paste gave %q", got)
+	}
 }

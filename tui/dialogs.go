@@ -243,11 +243,28 @@ func (d *inviteDialog) view(a *App, maxW int) (string, int, int, bool) {
 	case d.ticket == "":
 		lines = append(lines, a.st.dim.Render("Making a ticket…"))
 	default:
-		lines = append(lines,
-			wrapText("Send them this ticket; they join with j in their notes list or `collab join TICKET`:", w), "",
-			ansi.Hardwrap(d.ticket, w, false), "")
+		// The whole ticket always shows: on a small screen the words
+		// around it go first (the box has the screen's height less its
+		// border).
+		ticket := ansi.Hardwrap(d.ticket, w, false)
+		hints := a.hintBox(w, key.NewBinding(key.WithHelp("c", "copy again")), key.NewBinding(key.WithHelp("esc", "close")))
+		intro := wrapText("Send them this ticket; they join with j in their notes list or `collab join TICKET`:", w)
+		full := []string{lines[0], "", intro, "", ticket, ""}
 		if d.copied {
-			lines = append(lines, a.st.ok.Render(wrapText("Copied to the clipboard (if your terminal allows OSC 52; else select it above).", w)))
+			full = append(full, a.st.ok.Render(wrapText("Copied to the clipboard (if your terminal allows OSC 52; else select it above).", w)), "")
+		}
+		room := a.h - 2
+		for _, try := range [][]string{
+			append(full, hints),
+			{lines[0], "", intro, "", ticket, "", hints},
+			{lines[0], "", ticket, "", hints},
+			{lines[0], ticket, hints},
+			{ticket, hints},
+			{ticket},
+		} {
+			if n := strings.Count(strings.Join(try, "\n"), "\n") + 1; n <= room || len(try) == 1 {
+				return strings.Join(try, "\n"), 0, 0, false
+			}
 		}
 	}
 	lines = append(lines, "", a.hintBox(w, key.NewBinding(key.WithHelp("c", "copy again")), key.NewBinding(key.WithHelp("esc", "close"))))
@@ -432,6 +449,10 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 		switch d := a.dlg.(type) {
 		case *promptDialog:
 			d.busy, d.err = "", friendlyError(m.err)
+			if m.act == actJoin {
+				// The next paste is a new ticket, not more of the failed one.
+				d.in.ed.SetText("")
+			}
 			return nil
 		case *invitesDialog:
 			d.busy, d.err = "", friendlyError(m.err)

@@ -92,7 +92,7 @@ func TestCursorRememberedPerNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Doc().Splice(0, 0, "new first line\n"); err != nil {
+	if err := n.Splice(0, 0, "new first line\n"); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {

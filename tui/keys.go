@@ -18,13 +18,15 @@ func bindH(keysHelp, help string, keys ...string) key.Binding {
 
 // listKeys are the notes list's keys.
 var listKeys = struct {
-	Up, Down, Top, Bottom, Open, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
+	Up, Down, Top, Bottom, Open, Filter, Search, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
 }{
 	Up:      bindH("↑/ctrl+p", "previous note", "up", "ctrl+p", "k"),
 	Down:    bindH("↓/ctrl+n", "next note", "down", "ctrl+n"),
 	Top:     bindH("home", "first note", "home", "pgup"),
 	Bottom:  bindH("end", "last note", "end", "pgdown"),
 	Open:    bind("open the note", "enter"),
+	Filter:  bindH("/", "filter the notes by title or text (esc clears)", "/"),
+	Search:  bindH("ctrl+f", "search every note's lines; enter opens at the match", "ctrl+f"),
 	New:     bind("new note", "n"),
 	Rename:  bind("rename", "r"),
 	Delete:  bind("move to the trash", "d", "delete"),
@@ -98,7 +100,7 @@ func helpSections() []helpSection {
 	l, e, f, h, d := listKeys, editKeys, findKeys, historyKeys, dialogKeys
 	k := editor.DefaultKeyMap()
 	return []helpSection{
-		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
+		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.Filter, l.Search, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
 		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.History, e.Follow, e.Help}},
 		{"Editing", []key.Binding{
 			k.Left, k.Right, k.Up, k.Down, k.WordLeft, k.WordRight, k.LineStart, k.LineEnd,

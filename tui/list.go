@@ -24,31 +24,29 @@ type listState struct {
 	online  map[crdt.DocumentID][]string
 	trashed *notebook.Summary // the note d just trashed, for u
 	stamp   uint64            // the notebook's ListStamp when notes was read
+	filter  *searchQuery      // the / filter, nil when off
 }
 
 func (l *listState) set(notes []notebook.Summary, stamp uint64, err error) {
 	var selID crdt.DocumentID
-	if l.sel < len(l.notes) {
-		selID = l.notes[l.sel].ID
+	if n, ok := l.selected(); ok {
+		selID = n.ID
 	}
 	l.notes, l.err, l.loaded, l.stamp = notes, err, true, stamp
 	l.sel = 0
-	for i, n := range notes {
-		if n.ID == selID {
-			l.sel = i
-		}
-	}
+	l.selectID(selID)
 }
 
 func (l *listState) selected() (notebook.Summary, bool) {
-	if l.sel < 0 || l.sel >= len(l.notes) {
+	shown := l.shown()
+	if l.sel < 0 || l.sel >= len(shown) {
 		return notebook.Summary{}, false
 	}
-	return l.notes[l.sel], true
+	return shown[l.sel], true
 }
 
 func (l *listState) selectID(id crdt.DocumentID) {
-	for i, n := range l.notes {
+	for i, n := range l.shown() {
 		if n.ID == id {
 			l.sel = i
 		}
@@ -122,11 +120,15 @@ func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Up):
 		l.sel = max(0, l.sel-1)
 	case key.Matches(msg, k.Down):
-		l.sel = min(len(l.notes)-1, l.sel+1)
+		l.sel = clampSel(l.sel+1, len(l.shown()))
 	case key.Matches(msg, k.Top):
 		l.sel = 0
 	case key.Matches(msg, k.Bottom):
-		l.sel = len(l.notes) - 1
+		l.sel = clampSel(len(l.shown())-1, len(l.shown()))
+	case key.Matches(msg, k.Filter):
+		a.openFilter()
+	case key.Matches(msg, k.Search):
+		a.openSearchScreen()
 	case key.Matches(msg, k.Open):
 		if n, ok := l.selected(); ok {
 			return a.openNote(n.ID)
@@ -203,9 +205,12 @@ func (l *listState) view(a *App) string {
 		}
 	}
 	body := h - len(rows) - 1
+	notes := l.shown()
 	switch {
 	case !l.loaded:
 		rows = append(rows, "", a.st.dim.Render(" Loading notes…"))
+	case l.filter != nil && l.filter.query != "" && len(notes) == 0:
+		rows = append(rows, "", ansi.Wordwrap(" No note holds “"+display.Title(l.filter.query)+"”.", w, ""))
 	case len(l.notes) == 0:
 		rows = append(rows, "",
 			ansi.Wordwrap(" No notes yet.", w, ""),
@@ -238,8 +243,8 @@ func (l *listState) view(a *App) string {
 		if n > 0 && l.sel >= l.top+n {
 			l.top = l.sel - n + 1
 		}
-		for i := l.top; i < len(l.notes) && i < l.top+n; i++ {
-			note := l.notes[i]
+		for i := l.top; i < len(notes) && i < l.top+n; i++ {
+			note := notes[i]
 			r := padRight(row(display.Title(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
 			if i == l.sel {
 				r = a.st.selected.Render(r)
@@ -248,7 +253,10 @@ func (l *listState) view(a *App) string {
 		}
 	}
 	out := fitLines(rows, h-1)
-	return out + "\n" + a.footer("enter", "open", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
+	if l.filter != nil {
+		return out + "\n" + a.filterRow()
+	}
+	return out + "\n" + a.footer("enter", "open", "/", "filter", "^F", "search", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
 }
 
 // bar draws a full-width status bar with left and right parts; the left

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/store"
@@ -190,29 +191,56 @@ func (nb *Notebook) List() ([]Summary, error) {
 	return out, nil
 }
 
+// ListStamp changes whenever List may return something new: a note added
+// (created, joined, accepted, imported), trashed or restored, or its view
+// rewritten (a rename, an edit from another process or a peer). It costs a
+// directory read and a stat per note, so a UI showing the list polls it.
+func (nb *Notebook) ListStamp() (uint64, error) { return nb.store.NotesStamp() }
+
 func (nb *Notebook) summarise(id crdt.DocumentID) (Summary, error) {
+	sum, _, err := nb.summariseView(id)
+	return sum, err
+}
+
+// summariseView reads a note's summary and cached text from its view,
+// rebuilding a view that is missing, damaged or not current.
+func (nb *Notebook) summariseView(id crdt.DocumentID) (Summary, string, error) {
 	log, err := nb.store.OpenNote(id.String())
 	if err != nil {
-		return Summary{}, fmt.Errorf("note %s: %w", id, err)
+		return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
 	}
 	defer log.Close()
 	v, current, err := log.ReadView()
 	if err != nil || !current {
 		n, _, err := nb.openLog(id, log)
 		if err != nil {
-			return Summary{}, err
+			return Summary{}, "", err
 		}
 		if err := n.writeView(); err != nil {
-			return Summary{}, err
+			return Summary{}, "", err
 		}
 		if v, _, err = log.ReadView(); err != nil {
-			return Summary{}, fmt.Errorf("note %s: %w", id, err)
+			return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
 		}
 	}
+	return summary(id, v, log.Modified()), v.Text, nil
+}
+
+func summary(id crdt.DocumentID, v store.View, modified time.Time) Summary {
 	return Summary{
 		ID: id, IDString: id.String(), URL: id.URL(), Title: v.Title,
-		Chars: len([]rune(v.Text)), Modified: log.Modified(),
-	}, nil
+		Chars: utf8.RuneCountInString(v.Text), Modified: modified,
+	}
+}
+
+// summaryOf summarises a note from a view already read.
+func (nb *Notebook) summaryOf(id crdt.DocumentID, v store.View) Summary {
+	var modified time.Time
+	if log, err := nb.store.OpenNote(id.String()); err == nil {
+		modified = log.Modified()
+		log.Close()
+	}
+	return summary(id, v, modified)
 }
 
 // Resolve finds the note a NOTE argument names: an automerge URL, an ID, a
@@ -285,3 +313,9 @@ func (nb *Notebook) Trashed() ([]store.TrashedNote, error) { return nb.store.Tra
 
 // EmptyTrash deletes the notes in the trash for good.
 func (nb *Notebook) EmptyTrash() error { return nb.store.EmptyTrash() }
+
+// TrashedTitle is a trashed note's title as its view cache last had it.
+func (nb *Notebook) TrashedTitle(t store.TrashedNote) (string, error) {
+	v, err := nb.store.TrashedView(t)
+	return v.Title, err
+}

@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"strings"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
@@ -59,11 +60,23 @@ func (n *Note) Splice(pos, del int, ins string) error {
 	return n.doc.Splice(pos, del, ins)
 }
 
-// Append adds text at the end of the body.
+// Append adds text at the end of the body, on a line of its own.
 func (n *Note) Append(text string) error {
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
-	return n.doc.Splice(n.doc.Len(), 0, text)
+	end := n.doc.Len()
+	if end > 0 && text != "" {
+		// On a line of its own: onto a body that does not end in a
+		// newline, text would otherwise be glued to its last line.
+		body, err := n.doc.Text()
+		if err != nil {
+			return err
+		}
+		if !strings.HasSuffix(body, "\n") {
+			text = "\n" + text
+		}
+	}
+	return n.doc.Splice(end, 0, text)
 }
 
 // ReplaceText makes the body read text, by the smallest splices that do,

@@ -1,8 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -208,6 +210,32 @@ func (nb *Notebook) populate(dir string) error {
 	}
 	lf.Close()
 	return syncDir(dir)
+}
+
+// NotesStamp fingerprints the live notes: their IDs and their directories'
+// modification times. It changes when a note is created, joined, trashed
+// or restored, and when a note's view cache or generation files are
+// replaced (a rename inside its directory), so a notes list can poll it
+// cheaply (one directory read and a stat per note) instead of re-reading
+// every view.
+func (nb *Notebook) NotesStamp() (uint64, error) {
+	entries, err := os.ReadDir(nb.notesDir())
+	if err != nil {
+		return 0, fmt.Errorf("list notes: %w", err)
+	}
+	h := fnv.New64a()
+	var buf [8]byte
+	for _, e := range entries {
+		if !e.IsDir() || ValidateID(e.Name()) != nil {
+			continue
+		}
+		h.Write([]byte(e.Name()))
+		if info, err := e.Info(); err == nil {
+			binary.LittleEndian.PutUint64(buf[:], uint64(info.ModTime().UnixNano()))
+			h.Write(buf[:])
+		}
+	}
+	return h.Sum64(), nil
 }
 
 // OpenNote opens an existing live note. Call Load before Append, Poll,

@@ -714,10 +714,17 @@ func (l *NoteLog) ReadView() (v View, current bool, err error) {
 	if err := json.Unmarshal(payload, &v); err != nil {
 		return View{}, false, fmt.Errorf("note %s: view: %v: %w", l.id, err, ErrCorrupt)
 	}
-	st, err := os.Stat(l.path(logName(v.Position.Gen)))
-	if err == nil && st.Size() == v.Position.Offset {
-		_, nerr := os.Stat(l.path(logName(v.Position.Gen + 1)))
-		current = errors.Is(nerr, fs.ErrNotExist)
+	return v, viewCurrent(l.dir, v.Position), nil
+}
+
+// viewCurrent reports whether a view at pos covers the whole log in the
+// note directory dir: the log of its generation ends there and no newer
+// generation has begun.
+func viewCurrent(dir string, pos Position) bool {
+	st, err := os.Stat(filepath.Join(dir, logName(pos.Gen)))
+	if err != nil || st.Size() != pos.Offset {
+		return false
 	}
-	return v, current, nil
+	_, err = os.Stat(filepath.Join(dir, logName(pos.Gen+1)))
+	return errors.Is(err, fs.ErrNotExist)
 }

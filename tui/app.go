@@ -19,6 +19,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/tui/editor"
 )
 
 // Options configure the app.
@@ -47,6 +48,7 @@ const (
 	screenList screen = iota
 	screenEditor
 	screenHistory
+	screenSearch
 )
 
 // Smallest size the app lays out for; below it a notice is shown.
@@ -65,17 +67,28 @@ type App struct {
 	list   listState
 	sess   *session // the open note, nil on the list
 	hist   *historyState
-	dlg    dialog     // modal dialog, nil when none
-	help   *helpState // the ? screen, nil when hidden
+	// searchScreen is the search across notes (screenSearch); searchGen
+	// numbers searches so only the newest result is shown.
+	searchScreen *searchScreen
+	searchGen    int
+	dlg          dialog     // modal dialog, nil when none
+	help         *helpState // the ? screen, nil when hidden
 
 	flash     string // one-line message in the footer
 	flashErr  bool
 	flashTill time.Time
 
+	// widthMethod is how the terminal renderer counts a cluster's cells
+	// (Bubble Tea: wcwidth until the terminal reports mode 2027); every
+	// editor and the screen fitting use it, so rows never overflow.
+	widthMethod ansi.Method
+
 	seenInvites map[crdt.DocumentID]bool
 	gen         int // session generation: stale load results are recognised
-	quitting    bool
-	stop        chan struct{} // closed by Close: ends the ticker
+	// listWatching is set while the notes list's poll (watchList) is armed.
+	listWatching bool
+	quitting     bool
+	stop         chan struct{} // closed by Close: ends the ticker
 
 	// debugPanic, set by tests, runs first in Update (to verify that a panic
 	// restores the terminal and the note is still stored).
@@ -106,6 +119,7 @@ func New(nb *notebook.Notebook, opts Options) *App {
 type (
 	listLoadedMsg struct {
 		notes []notebook.Summary
+		stamp uint64 // the notebook's ListStamp taken before listing
 		err   error
 	}
 	netEventMsg struct{}
@@ -179,6 +193,13 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		a.w, a.h = msg.Width, msg.Height
 		a.layout()
 		return a, nil
+	case tea.ModeReportMsg:
+		// Bubble Tea switches its renderer to grapheme widths when the
+		// terminal answers the mode 2027 query at all (tea.go); do the same.
+		if msg.Mode == ansi.ModeUnicodeCore && (msg.Value == ansi.ModeSet || msg.Value == ansi.ModeReset || msg.Value == ansi.ModePermanentlySet) {
+			a.setWidthMethod(ansi.GraphemeWidth)
+		}
+		return a, nil
 	case tickMsg:
 		if a.flash != "" && !a.flashTill.IsZero() && a.opts.Now().After(a.flashTill) {
 			a.flash = ""
@@ -200,11 +221,20 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case netEventMsg:
 		return a, tea.Batch(a.onNetEvent(), a.waitNet())
 	case listLoadedMsg:
-		a.list.set(msg.notes, msg.err)
+		a.list.set(msg.notes, msg.stamp, msg.err)
 		a.refreshOnline()
 		if msg.err != nil {
 			a.showErr(msg.err)
 		}
+		var refilter tea.Cmd
+		if f := a.list.filter; f != nil && f.query != "" {
+			refilter = f.rerun(a)
+		}
+		return a, tea.Batch(a.watchList(), refilter)
+	case listStampMsg:
+		return a, a.onListStamp(msg)
+	case searchResultMsg:
+		a.onSearchResult(msg)
 		return a, nil
 	case openMsg:
 		return a, a.openNote(msg.id)
@@ -277,7 +307,15 @@ func (a *App) routeKey(msg tea.KeyPressMsg) tea.Cmd {
 		return a.editorKey(msg)
 	case screenHistory:
 		return a.historyKey(msg)
+	case screenSearch:
+		if a.searchScreen != nil {
+			return a.searchKey(msg)
+		}
+		return nil
 	default:
+		if a.list.filter != nil {
+			return a.filterKey(msg)
+		}
 		return a.listKey(msg)
 	}
 }
@@ -293,9 +331,21 @@ func (a *App) routeInput(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
+	switch {
+	case a.screen == screenSearch && a.searchScreen != nil:
+		a.searchScreen.query.in.update(msg)
+		return a.searchScreen.query.run(a)
+	case a.screen == screenList && a.list.filter != nil:
+		a.list.filter.in.update(msg)
+		return a.list.filter.run(a)
+	}
 	if a.screen == screenEditor && a.sess != nil {
-		if a.sess.find != nil {
-			a.sess.find.input.update(msg)
+		if f := a.sess.find; f != nil {
+			if f.inRepl {
+				f.repl.update(msg)
+				return nil
+			}
+			f.input.update(msg)
 			a.sess.findLive()
 			return nil
 		}
@@ -323,6 +373,26 @@ func friendlyError(err error) string {
 		s = "timed out: " + s
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// newEditor makes an editor that draws the way this terminal does.
+func (a *App) newEditor(opts ...editor.Option) *editor.Model {
+	return editor.New(append([]editor.Option{editor.WithNoColor(a.opts.NoColor), editor.WithWidthMethod(a.widthMethod)}, opts...)...)
+}
+
+// setWidthMethod re-measures every editor on screen with the renderer's
+// width method.
+func (a *App) setWidthMethod(m ansi.Method) {
+	a.widthMethod = m
+	if s := a.sess; s != nil {
+		s.ed.SetWidthMethod(m)
+		if s.find != nil {
+			s.find.setWidthMethod(m)
+		}
+	}
+	if in, ok := a.dlg.(inputDialog); ok {
+		in.input().ed.SetWidthMethod(m)
+	}
 }
 
 // layout sizes the components after a resize.
@@ -390,15 +460,21 @@ func (a *App) View() tea.View {
 	case a.screen == screenHistory && a.hist != nil:
 		content = a.hist.view(a)
 		v.MouseMode = tea.MouseModeCellMotion
+	case a.screen == screenSearch && a.searchScreen != nil:
+		content = a.searchScreen.view(a)
+		cursor = tea.NewCursor(len(" Search: ")+a.searchScreen.query.in.cursorX(), 1)
 	default:
 		content = a.list.view(a)
+		if f := a.list.filter; f != nil {
+			cursor = tea.NewCursor(len(" Filter: ")+f.in.cursorX(), a.h-1)
+		}
 	}
 	if a.dlg != nil && a.help == nil {
 		var c *tea.Cursor
 		content, c = a.overlay(content, a.dlg)
 		cursor = c
 	}
-	v.SetContent(fitScreen(content, a.w, a.h))
+	v.SetContent(fitScreenWith(a.widthMethod, content, a.w, a.h))
 	v.Cursor = cursor
 	return v
 }
@@ -427,14 +503,17 @@ func (a *App) overlay(base string, d dialog) (string, *tea.Cursor) {
 }
 
 // fitScreen makes s exactly h lines of at most w cells.
-func fitScreen(s string, w, h int) string {
+func fitScreen(s string, w, h int) string { return fitScreenWith(ansi.GraphemeWidth, s, w, h) }
+
+// fitScreenWith is fitScreen counting cells with the renderer's method.
+func fitScreenWith(m ansi.Method, s string, w, h int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
-			lines[i] = ansi.Truncate(l, w, "")
+		if m.StringWidth(l) > w {
+			lines[i] = m.Truncate(l, w, "")
 		}
 	}
 	for len(lines) < h {

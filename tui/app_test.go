@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,7 +144,7 @@ func TestHistoryRestore(t *testing.T) {
 	nb := openNotebook(t, "alice")
 	id := makeNote(t, nb, "Draft", "first version")
 	h := newHarness(t, nb, Options{Open: &id, Policy: live}, 60, 14).noteLoaded()
-	h.keys("ctrl+a", "type:second version").saved()
+	h.keys("alt+a", "type:second version").saved()
 	h.keys("ctrl+r").historyShown()
 	n := len(h.a.hist.changes)
 	if n < 3 {
@@ -213,7 +214,7 @@ func TestJoinAndInvitations(t *testing.T) {
 		t.Fatalf("error not shown:\n%s", h.plain())
 	}
 	net.joinErr, net.joinID = nil, target
-	h.keys("enter").noteLoaded()
+	h.keys("type:good-ticket", "enter").noteLoaded()
 	if h.a.sess.ed.Text() != "from afar" {
 		t.Fatalf("joined note shows %q", h.a.sess.ed.Text())
 	}
@@ -333,6 +334,8 @@ func TestPanicRestoresTerminalAndStores(t *testing.T) {
 	id := makeNote(t, nb, "Crashy", "")
 	app := New(nb, Options{Open: &id})
 	loaded := make(chan struct{})
+	typed := make(chan struct{})
+	var keys atomic.Int32
 	app.debugPanic = func(msg tea.Msg) {
 		switch m := msg.(type) {
 		case noteLoadedMsg:
@@ -340,6 +343,11 @@ func TestPanicRestoresTerminalAndStores(t *testing.T) {
 		case tea.KeyPressMsg:
 			if m.Code == tea.KeyF12 {
 				panic("boom")
+			}
+			// Every key of the text has reached Update (frames may show
+			// it in pieces, so the output is no sure sign).
+			if keys.Add(1) == int32(len("saved before the crash")) {
+				close(typed)
 			}
 		}
 	}
@@ -355,8 +363,13 @@ func TestPanicRestoresTerminalAndStores(t *testing.T) {
 		t.Fatal("note never loaded")
 	}
 	io.WriteString(inW, "saved before the crash")
+	select {
+	case <-typed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the typed keys never arrived")
+	}
 	// Once the screen is drawn (alternate screen entered), crash.
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "\x1b[?1049h") || !strings.Contains(out.String(), "crash"); {
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "\x1b[?1049h") || !strings.Contains(out.String(), "cras"); {
 		if time.Now().After(deadline) {
 			t.Fatalf("never drawn: %q", out.String())
 		}

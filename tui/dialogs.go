@@ -70,7 +70,7 @@ type promptDialog struct {
 }
 
 func newInputDialog(a *App, title, label, value string, act action, id crdt.DocumentID) *promptDialog {
-	return &promptDialog{title: title, label: label, in: newLineInput(value, 40, a.opts.NoColor), act: act, id: id}
+	return &promptDialog{title: title, label: label, in: newLineInput(a, value, 40), act: act, id: id}
 }
 
 func (d *promptDialog) input() *lineInput { return d.in }
@@ -243,11 +243,28 @@ func (d *inviteDialog) view(a *App, maxW int) (string, int, int, bool) {
 	case d.ticket == "":
 		lines = append(lines, a.st.dim.Render("Making a ticket…"))
 	default:
-		lines = append(lines,
-			wrapText("Send them this ticket; they join with j in their notes list or `collab join TICKET`:", w), "",
-			ansi.Hardwrap(d.ticket, w, false), "")
+		// The whole ticket always shows: on a small screen the words
+		// around it go first (the box has the screen's height less its
+		// border).
+		ticket := ansi.Hardwrap(d.ticket, w, false)
+		hints := a.hintBox(w, key.NewBinding(key.WithHelp("c", "copy again")), key.NewBinding(key.WithHelp("esc", "close")))
+		intro := wrapText("Send them this ticket; they join with j in their notes list or `collab join TICKET`:", w)
+		full := []string{lines[0], "", intro, "", ticket, ""}
 		if d.copied {
-			lines = append(lines, a.st.ok.Render(wrapText("Copied to the clipboard (if your terminal allows OSC 52; else select it above).", w)))
+			full = append(full, a.st.ok.Render(wrapText("Copied to the clipboard (if your terminal allows OSC 52; else select it above).", w)), "")
+		}
+		room := a.h - 2
+		for _, try := range [][]string{
+			append(full, hints),
+			{lines[0], "", intro, "", ticket, "", hints},
+			{lines[0], "", ticket, "", hints},
+			{lines[0], ticket, hints},
+			{ticket, hints},
+			{ticket},
+		} {
+			if n := strings.Count(strings.Join(try, "\n"), "\n") + 1; n <= room || len(try) == 1 {
+				return strings.Join(try, "\n"), 0, 0, false
+			}
 		}
 	}
 	lines = append(lines, "", a.hintBox(w, key.NewBinding(key.WithHelp("c", "copy again")), key.NewBinding(key.WithHelp("esc", "close"))))
@@ -295,21 +312,35 @@ func (d *invitesDialog) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, dialogKeys.Cancel), msg.Keystroke() == "q", msg.Keystroke() == "i":
 		a.dlg = nil
 	case msg.Keystroke() == "up":
-		d.sel = max(0, d.sel-1)
+		d.sel--
 	case msg.Keystroke() == "down":
-		d.sel = min(len(items)-1, d.sel+1)
+		d.sel++
 	case key.Matches(msg, dialogKeys.Accept):
-		if d.sel < len(items) {
-			d.busy = "Joining “" + display.Title(items[d.sel].Title) + "”…"
-			return a.startAction(d, actAccept, items[d.sel].ID, items[d.sel].Title)
+		if inv, ok := d.selected(items); ok {
+			d.busy = "Joining “" + display.Title(inv.Title) + "”…"
+			return a.startAction(d, actAccept, inv.ID, inv.Title)
 		}
 	case key.Matches(msg, dialogKeys.Decline):
-		if d.sel < len(items) {
-			return a.startAction(d, actDecline, items[d.sel].ID, items[d.sel].Title)
+		if inv, ok := d.selected(items); ok {
+			return a.startAction(d, actDecline, inv.ID, inv.Title)
 		}
 	}
+	d.sel = clampSel(d.sel, len(items))
 	return nil
 }
+
+// selected is the highlighted invitation; false when there is none (the
+// list may have emptied while the dialog was open).
+func (d *invitesDialog) selected(items []Invitation) (Invitation, bool) {
+	d.sel = clampSel(d.sel, len(items))
+	if d.sel >= len(items) {
+		return Invitation{}, false
+	}
+	return items[d.sel], true
+}
+
+// clampSel keeps a selection index inside n items (0 when there are none).
+func clampSel(sel, n int) int { return max(0, min(sel, n-1)) }
 
 func (d *invitesDialog) view(a *App, maxW int) (string, int, int, bool) {
 	w := max(10, maxW-4)
@@ -323,7 +354,7 @@ func (d *invitesDialog) view(a *App, maxW int) (string, int, int, bool) {
 		lines = append(lines, "No invitations waiting.", "", a.hintBox(w, key.NewBinding(key.WithHelp("esc", "close"))))
 		return strings.Join(lines, "\n"), 0, 0, false
 	}
-	d.sel = min(d.sel, len(items)-1)
+	d.sel = clampSel(d.sel, len(items))
 	for i, inv := range items {
 		from := display.Line(inv.From)
 		if from == "" {
@@ -418,6 +449,10 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 		switch d := a.dlg.(type) {
 		case *promptDialog:
 			d.busy, d.err = "", friendlyError(m.err)
+			if m.act == actJoin {
+				// The next paste is a new ticket, not more of the failed one.
+				d.in.ed.SetText("")
+			}
 			return nil
 		case *invitesDialog:
 			d.busy, d.err = "", friendlyError(m.err)

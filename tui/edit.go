@@ -32,6 +32,7 @@ type session struct {
 	gen   int
 	title string
 	net   Network
+	nb    *notebook.Notebook
 
 	note    *notebook.Note // nil while loading
 	owned   bool           // opened by the app (offline): it runs and closes it
@@ -46,6 +47,8 @@ type session struct {
 	// anything merged since; remote changes come as the splices from rev
 	// to the note's current revision.
 	rev crdt.Rev
+	// The find bar's last query and replacement, offered when it reopens.
+	lastFind, lastReplace string
 
 	// Remote changes: the subscriber sets dirty and wakes the waiter, which
 	// delivers remoteMsg to the loop; the loop applies the splices since
@@ -90,9 +93,16 @@ type (
 	}
 )
 
-// openNote shows the note's cached text at once and loads the note in a
-// command; noteLoadedMsg switches to the live note.
-func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
+// openNote shows the note's cached text at once, where the editor last
+// left it, and loads the note in a command; noteLoadedMsg switches to the
+// live note.
+func (a *App) openNote(id crdt.DocumentID) tea.Cmd { return a.openNoteAt(id, nil) }
+
+// matchAt is a place to open a note at: a search match to select.
+type matchAt struct{ pos, length int }
+
+// openNoteAt is openNote selecting at instead of the remembered place.
+func (a *App) openNoteAt(id crdt.DocumentID, at *matchAt) tea.Cmd {
 	var closeOld tea.Cmd
 	if a.sess != nil {
 		old := a.sess
@@ -103,9 +113,10 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 	s := &session{
 		id: id, gen: a.gen, net: a.net, owned: a.net == nil, loading: true, saved: true,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
-		ed: editor.New(editor.WithNoColor(a.opts.NoColor)),
+		ed: a.newEditor(editor.WithMarkdown(true)),
 	}
 	s.sentCursor = [2]int{-1, -1}
+	s.nb = a.nb
 	if v, _, err := a.nb.PeekView(id); err == nil {
 		s.title = v.Title
 		s.ed.SetText(v.Text)
@@ -115,6 +126,12 @@ func (a *App) openNote(id crdt.DocumentID) tea.Cmd {
 	a.hist = nil
 	a.screen = screenEditor
 	s.layout(a.w, a.h)
+	switch st, ok := a.nb.EditorState(id); {
+	case at != nil:
+		s.ed.Select(at.pos, at.pos+at.length)
+	case ok:
+		s.ed.ShowAt(st.Place([]rune(s.ed.Text())), st.Row)
+	}
 	nb, net := a.nb, a.net
 	load := func() tea.Msg {
 		m := noteLoadedMsg{s: s}
@@ -402,18 +419,31 @@ func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	}
+	var cmd tea.Cmd
+	s.userEdit(a, func() []editor.Splice {
+		splices, c := s.ed.Update(msg)
+		cmd = c
+		return splices
+	})
+	return cmd
+}
+
+// userEdit runs an edit of the user's (a key, a paste, find's replace):
+// edit changes the editor and returns its splices, which go to the note.
+func (s *session) userEdit(a *App, edit func() []editor.Splice) {
+	if s.note == nil || s.noBody {
+		return
+	}
 	// A remote change not shown yet: apply it first, so what the user
 	// types is computed on the text the note has now (Edit would rebase it
 	// anyway; this keeps the screen and the keystroke in step).
 	if s.dirty.Load() {
 		s.syncRemote(a)
 	}
-	splices, cmd := s.ed.Update(msg)
-	if len(splices) > 0 {
+	if splices := edit(); len(splices) > 0 {
 		s.applyLocal(a, splices)
 	}
 	s.sendCursor()
-	return cmd
 }
 
 // applyLocal hands the editor's splices, made on the text at s.rev, to the
@@ -449,15 +479,17 @@ func (a *App) editorKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	k := editKeys
 	switch {
+	case key.Matches(msg, k.Close) && a.opts.Open != nil:
+		return a.requestQuit() // opened directly: closing quits
 	case key.Matches(msg, k.Close):
 		return a.closeNote()
 	case key.Matches(msg, k.Quit) && !s.ed.HasSelection():
-		return a.quit()
+		return a.requestQuit()
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
 		return nil
 	case key.Matches(msg, k.Find):
-		s.openFind()
+		s.openFind(a)
 		return nil
 	case key.Matches(msg, k.Invite):
 		return a.openInvite()
@@ -540,6 +572,7 @@ func (s *session) close() error {
 	if s.net != nil && s.note != nil {
 		s.net.ClearCursor(s.id) // peers stop showing this user's cursor
 	}
+	s.saveEditorState()
 	if s.note == nil {
 		return nil
 	}
@@ -555,10 +588,32 @@ func (s *session) close() error {
 	return errors.Join(err, s.note.Close())
 }
 
+// saveEditorState remembers where the cursor and the view are, for the
+// next time this note opens on this device.
+func (s *session) saveEditorState() {
+	if s.nb == nil || s.loading || s.loadErr != nil || s.noBody {
+		return
+	}
+	c := s.ed.CursorPos()
+	_, row, ok := s.ed.CursorXY()
+	if !ok {
+		row = 0
+	}
+	_ = s.nb.SaveEditorState(s.id, notebook.EditorState{
+		Cursor: c, Row: row,
+		Before: s.ed.Slice(c-notebook.EditorContext, c),
+		After:  s.ed.Slice(c, c+notebook.EditorContext),
+	})
+}
+
 // layout: status bar, editor, footer.
 func (s *session) layout(w, h int) {
 	s.w, s.h = w, h
-	s.ed.SetSize(max(1, w), max(1, h-2))
+	bottom := 1
+	if s.find != nil {
+		bottom = s.find.rows()
+	}
+	s.ed.SetSize(max(1, w), max(1, h-1-bottom))
 	s.ed.SetOrigin(0, 1)
 }
 
@@ -655,9 +710,9 @@ func (s *session) view(a *App) string {
 	var body string
 	switch {
 	case s.noBody && !s.loading:
-		body = fitLines([]string{"", a.st.dim.Render(ansi.Wordwrap(" Waiting for the note's text from peers… It appears here as soon as one of them is reachable.", s.w, ""))}, s.h-2)
+		body = fitLines([]string{"", a.st.dim.Render(ansi.Wordwrap(" Waiting for the note's text from peers… It appears here as soon as one of them is reachable.", s.w, ""))}, s.ed.Height())
 	case s.loadErr != nil && s.ed.Len() == 0:
-		body = fitLines([]string{"", a.st.err.Render(ansi.Wordwrap(" Can't open this note: "+s.loadErr.Error(), s.w, ""))}, s.h-2)
+		body = fitLines([]string{"", a.st.err.Render(ansi.Wordwrap(" Can't open this note: "+s.loadErr.Error(), s.w, ""))}, s.ed.Height())
 	default:
 		body = s.ed.View()
 	}

@@ -45,7 +45,7 @@ func (hs *helpState) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 	case "end", "G":
 		hs.top = n
 	case "ctrl+c":
-		return a.quit()
+		return a.requestQuit()
 	default:
 		a.help = nil
 		return nil

@@ -179,7 +179,7 @@ func (a *App) historyKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
 	case key.Matches(msg, editKeys.Quit):
-		return a.quit()
+		return a.requestQuit()
 	case key.Matches(msg, k.Up):
 		h.sel = max(0, h.sel-1)
 	case key.Matches(msg, k.Down):

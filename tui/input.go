@@ -14,8 +14,8 @@ type lineInput struct {
 	ed *editor.Model
 }
 
-func newLineInput(value string, width int, noColor bool) *lineInput {
-	ed := editor.New(editor.WithNoColor(noColor), editor.WithOSC52(false))
+func newLineInput(a *App, value string, width int) *lineInput {
+	ed := a.newEditor(editor.WithOSC52(false))
 	ed.SetSize(max(1, width), 1)
 	ed.SetText(value)
 	ed.SetCursorPos(ed.Len())

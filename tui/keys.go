@@ -18,13 +18,15 @@ func bindH(keysHelp, help string, keys ...string) key.Binding {
 
 // listKeys are the notes list's keys.
 var listKeys = struct {
-	Up, Down, Top, Bottom, Open, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
+	Up, Down, Top, Bottom, Open, Filter, Search, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
 }{
 	Up:      bindH("↑/ctrl+p", "previous note", "up", "ctrl+p", "k"),
 	Down:    bindH("↓/ctrl+n", "next note", "down", "ctrl+n"),
 	Top:     bindH("home", "first note", "home", "pgup"),
 	Bottom:  bindH("end", "last note", "end", "pgdown"),
 	Open:    bind("open the note", "enter"),
+	Filter:  bindH("/", "filter the notes by title or text (esc clears)", "/"),
+	Search:  bindH("ctrl+f", "search every note's lines; enter opens at the match", "ctrl+f"),
 	New:     bind("new note", "n"),
 	Rename:  bind("rename", "r"),
 	Delete:  bind("move to the trash", "d", "delete"),
@@ -32,7 +34,7 @@ var listKeys = struct {
 	Join:    bind("join a shared note from a ticket", "j"),
 	Invites: bind("invitations", "i"),
 	Help:    bind("every key", "?"),
-	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c", "esc"),
+	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c"),
 }
 
 // editKeys are the editor screen's own keys; everything else goes to the
@@ -50,11 +52,14 @@ var editKeys = struct {
 }
 
 var findKeys = struct {
-	Next, Prev, Close key.Binding
+	Next, Prev, Switch, Replace, ReplaceAll, Close key.Binding
 }{
-	Next:  bindH("enter/↓", "next match", "enter", "down", "ctrl+n"),
-	Prev:  bindH("shift+enter/↑", "previous match", "shift+enter", "up", "ctrl+p"),
-	Close: bindH("esc", "close the find bar", "esc", "ctrl+f"),
+	Next:       bindH("enter/↓", "next match (a query with capitals matches case)", "enter", "down", "ctrl+n"),
+	Prev:       bindH("shift+enter/↑", "previous match", "shift+enter", "up", "ctrl+p"),
+	Switch:     bindH("tab", "type the replacement / the query", "tab"),
+	Replace:    bindH("enter (replacing)", "replace this match, go to the next", "enter"),
+	ReplaceAll: bindH("alt+enter", "replace every match (one undo step)", "alt+enter", "ctrl+enter", "alt+r"),
+	Close:      bindH("esc", "close the find bar", "esc", "ctrl+f"),
 }
 
 var historyKeys = struct {
@@ -95,17 +100,18 @@ func helpSections() []helpSection {
 	l, e, f, h, d := listKeys, editKeys, findKeys, historyKeys, dialogKeys
 	k := editor.DefaultKeyMap()
 	return []helpSection{
-		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
+		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.Filter, l.Search, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
 		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.History, e.Follow, e.Help}},
 		{"Editing", []key.Binding{
 			k.Left, k.Right, k.Up, k.Down, k.WordLeft, k.WordRight, k.LineStart, k.LineEnd,
 			k.PageUp, k.PageDown, k.DocStart, k.DocEnd,
 			bindH("shift+movement", "select", "shift"),
 			k.SelectAll, k.ClearSelection, k.Copy, k.Cut, k.Paste, k.Undo, k.Redo,
-			k.Backspace, k.Delete, k.DeleteWordLeft, k.DeleteWordRt, k.Newline, k.Tab,
+			k.Backspace, k.Delete, k.DeleteWordLeft, k.DeleteWordRt, k.KillToEnd, k.KillToStart,
+			k.Newline, k.PlainNewline, k.Tab, k.Outdent, k.ToggleCheckbox,
 			bindH("mouse", "click places the cursor, wheel scrolls", "mouse"),
 		}},
-		{"Find bar", []key.Binding{f.Next, f.Prev, f.Close}},
+		{"Find bar", []key.Binding{f.Next, f.Prev, f.Switch, f.Replace, f.ReplaceAll, f.Close}},
 		{"History", []key.Binding{h.Up, h.Down, h.Top, h.Bottom, h.Expand, h.Collapse, h.PageUp, h.PageDown, h.Restore, h.Back}},
 		{"Dialogs", []key.Binding{d.Confirm, d.Cancel, d.Yes, d.No, d.Accept, d.Decline, d.Copy}},
 	}

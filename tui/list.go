@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -22,31 +23,30 @@ type listState struct {
 	top     int // first row shown
 	online  map[crdt.DocumentID][]string
 	trashed *notebook.Summary // the note d just trashed, for u
+	stamp   uint64            // the notebook's ListStamp when notes was read
+	filter  *searchQuery      // the / filter, nil when off
 }
 
-func (l *listState) set(notes []notebook.Summary, err error) {
+func (l *listState) set(notes []notebook.Summary, stamp uint64, err error) {
 	var selID crdt.DocumentID
-	if l.sel < len(l.notes) {
-		selID = l.notes[l.sel].ID
+	if n, ok := l.selected(); ok {
+		selID = n.ID
 	}
-	l.notes, l.err, l.loaded = notes, err, true
+	l.notes, l.err, l.loaded, l.stamp = notes, err, true, stamp
 	l.sel = 0
-	for i, n := range notes {
-		if n.ID == selID {
-			l.sel = i
-		}
-	}
+	l.selectID(selID)
 }
 
 func (l *listState) selected() (notebook.Summary, bool) {
-	if l.sel < 0 || l.sel >= len(l.notes) {
+	shown := l.shown()
+	if l.sel < 0 || l.sel >= len(shown) {
 		return notebook.Summary{}, false
 	}
-	return l.notes[l.sel], true
+	return shown[l.sel], true
 }
 
 func (l *listState) selectID(id crdt.DocumentID) {
-	for i, n := range l.notes {
+	for i, n := range l.shown() {
 		if n.ID == id {
 			l.sel = i
 		}
@@ -55,10 +55,58 @@ func (l *listState) selectID(id crdt.DocumentID) {
 
 func (a *App) loadList() tea.Cmd {
 	nb := a.nb
-	return func() tea.Msg {
-		notes, err := nb.List()
-		return listLoadedMsg{notes: notes, err: err}
+	return func() tea.Msg { return listNow(nb) }
+}
+
+// listNow lists the notes, stamping the listing first so a change made
+// while listing is noticed by the next poll.
+func listNow(nb *notebook.Notebook) listLoadedMsg {
+	stamp, _ := nb.ListStamp()
+	notes, err := nb.List()
+	return listLoadedMsg{notes: notes, stamp: stamp, err: err}
+}
+
+// listPoll is how often the shown notes list looks for notes added,
+// removed or changed by anyone: this app's dialogs, the engine (a join, an
+// accepted invitation, a peer's edit) or another process on the notebook.
+const listPoll = time.Second
+
+type listStampMsg struct{ stamp uint64 }
+
+// watchList arms the list's poll, once: it waits listPoll, then reads the
+// notebook's stamp off the loop. The loop reloads the list if the stamp
+// moved and re-arms while the list is shown.
+func (a *App) watchList() tea.Cmd {
+	if a.listWatching || a.screen != screenList || a.quitting {
+		return nil
 	}
+	a.listWatching = true
+	nb, stop := a.nb, a.stop
+	return func() tea.Msg {
+		t := time.NewTimer(listPoll)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stop:
+			return nil
+		}
+		stamp, err := nb.ListStamp()
+		if err != nil {
+			return listStampMsg{} // zero never matches a real listing: reload, which reports the error
+		}
+		return listStampMsg{stamp: stamp}
+	}
+}
+
+func (a *App) onListStamp(m listStampMsg) tea.Cmd {
+	a.listWatching = false
+	if a.screen != screenList || a.quitting {
+		return nil // re-armed by the next listing, when the list shows again
+	}
+	if m.stamp != a.list.stamp {
+		return a.loadList()
+	}
+	return a.watchList()
 }
 
 func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -66,17 +114,21 @@ func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := listKeys
 	switch {
 	case key.Matches(msg, k.Quit):
-		return a.quit()
+		return a.requestQuit()
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
 	case key.Matches(msg, k.Up):
 		l.sel = max(0, l.sel-1)
 	case key.Matches(msg, k.Down):
-		l.sel = min(len(l.notes)-1, l.sel+1)
+		l.sel = clampSel(l.sel+1, len(l.shown()))
 	case key.Matches(msg, k.Top):
 		l.sel = 0
 	case key.Matches(msg, k.Bottom):
-		l.sel = len(l.notes) - 1
+		l.sel = clampSel(len(l.shown())-1, len(l.shown()))
+	case key.Matches(msg, k.Filter):
+		a.openFilter()
+	case key.Matches(msg, k.Search):
+		a.openSearchScreen()
 	case key.Matches(msg, k.Open):
 		if n, ok := l.selected(); ok {
 			return a.openNote(n.ID)
@@ -115,9 +167,9 @@ func (a *App) restoreTrashed(n notebook.Summary) tea.Cmd {
 		if err := nb.Restore(n.ID); err != nil {
 			return errMsg{err}
 		}
-		notes, err := nb.List()
+		listed := listNow(nb)
 		return tea.BatchMsg{
-			func() tea.Msg { return listLoadedMsg{notes, err} },
+			func() tea.Msg { return listed },
 			func() tea.Msg { return flashMsg{fmt.Sprintf("Brought back “%s”", display.Title(n.Title))} },
 		}
 	}
@@ -153,9 +205,12 @@ func (l *listState) view(a *App) string {
 		}
 	}
 	body := h - len(rows) - 1
+	notes := l.shown()
 	switch {
 	case !l.loaded:
 		rows = append(rows, "", a.st.dim.Render(" Loading notes…"))
+	case l.filter != nil && l.filter.query != "" && len(notes) == 0:
+		rows = append(rows, "", ansi.Wordwrap(" No note holds “"+display.Title(l.filter.query)+"”.", w, ""))
 	case len(l.notes) == 0:
 		rows = append(rows, "",
 			ansi.Wordwrap(" No notes yet.", w, ""),
@@ -188,8 +243,8 @@ func (l *listState) view(a *App) string {
 		if n > 0 && l.sel >= l.top+n {
 			l.top = l.sel - n + 1
 		}
-		for i := l.top; i < len(l.notes) && i < l.top+n; i++ {
-			note := l.notes[i]
+		for i := l.top; i < len(notes) && i < l.top+n; i++ {
+			note := notes[i]
 			r := padRight(row(display.Title(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
 			if i == l.sel {
 				r = a.st.selected.Render(r)
@@ -198,7 +253,10 @@ func (l *listState) view(a *App) string {
 		}
 	}
 	out := fitLines(rows, h-1)
-	return out + "\n" + a.footer("enter", "open", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
+	if l.filter != nil {
+		return out + "\n" + a.filterRow()
+	}
+	return out + "\n" + a.footer("enter", "open", "/", "filter", "^F", "search", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
 }
 
 // bar draws a full-width status bar with left and right parts; the left

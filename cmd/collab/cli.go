@@ -62,20 +62,21 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // runCommand parses a subcommand's flags and runs it.
 func runCommand(c *command, args []string, e *env) error {
 	fs := flag.NewFlagSet("collab "+c.name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	// The flag package would print the usage itself on -help and on every
+	// bad flag: the usage is printed here, once, on stdout when asked for;
+	// a bad flag is one line on stderr (run adds the pointer to help).
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&e.home, "home", "", "notebook directory (default $COLLAB_HOME, else $XDG_DATA_HOME/collab, else ~/.local/share/collab)")
 	fs.StringVar(&e.name, "name", "", "your display name in note histories (default $COLLAB_NAME, else your login name)")
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: collab %s %s\n\n%s\n\nflags:\n", c.name, c.args, c.summary)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	positional, err := parse(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(e.stdout, "usage: collab %s %s\n\n%s\n\nflags:\n", c.name, c.args, c.summary)
 		fs.SetOutput(e.stdout)
-		fs.Usage()
+		fs.PrintDefaults()
 		return nil
 	}
 	if err != nil {

@@ -124,7 +124,7 @@ func TestRenameRemoveRestore(t *testing.T) {
 	}
 	c.ok("", "rm", id)
 	c.ok("", "trash", "--empty")
-	if trash := c.ok("", "trash"); trash != "" {
+	if trash := c.ok("", "trash"); trash != "The trash is empty.\n" {
 		t.Fatalf("trash after --empty = %q", trash)
 	}
 }

@@ -132,7 +132,9 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 		p.app = testkit.NewDriver(t, app, 80, 24)
 		p.app.Until(20*time.Second, p.name+"'s note to load", func() bool { _, c := p.state(); return c >= 0 })
 		t.Cleanup(func() {
-			p.app.Keys("ctrl+q")
+			// With the others still connected, collab asks once; the
+			// quit key again confirms.
+			p.app.Keys("ctrl+q", "ctrl+q")
 			p.app.Until(20*time.Second, p.name+" quits", func() bool { return p.app.Quit })
 		})
 		p.app.Keys("ctrl+home")

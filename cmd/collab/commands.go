@@ -40,6 +40,7 @@ func commandList() []*command {
 		{name: "trash", args: "[--empty | --restore ID]", summary: "list, restore or empty trashed notes", flags: trashFlags, run: cmdTrash},
 		{name: "export", args: "NOTE [-o FILE] [--text]", summary: "write the note as an Automerge document (or plain text)", flags: exportFlags, run: cmdExport},
 		{name: "import", args: "FILE [--id ID] [--title T]", summary: "add an Automerge document or a text file as a note", flags: importFlags, run: cmdImport},
+		{name: "search", args: "QUERY [--json]", summary: "find notes whose title or text holds QUERY, with the matching lines", flags: jsonFlag, run: cmdSearch},
 		{name: "merge", args: "NOTE FILE", summary: "merge another copy of the same note (offline sync)", run: cmdMerge},
 		{name: "version", args: "", summary: "print collab's version", run: cmdVersion},
 	}, peerCommands()...)
@@ -73,7 +74,7 @@ func exportFlags(fs *flag.FlagSet) {
 
 func importFlags(fs *flag.FlagSet) {
 	fs.StringVar(&importID, "id", "", "document ID to keep (default: taken from an ID in the file name, else new)")
-	fs.StringVar(&importName, "title", "", "title for an imported text file (default: the file name)")
+	fs.StringVar(&importName, "title", "", "the note's title (default: an Automerge file's own title, a text file's name)")
 }
 
 func trashFlags(fs *flag.FlagSet) {
@@ -333,11 +334,24 @@ func cmdTrash(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	for _, t := range trashed {
-		fmt.Fprintf(tw, "%s\t%s\n", t.ID, t.TrashedAt.Local().Format("2006-01-02 15:04"))
+	if len(trashed) == 0 {
+		fmt.Fprintln(e.stdout, "The trash is empty.")
+		return nil
 	}
-	return tw.Flush()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tTRASHED")
+	for _, t := range trashed {
+		title := "(title unknown)"
+		if t, err := nb.TrashedTitle(t); err == nil {
+			title = display.Title(t)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID, title, t.TrashedAt.Local().Format("2006-01-02 15:04"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nBring one back with: collab trash --restore ID")
+	return nil
 }
 
 func cmdExport(e *env, args []string) error {
@@ -409,6 +423,12 @@ func cmdImport(e *env, args []string) error {
 			}
 			return err
 		}
+		if importName != "" {
+			if err := n.SetTitle(importName); err != nil {
+				n.Close()
+				return err
+			}
+		}
 	} else {
 		if len(data) > maxInput {
 			return fmt.Errorf("import: %s is larger than %d MiB", args[0], maxInput>>20)
@@ -431,6 +451,75 @@ func cmdImport(e *env, args []string) error {
 	fmt.Fprintln(e.stdout, n.URL())
 	return nil
 }
+
+func cmdSearch(e *env, args []string) error {
+	if err := wantArgs(args, 1, -1, "a QUERY"); err != nil {
+		return err
+	}
+	query := strings.Join(args, " ")
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	res, err := nb.Search(query, notebook.SearchOptions{})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if res == nil {
+			res = []notebook.SearchResult{}
+		}
+		return writeJSON(e.stdout, res)
+	}
+	if len(res) == 0 {
+		fmt.Fprintf(e.stdout, "No note holds %q.\n", query)
+		return nil
+	}
+	for i, r := range res {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		what := fmt.Sprintf("%d matches", r.Matches)
+		switch {
+		case r.Matches == 1:
+			what = "1 match"
+		case r.Matches == 0:
+			what = "title"
+		}
+		fmt.Fprintf(e.stdout, "%s  %s  (%s)\n", r.IDString, display.Title(r.Title), what)
+		for _, l := range r.Lines {
+			fmt.Fprintf(e.stdout, "%6d: %s\n", l.Line, printable(l.Text))
+		}
+	}
+	return nil
+}
+
+// printable makes a line of note text safe for a terminal: control
+// characters (which a peer may have typed) are shown in caret notation,
+// tabs kept.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			b.WriteByte('^')
+			b.WriteByte(byte(r) ^ 0x40)
+		case isControl(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl covers C0, DEL and C1 (which terminals act on, e.g. CSI).
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
 
 func importedID(path string) (crdt.DocumentID, error) {
 	if importID != "" {

@@ -172,7 +172,7 @@ func TestShareBecomesInvitation(t *testing.T) {
 	if got := catOf(t, homeB, "Offered"); got != "gift\n" {
 		t.Fatalf("accepted note text = %q", got)
 	}
-	if invites := binOK(t, homeB, "invites"); invites != "" {
+	if invites := binOK(t, homeB, "invites"); invites != "No invitations waiting.\n" {
 		t.Fatalf("invitations left: %q", invites)
 	}
 	if ls := binOK(t, homeB, "ls"); strings.Contains(ls, "Declined") {

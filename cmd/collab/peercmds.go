@@ -290,6 +290,7 @@ func cmdPeers(e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
+	shown := 0
 	running := true
 	for _, id := range ids {
 		var live []engine.PeerStatus
@@ -325,7 +326,11 @@ func cmdPeers(e *env, args []string) error {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen)
+			shown++
 		}
+	}
+	if shown == 0 {
+		fmt.Fprintln(tw, "No peers yet: a note is shared with `collab invite NOTE` (ctrl+s in the editor) and `collab join`.")
 	}
 	return nil
 }
@@ -465,6 +470,10 @@ func cmdInvites(e *env, args []string) error {
 	}
 	if asJSON {
 		return writeJSON(e.stdout, invs)
+	}
+	if len(invs) == 0 {
+		fmt.Fprintln(e.stdout, "No invitations waiting.")
+		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, inv := range invs {

@@ -99,6 +99,26 @@ func (s *tmuxSession) cursor() string {
 	return strings.TrimSpace(s.run("display", "-p", "-t", s.name, "#{cursor_x},#{cursor_y}"))
 }
 
+// quitAnyway presses q and confirms if collab asks (someone may still be
+// connected), then waits for a clean exit.
+func (s *tmuxSession) quitAnyway() {
+	s.t.Helper()
+	s.keys("q")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		scr := s.screen()
+		if strings.Contains(scr, "Quit collab?") {
+			s.keys("y")
+			break
+		}
+		if strings.Contains(scr, "[collab exited ") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.waitExit()
+}
+
 func (s *tmuxSession) waitExit() {
 	s.t.Helper()
 	s.waitFor("[collab exited ")
@@ -397,10 +417,12 @@ func TestTUITwoPeersTmux(t *testing.T) {
 	ann.waitMatch(regexp.MustCompile(`(?m)^ Plan +bob +just now`))
 	bob.keys("C-q")
 	bob.waitMatch(regexp.MustCompile(`(?m)^ Plan +ann +just now`))
+	// ann quits while bob is connected: collab asks once.
 	ann.keys("q")
-	bob.keys("q")
+	ann.waitFor("Quit collab?", "bob is connected")
+	ann.keys("y")
 	ann.waitExit()
-	bob.waitExit()
+	bob.quitAnyway()
 
 	want := "ann wrote this, then more (ann again)\nbob adds a line (bob again)"
 	if a := binOK(t, homeA, "cat", "Plan"); a != want {
@@ -410,4 +432,47 @@ func TestTUITwoPeersTmux(t *testing.T) {
 		t.Errorf("collab cat at bob: %q, want %q", b, want)
 	}
 	t.Logf("two peers end to end in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// Issue 12 end to end: on the real binary, ctrl+f on the notes list
+// searches every note; enter opens the note at the match; in the note,
+// find and replace-all changes every occurrence at once, one ctrl+z takes
+// it all back and ctrl+y redoes it; `collab cat` shows the result.
+func TestTUISearchAndReplaceAllTmux(t *testing.T) {
+	home := t.TempDir()
+	binOK(t, home, "new", "Groceries")
+	binOK(t, home, "append", "Groceries", "eggs and milk")
+	binOK(t, home, "new", "Trip to Lisbon")
+	binOK(t, home, "append", "Trip to Lisbon", "# Trip\n- take the tram to Belém\n- tram 28 early\n- the Tram museum")
+	s := startTmux(t, home)
+	s.waitFor("2 notes", "Trip to Lisbon", "Groceries")
+	s.keys("C-f")
+	s.waitFor("Search all notes", "Search:")
+	s.typ("tram")
+	s.waitFor("3 matches in 1 note", "2  - take the tram to Belém", "4  - the Tram museum")
+	s.keys("Down", "Down", "Enter") // the second matching line
+	s.waitFor(" Trip to Lisbon ", "tram 28 early", "saved")
+	if c := s.cursor(); c != "6,3" {
+		t.Errorf("cursor at %s, want 6,3 (after the match on the note's third line)", c)
+	}
+	s.keys("C-f") // the selected match is the query
+	s.waitFor("Find: tram", "2/3")
+	s.keys("Tab")
+	s.waitFor("Replace:")
+	s.typ("bus")
+	s.keys("M-Enter")
+	s.waitFor("replaced 3", "- take the bus to Belém", "- bus 28 early", "- the bus museum")
+	s.keys("Escape")
+	s.waitFor("^Q close") // the find bar closed (an Escape sent with the next key reads as alt+key)
+	s.keys("C-z")
+	s.waitFor("- take the tram to Belém", "- tram 28 early", "- the Tram museum")
+	s.keys("C-y")
+	s.waitFor("- take the bus to Belém", "saved")
+	s.keys("C-q")
+	s.waitFor("2 notes")
+	s.keys("q")
+	s.waitExit()
+	if got := binOK(t, home, "cat", "Trip to Lisbon"); got != "# Trip\n- take the bus to Belém\n- bus 28 early\n- the bus museum\n" {
+		t.Fatalf("collab cat printed %q", got)
+	}
 }

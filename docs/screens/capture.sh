@@ -146,6 +146,16 @@ waitfor ann "3 notes" "Trip to Lisbon" "bob"
 sleep 0.5
 save ann list
 
+# ann: search every note (ctrl+f on the list).
+T send-keys -t ann C-f
+waitfor ann "Search all notes"
+T send-keys -t ann -l "tram"
+waitfor ann "1 match in 1 note"
+sleep 0.5
+save ann search
+T send-keys -t ann Escape
+waitfor ann "3 notes"
+
 # carol offers ann a note: it pops up on ann's list.
 addr=$(c "$ann" ann id | grep /ip4/127.0.0.1/ | head -1)
 c "$carol" carol share "${peer[@]}" "Recipes for the trip" "$addr" >/dev/null 2>&1

@@ -64,34 +64,39 @@ func longestLineMiddle(text string) int {
 
 // BenchmarkEditorKeystroke measures a local keystroke's Update + View +
 // Cursor on the paper text, typing and deleting in the middle of its longest
-// line (80×40 viewport).
+// line (80×40 viewport), with Markdown styling off and on (the app's
+// editor has it on).
 func BenchmarkEditorKeystroke(b *testing.B) {
 	text := paperText(b)
-	m := New()
-	m.SetSize(80, 40)
-	m.SetText(text)
-	m.SetCursorPos(longestLineMiddle(text))
-	m.SetPeers([]PeerCursor{{ID: "p", Name: "peer", Cursor: m.CursorPos() + 40, Anchor: m.CursorPos() + 60}})
-	_ = m.View()
-	typeKey, bsKey := kp("a"), kp("backspace")
-	times := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		k := typeKey
-		if i%2 == 1 {
-			k = bsKey
-		}
-		t0 := time.Now()
-		splices, _ := m.Update(k)
-		v := m.View()
-		c := m.Cursor()
-		times = append(times, time.Since(t0))
-		if len(splices) != 1 || len(v) == 0 || c == nil {
-			b.Fatalf("keystroke %d: %d splices, view %d bytes, cursor %v", i, len(splices), len(v), c)
-		}
+	for _, styled := range []bool{false, true} {
+		b.Run(fmt.Sprintf("markdown=%v", styled), func(b *testing.B) {
+			m := New(WithMarkdown(styled))
+			m.SetSize(80, 40)
+			m.SetText(text)
+			m.SetCursorPos(longestLineMiddle(text))
+			m.SetPeers([]PeerCursor{{ID: "p", Name: "peer", Cursor: m.CursorPos() + 40, Anchor: m.CursorPos() + 60}})
+			_ = m.View()
+			typeKey, bsKey := kp("a"), kp("backspace")
+			times := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := typeKey
+				if i%2 == 1 {
+					k = bsKey
+				}
+				t0 := time.Now()
+				splices, _ := m.Update(k)
+				v := m.View()
+				c := m.Cursor()
+				times = append(times, time.Since(t0))
+				if len(splices) != 1 || len(v) == 0 || c == nil {
+					b.Fatalf("keystroke %d: %d splices, view %d bytes, cursor %v", i, len(splices), len(v), c)
+				}
+			}
+			b.StopTimer()
+			reportPercentiles(b, times)
+		})
 	}
-	b.StopTimer()
-	reportPercentiles(b, times)
 }
 
 // BenchmarkEditorRemoteChange measures a remote one-character change

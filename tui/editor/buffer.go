@@ -5,6 +5,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/rivo/uniseg"
 )
 
@@ -23,13 +24,20 @@ type layout struct {
 	gs    []glyph
 	width int     // wrap width rows was computed for; 0 = not wrapped yet
 	rows  []int32 // index in gs of each row's first glyph; a last row may start at len(gs)
+
+	// Markdown styles per glyph (mdMasks), valid when mdOK and the line
+	// still starts in fence state mdFence.
+	md      []mdMask
+	mdOK    bool
+	mdFence fence
 }
 
 // line is one logical line (text between newlines, newline excluded).
 type line struct {
-	start int // rune offset in the buffer
-	n     int // runes, excluding the trailing '\n'
-	lay   *layout
+	start   int // rune offset in the buffer
+	n       int // runes, excluding the trailing '\n'
+	lay     *layout
+	fenceIn fence // code fence state at the line's start, valid below buffer.fenceValid
 }
 
 // buffer is the note text in runes (the CRDT's unit) with a line index whose
@@ -39,11 +47,34 @@ type buffer struct {
 	text     []rune
 	lines    []line
 	tabWidth int
+	// method measures a cluster's cells exactly as the terminal renderer
+	// will (Bubble Tea's cell buffer): wrap, drawing and the cursor must
+	// agree with it, or a row the editor thinks fits is cut at the edge.
+	method ansi.Method
+	// fenceValid is how many leading lines have a current fenceIn.
+	fenceValid int
+	// rev counts changes to the text, for caches of what is derived from
+	// it (find's match count).
+	rev uint64
+}
+
+// setMethod switches how cluster widths are measured and drops every
+// layout, which was computed with the old widths.
+func (b *buffer) setMethod(m ansi.Method) {
+	if b.method == m {
+		return
+	}
+	b.method = m
+	for i := range b.lines {
+		b.lines[i].lay = nil
+	}
 }
 
 func (b *buffer) setText(s string) {
 	b.text = []rune(s)
 	b.lines = splitLines(b.text, 0, len(b.text), b.lines[:0])
+	b.fenceValid = 0
+	b.rev++
 }
 
 // splitLines appends the logical lines of text[from:to] (which must start at a
@@ -73,6 +104,10 @@ func (b *buffer) splice(pos, del int, ins []rune) {
 	regionStart := b.lines[i0].start
 	delta := len(ins) - del
 	regionEnd := b.lines[i1].start + b.lines[i1].n + delta
+	b.rev++
+	// Code fence states after the edited lines stay valid unless a fence
+	// line may have been edited, made or removed.
+	fences := mayFence(b.text[regionStart:b.lines[i1].start+b.lines[i1].n]) || mayFence(ins)
 	b.text = slices.Replace(b.text, pos, pos+del, ins...)
 	var repl []line
 	if i0 == i1 && !slices.Contains(ins, '\n') {
@@ -81,10 +116,31 @@ func (b *buffer) splice(pos, del int, ins []rune) {
 	} else {
 		repl = splitLines(b.text, regionStart, regionEnd, nil)
 	}
+	if !fences && b.fenceValid > i0 {
+		fences = mayFence(b.text[regionStart:regionEnd])
+	}
+	in := b.lines[i0].fenceIn
 	b.lines = slices.Replace(b.lines, i0, i1+1, repl...)
 	if delta != 0 {
 		for i := i0 + len(repl); i < len(b.lines); i++ {
 			b.lines[i].start += delta
+		}
+	}
+	switch {
+	case b.fenceValid <= i0:
+	case fences:
+		b.fenceValid = i0 + 1
+		b.lines[i0].fenceIn = in
+	default:
+		// No fence in the region before or after: its lines start as the
+		// first did, and the lines after it as they did.
+		for i := i0; i < i0+len(repl); i++ {
+			b.lines[i].fenceIn = in
+		}
+		if b.fenceValid > i1 {
+			b.fenceValid += len(repl) - (i1 - i0 + 1)
+		} else {
+			b.fenceValid = min(b.fenceValid, i0+len(repl))
 		}
 	}
 }
@@ -115,7 +171,10 @@ func (b *buffer) glyphs(start, n int) []glyph {
 		var bnd int
 		c, s, bnd, state = uniseg.StepString(s, state)
 		r, _ := utf8.DecodeRuneInString(c)
-		g := glyph{off: off, n: int32(utf8.RuneCountInString(c)), w: int16(bnd >> uniseg.ShiftWidth)}
+		g := glyph{off: off, n: int32(utf8.RuneCountInString(c)), w: 1}
+		if len(c) > 1 || c[0] >= utf8.RuneSelf {
+			g.w = int16(min(b.method.StringWidth(c), 1<<14))
+		}
 		g.brk = bnd&uniseg.MaskLine != uniseg.LineDontBreak
 		switch {
 		case c == " ":

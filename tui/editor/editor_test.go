@@ -7,26 +7,35 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // a, e+combining acute, b, family emoji (ZWJ), c, flag, two CJK ideographs.
 const mixed = "ae\u0301b👨\u200d👩\u200d👧c🇩🇪漢字"
 
 func TestMoveOverGraphemes(t *testing.T) {
-	e := newEd(t, 40, 3, mixed)
 	stops := []int{0, 1, 3, 4, 9, 10, 12, 13, 14}
-	xs := []int{0, 1, 2, 3, 5, 6, 8, 10, 12}
-	for i, p := range stops {
-		e.wantCursor(p)
-		e.wantXY(xs[i], 0)
-		e.keys("right")
+	for _, tc := range []struct {
+		method ansi.Method
+		xs     []int
+	}{
+		// wcwidth sums code points: the family is three emoji wide.
+		{ansi.WcWidth, []int{0, 1, 2, 3, 9, 10, 12, 14, 16}},
+		{ansi.GraphemeWidth, []int{0, 1, 2, 3, 5, 6, 8, 10, 12}},
+	} {
+		e := newEd(t, 40, 3, mixed, WithWidthMethod(tc.method))
+		for i, p := range stops {
+			e.wantCursor(p)
+			e.wantXY(tc.xs[i], 0)
+			e.keys("right")
+		}
+		e.wantCursor(14) // stays at the end
+		for i := len(stops) - 1; i >= 0; i-- {
+			e.wantCursor(stops[i])
+			e.keys("left")
+		}
+		e.wantCursor(0)
 	}
-	e.wantCursor(14) // stays at the end
-	for i := len(stops) - 1; i >= 0; i-- {
-		e.wantCursor(stops[i])
-		e.keys("left")
-	}
-	e.wantCursor(0)
 }
 
 func TestDeleteWholeGraphemes(t *testing.T) {
@@ -173,7 +182,7 @@ func TestShiftSelectCutPaste(t *testing.T) {
 	if e.cmd != nil {
 		t.Fatal("copy without selection returned a command")
 	}
-	e.keys("ctrl+a", "ctrl+c")
+	e.keys("alt+a", "ctrl+c")
 	if e.cmd == nil || e.m.Clipboard() != "X" {
 		t.Fatal("copy after select all")
 	}

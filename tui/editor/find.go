@@ -87,3 +87,24 @@ func matchAt(t []rune, i int, q []rune, fold bool) bool {
 	}
 	return true
 }
+
+// FindAll returns every match of query (smart case, as Find), in order and
+// not overlapping, as [start, end) rune ranges.
+func (m *Model) FindAll(query string) [][2]int {
+	q := []rune(query)
+	if len(q) == 0 {
+		return nil
+	}
+	fold := !hasUpper(q)
+	t := m.buf.text
+	var out [][2]int
+	for i := 0; i+len(q) <= len(t); {
+		if matchAt(t, i, q, fold) {
+			out = append(out, [2]int{i, i + len(q)})
+			i += len(q)
+			continue
+		}
+		i++
+	}
+	return out
+}

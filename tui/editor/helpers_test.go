@@ -100,7 +100,8 @@ func (e *ed) wantXY(x, y int) {
 }
 
 // plain returns the view without ANSI, checking every row is exactly Width
-// cells and there are exactly Height rows.
+// cells (counted the way the renderer will, with the editor's width method)
+// and there are exactly Height rows.
 func (e *ed) plain() string {
 	e.t.Helper()
 	v := ansi.Strip(e.m.View())
@@ -109,7 +110,7 @@ func (e *ed) plain() string {
 		e.t.Fatalf("view has %d rows, want %d:\n%s", len(rows), e.m.Height(), v)
 	}
 	for i, r := range rows {
-		if w := ansi.StringWidth(r); w != e.m.Width() {
+		if w := e.m.WidthMethod().StringWidth(r); w != e.m.Width() {
 			e.t.Fatalf("row %d %q is %d cells, want %d", i, r, w, e.m.Width())
 		}
 	}

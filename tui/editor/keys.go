@@ -10,6 +10,8 @@ import (
 
 // KeyMap holds the editor's key bindings. Shift+movement extends the
 // selection for every movement binding, so only unshifted keys are listed.
+// The Emacs line keys people's shells taught them work too (ctrl+a/e/b/f,
+// alt+b/f, ctrl+k/u/w/d/h, alt+d).
 type KeyMap struct {
 	Left, Right, Up, Down        key.Binding
 	WordLeft, WordRight          key.Binding
@@ -18,7 +20,9 @@ type KeyMap struct {
 	DocStart, DocEnd             key.Binding
 	Backspace, Delete            key.Binding
 	DeleteWordLeft, DeleteWordRt key.Binding
-	Newline, Tab                 key.Binding
+	KillToEnd, KillToStart       key.Binding
+	Newline, PlainNewline, Tab   key.Binding
+	Outdent, ToggleCheckbox      key.Binding
 	SelectAll, ClearSelection    key.Binding
 	Copy, Cut, Paste             key.Binding
 	Undo, Redo                   key.Binding
@@ -27,35 +31,40 @@ type KeyMap struct {
 // DefaultKeyMap returns the usual bindings. Copy is ctrl+c: it only acts when
 // text is selected (see Model.HasSelection).
 func DefaultKeyMap() KeyMap {
-	b := func(help string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], help))
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
 	return KeyMap{
-		Left:           b("left", "left", "ctrl+b"),
-		Right:          b("right", "right", "ctrl+f"),
-		Up:             b("up", "up"),
-		Down:           b("down", "down"),
-		WordLeft:       b("word left", "ctrl+left", "alt+left", "alt+b"),
-		WordRight:      b("word right", "ctrl+right", "alt+right", "alt+f"),
-		LineStart:      b("line start", "home"),
-		LineEnd:        b("line end", "end", "ctrl+e"),
-		PageUp:         b("page up", "pgup"),
-		PageDown:       b("page down", "pgdown"),
-		DocStart:       b("start", "ctrl+home"),
-		DocEnd:         b("end", "ctrl+end"),
-		Backspace:      b("delete left", "backspace", "ctrl+h"),
-		Delete:         b("delete right", "delete", "ctrl+d"),
-		DeleteWordLeft: b("delete word left", "ctrl+backspace", "alt+backspace", "ctrl+w"),
-		DeleteWordRt:   b("delete word right", "ctrl+delete", "alt+delete", "alt+d"),
-		Newline:        b("newline", "enter", "shift+enter", "ctrl+j"),
-		Tab:            b("indent", "tab"),
-		SelectAll:      b("select all", "ctrl+a"),
-		ClearSelection: b("clear selection", "esc"),
-		Copy:           b("copy", "ctrl+c", "ctrl+insert"),
-		Cut:            b("cut", "ctrl+x", "shift+delete"),
-		Paste:          b("paste", "ctrl+v", "shift+insert"),
-		Undo:           b("undo", "ctrl+z"),
-		Redo:           b("redo", "ctrl+y", "ctrl+shift+z"),
+		Left:           b("←/ctrl+b", "left", "left", "ctrl+b"),
+		Right:          b("→/ctrl+f", "right", "right", "ctrl+f"),
+		Up:             b("↑", "up", "up"),
+		Down:           b("↓", "down", "down"),
+		WordLeft:       b("ctrl+←/alt+b", "word left", "ctrl+left", "alt+left", "alt+b"),
+		WordRight:      b("ctrl+→/alt+f", "word right", "ctrl+right", "alt+right", "alt+f"),
+		LineStart:      b("home/ctrl+a", "line start (again: the whole line's)", "home", "ctrl+a"),
+		LineEnd:        b("end/ctrl+e", "line end (again: the whole line's)", "end", "ctrl+e"),
+		PageUp:         b("pgup", "page up", "pgup"),
+		PageDown:       b("pgdown", "page down", "pgdown"),
+		DocStart:       b("ctrl+home", "start of the note", "ctrl+home"),
+		DocEnd:         b("ctrl+end", "end of the note", "ctrl+end"),
+		Backspace:      b("backspace/ctrl+h", "delete left", "backspace", "ctrl+h"),
+		Delete:         b("delete/ctrl+d", "delete right", "delete", "ctrl+d"),
+		DeleteWordLeft: b("ctrl+w/alt+⌫", "delete the word left", "ctrl+backspace", "alt+backspace", "ctrl+w"),
+		DeleteWordRt:   b("alt+d/ctrl+del", "delete the word right", "ctrl+delete", "alt+delete", "alt+d"),
+		KillToEnd:      b("ctrl+k", "cut to the line's end (at the end: join the next line)", "ctrl+k"),
+		KillToStart:    b("ctrl+u", "cut to the line's start", "ctrl+u"),
+		Newline:        b("enter", "new line (continues a list item or quote; ends an empty one)", "enter"),
+		PlainNewline:   b("shift+enter/ctrl+j", "new line, nothing continued", "shift+enter", "ctrl+j"),
+		Tab:            b("tab", "indent a list item or the selected lines; else spaces to the next stop", "tab"),
+		Outdent:        b("shift+tab", "outdent the line or the selected lines", "shift+tab"),
+		ToggleCheckbox: b("alt+x/alt+enter", "tick or untick the line's checkbox (adds one)", "alt+x", "alt+enter", "ctrl+enter"),
+		SelectAll:      b("alt+a", "select all", "alt+a", "ctrl+shift+a"),
+		ClearSelection: b("esc", "clear the selection", "esc"),
+		Copy:           b("ctrl+c", "copy the selection", "ctrl+c", "ctrl+insert"),
+		Cut:            b("ctrl+x", "cut the selection", "ctrl+x", "shift+delete"),
+		Paste:          b("ctrl+v", "paste", "ctrl+v", "shift+insert"),
+		Undo:           b("ctrl+z", "undo your own edit", "ctrl+z"),
+		Redo:           b("ctrl+y", "redo", "ctrl+y", "ctrl+shift+z"),
 	}
 }
 
@@ -78,7 +87,20 @@ func (s strKey) String() string { return string(s) }
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	km := &m.KeyMap
 	full := strKey(msg.Keystroke())
+	m.killing, m.killed = m.killed, false // kills in a row add up
 	switch {
+	case key.Matches(full, km.ToggleCheckbox):
+		m.follow = ""
+		m.toggleCheckbox()
+		return nil
+	case key.Matches(full, km.Outdent):
+		m.follow = ""
+		m.outdentKey()
+		return nil
+	case key.Matches(full, km.PlainNewline):
+		m.follow = ""
+		m.insert("\n", editNewline)
+		return nil
 	case key.Matches(full, km.Redo):
 		m.follow = ""
 		m.doRedo()
@@ -91,16 +113,14 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(full, km.Newline):
 		m.follow = ""
-		m.insert("\n", editNewline)
+		if !m.continueList() {
+			m.insert("\n", editNewline)
+		}
 		return nil
 	case key.Matches(full, km.Tab):
 		// Before the text check: some terminals report Tab with Text "\t".
 		m.follow = ""
-		col := m.column(m.cursor)
-		if s, _, ok := m.Selection(); ok {
-			col = m.column(s)
-		}
-		m.insert(strings.Repeat(" ", m.buf.tabWidth-col%m.buf.tabWidth), editType)
+		m.indentKey()
 		return nil
 	}
 	mods := msg.Mod &^ (tea.ModShift | tea.ModCapsLock | tea.ModNumLock)
@@ -157,6 +177,12 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.deleteOr(m.wordLeft(m.cursor), m.cursor, editOther)
 	case key.Matches(k, km.DeleteWordRt):
 		m.deleteOr(m.cursor, m.wordRight(m.cursor), editOther)
+	case key.Matches(k, km.KillToEnd):
+		m.follow = ""
+		m.killToEnd()
+	case key.Matches(k, km.KillToStart):
+		m.follow = ""
+		m.killToStart()
 	case key.Matches(k, km.SelectAll):
 		m.anchor = 0
 		m.cursor = m.Len()

@@ -4,6 +4,7 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt/splice"
 )
@@ -32,6 +33,12 @@ func WithStyles(s Styles) Option { return func(m *Model) { m.styles = s; m.custo
 // spaces up to the next stop, because a literal tab renders differently in
 // every peer's editor; tabs received from peers are drawn this many cells wide.
 func WithTabWidth(n int) Option { return func(m *Model) { m.buf.tabWidth = max(n, 1) } }
+
+// WithWidthMethod sets how the cells of a grapheme cluster are counted; it
+// must be the terminal renderer's (Bubble Tea's default is ansi.WcWidth,
+// ansi.GraphemeWidth once the terminal reports Unicode mode 2027). See
+// SetWidthMethod.
+func WithWidthMethod(method ansi.Method) Option { return func(m *Model) { m.buf.method = method } }
 
 // WithOSC52 controls whether copy and cut also set the system clipboard via
 // OSC 52 (default true). The internal clipboard is always used.
@@ -64,8 +71,14 @@ type Model struct {
 	styles       Styles
 	customStyles bool
 	sty          renderStyles
+	markdown     bool
+	mdIDs        map[mdMask]int // compiled Markdown styles (mdStyle)
+	mdPairs      []sgr
 
 	clipboard string
+	// killed: this key cut with ctrl+k/u; killing: the key before did, so
+	// this kill adds to the clipboard instead of replacing it.
+	killed, killing bool
 
 	undo, redo []undoEntry
 	undoLimit  int
@@ -110,6 +123,7 @@ func New(opts ...Option) *Model {
 func (m *Model) SetStyles(s Styles) {
 	m.styles = s
 	m.sty = compileStyles(s)
+	m.mdIDs, m.mdPairs = nil, nil
 	m.compilePeers()
 }
 
@@ -120,6 +134,19 @@ func (m *Model) SetSize(width, height int) {
 	m.clampTop()
 	m.ensureVisible(m.cursor)
 }
+
+// SetWidthMethod switches how cluster widths are counted, to match the
+// renderer's (tea.ModeReportMsg for ansi.ModeUnicodeCore tells the app when
+// Bubble Tea switches to grapheme widths). Every line is re-laid out.
+func (m *Model) SetWidthMethod(method ansi.Method) {
+	m.buf.setMethod(method)
+	m.top = m.rowStartOf(m.top)
+	m.clampTop()
+	m.ensureVisible(m.cursor)
+}
+
+// WidthMethod is how cluster widths are counted.
+func (m *Model) WidthMethod() ansi.Method { return m.buf.method }
 
 // Width and Height return the viewport size.
 func (m *Model) Width() int  { return m.width }

@@ -6,12 +6,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/rivo/uniseg"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Styles are the editor's looks. Peer styles are functions of the peer's
 // colour. Only character attributes are used (no padding, borders, widths).
 type Styles struct {
+	Markdown      MarkdownStyles // with WithMarkdown
 	Text          lipgloss.Style
 	Selection     lipgloss.Style
 	Control       lipgloss.Style // tabs and control characters (^M)
@@ -24,6 +25,7 @@ type Styles struct {
 func DefaultStyles() Styles {
 	black := lipgloss.Color("0")
 	return Styles{
+		Markdown:  DefaultMarkdownStyles(),
 		Selection: lipgloss.NewStyle().Background(lipgloss.Color("24")).Foreground(lipgloss.Color("255")),
 		Control:   lipgloss.NewStyle().Foreground(lipgloss.Color("8")),
 		PeerCursor: func(c color.Color) lipgloss.Style {
@@ -42,6 +44,7 @@ func DefaultStyles() Styles {
 // cursor is bold underlined, its selection underlined and its label reversed.
 func NoColorStyles() Styles {
 	return Styles{
+		Markdown:  NoColorMarkdownStyles(),
 		Selection: lipgloss.NewStyle().Reverse(true),
 		PeerCursor: func(color.Color) lipgloss.Style {
 			return lipgloss.NewStyle().Underline(true).Bold(true)
@@ -119,20 +122,28 @@ func (m *Model) Cursor() *tea.Cursor {
 type rowWriter struct {
 	sb    *strings.Builder
 	pairs []sgr
+	md    []sgr // Markdown styles, numbered from mdBase
 	cur   int
+}
+
+func (w *rowWriter) sgr(id int) sgr {
+	if id >= mdBase {
+		return w.md[id-mdBase]
+	}
+	return w.pairs[id]
 }
 
 func (w *rowWriter) style(id int) {
 	if id == w.cur {
 		return
 	}
-	w.sb.WriteString(w.pairs[w.cur].post)
+	w.sb.WriteString(w.sgr(w.cur).post)
 	if w.cur != styText {
 		// A styled run's reset also ended the base style.
 		w.sb.WriteString(w.pairs[styText].pre)
 	}
 	if id != styText {
-		w.sb.WriteString(w.pairs[id].pre)
+		w.sb.WriteString(w.sgr(id).pre)
 	}
 	w.cur = id
 }
@@ -154,6 +165,20 @@ func (m *Model) View() string {
 		peerRows[i] = m.vposOf(p.Cursor)
 	}
 	w := rowWriter{sb: &sb, pairs: m.sty.pairs}
+	if m.markdown {
+		// Compile every style the visible rows need before writing (the
+		// writer holds the slice).
+		for v, more, y := m.vposOf(m.top), true, 0; more && y < m.height; y++ {
+			lay := m.buf.layout(v.li, m.width)
+			for _, mask := range m.mdMasks(v.li, lay) {
+				if mask != 0 {
+					m.mdStyle(mask)
+				}
+			}
+			v, more = m.nextRow(v)
+		}
+		w.md = m.mdPairs
+	}
 	v, more := m.vposOf(m.top), true
 	for y := 0; y < m.height; y++ {
 		if y > 0 {
@@ -177,6 +202,10 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 	lay := m.buf.layout(v.li, m.width)
 	from, to := lay.rowGlyphs(v.r)
 	text := m.buf.text
+	var md []mdMask
+	if m.markdown {
+		md = m.mdMasks(v.li, lay)
+	}
 	x := 0
 	// Each row opens and closes the base text style, so rows stand alone
 	// and the padding carries the base style (e.g. a background).
@@ -190,7 +219,11 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 		}
 		pos := ln.start + int(g.off)
 		r := text[pos]
-		w.style(m.pairs(text, pos, pos+int(g.n), selS, selE, r == '\t' || isControl(r)))
+		id := m.pairs(text, pos, pos+int(g.n), selS, selE, r == '\t' || isControl(r))
+		if id == styText && md != nil && md[gi] != 0 {
+			id = m.mdIDs[md[gi]]
+		}
+		w.style(id)
 		switch {
 		case r == '\t':
 			sb.WriteString(spaces(int(g.w)))
@@ -252,7 +285,7 @@ func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos)
 		if pv != v || free < 2 {
 			continue
 		}
-		name := truncate(m.peers[i].Name, free)
+		name := truncate(m.buf.method, m.peers[i].Name, free)
 		if name == "" {
 			continue
 		}
@@ -262,31 +295,18 @@ func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos)
 		sb.WriteString(name)
 		sb.WriteString(p.post)
 		sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
-		x += 1 + uniseg.StringWidth(name)
+		x += 1 + m.buf.method.StringWidth(name)
 	}
 	return x
 }
 
-// truncate cuts s to at most w cells at a grapheme boundary, marking the cut
-// with an ellipsis.
-func truncate(s string, w int) string {
-	if uniseg.StringWidth(s) <= w {
+// truncate cuts s to at most w cells (as measured by method) at a
+// grapheme boundary, marking the cut with an ellipsis.
+func truncate(method ansi.Method, s string, w int) string {
+	if method.StringWidth(s) <= w {
 		return s
 	}
-	var sb strings.Builder
-	x, state := 0, -1
-	for len(s) > 0 {
-		var c string
-		var cw int
-		c, s, cw, state = uniseg.FirstGraphemeClusterInString(s, state)
-		if x+cw > w-1 {
-			break
-		}
-		sb.WriteString(c)
-		x += cw
-	}
-	sb.WriteString("…")
-	return sb.String()
+	return method.Truncate(s, w, "…")
 }
 
 var blank = strings.Repeat(" ", 256)

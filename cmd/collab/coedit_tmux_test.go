@@ -99,8 +99,7 @@ func TestTUIThreeTypistsTmux(t *testing.T) {
 	for _, n := range names {
 		panes[n].keys("C-q")
 		panes[n].waitFor("Standup")
-		panes[n].keys("q")
-		panes[n].waitExit()
+		panes[n].quitAnyway()
 	}
 	for _, n := range names {
 		if got := binOK(t, homes[n], "cat", "Standup"); got != strings.Join(want, "\n") {

@@ -239,7 +239,7 @@ func TestPeerOperationsSayTheSameBothWays(t *testing.T) {
 		t.Fatalf("invites with the peer lock held: %q", invites)
 	}
 	decline("D2")
-	if invites := binOK(t, homeB, "invites"); invites != "" {
+	if invites := binOK(t, homeB, "invites"); invites != "No invitations waiting.\n" {
 		t.Fatalf("invitations left: %q", invites)
 	}
 	a.stop()

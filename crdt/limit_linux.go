@@ -26,4 +26,3 @@ func limitMemory(extra int64) error {
 	}
 	return nil
 }
-

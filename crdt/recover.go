@@ -53,7 +53,9 @@ func (n *Note) callLocked(req *request, untrusted bool) (*response, error) {
 		req.Commit = true
 		req.Message = formatMessage(n.author, n.pendingAdded, n.pendingRemoved)
 	}
-	if n.proc.w == nil {
+	if w := n.proc.w; w == nil || w.gone() {
+		// Not started yet, or it died between requests (killed, say):
+		// nothing of this request is to blame.
 		if err := n.rebuildLocked(); err != nil {
 			return nil, err
 		}
@@ -70,7 +72,18 @@ func (n *Note) callLocked(req *request, untrusted bool) (*response, error) {
 	}
 	n.proc.swap(nil)
 	if untrusted {
-		rejected := fmt.Errorf("%s: %w: %w", req.Op, ErrRejected, err)
+		// The input is to blame only if it kills a fresh worker too: the
+		// core is deterministic, and a peer must not be refused because
+		// the worker was killed for some other reason meanwhile.
+		if rerr := n.rebuildLocked(); rerr != nil {
+			return nil, errors.Join(fmt.Errorf("%s: %w", req.Op, err), rerr)
+		}
+		again, err2 := n.sendLocked(req)
+		if !isDeath(err2) {
+			return again, err2
+		}
+		n.proc.swap(nil)
+		rejected := fmt.Errorf("%s: %w: %w", req.Op, ErrRejected, err2)
 		if rerr := n.rebuildLocked(); rerr != nil {
 			return nil, errors.Join(rejected, rerr)
 		}

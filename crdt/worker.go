@@ -180,15 +180,26 @@ func workerExecutable() (string, error) {
 }
 
 func workerEnviron(limits Limits) []string {
-	env := make([]string, 0, len(os.Environ())+2)
+	set := map[string]string{
+		workerEnv: strconv.FormatInt(limits.Memory, 10),
+		// One document, one request at a time: one P is plenty and keeps
+		// the worker's own runtime small.
+		"GOMAXPROCS": "1",
+		// A dying worker's stderr should say what the core said, not hold
+		// a Go or Rust stack trace.
+		"GOTRACEBACK":    "none",
+		"RUST_BACKTRACE": "0",
+	}
+	env := make([]string, 0, len(os.Environ())+len(set))
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, workerEnv+"=") && !strings.HasPrefix(kv, "GOMAXPROCS=") {
+		if k, _, _ := strings.Cut(kv, "="); set[k] == "" {
 			env = append(env, kv)
 		}
 	}
-	// One document, one request at a time: one P is plenty and keeps the
-	// worker's own runtime small.
-	return append(env, workerEnv+"="+strconv.FormatInt(limits.Memory, 10), "GOMAXPROCS=1")
+	for k, v := range set {
+		env = append(env, k+"="+v)
+	}
+	return env
 }
 
 // call sends one request and waits for its response within timeout. Any
@@ -237,6 +248,16 @@ func (w *worker) die(op opCode, cause error) error {
 func isEOF(err error) bool {
 	return err != nil && (errors.Is(err, os.ErrClosed) || strings.Contains(err.Error(), "EOF") ||
 		errors.Is(err, syscall.EPIPE))
+}
+
+// gone reports whether the process has already ended.
+func (w *worker) gone() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return w.dead != nil
+	}
 }
 
 // kill ends the process at once and waits until it has been reaped.
@@ -300,6 +321,11 @@ func (b *boundedBuffer) Sanitized() string {
 }
 
 func sanitizePanic(s string) string {
+	// The Go runtime of the worker reports the core's abort() with its own
+	// stack dump: keep what the core said before it.
+	if i := strings.Index(s, "SIGABRT: abort"); i > 0 {
+		s = s[:i]
+	}
 	s = strings.ToValidUTF8(s, "?")
 	var out strings.Builder
 	space := false

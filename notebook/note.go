@@ -52,6 +52,9 @@ type Note struct {
 	unsaved   [][]byte
 	viewAt    time.Time
 	viewStale bool
+	// compactRefusedAt is the log size at which a compaction's snapshot
+	// failed verification (0: none did).
+	compactRefusedAt int64
 	// Updates made under mu, delivered to subscribers after it is released
 	// so they may call back into the note.
 	pendingUpdates []Update
@@ -264,8 +267,15 @@ func (n *Note) storeLocked() error {
 	if err := n.applyLocked(others); err != nil {
 		return err
 	}
-	if n.log.LogSize() > CompactAt {
-		return n.compactLocked()
+	if size := n.log.LogSize(); size > CompactAt && size > n.compactRefusedAt*2 {
+		err := n.compactLocked()
+		if errors.Is(err, crdt.ErrBadSnapshot) {
+			// The core saved a document it cannot load back: keep the log
+			// (every record is in it) and try again once it has doubled.
+			n.compactRefusedAt = size
+			return nil
+		}
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,403 @@
+package crdt
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// killWorker ends a note's worker from outside, as the OOM killer would.
+func killWorker(t *testing.T, n *Note) {
+	t.Helper()
+	n.mu.Lock()
+	w := n.proc.w
+	n.mu.Unlock()
+	if w == nil {
+		t.Fatal("note has no worker")
+	}
+	if err := syscall.Kill(w.pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-w.exited
+}
+
+// waitWorkers waits (bounded) until at most want workers run.
+func waitWorkers(t *testing.T, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for liveWorkers.Load() > want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still running, want at most %d", liveWorkers.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestTypingSurvivesWorkerDeath(t *testing.T) {
+	n := mustNew(t, "t", "ann")
+	defer n.Close()
+	n.Splice(0, 0, "hello")
+	if _, err := n.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Typing the worker has seen (sent with a request) and typing it has
+	// not: both must survive.
+	n.Splice(5, 0, " wor")
+	if _, err := n.Heads(); err != nil { // sends the splice, commits it
+		t.Fatal(err)
+	}
+	n.Splice(9, 0, "ld")
+	n.SetTitle("renamed")
+	if _, err := n.Text(); err != nil { // sends, does not commit
+		t.Fatal(err)
+	}
+	n.Splice(11, 0, "!")
+	killWorker(t, n)
+	if got := mustText(t, n); got != "hello world!" {
+		t.Fatalf("after a worker death the text is %q", got)
+	}
+	if n.Title() != "renamed" {
+		t.Fatalf("title %q", n.Title())
+	}
+	edits, _, _ := n.Pending()
+	if edits != 3 {
+		t.Fatalf("%d edits pending after restart, want 3 (ld, title, !)", edits)
+	}
+	cs, err := n.Commit()
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("commit after restart: %d changes, %v", len(cs), err)
+	}
+	// What was committed before the death is still history, and a copy
+	// made from the changes converges.
+	killWorker(t, n)
+	copyOf, _, err := Load(mustSave(t, n), nil, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyOf.Close()
+	if got := mustText(t, copyOf); got != "hello world!" || copyOf.Title() != "renamed" {
+		t.Fatalf("copy: %q %q", got, copyOf.Title())
+	}
+	h, _ := n.History()
+	if len(h) != 4 { // create, hello, " wor", "ld"+title+"!"
+		t.Fatalf("history has %d changes, want 4", len(h))
+	}
+}
+
+func TestSyncStatesSurviveWorkerDeath(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	defer a.Close()
+	a.Splice(0, 0, "from a")
+	b, _, _ := Load(nil, nil, "bob")
+	defer b.Close()
+	sa, sb := a.NewSyncState(), b.NewSyncState()
+	for round := range 10 {
+		if round == 1 {
+			killWorker(t, a)
+			killWorker(t, b)
+		}
+		m1, ok1, err := a.GenerateSyncMessage(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok1 {
+			if _, err := b.ReceiveSyncMessage(sb, m1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m2, ok2, err := b.GenerateSyncMessage(sb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok2 {
+			if _, err := a.ReceiveSyncMessage(sa, m2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !ok1 && !ok2 {
+			break
+		}
+	}
+	if got := mustText(t, b); got != "from a" {
+		t.Fatalf("b = %q after syncing across restarts", got)
+	}
+}
+
+func TestWorkersEndWithTheirNote(t *testing.T) {
+	waitWorkers(t, liveWorkers.Load())
+	before := liveWorkers.Load()
+	var notes []*Note
+	for range 3 {
+		notes = append(notes, mustNew(t, "t", "a"))
+	}
+	if got := liveWorkers.Load(); got != before+3 {
+		t.Fatalf("%d workers for 3 notes", got-before)
+	}
+	for _, n := range notes {
+		n.Close()
+	}
+	waitWorkers(t, before)
+	if _, err := notes[0].Text(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Text after Close: %v", err)
+	}
+	// A note nobody closes ends its worker once it is garbage.
+	func() { mustNew(t, "forgotten", "a").Splice(0, 0, "x") }()
+	deadline := time.Now().Add(5 * time.Second)
+	for liveWorkers.Load() > before && time.Now().Before(deadline) {
+		runtimeGC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitWorkers(t, before)
+}
+
+func TestScratchDocumentsAreBounded(t *testing.T) {
+	var held []*Note
+	for range cap(scratchSlots) {
+		n, err := NewScratch(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := NewScratch(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("scratch beyond the bound: %v", err)
+	}
+	held[0].Close()
+	held[0].Close() // twice frees one slot only
+	n, err := NewScratch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := NewScratch(ctx2); err == nil {
+		t.Fatal("closing one scratch document twice freed two slots")
+	}
+	n.Close()
+	for _, h := range held[1:] {
+		h.Close()
+	}
+}
+
+// A document too big for the worker's memory limit ends the worker, not
+// this process, and is rejected.
+func TestMemoryLimitRejectsHugeDocument(t *testing.T) {
+	big := mustNew(t, "big", "a")
+	defer big.Close()
+	line := strings.Repeat("all work and no play makes jack a dull boy ", 20) + "\n"
+	for range 100 {
+		big.Splice(big.Len(), 0, line)
+	}
+	data := mustSave(t, big)
+	n := newNote("x", Limits{Memory: 4 << 20, Call: time.Minute, Load: time.Minute})
+	n.snapshot = data
+	n.mu.Lock()
+	err := n.rebuildLocked()
+	n.mu.Unlock()
+	n.Close()
+	var d *DeathError
+	if !errors.Is(err, ErrRejected) || !errors.As(err, &d) {
+		t.Fatalf("a %d-byte document in 4 MiB: %v", len(data), err)
+	}
+	t.Logf("%d-byte document: %v", len(data), err)
+}
+
+func TestDeadlineRejectsSlowInput(t *testing.T) {
+	src := mustNew(t, "t", "a")
+	defer src.Close()
+	src.Splice(0, 0, strings.Repeat("slow to apply ", 5000))
+	cs := commitBytes(t, src)
+	n := newNote("x", Limits{Call: time.Microsecond, Load: time.Minute})
+	defer n.Close()
+	n.snapshot = mustSave(t, mustNew(t, "t", "b"))
+	err := n.Apply(cs)
+	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "no answer in time") {
+		t.Fatalf("apply past its deadline: %v", err)
+	}
+}
+
+func TestPanicTextIsSanitised(t *testing.T) {
+	got := sanitizePanic("thread 'x' panicked at\n\t'\x1b]0;pwned\x07\x1b[2J\u202eevil'\x00\xff")
+	if strings.ContainsAny(got, "\x1b\x07\x00\n\t\u202e") || !strings.HasPrefix(got, "thread 'x' panicked at '") {
+		t.Fatalf("sanitised: %q", got)
+	}
+	b := &boundedBuffer{max: 10}
+	b.Write([]byte("0123456789abcdef"))
+	if b.String() != "0123456789" {
+		t.Fatalf("bounded buffer kept %q", b.String())
+	}
+}
+
+// A verified snapshot becomes the base a restart rebuilds from.
+func TestSnapshotBecomesTheBase(t *testing.T) {
+	n := mustNew(t, "t", "a")
+	defer n.Close()
+	n.Splice(0, 0, "before the snapshot")
+	data, err := n.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	kept := len(n.changes)
+	n.mu.Unlock()
+	if kept != 0 || len(data) == 0 {
+		t.Fatalf("after Snapshot %d changes kept", kept)
+	}
+	n.Splice(0, 0, "after, ")
+	killWorker(t, n)
+	if got := mustText(t, n); got != "after, before the snapshot" {
+		t.Fatalf("rebuilt from the snapshot: %q", got)
+	}
+	if err := verifySnapshot([]byte("not a document"), nil, nil, NoteLimits); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("verifying garbage: %v", err)
+	}
+}
+
+// The regression inputs: every input under testdata/aborts made the core
+// abort once; each must come back as ErrRejected with the note unchanged,
+// and the note must work afterwards.
+func TestAbortingInputsAreRejected(t *testing.T) {
+	f := newFixture(t)
+	defer f.note.Close()
+	total := 0
+	for _, target := range targets {
+		names, inputs := readInputs(t, filepath.Join("testdata", "aborts", target))
+		for i, in := range inputs {
+			total++
+			err := f.run(target, in)
+			var d *DeathError
+			if !errors.Is(err, ErrRejected) || !errors.As(err, &d) {
+				t.Errorf("%s/%s: %v, want a rejection", target, names[i], err)
+				continue
+			}
+			if !strings.Contains(d.Panic, "panicked") {
+				t.Errorf("%s/%s: no panic text in %v", target, names[i], err)
+			}
+			if err := f.unchanged(); err != nil {
+				t.Errorf("%s/%s: %v", target, names[i], err)
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("no regression inputs under testdata/aborts")
+	}
+	// Later operations work: splice, commit, sync to a fresh copy.
+	if err := f.note.Splice(0, 0, "still editable "); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.note.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	peer, _, _ := Load(nil, nil, "peer")
+	defer peer.Close()
+	syncPair(t, f.note, peer)
+	if got, want := mustText(t, peer), "still editable "+f.text; got != want {
+		t.Fatalf("peer got %q, want %q", got, want)
+	}
+}
+
+func syncPair(t *testing.T, a, b *Note) {
+	t.Helper()
+	sa, sb := a.NewSyncState(), b.NewSyncState()
+	for range 20 {
+		m1, ok1, err := a.GenerateSyncMessage(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok1 {
+			if _, err := b.ReceiveSyncMessage(sb, m1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m2, ok2, err := b.GenerateSyncMessage(sb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok2 {
+			if _, err := a.ReceiveSyncMessage(sa, m2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !ok1 && !ok2 {
+			return
+		}
+	}
+	t.Fatal("sync did not settle in 20 rounds")
+}
+
+// A log holding a record the core aborts on opens, with a warning, and
+// every other record applied.
+func TestLoadSetsAsideAbortingRecords(t *testing.T) {
+	_, bad := readInputs(t, filepath.Join("testdata", "aborts", "apply"))
+	if len(bad) == 0 {
+		t.Fatal("no aborting change under testdata/aborts/apply")
+	}
+	base := baseDocument(t)
+	writer, _, err := Load(base, nil, "writer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	writer.Splice(0, 0, "first ")
+	first := commitBytes(t, writer)
+	writer.Splice(0, 0, "second ")
+	second := commitBytes(t, writer)
+	want := mustText(t, writer)
+
+	records := [][]byte{first, bad[0], second}
+	if len(bad) > 1 {
+		records = append(records, bad[1])
+	}
+	n, warnings, err := Load(base, records, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	var rejected []*Rejected
+	for _, w := range warnings {
+		var r *Rejected
+		if errors.As(w, &r) {
+			rejected = append(rejected, r)
+		}
+	}
+	if len(rejected) != len(records)-2 {
+		t.Fatalf("warnings %v: want %d records set aside", warnings, len(records)-2)
+	}
+	for _, r := range rejected {
+		if !errors.Is(r, ErrRejected) || r.Death == nil || string(r.Bytes) == string(first) || string(r.Bytes) == string(second) {
+			t.Fatalf("set aside the wrong record: %v", r)
+		}
+	}
+	if got := mustText(t, n); got != want {
+		t.Fatalf("text %q, want %q", got, want)
+	}
+	n.Splice(0, 0, "and typing works ")
+	if _, err := n.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	// No test may leave a worker behind.
+	deadline := time.Now().Add(10 * time.Second)
+	for liveWorkers.Load() > 0 && time.Now().Before(deadline) {
+		runtimeGC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := liveWorkers.Load(); n > 0 && code == 0 {
+		os.Stderr.WriteString("workers outlived the tests\n")
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func runtimeGC() { runtime.GC() }

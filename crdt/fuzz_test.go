@@ -11,10 +11,13 @@ import (
 //
 //	go test -run '^$' -fuzz '^FuzzApply$' -fuzztime 3m ./crdt
 //
-// An input that makes the core abort must come back as ErrRejected with
-// the note unchanged; the test process must never die. Set
-// COLLAB_FUZZ_KEEP=dir to keep every aborting input found (dir/<target>/),
-// the count of aborts found; the ones worth keeping go to testdata/aborts.
+// Each input meets the fixed base note (reset in its worker before every
+// input). An input that makes the core abort must come back as ErrRejected
+// with the note unchanged; after any input the note's trusted operations
+// (text, save, a sync message) must work; the test process must never die.
+// Set COLLAB_FUZZ_KEEP=dir to keep every aborting input found in
+// dir/<target>/ (and inputs that were accepted but aborted a later
+// operation in dir/poison-<target>/): their count is the aborts found.
 
 func FuzzApply(f *testing.F)         { fuzzTarget(f, "apply") }
 func FuzzReceiveSync(f *testing.F)   { fuzzTarget(f, "sync") }
@@ -30,6 +33,7 @@ func fuzzTarget(f *testing.F, target string) {
 	for _, b := range aborts {
 		f.Add(b)
 	}
+	base := baseDocument(f)
 	var fx *fixture
 	f.Cleanup(func() {
 		if fx != nil {
@@ -40,6 +44,8 @@ func fuzzTarget(f *testing.F, target string) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		if fx == nil {
 			fx = newFixture(t)
+		} else if err := fx.note.resetTo(base); err != nil {
+			t.Fatalf("reset to the base: %v", err)
 		}
 		err := fx.run(target, input)
 		var d *DeathError
@@ -55,14 +61,39 @@ func fuzzTarget(f *testing.F, target string) {
 		if target == "load" {
 			return
 		}
-		changed := fx.unchanged()
-		if rejected && changed != nil {
-			t.Fatalf("a rejected input changed the note: %v", changed)
+		if rejected {
+			if err := fx.unchanged(); err != nil {
+				t.Fatalf("a rejected input changed the note: %v", err)
+			}
 		}
-		if changed != nil {
-			// Accepted (wholly or in part): the next input starts from the base.
-			fx.note.Close()
-			fx = newFixture(t)
+		if errs := fx.trustedOps(); len(errs) > 0 {
+			t.Fatalf("after %v the note fails: %v", err, errs)
+		}
+		if set := fx.note.SetAside(); len(set) > 0 && keep != "" {
+			saveInput(t, filepath.Join(keep, "poison-"+target), input)
 		}
 	})
+}
+
+// resetTo makes the note the document snapshot again, in its current
+// worker when it has one (one request, no spawn): the fuzzers' reset.
+func (n *Note) resetTo(snapshot []byte) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.snapshot, n.changes, n.journal, n.sent = snapshot, nil, nil, 0
+	n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
+	n.committed, n.setAside = nil, nil
+	n.takeFreed()
+	if w := n.proc.w; w != nil && !w.gone() {
+		init := &request{Op: opInit, Actor: n.actor, Snapshot: snapshot, Probe: true}
+		resp, err := w.call(init, n.limits.Load)
+		if err == nil {
+			n.states = map[uint64][]byte{}
+			n.absorb(init, resp)
+			return resp.err()
+		}
+		n.proc.swap(nil)
+	}
+	n.states = map[uint64][]byte{}
+	return n.rebuildLocked()
 }

@@ -203,32 +203,16 @@ func makeSeeds(t testing.TB) map[string][][]byte {
 		t.Fatal(err)
 	}
 	defer ours.Close()
-	sp, so := peer.NewSyncState(), ours.NewSyncState()
-	for range 6 {
-		m, ok, err := peer.GenerateSyncMessage(sp)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
+	syncPair(t, peer, ours, func(_ int, m []byte) {
+		if m != nil {
 			out["sync"] = append(out["sync"], m)
-			if _, err := ours.ReceiveSyncMessage(so, m); err != nil {
-				t.Fatal(err)
-			}
 		}
-		r, ok2, err := ours.GenerateSyncMessage(so)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok2 {
-			if _, err := peer.ReceiveSyncMessage(sp, r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !ok && !ok2 {
-			break
-		}
+	})
+	st := peer.NewSyncState()
+	if _, _, err := peer.GenerateSyncMessage(st); err != nil {
+		t.Fatal(err)
 	}
-	out["syncstate"] = [][]byte{peer.SaveSyncState(sp), ours.SaveSyncState(so)}
+	out["syncstate"] = [][]byte{peer.SaveSyncState(st)}
 	doc := mustSave(t, peer)
 	out["merge"] = [][]byte{doc}
 	out["load"] = [][]byte{doc, base}

@@ -98,34 +98,12 @@ func TestSyncStatesSurviveWorkerDeath(t *testing.T) {
 	a.Splice(0, 0, "from a")
 	b, _, _ := Load(nil, nil, "bob")
 	defer b.Close()
-	sa, sb := a.NewSyncState(), b.NewSyncState()
-	for round := range 10 {
+	syncPair(t, a, b, func(round int, _ []byte) {
 		if round == 1 {
 			killWorker(t, a)
 			killWorker(t, b)
 		}
-		m1, ok1, err := a.GenerateSyncMessage(sa)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok1 {
-			if _, err := b.ReceiveSyncMessage(sb, m1); err != nil {
-				t.Fatal(err)
-			}
-		}
-		m2, ok2, err := b.GenerateSyncMessage(sb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok2 {
-			if _, err := a.ReceiveSyncMessage(sa, m2); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !ok1 && !ok2 {
-			break
-		}
-	}
+	})
 	if got := mustText(t, b); got != "from a" {
 		t.Fatalf("b = %q after syncing across restarts", got)
 	}
@@ -300,19 +278,24 @@ func TestAbortingInputsAreRejected(t *testing.T) {
 	}
 	peer, _, _ := Load(nil, nil, "peer")
 	defer peer.Close()
-	syncPair(t, f.note, peer)
+	syncPair(t, f.note, peer, nil)
 	if got, want := mustText(t, peer), "still editable "+f.text; got != want {
 		t.Fatalf("peer got %q, want %q", got, want)
 	}
 }
 
-func syncPair(t *testing.T, a, b *Note) {
+// syncPair runs sync rounds between a and b until both are quiet; each, if
+// not nil, sees every round and the message a sent in it (nil: none).
+func syncPair(t testing.TB, a, b *Note, each func(round int, aToB []byte)) {
 	t.Helper()
 	sa, sb := a.NewSyncState(), b.NewSyncState()
-	for range 20 {
+	for round := range 20 {
 		m1, ok1, err := a.GenerateSyncMessage(sa)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if each != nil {
+			each(round, m1)
 		}
 		if ok1 {
 			if _, err := b.ReceiveSyncMessage(sb, m1); err != nil {

@@ -158,10 +158,10 @@ type response struct {
 	Title string   `cbor:"4,keyasint"`
 	Len   int      `cbor:"5,keyasint"`
 
-	Heads   []ChangeHash   `cbor:"6,keyasint,omitempty"`
-	Data    []byte         `cbor:"7,keyasint,omitempty"`
-	OK      bool           `cbor:"8,keyasint,omitempty"`
-	Changes []Change       `cbor:"9,keyasint,omitempty"`
+	Heads   []ChangeHash `cbor:"6,keyasint,omitempty"`
+	Data    []byte       `cbor:"7,keyasint,omitempty"`
+	OK      bool         `cbor:"8,keyasint,omitempty"`
+	Changes []Change     `cbor:"9,keyasint,omitempty"`
 	// Text is the whole body, sent (HasText) after a load and after a
 	// merge from elsewhere changed the document, and for opText.
 	Text    string         `cbor:"10,keyasint,omitempty"`

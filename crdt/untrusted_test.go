@@ -382,12 +382,3 @@ func mustNewTB(t testing.TB, title, author string) *Note {
 	}
 	return n
 }
-
-func mustSave(t testing.TB, n *Note) []byte {
-	t.Helper()
-	b, err := n.Save()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}

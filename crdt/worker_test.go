@@ -29,18 +29,6 @@ func killWorker(t *testing.T, n *Note) {
 	<-w.exited
 }
 
-// waitWorkers waits (bounded) until at most want workers run.
-func waitWorkers(t *testing.T, want int64) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for liveWorkers.Load() > want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d workers still running, want at most %d", liveWorkers.Load(), want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestTypingSurvivesWorkerDeath(t *testing.T) {
 	n := mustNew(t, "t", "ann")
 	defer n.Close()
@@ -56,9 +44,7 @@ func TestTypingSurvivesWorkerDeath(t *testing.T) {
 	}
 	n.Splice(9, 0, "ld")
 	n.SetTitle("renamed")
-	if _, err := n.Text(); err != nil { // sends, does not commit
-		t.Fatal(err)
-	}
+	n.HasChange(ChangeHash{}) // sends the edits, does not commit
 	n.Splice(11, 0, "!")
 	killWorker(t, n)
 	if got := mustText(t, n); got != "hello world!" {
@@ -110,30 +96,42 @@ func TestSyncStatesSurviveWorkerDeath(t *testing.T) {
 }
 
 func TestWorkersEndWithTheirNote(t *testing.T) {
-	waitWorkers(t, liveWorkers.Load())
-	before := liveWorkers.Load()
 	var notes []*Note
+	var workers []*worker
 	for range 3 {
-		notes = append(notes, mustNew(t, "t", "a"))
-	}
-	if got := liveWorkers.Load(); got != before+3 {
-		t.Fatalf("%d workers for 3 notes", got-before)
+		n := mustNew(t, "t", "a")
+		notes, workers = append(notes, n), append(workers, n.proc.w)
 	}
 	for _, n := range notes {
 		n.Close()
 	}
-	waitWorkers(t, before)
-	if _, err := notes[0].Text(); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Text after Close: %v", err)
+	for i, w := range workers {
+		select {
+		case <-w.exited:
+		default:
+			t.Fatalf("worker %d still runs after Close", i)
+		}
+	}
+	if _, err := notes[0].Heads(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Heads after Close: %v", err)
 	}
 	// A note nobody closes ends its worker once it is garbage.
-	func() { mustNew(t, "forgotten", "a").Splice(0, 0, "x") }()
-	deadline := time.Now().Add(5 * time.Second)
-	for liveWorkers.Load() > before && time.Now().Before(deadline) {
+	w := func() *worker {
+		n := mustNew(t, "forgotten", "a")
+		n.Splice(0, 0, "x")
+		return n.proc.w
+	}()
+	deadline := time.After(10 * time.Second)
+	for {
 		runtimeGC()
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-w.exited:
+			return
+		case <-deadline:
+			t.Fatal("the worker of a garbage note still runs")
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	waitWorkers(t, before)
 }
 
 func TestScratchDocumentsAreBounded(t *testing.T) {
@@ -463,10 +461,10 @@ func TestTrustedOperationBisectsPoisonAway(t *testing.T) {
 	}
 	n.Splice(0, 0, "typing ")
 	killWorker(t, n) // whatever ends it next, the rebuild meets the poison
-	text, err := n.Text()
-	if err != nil {
-		t.Fatalf("text after the poison: %v", err)
+	if _, err := n.Heads(); err != nil {
+		t.Fatalf("heads after the poison: %v", err)
 	}
+	text, _ := n.Text()
 	if want := "typing " + strings.Join(honest, "") + f.text; text != want {
 		t.Fatalf("text %q, want %q", text, want)
 	}

@@ -43,8 +43,8 @@ func TestPoisonedLogOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := n.Doc().Text()
-	n.Doc().Splice(0, 0, "kept ")
+	want, _ := n.Text()
+	n.Splice(0, 0, "kept ")
 	if _, err := n.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestPoisonedLogOpens(t *testing.T) {
 	if _, err := n.log.Append(bad); err != nil {
 		t.Fatal(err)
 	}
-	n.Doc().Splice(0, 0, "after ")
+	n.Splice(0, 0, "after ")
 	if _, err := n.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +72,14 @@ func TestPoisonedLogOpens(t *testing.T) {
 	if len(warnings) != 1 || !errors.As(warnings[0], &rejected) || string(rejected.Bytes) != string(bad) {
 		t.Fatalf("warnings %v: want the bad record set aside", warnings)
 	}
-	if got, _ := m.Doc().Text(); got != want {
+	if got, _ := m.Text(); got != want {
 		t.Fatalf("text %q, want %q", got, want)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "notes", id.String(), "aux.rejected.*"))
 	if len(files) != 1 {
 		t.Fatalf("set-aside files: %v", files)
 	}
-	m.Doc().Splice(0, 0, "more ")
+	m.Splice(0, 0, "more ")
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPoisonedLogOpens(t *testing.T) {
 		t.Fatalf("reopen: %v %v", err, warnings)
 	}
 	defer again.Close()
-	if got, _ := again.Doc().Text(); !strings.HasPrefix(got, "more after kept ") {
+	if got, _ := again.Text(); !strings.HasPrefix(got, "more after kept ") {
 		t.Fatalf("after reopening: %q", got)
 	}
 }

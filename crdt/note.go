@@ -151,6 +151,22 @@ func (p *procRef) shutdown() {
 	}
 }
 
+// abandon is the cleanup of a Note nobody closed: it ends the worker
+// without waiting (cleanups run one after another on one goroutine; the
+// worker's reaper collects the process).
+func (p *procRef) abandon() {
+	p.mu.Lock()
+	w, release, done := p.w, p.release, p.done
+	p.w, p.done = nil, true
+	p.mu.Unlock()
+	if w != nil {
+		w.cmd.Process.Kill()
+	}
+	if release != nil && !done {
+		release()
+	}
+}
+
 func newNote(author string, limits Limits) *Note {
 	var actor [16]byte
 	if _, err := rand.Read(actor[:]); err != nil {
@@ -165,7 +181,7 @@ func newNote(author string, limits Limits) *Note {
 	}
 	// A note nobody closed (a scratch document, a test's) still ends its
 	// worker once it is garbage.
-	runtime.AddCleanup(n, (*procRef).shutdown, n.proc)
+	runtime.AddCleanup(n, (*procRef).abandon, n.proc)
 	return n
 }
 

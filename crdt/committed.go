@@ -1,16 +1,7 @@
 package crdt
 
-// HasBody reports whether the note's text has arrived: false for a note
-// being joined until a peer's changes bring its body (see Load).
-func (n *Note) HasBody() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	t, err := n.textLocked()
-	return err == nil && t != nil
-}
-
 // CommittedHeads returns the note's heads if no edit is open, without
-// committing anything (reading heads closes automerge's open transaction,
+// committing anything (reading heads commits automerge's open transaction,
 // which would hide those edits from the commit policy); ok=false while
 // edits are open.
 func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
@@ -19,7 +10,11 @@ func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
 	if n.pending > 0 {
 		return nil, false
 	}
-	return n.doc.Heads(), true
+	resp, err := n.callLocked(&request{Op: opHeads}, false)
+	if err != nil || resp.err() != nil {
+		return nil, false
+	}
+	return resp.Heads, true
 }
 
 // SaveIfCommitted returns the whole document like Save, and its heads,
@@ -31,5 +26,6 @@ func (n *Note) SaveIfCommitted() (data []byte, heads []ChangeHash, ok bool) {
 	if n.pending > 0 {
 		return nil, nil, false
 	}
-	return n.doc.Save(), n.doc.Heads(), true
+	data, heads, err := n.saveLocked()
+	return data, heads, err == nil
 }

@@ -1,12 +1,40 @@
 // Package crdt is the note document: one Automerge document per note holding
 // its title and its body as Automerge Text, edited in rune offsets.
 //
-// A Note owns its automerge.Doc. automerge-go locks the document per call,
-// but a splice followed by a commit is not atomic across calls and two docs
-// merging each other can deadlock, so every operation here runs under the
-// Note's own mutex and documents are combined only through change bytes.
-//
 // The document layout is the one JavaScript editors on Automerge use, so the
 // ecosystem can open our notes: the root map holds "text" (Text, the body) and
 // "title" (a plain string; the last rename wins).
+//
+// # The core runs in a worker process
+//
+// automerge-go links an Automerge core built to abort the process on any
+// panic, and malformed bytes from a peer or a file reach such panics. So the
+// process that holds the user's notes never calls the core: every Note owns
+// a worker, a child process (this same executable, which crdt's init turns
+// into a worker when COLLAB_CRDT_WORKER is set) that holds that one document
+// and its sync states and answers one request at a time over pipes
+// (wire.go: length-prefixed CBOR frames; core.go: the worker side).
+//
+// A worker's death (an abort, its memory limit, a request past its deadline,
+// a kill from outside) is an ordinary event. The Note keeps what rebuilds the
+// document exactly: the base it was loaded from (snapshot and records), every
+// change applied or committed since (until Snapshot makes a verified new
+// base), and a journal of local edits not yet committed, so typing is never
+// lost. Requests are serialised, so the request that killed a worker is
+// known. If it carried untrusted bytes (Apply, ReceiveSyncMessage, Merge,
+// Load, LoadSyncState) and kills a fresh worker too, the input is dropped
+// and the call fails with an error wrapping ErrRejected, carrying the core's
+// panic text (*DeathError). If a trusted request dies twice, something
+// accepted earlier is poisonous: the note rebuilds from prefixes of its
+// changes to find the one it dies on, sets it aside (SetAside, or a
+// *Rejected warning from Load) and continues without it. See recover.go.
+//
+// Keystrokes cost no round trip: Splice and SetTitle are checked against the
+// cached length and journalled, and travel with the next request. Title,
+// Len and HasBody answer from what every response reads back.
+//
+// Scratch documents for strangers' bytes (NewScratch) run under tighter
+// limits, and only a few at once. Workers die with their parent (Pdeathsig,
+// and EOF on their requests), sit in their own process group, and end when
+// their Note is closed or garbage.
 package crdt

@@ -102,27 +102,6 @@ func (h *headsNow) get() []ChangeHash {
 // without taking the note's lock: what status displays compare.
 func (n *Note) LastHeads() []ChangeHash { return n.lastHeads.get() }
 
-// resyncTextLocked brings the text (and the heads LastHeads reports) in
-// step with the document after a merge from elsewhere. The splices come
-// from comparing the texts, which costs milliseconds on a large note.
-func (n *Note) resyncTextLocked() error {
-	n.lastHeads.set(n.doc.Heads())
-	t, err := n.textLocked()
-	if err != nil {
-		return err
-	}
-	var s string
-	if t != nil {
-		if s, err = t.Get(); err != nil {
-			return fmt.Errorf("read text: %w", err)
-		}
-	}
-	if d := splice.Diff(string(n.text.runes), s); len(d) > 0 {
-		n.text.record(d)
-	}
-	return nil
-}
-
 // ReadText returns the body together with the revision it shows.
 func (n *Note) ReadText() (text string, rev Rev, err error) {
 	n.mu.Lock()
@@ -170,12 +149,11 @@ func (n *Note) Edit(base Rev, local []Splice) (EditResult, error) {
 	if len(seen) > 0 {
 		mine, theirs = splice.Transform(local, seen, true)
 	}
-	t, err := n.textLocked()
-	if err != nil {
-		return EditResult{}, err
-	}
-	if t == nil {
+	switch n.body {
+	case bodyNone:
 		return EditResult{}, ErrNoBody
+	case bodyForeign:
+		return EditResult{}, fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
 	// Check the whole batch first, so a bad one changes nothing.
 	length := len(n.text.runes)

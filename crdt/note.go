@@ -1,12 +1,17 @@
 package crdt
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/automerge/automerge-go"
 )
@@ -17,7 +22,8 @@ const (
 	KeyTitle = "title"
 )
 
-// ChangeHash names one change in a note's history.
+// ChangeHash names one change in a note's history. (Only the type comes
+// from automerge-go: this process never calls the core.)
 type ChangeHash = automerge.ChangeHash
 
 // Errors a caller may want to tell apart.
@@ -27,6 +33,11 @@ var (
 	ErrDifferentDoc = errors.New("documents do not share any history")
 	ErrUnknownHash  = errors.New("no such change in this note")
 	ErrNoBody       = errors.New("the note's text has not arrived yet")
+	// ErrRejected: the input made the Automerge core abort (or exceed its
+	// memory or time), so it was dropped and the note rebuilt without it.
+	// The sync layer refuses the peer that sent it.
+	ErrRejected = errors.New("input rejected: the automerge core aborted on it")
+	ErrClosed   = errors.New("note is closed")
 )
 
 // Change is one committed change: its hash and the bytes that carry it to
@@ -36,41 +47,158 @@ type Change struct {
 	Bytes []byte
 }
 
-// Note is one note document. All methods are safe for concurrent use; the
-// Note is the only owner of its automerge.Doc.
+// Rejected is a record or change set aside because the core aborts on it
+// (found at load, or by bisection after a later operation aborted).
+type Rejected struct {
+	Hash  ChangeHash // zero when the bytes are not exactly one change
+	Bytes []byte
+	Death *DeathError
+}
+
+func (r *Rejected) Error() string {
+	what := "a record"
+	if r.Hash != (ChangeHash{}) {
+		what = "change " + r.Hash.String()
+	}
+	return fmt.Sprintf("%s was set aside: %v", what, r.Death)
+}
+
+func (r *Rejected) Unwrap() []error { return []error{ErrRejected, r.Death} }
+
+// Note is one note document. All methods are safe for concurrent use.
+//
+// The document itself lives in a worker process (see worker.go and
+// doc.go); the Note keeps what rebuilds it exactly after the worker dies:
+// the base it was loaded from, every change applied or committed since, and
+// the journal of local edits not yet committed. It also caches what the UI
+// asks for on every frame (title, length), so those never wait on the
+// worker.
 type Note struct {
 	mu     sync.Mutex
-	doc    *automerge.Doc
 	author string
+	actor  string // hex; the same across restarts, so seq numbers continue
+	limits Limits
+	proc   *procRef
+	closed bool
 
-	// Edits made since the last commit; automerge keeps them in an open
-	// transaction that we close ourselves so each change carries its stats.
+	// The rebuild recipe.
+	snapshot []byte
+	changes  [][]byte // loaded with the snapshot, then applied or committed since
+	journal  []edit   // local edits not yet committed
+	sent     int      // journal edits the worker has
+
+	// Read back from the worker, updated by local edits.
+	body  bodyKind
+	title string
+	// text is the body as Go keeps it, with its recent revisions: read
+	// back whole after every merge from elsewhere, spliced by local edits.
+	text textState
+	// textDrift: the worker's text length differs from ours (it refused an
+	// edit we had checked); the next request re-reads the text.
+	textDrift bool
+	// lastHeads are the heads as of the last commit or merge, read without
+	// the lock (LastHeads).
+	lastHeads headsNow
+
+	// Edits made since the last commit; each change carries their stats.
 	pending        int
 	pendingAdded   int
 	pendingRemoved int
 	firstPending   time.Time
 	lastPending    time.Time
-	// text is the body as Go keeps it, with its recent revisions.
-	text      textState
-	lastHeads headsNow
 	// Changes committed but not yet handed to the caller by Commit, e.g.
 	// because merging remote bytes had to close the local transaction first.
 	committed []Change
+
+	// Live sync states by id, with their last known bytes (nil: fresh).
+	states    map[uint64][]byte
+	nextState uint64
+	freeMu    sync.Mutex
+	freed     []uint64
+
+	setAside []*Rejected
+}
+
+// procRef holds a note's current worker. It is what a garbage-collected
+// Note's cleanup stops, so it must not point back at the Note.
+type procRef struct {
+	mu      sync.Mutex
+	w       *worker
+	release func() // a scratch note's slot
+	done    bool
+}
+
+func (p *procRef) swap(w *worker) {
+	p.mu.Lock()
+	old := p.w
+	p.w = w
+	p.mu.Unlock()
+	if old != nil && old != w {
+		old.kill()
+	}
+}
+
+func (p *procRef) shutdown() {
+	p.mu.Lock()
+	w, release, done := p.w, p.release, p.done
+	p.w, p.done = nil, true
+	p.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+	if release != nil && !done {
+		release()
+	}
+}
+
+// abandon is the cleanup of a Note nobody closed: it ends the worker
+// without waiting (cleanups run one after another on one goroutine; the
+// worker's reaper collects the process).
+func (p *procRef) abandon() {
+	p.mu.Lock()
+	w, release, done := p.w, p.release, p.done
+	p.w, p.done = nil, true
+	p.mu.Unlock()
+	if w != nil {
+		w.cmd.Process.Kill()
+	}
+	if release != nil && !done {
+		release()
+	}
+}
+
+func newNote(author string, limits Limits) *Note {
+	var actor [16]byte
+	if _, err := rand.Read(actor[:]); err != nil {
+		panic(fmt.Sprintf("crdt: reading random bytes: %v", err))
+	}
+	n := &Note{
+		author: author,
+		actor:  hex.EncodeToString(actor[:]),
+		limits: limits,
+		proc:   &procRef{},
+		states: map[uint64][]byte{},
+	}
+	// A note nobody closed (a scratch document, a test's) still ends its
+	// worker once it is garbage.
+	runtime.AddCleanup(n, (*procRef).abandon, n.proc)
+	return n
 }
 
 // New creates a note with the given title and an empty body. author names
 // this device's edits in the history (e.g. the user's display name).
 func New(title, author string) (*Note, error) {
-	doc := automerge.New()
-	root := doc.RootMap()
-	if err := root.Set(KeyText, automerge.NewText("")); err != nil {
-		return nil, fmt.Errorf("create text: %w", err)
+	n := newNote(author, NoteLimits)
+	n.journal = []edit{{Kind: editEnsureBody}, {Kind: editTitle, Insert: title}}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.rebuildLocked(); err != nil {
+		n.closeLocked()
+		return nil, err
 	}
-	if err := root.Set(KeyTitle, title); err != nil {
-		return nil, fmt.Errorf("set title: %w", err)
-	}
-	n := &Note{doc: doc, author: author}
-	if _, err := n.commitLocked(formatMessage(author, 0, 0)); err != nil {
+	n.pending = 1
+	if err := n.flushLocked(); err != nil {
+		n.closeLocked()
 		return nil, err
 	}
 	return n, nil
@@ -78,87 +206,80 @@ func New(title, author string) (*Note, error) {
 
 // Load opens a note from a saved document (snapshot may be nil) followed by
 // change records in the order they were written. A record automerge rejects
-// is skipped and reported in warnings; the rest still load.
+// is skipped and reported in warnings; so is a record the core aborts on
+// (a *Rejected, found by bisection), and the rest still load. A snapshot
+// the core aborts on is an error wrapping ErrRejected.
 func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings []error, err error) {
-	doc := automerge.New()
-	if len(snapshot) > 0 {
-		if doc, err = automerge.Load(snapshot); err != nil {
-			return nil, nil, fmt.Errorf("load snapshot: %w", err)
-		}
+	n = newNote(author, NoteLimits)
+	n.snapshot = snapshot
+	n.changes = records
+	if len(snapshot) == 0 && len(records) == 0 {
+		return n, nil, nil // empty: the worker starts on first use
 	}
-	// One record at a time: automerge's loadIncremental stops quietly at the
-	// first bad chunk of a concatenation, and one bad record must not cost
-	// the ones after it.
-	for i, r := range records {
-		if err := doc.LoadIncremental(r); err != nil {
-			warnings = append(warnings, fmt.Errorf("record %d rejected by automerge: %w", i, err))
-		}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	resp, err := n.buildLocked(nil)
+	for _, r := range n.setAside {
+		warnings = append(warnings, r)
 	}
-	n = &Note{doc: doc, author: author}
-	if err := n.resyncTextLocked(); err != nil {
+	n.setAside = nil
+	if err != nil {
+		n.closeLocked()
 		return nil, warnings, err
+	}
+	for _, r := range resp.Rejected {
+		warnings = append(warnings, fmt.Errorf("record %d rejected by automerge: %s", r.Index, r.Message))
+	}
+	if n.body == bodyForeign {
+		n.closeLocked()
+		return nil, warnings, fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
 	return n, warnings, nil
 }
 
-// textLocked finds the body, nil while it has not arrived (a note being
-// joined starts empty). It is looked up on every use because a concurrent
-// peer may have put another object under the key. A body stored as a plain
-// string cannot be edited collaboratively, so it is refused rather than
-// silently replaced.
-func (n *Note) textLocked() (*automerge.Text, error) {
-	v, err := n.doc.RootMap().Get(KeyText)
-	if err != nil {
-		return nil, fmt.Errorf("read %q: %w", KeyText, err)
+// scratchSlots bounds the scratch documents alive at once: each is a
+// process that may be fed a stranger's bytes.
+var scratchSlots = make(chan struct{}, 4)
+
+// NewScratch returns an empty document for looking at untrusted bytes (an
+// invitation, an offer): its worker runs under ScratchLimits, and at most a
+// few exist at once, so NewScratch waits for a slot until ctx ends. Close
+// it when done.
+func NewScratch(ctx context.Context) (*Note, error) {
+	select {
+	case scratchSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("scratch document: %w", ctx.Err())
 	}
-	switch v.Kind() {
-	case automerge.KindText:
-		return v.Text(), nil
-	case automerge.KindVoid:
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("%q is a %v, not Text: %w", KeyText, v.Kind(), ErrNotANote)
-	}
+	n := newNote("", ScratchLimits)
+	var once sync.Once
+	n.proc.release = func() { once.Do(func() { <-scratchSlots }) }
+	return n, nil
 }
 
-// EnsureBody gives a document that has no body (e.g. one made by another
-// automerge app) an empty Text. Never call it on a note still being
-// fetched from a peer: two separately created bodies would hide each other.
-func (n *Note) EnsureBody() error {
+// Close ends the note's worker. The note keeps answering from its caches
+// (title, length) but every other call fails with ErrClosed.
+func (n *Note) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	t, err := n.textLocked()
-	if err != nil || t != nil {
-		return err
-	}
-	if err := n.doc.RootMap().Set(KeyText, automerge.NewText("")); err != nil {
-		return fmt.Errorf("create text: %w", err)
-	}
-	n.notePending(0, 0)
+	n.closeLocked()
 	return nil
+}
+
+func (n *Note) closeLocked() {
+	n.closed = true
+	n.proc.shutdown()
 }
 
 // Author is the name this note's local edits are recorded under.
 func (n *Note) Author() string { return n.author }
 
 // Text returns the body (a copy of the text Go keeps in step with the
-// document: no call into automerge).
+// document: no request to the worker).
 func (n *Note) Text() (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return string(n.text.runes), nil
-}
-
-func (n *Note) textStringLocked() (string, error) {
-	t, err := n.textLocked()
-	if err != nil || t == nil {
-		return "", err
-	}
-	s, err := t.Get()
-	if err != nil {
-		return "", fmt.Errorf("read text: %w", err)
-	}
-	return s, nil
 }
 
 // Len is the body's length in runes.
@@ -172,37 +293,52 @@ func (n *Note) Len() int {
 func (n *Note) Title() string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.titleLocked()
+	return n.title
 }
 
-func (n *Note) titleLocked() string {
-	v, err := n.doc.RootMap().Get(KeyTitle)
-	if err != nil {
-		return ""
+// HasBody reports whether the note's text has arrived: false for a note
+// being joined until a peer's changes bring its body (see Load).
+func (n *Note) HasBody() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.body == bodyText
+}
+
+// EnsureBody gives a document that has no body (e.g. one made by another
+// automerge app) an empty Text. Never call it on a note still being
+// fetched from a peer: two separately created bodies would hide each other.
+func (n *Note) EnsureBody() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch n.body {
+	case bodyText:
+		return nil
+	case bodyForeign:
+		return fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
-	switch v.Kind() {
-	case automerge.KindStr:
-		return v.Str()
-	case automerge.KindText:
-		s, _ := v.Text().Get()
-		return s
-	}
-	return ""
+	n.journal = append(n.journal, edit{Kind: editEnsureBody})
+	n.body = bodyText
+	n.notePending(0, 0)
+	return nil
 }
 
 // SetTitle renames the note (uncommitted until Commit).
 func (n *Note) SetTitle(title string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.doc.RootMap().Set(KeyTitle, title); err != nil {
-		return fmt.Errorf("set title: %w", err)
+	if err := n.usable(); err != nil {
+		return err
 	}
+	n.journal = append(n.journal, edit{Kind: editTitle, Insert: title})
+	n.title = title
 	n.notePending(0, 0)
 	return nil
 }
 
 // Splice deletes del runes at pos and inserts ins there, in rune offsets.
-// The edit is part of the open change until Commit.
+// The edit is part of the open change until Commit. It is checked here and
+// journalled; the worker gets it with the next request, so a keystroke
+// costs no round trip.
 func (n *Note) Splice(pos, del int, ins string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -210,12 +346,14 @@ func (n *Note) Splice(pos, del int, ins string) error {
 }
 
 func (n *Note) spliceLocked(pos, del int, ins string) error {
-	t, err := n.textLocked()
-	if err != nil {
+	if err := n.usable(); err != nil {
 		return err
 	}
-	if t == nil {
+	switch n.body {
+	case bodyNone:
 		return ErrNoBody
+	case bodyForeign:
+		return fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
 	length := len(n.text.runes)
 	if pos < 0 || pos > length || del < 0 || pos+del > length {
@@ -224,11 +362,14 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	if del == 0 && ins == "" {
 		return nil
 	}
-	if err := t.Splice(pos, del, ins); err != nil {
-		return fmt.Errorf("splice: %w", err)
+	if !utf8.ValidString(ins) {
+		// As the rune count below sees it, so the cached length stays exact.
+		ins = string([]rune(ins))
 	}
+	added := utf8.RuneCountInString(ins)
+	n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: ins})
 	n.text.record([]Splice{{Pos: pos, Delete: del, Insert: ins}})
-	n.notePending(len([]rune(ins)), del)
+	n.notePending(added, del)
 	return nil
 }
 
@@ -264,60 +405,39 @@ func (n *Note) Commit() ([]Change, error) {
 	return out, nil
 }
 
-// flushLocked commits the open transaction under our message before any
-// automerge call that would otherwise commit it anonymously (merging,
-// saving, reading heads or history).
+// flushLocked commits the open edits.
 func (n *Note) flushLocked() error {
 	if n.pending == 0 {
 		return nil
 	}
-	msg := formatMessage(n.author, n.pendingAdded, n.pendingRemoved)
-	_, err := n.commitLocked(msg)
+	_, err := n.callLocked(&request{Op: opFlush}, false)
 	return err
-}
-
-func (n *Note) commitLocked(msg string) (Change, error) {
-	hash, err := n.doc.Commit(msg)
-	n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
-	if err != nil {
-		// automerge-go reports an empty transaction only by this text.
-		if err.Error() == "Commit is empty" {
-			return Change{}, nil
-		}
-		return Change{}, fmt.Errorf("commit: %w", err)
-	}
-	n.lastHeads.set(n.doc.Heads())
-	ch, err := n.doc.Change(hash)
-	if err != nil {
-		return Change{}, fmt.Errorf("read back change %s: %w", hash, err)
-	}
-	c := Change{Hash: hash, Bytes: ch.Save()}
-	n.committed = append(n.committed, c)
-	return c, nil
 }
 
 // Apply merges change bytes from elsewhere (another process's log record or
 // a peer). Local uncommitted edits are committed first; Commit returns them.
+// Bytes that make the core abort are an error wrapping ErrRejected, and the
+// note is as it was.
 func (n *Note) Apply(changes []byte) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	resp, err := n.callLocked(&request{Op: opApply, Data: changes}, true)
+	if err != nil {
 		return err
 	}
-	if err := n.doc.LoadIncremental(changes); err != nil {
-		return errors.Join(fmt.Errorf("apply changes: %w", err), n.resyncTextLocked())
-	}
-	return n.resyncTextLocked()
+	n.changes = append(n.changes, changes)
+	return resp.err()
 }
 
 // Heads returns the hashes of the note's current heads.
 func (n *Note) Heads() ([]ChangeHash, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	resp, err := n.callLocked(&request{Op: opHeads}, false)
+	if err != nil {
 		return nil, err
 	}
-	return n.doc.Heads(), nil
+	return resp.Heads, resp.err()
 }
 
 // Save returns the whole document in automerge's storage format, which the
@@ -325,10 +445,16 @@ func (n *Note) Heads() ([]ChangeHash, error) {
 func (n *Note) Save() ([]byte, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
-		return nil, err
+	data, _, err := n.saveLocked()
+	return data, err
+}
+
+func (n *Note) saveLocked() ([]byte, []ChangeHash, error) {
+	resp, err := n.callLocked(&request{Op: opSave}, false)
+	if err != nil {
+		return nil, nil, err
 	}
-	return n.doc.Save(), nil
+	return resp.Data, resp.Heads, resp.err()
 }
 
 // ChangeInfo describes one change in a note's history.
@@ -350,22 +476,22 @@ type ChangeInfo struct {
 func (n *Note) History() ([]ChangeInfo, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	resp, err := n.callLocked(&request{Op: opHistory}, false)
+	if err != nil {
 		return nil, err
 	}
-	changes, err := n.doc.Changes()
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+	if err := resp.err(); err != nil {
+		return nil, err
 	}
-	out := make([]ChangeInfo, 0, len(changes))
-	for _, c := range changes {
+	out := make([]ChangeInfo, 0, len(resp.History))
+	for _, c := range resp.History {
 		info := ChangeInfo{
-			Hash:    c.Hash(),
-			Actor:   c.ActorID(),
-			Seq:     c.ActorSeq(),
-			Time:    c.Timestamp(),
-			Message: c.Message(),
-			Deps:    c.Dependencies(),
+			Hash:    c.Hash,
+			Actor:   c.Actor,
+			Seq:     c.Seq,
+			Time:    time.Unix(0, c.Time),
+			Message: c.Message,
+			Deps:    c.Deps,
 		}
 		info.Author, info.Added, info.Removed, info.Known = parseMessage(info.Message)
 		out = append(out, info)
@@ -378,70 +504,113 @@ func (n *Note) History() ([]ChangeInfo, error) {
 func (n *Note) At(heads ...ChangeHash) (title, text string, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	resp, err := n.callLocked(&request{Op: opAt, Hashes: heads}, false)
+	if err != nil {
 		return "", "", err
 	}
-	for _, h := range heads {
-		if _, err := n.doc.Change(h); err != nil {
-			return "", "", fmt.Errorf("%s: %w", h, ErrUnknownHash)
-		}
-	}
-	past, err := n.doc.Fork(heads...)
-	if err != nil {
-		return "", "", fmt.Errorf("fork at %v: %w", heads, err)
-	}
-	old := &Note{doc: past}
-	text, err = old.textStringLocked()
-	if err != nil {
-		return "", "", fmt.Errorf("read old text: %w", err)
-	}
-	return old.titleLocked(), text, nil
+	return string(resp.Data), resp.Text, resp.err()
 }
 
 // Merge brings in every change of another copy of this note (e.g. a file
 // carried over on a USB stick). It refuses a document with no history in
 // common: two separately created notes each have their own Text under
 // "text", and merging them would make one silently hide the other.
-// It returns how many changes were new here.
+// It returns how many changes were new here. A copy that makes the core
+// abort is an error wrapping ErrRejected.
 func (n *Note) Merge(other []byte) (added int, err error) {
-	theirs, err := automerge.Load(other)
-	if err != nil {
-		return 0, fmt.Errorf("load other copy: %w", err)
-	}
-	theirChanges, err := theirs.Changes()
-	if err != nil {
-		return 0, fmt.Errorf("read other copy's history: %w", err)
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	resp, err := n.callLocked(&request{Op: opMerge, Data: other}, true)
+	if err != nil {
 		return 0, err
 	}
-	shared := false
-	var fresh []*automerge.Change
-	for _, c := range theirChanges {
-		if _, err := n.doc.Change(c.Hash()); err == nil {
-			shared = true
-		} else {
-			fresh = append(fresh, c)
+	for _, c := range resp.Changes {
+		n.changes = append(n.changes, c.Bytes)
+		n.committed = append(n.committed, c)
+	}
+	return len(resp.Changes), resp.err()
+}
+
+// Snapshot returns the whole document like Save, verified: a fresh worker
+// loads it and must find the same heads and text, so a snapshot the core
+// cannot load back never replaces anything. It then becomes the note's new
+// base, and the changes kept since the old one are let go. Call it for
+// compaction.
+func (n *Note) Snapshot() ([]byte, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	data, heads, err := n.saveLocked()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := n.callLocked(&request{Op: opTextDigest}, false)
+	if err == nil {
+		err = resp.err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := verifySnapshot(data, heads, resp.Data, n.limits); err != nil {
+		return nil, err
+	}
+	n.snapshot, n.changes = data, nil
+	return data, nil
+}
+
+// ErrBadSnapshot: a saved document does not load back as the same note.
+var ErrBadSnapshot = errors.New("saved document does not load back as it was")
+
+func verifySnapshot(data []byte, heads []ChangeHash, digest []byte, limits Limits) error {
+	w, err := startWorker(limits)
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+	resp, err := w.call(&request{Op: opInit, Snapshot: data}, limits.Load)
+	if err == nil {
+		err = resp.err()
+	}
+	if err == nil {
+		resp, err = w.call(&request{Op: opTextDigest}, limits.Call)
+	}
+	if err == nil {
+		err = resp.err()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
+	}
+	if !sameHeads(resp.Heads, heads) || string(resp.Data) != string(digest) {
+		return fmt.Errorf("%w: heads or text differ", ErrBadSnapshot)
+	}
+	return nil
+}
+
+func sameHeads(a, b []ChangeHash) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[ChangeHash]bool, len(a))
+	for _, h := range a {
+		seen[h] = true
+	}
+	for _, h := range b {
+		if !seen[h] {
+			return false
 		}
 	}
-	if !shared && len(theirChanges) > 0 {
-		return 0, ErrDifferentDoc
-	}
-	if len(fresh) == 0 {
-		return 0, nil
-	}
-	if err := n.doc.Apply(fresh...); err != nil {
-		return 0, errors.Join(fmt.Errorf("apply other copy's changes: %w", err), n.resyncTextLocked())
-	}
-	if err := n.resyncTextLocked(); err != nil {
-		return 0, err
-	}
-	for _, c := range fresh {
-		n.committed = append(n.committed, Change{Hash: c.Hash(), Bytes: c.Save()})
-	}
-	return len(fresh), nil
+	return true
+}
+
+// SetAside returns (once) the changes found poisonous since the last call:
+// the core aborted on an operation after they were accepted, and bisection
+// found them. The note no longer contains them; the caller keeps them out
+// of its log and snapshots.
+func (n *Note) SetAside() []*Rejected {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.setAside
+	n.setAside = nil
+	return out
 }
 
 // Commit messages carry who made a change and how much it added and removed,

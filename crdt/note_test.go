@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"errors"
+	"github.com/automerge/automerge-go"
 	"strings"
 	"testing"
 	"time"
@@ -260,15 +261,17 @@ func TestMergeRefusesDifferentDocument(t *testing.T) {
 
 func TestForeignDocuments(t *testing.T) {
 	// A document with no "text" gets one; one whose text is a plain string
-	// is refused instead of being replaced.
-	n := mustNew(t, "x", "a")
-	n.mu.Lock()
-	n.doc.RootMap().Delete(KeyText)
-	n.doc.RootMap().Set("other", 1)
-	n.mu.Unlock()
-	data, _ := n.Save()
-	m, _, err := Load(data, nil, "a")
-	if err != nil || mustText(t, m) != "" {
+	// is refused instead of being replaced. (The fixtures are made with
+	// automerge-go in the test process: they are documents another app
+	// wrote.)
+	other := automerge.New()
+	other.RootMap().Set("other", 1)
+	other.RootMap().Set(KeyTitle, "x")
+	if _, err := other.Commit("other app"); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := Load(other.Save(), nil, "a")
+	if err != nil || mustText(t, m) != "" || m.HasBody() {
 		t.Fatalf("doc without text: %v", err)
 	}
 	if err := m.Splice(0, 0, "x"); !errors.Is(err, ErrNoBody) {
@@ -280,11 +283,11 @@ func TestForeignDocuments(t *testing.T) {
 	if err := m.Splice(0, 0, "x"); err != nil || mustText(t, m) != "x" {
 		t.Fatalf("after EnsureBody: %v", err)
 	}
-	n.mu.Lock()
-	n.doc.RootMap().Set(KeyText, "immutable")
-	n.mu.Unlock()
-	data, _ = n.Save()
-	if _, _, err := Load(data, nil, "a"); !errors.Is(err, ErrNotANote) {
+	other.RootMap().Set(KeyText, "immutable")
+	if _, err := other.Commit("other app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(other.Save(), nil, "a"); !errors.Is(err, ErrNotANote) {
 		t.Fatalf("string body: %v", err)
 	}
 }

@@ -70,7 +70,7 @@ func TestSessionsNewestIsMergedText(t *testing.T) {
 	}
 }
 
-func mustSave(t *testing.T, n *Note) []byte {
+func mustSave(t testing.TB, n *Note) []byte {
 	t.Helper()
 	b, err := n.Save()
 	if err != nil {

@@ -2,42 +2,101 @@ package crdt
 
 import (
 	"fmt"
-
-	"github.com/automerge/automerge-go"
+	"runtime"
 )
 
 // SyncState is what this note knows about one peer's copy: automerge's sync
 // protocol state. Keep one per peer per note, and keep it across
 // reconnects: a fresh one makes the first message carry a bloom filter of
 // the whole history.
+//
+// The state itself lives in the note's worker; the Note keeps its last
+// saved bytes, which restore it after a restart.
 type SyncState struct {
-	ss *automerge.SyncState
+	note *Note
+	id   uint64
 }
 
 // NewSyncState starts syncing with a peer this note knows nothing about.
 func (n *Note) NewSyncState() *SyncState {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return &SyncState{ss: automerge.NewSyncState(n.doc)}
+	return n.newStateLocked(nil)
 }
 
-// LoadSyncState restores a state saved with SaveSyncState.
+func (n *Note) newStateLocked(data []byte) *SyncState {
+	n.nextState++
+	s := &SyncState{note: n, id: n.nextState}
+	// The worker makes a fresh state on first use of an id it lacks.
+	n.states[s.id] = data
+	runtime.AddCleanup(s, n.freeState, s.id)
+	return s
+}
+
+// freeState lets the worker drop a state nobody holds; it runs on the
+// runtime's cleanup goroutine, so it only queues the id for the next request.
+func (n *Note) freeState(id uint64) {
+	n.freeMu.Lock()
+	n.freed = append(n.freed, id)
+	n.freeMu.Unlock()
+}
+
+func (n *Note) takeFreed() []uint64 {
+	n.freeMu.Lock()
+	ids := n.freed
+	n.freed = nil
+	n.freeMu.Unlock()
+	for _, id := range ids {
+		delete(n.states, id)
+	}
+	return ids
+}
+
+func (n *Note) stateInits() []stateInit {
+	out := make([]stateInit, 0, len(n.states))
+	for id, data := range n.states {
+		out = append(out, stateInit{ID: id, Data: data})
+	}
+	return out
+}
+
+func (n *Note) checkState(s *SyncState) error {
+	if s == nil || s.note != n {
+		return fmt.Errorf("sync state of another note")
+	}
+	return nil
+}
+
+// LoadSyncState restores a state saved with SaveSyncState. The bytes are
+// untrusted (a file): bytes the core aborts on wrap ErrRejected.
 func (n *Note) LoadSyncState(data []byte) (*SyncState, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ss, err := automerge.LoadSyncState(n.doc, data)
-	if err != nil {
-		return nil, fmt.Errorf("load sync state: %w", err)
+	s := n.newStateLocked(nil)
+	resp, err := n.callLocked(&request{Op: opLoadSyncState, State: s.id, Data: data}, true)
+	if err == nil {
+		err = resp.err()
 	}
-	return &SyncState{ss: ss}, nil
+	if err != nil {
+		return nil, err
+	}
+	n.states[s.id] = data
+	return s, nil
 }
 
-// SaveSyncState encodes a sync state for keeping on disk. (automerge-go's
-// own Save takes no lock, so it runs under the note's.)
+// SaveSyncState encodes a sync state for keeping on disk.
 func (n *Note) SaveSyncState(s *SyncState) []byte {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return s.ss.Save()
+	if n.checkState(s) != nil {
+		return nil
+	}
+	resp, err := n.callLocked(&request{Op: opSaveSyncState, State: s.id}, false)
+	if err != nil || resp.err() != nil {
+		return n.states[s.id] // the last bytes known good
+	}
+	n.states[s.id] = resp.Data
+	return resp.Data
 }
 
 // GenerateSyncMessage returns the next automerge sync message for the peer
@@ -46,42 +105,48 @@ func (n *Note) SaveSyncState(s *SyncState) []byte {
 func (n *Note) GenerateSyncMessage(s *SyncState) (msg []byte, ok bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	if err := n.checkState(s); err != nil {
 		return nil, false, err
 	}
-	m, ok := s.ss.GenerateMessage()
-	if !ok {
-		return nil, false, nil
+	resp, err := n.callLocked(&request{Op: opGenerateSync, State: s.id}, false)
+	if err != nil {
+		return nil, false, err
 	}
-	return m.Bytes(), true, nil
+	if err := resp.err(); err != nil {
+		return nil, false, err
+	}
+	return resp.Data, resp.OK, nil
 }
 
 // ReceiveSyncMessage applies an automerge sync message from the peer s
-// describes and returns the changes it carried, for storing.
+// describes and returns the changes it carried, for storing. A message the
+// core aborts on is an error wrapping ErrRejected; the note is as it was.
 func (n *Note) ReceiveSyncMessage(s *SyncState, msg []byte) ([]Change, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.flushLocked(); err != nil {
+	if err := n.checkState(s); err != nil {
 		return nil, err
 	}
-	m, err := s.ss.ReceiveMessage(msg)
-	if rerr := n.resyncTextLocked(); err == nil && rerr != nil {
-		return nil, rerr
-	}
+	resp, err := n.callLocked(&request{Op: opReceiveSync, State: s.id, Data: msg}, true)
 	if err != nil {
-		return nil, fmt.Errorf("receive sync message: %w", err)
+		return nil, err
 	}
-	var out []Change
-	for _, c := range m.Changes() {
-		out = append(out, Change{Hash: c.Hash(), Bytes: c.Save()})
+	for _, c := range resp.Changes {
+		n.changes = append(n.changes, c.Bytes)
 	}
-	return out, nil
+	if resp.State != nil {
+		n.states[s.id] = resp.State
+	}
+	if err := resp.err(); err != nil {
+		return nil, err
+	}
+	return resp.Changes, nil
 }
 
 // HasChange reports whether the note contains the change with this hash.
 func (n *Note) HasChange(h ChangeHash) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	_, err := n.doc.Change(h)
-	return err == nil
+	resp, err := n.callLocked(&request{Op: opHasChange, Hashes: []ChangeHash{h}}, false)
+	return err == nil && resp.OK
 }

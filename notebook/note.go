@@ -2,6 +2,8 @@ package notebook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -50,6 +52,9 @@ type Note struct {
 	unsaved   [][]byte
 	viewAt    time.Time
 	viewStale bool
+	// compactRefusedAt is the log size at which a compaction's snapshot
+	// failed verification (0: none did).
+	compactRefusedAt int64
 	// Updates made under mu, delivered to subscribers after it is released
 	// so they may call back into the note.
 	pendingUpdates []Update
@@ -154,8 +159,24 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog) (*Note, []er
 		return nil, warnings, fmt.Errorf("load note %s: %w", id, err)
 	}
 	n := newNote(id, nb, doc, log)
+	// Records the core aborts on were left out of the document: keep them
+	// out of the log too.
+	var poisonous []*crdt.Rejected
+	for _, w := range warnings {
+		var r *crdt.Rejected
+		if errors.As(w, &r) {
+			poisonous = append(poisonous, r)
+		}
+	}
+	if len(poisonous) > 0 {
+		if err := n.step(func() error { return n.setAsideLocked(poisonous) }); err != nil {
+			doc.Close()
+			return nil, warnings, err
+		}
+	}
 	// A document that needed repair (e.g. a missing body) saves it now.
 	if _, err := n.Flush(); err != nil {
+		doc.Close()
 		return nil, warnings, err
 	}
 	return n, warnings, nil
@@ -195,9 +216,14 @@ func (n *Note) Flush() ([]crdt.Change, error) {
 }
 
 // step runs f under the note's lock and then delivers the updates it queued.
+// Changes the document set aside meanwhile (the core aborted on them) are
+// moved out of the log.
 func (n *Note) step(f func() error) error {
 	n.mu.Lock()
 	err := f()
+	if poisonous := n.doc.SetAside(); len(poisonous) > 0 {
+		err = errors.Join(err, n.setAsideLocked(poisonous))
+	}
 	updates := n.takeUpdatesLocked()
 	n.mu.Unlock()
 	n.emit(updates)
@@ -241,8 +267,15 @@ func (n *Note) storeLocked() error {
 	if err := n.applyLocked(others); err != nil {
 		return err
 	}
-	if n.log.LogSize() > CompactAt {
-		return n.compactLocked()
+	if size := n.log.LogSize(); size > CompactAt && size > n.compactRefusedAt*2 {
+		err := n.compactLocked()
+		if errors.Is(err, crdt.ErrBadSnapshot) {
+			// The core saved a document it cannot load back: keep the log
+			// (every record is in it) and try again once it has doubled.
+			n.compactRefusedAt = size
+			return nil
+		}
+		return err
 	}
 	return nil
 }
@@ -288,12 +321,31 @@ func (n *Note) reloadLocked() error {
 	return nil
 }
 
+// setAsideLocked keeps records the core aborts on as side files (for
+// manual recovery) and compacts, so the log and the snapshot no longer
+// hold them: the document left them out already.
+func (n *Note) setAsideLocked(poisonous []*crdt.Rejected) error {
+	for _, r := range poisonous {
+		name := r.Hash.String()
+		if r.Hash == (crdt.ChangeHash{}) {
+			sum := sha256.Sum256(r.Bytes)
+			name = hex.EncodeToString(sum[:])
+		}
+		if err := n.log.WriteAux("rejected."+name, r.Bytes); err != nil {
+			return fmt.Errorf("set aside a record of note %s: %w", n.ID, err)
+		}
+	}
+	return n.compactLocked()
+}
+
 func (n *Note) compactLocked() error {
 	err := n.log.Compact(func(unseen [][]byte) ([]byte, error) {
 		if err := n.applyLocked(unseen); err != nil {
 			return nil, err
 		}
-		return n.doc.Save()
+		// Verified (loaded back in a fresh worker) before it replaces
+		// anything, and then the document's new base.
+		return n.doc.Snapshot()
 	})
 	if err != nil {
 		return fmt.Errorf("compact note %s: %w", n.ID, err)
@@ -438,7 +490,7 @@ func (n *Note) Close() error {
 		if n.viewStale {
 			err = n.writeView()
 		}
-		return errors.Join(err, n.log.Close())
+		return errors.Join(err, n.log.Close(), n.doc.Close())
 	}))
 }
 

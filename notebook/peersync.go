@@ -83,6 +83,7 @@ func (n *Note) OfferSync() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer empty.Close()
 	first, ok, err := empty.GenerateSyncMessage(empty.NewSyncState())
 	if err != nil || !ok {
 		return nil, fmt.Errorf("make offer: %v", err)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -109,10 +110,11 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 // titleFromSync reads the title a sync message carries (if it carries the
 // note's changes) on a scratch document.
 func titleFromSync(data []byte) (title string, body bool) {
-	doc, _, err := crdt.Load(nil, nil, "")
+	doc, err := newScratch()
 	if err != nil {
 		return "", false
 	}
+	defer doc.Close()
 	if _, err := doc.ReceiveSyncMessage(doc.NewSyncState(), data); err != nil {
 		return "", false
 	}
@@ -122,10 +124,11 @@ func titleFromSync(data []byte) (title string, body bool) {
 // askForContent is the sync message an empty copy of a note answers an
 // announcement with: it needs every change.
 func askForContent(announce []byte) ([]byte, bool) {
-	scratch, _, err := crdt.Load(nil, nil, "")
+	scratch, err := newScratch()
 	if err != nil {
 		return nil, false
 	}
+	defer scratch.Close()
 	state := scratch.NewSyncState()
 	if _, err := scratch.ReceiveSyncMessage(state, announce); err != nil {
 		return nil, false
@@ -171,4 +174,12 @@ func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemer
 	if err == nil && changed {
 		e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
 	}
+}
+
+// newScratch is a short-lived document for a stranger's bytes (crdt bounds
+// how many run at once; waiting longer than this for one gives up).
+func newScratch() (*crdt.Note, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return crdt.NewScratch(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
@@ -49,9 +50,11 @@ type Note struct {
 	mu sync.Mutex
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
-	unsaved   [][]byte
-	viewAt    time.Time
-	viewStale bool
+	unsaved    [][]byte
+	unsavedN   atomic.Int64 // len(unsaved), read without mu (held across fsyncs)
+	committing atomic.Int32 // a commit is moving edits into unsaved
+	viewAt     time.Time
+	viewStale  bool
 	// compactRefusedAt is the log size at which a compaction's snapshot
 	// failed verification (0: none did).
 	compactRefusedAt int64
@@ -233,6 +236,8 @@ func (n *Note) step(f func() error) error {
 // commitLocked closes the open change and queues every change the document
 // committed (edits, merged copies) for storing and for subscribers.
 func (n *Note) commitLocked() ([]crdt.Change, error) {
+	n.committing.Add(1) // Saved must not see the gap before unsaved grows
+	defer n.committing.Add(-1)
 	fresh, err := n.doc.Commit()
 	if err != nil || len(fresh) == 0 {
 		return nil, err
@@ -242,6 +247,7 @@ func (n *Note) commitLocked() ([]crdt.Change, error) {
 		records[i] = c.Bytes
 	}
 	n.unsaved = append(n.unsaved, records...)
+	n.unsavedN.Store(int64(len(n.unsaved)))
 	n.queue(Update{Origin: FromLocal, Changes: records})
 	return fresh, nil
 }
@@ -263,6 +269,7 @@ func (n *Note) storeLocked() error {
 		return fmt.Errorf("save note %s: %w", n.ID, err)
 	}
 	n.unsaved = nil
+	n.unsavedN.Store(0)
 	n.viewStale = true
 	if err := n.applyLocked(others); err != nil {
 		return err
@@ -403,6 +410,7 @@ func (n *Note) receivedLocked(peer string, records [][]byte) {
 		return
 	}
 	n.unsaved = append(n.unsaved, records...)
+	n.unsavedN.Store(int64(len(n.unsaved)))
 	n.queue(Update{Origin: FromPeer, Peer: peer, Changes: records})
 }
 
@@ -480,6 +488,15 @@ func (n *Note) writeView() error {
 	}
 	n.viewAt, n.viewStale = time.Now(), false
 	return nil
+}
+
+// Saved reports whether every edit is committed and stored on disk (what
+// an editor's "saved" means). It never waits for a write in progress.
+func (n *Note) Saved() bool {
+	// In this order: an edit committed after the first read is still
+	// counted by one of the later ones.
+	edits, _, _ := n.doc.Pending()
+	return edits == 0 && n.committing.Load() == 0 && n.unsavedN.Load() == 0
 }
 
 // Close stores everything and releases the note's files.

@@ -354,8 +354,7 @@ func (s *session) refreshSaved() {
 	if s.note == nil {
 		return
 	}
-	edits, _, _ := s.note.Pending()
-	s.saved = edits == 0
+	s.saved = s.note.Saved()
 }
 
 // refreshPresence draws the other people's cursors.

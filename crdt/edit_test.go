@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/collab-editor/collab/crdt/splice"
 )
@@ -203,5 +204,76 @@ func TestTextKeptEqualsCore(t *testing.T) {
 	}
 	if !slices.Equal([]rune(mustText(t, a)), []rune(mustText(t, b))) {
 		t.Fatal("copies differ")
+	}
+}
+
+// Keystrokes go on while the worker merges a collaborator's changes (the
+// note lets its lock go during a request): an editor typing on one
+// goroutine while changes are applied on another ends with the note's text,
+// its own words intact, and the core agreeing.
+func TestEditWhileMerging(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	a.Splice(0, 0, "ann:\nbob:\n")
+	b, _, err := Load(nil, [][]byte{commitBytes(t, a)}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const rounds = 150
+	var typedA strings.Builder
+	changes := make([][]byte, 0, rounds)
+	for k := range rounds {
+		ch := string(rune('a' + k%26))
+		typedA.WriteString(ch)
+		at, _ := a.Text()
+		a.Splice(strings.IndexByte(at, '\n'), 0, ch)
+		changes = append(changes, commitBytes(t, a))
+	}
+	done := make(chan error, 1)
+	go func() {
+		for _, c := range changes {
+			if err := b.Apply(c); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	editor, base, _ := b.ReadText()
+	var typedB strings.Builder
+	cursor := len([]rune(editor)) - 1 // the end of bob's line
+	for k := range rounds {
+		ch := string(rune('A' + k%26))
+		typedB.WriteString(ch)
+		local := []Splice{{Pos: cursor, Insert: ch}}
+		editor = applyRunes(t, editor, local)
+		cursor++
+		res, err := b.Edit(base, local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		editor = applyRunes(t, editor, res.Remote)
+		cursor = splice.MapAll(cursor, res.Remote, splice.Before)
+		base = res.Rev
+		if k%10 == 0 {
+			b.Commit() // a request of the editor's own, among the merges
+		}
+		time.Sleep(50 * time.Microsecond) // typing speed: merges run in between
+
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ss, _, err := b.TextSince(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	editor = applyRunes(t, editor, ss)
+	want := "ann:" + typedA.String() + "\nbob:" + typedB.String() + "\n"
+	if got := mustText(t, b); got != want || editor != want {
+		t.Fatalf("note %q\neditor %q\nwant %q", got, editor, want)
+	}
+	if got := coreText(t, b); got != want {
+		t.Fatalf("the core has %q", got)
 	}
 }

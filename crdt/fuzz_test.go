@@ -83,13 +83,14 @@ func (n *Note) resetTo(snapshot []byte) error {
 	n.snapshot, n.changes, n.journal, n.sent = snapshot, nil, nil, 0
 	n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
 	n.committed, n.setAside = nil, nil
+	n.model = buildModel(snapshot, nil)
 	n.takeFreed()
 	if w := n.proc.w; w != nil && !w.gone() {
 		init := &request{Op: opInit, Actor: n.actor, Snapshot: snapshot, Probe: true}
 		resp, err := w.call(init, n.limits.Load)
 		if err == nil {
 			n.states = map[uint64][]byte{}
-			n.absorb(init, resp)
+			n.absorb(init, resp, sentAt{end: len(init.Edits), rev: n.text.rev})
 			return resp.err()
 		}
 		n.proc.swap(nil)

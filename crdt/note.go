@@ -3,6 +3,7 @@ package crdt
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ var (
 	// ErrRejected: the input made the Automerge core abort (or exceed its
 	// memory or time), so it was dropped and the note rebuilt without it.
 	// The sync layer refuses the peer that sent it.
-	ErrRejected = errors.New("input rejected: the automerge core aborted on it")
+	ErrRejected = errors.New("input rejected")
 	ErrClosed   = errors.New("note is closed")
 )
 
@@ -74,6 +75,10 @@ func (r *Rejected) Unwrap() []error { return []error{ErrRejected, r.Death} }
 // asks for on every frame (title, length), so those never wait on the
 // worker.
 type Note struct {
+	// reqMu serialises requests to the worker; mu guards everything else
+	// and is never held while a request is on its way. Lock order: reqMu,
+	// then mu.
+	reqMu  sync.Mutex
 	mu     sync.Mutex
 	author string
 	actor  string // hex; the same across restarts, so seq numbers continue
@@ -99,6 +104,9 @@ type Note struct {
 	// lastHeads are the heads as of the last commit or merge, read without
 	// the lock (LastHeads).
 	lastHeads headsNow
+	// model works out what merged changes did to the text (nil: none, or
+	// it could not follow; the worker's text is read back instead).
+	model *textModel
 
 	// Edits made since the last commit; each change carries their stats.
 	pending        int
@@ -189,6 +197,7 @@ func newNote(author string, limits Limits) *Note {
 // this device's edits in the history (e.g. the user's display name).
 func New(title, author string) (*Note, error) {
 	n := newNote(author, NoteLimits)
+	n.model = buildModel(nil, nil)
 	n.journal = []edit{{Kind: editEnsureBody}, {Kind: editTitle, Insert: title}}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -213,12 +222,16 @@ func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings [
 	n = newNote(author, NoteLimits)
 	n.snapshot = snapshot
 	n.changes = records
+	n.model = buildModel(snapshot, records)
 	if len(snapshot) == 0 && len(records) == 0 {
 		return n, nil, nil // empty: the worker starts on first use
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	resp, err := n.buildLocked(nil)
+	if n.model != nil && (n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
+		n.model = nil // it does not see what the core sees: the core is right
+	}
 	for _, r := range n.setAside {
 		warnings = append(warnings, r)
 	}
@@ -419,6 +432,18 @@ func (n *Note) flushLocked() error {
 // Bytes that make the core abort are an error wrapping ErrRejected, and the
 // note is as it was.
 func (n *Note) Apply(changes []byte) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	if err := validateChanges(changes); err != nil {
+		return invalid(opApply, err)
+	}
+	return n.applyUnchecked(changes)
+}
+
+// applyUnchecked is Apply without the Go validation: the worker alone
+// stands between the bytes and the note (what the containment tests feed).
+func (n *Note) applyUnchecked(changes []byte) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	resp, err := n.callLocked(&request{Op: opApply, Data: changes}, true)
@@ -518,6 +543,14 @@ func (n *Note) At(heads ...ChangeHash) (title, text string, err error) {
 // It returns how many changes were new here. A copy that makes the core
 // abort is an error wrapping ErrRejected.
 func (n *Note) Merge(other []byte) (added int, err error) {
+	if err := validateChanges(other); err != nil {
+		return 0, invalid(opMerge, err)
+	}
+	return n.mergeUnchecked(other)
+}
+
+// mergeUnchecked is Merge without the Go validation (see applyUnchecked).
+func (n *Note) mergeUnchecked(other []byte) (added int, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	resp, err := n.callLocked(&request{Op: opMerge, Data: other}, true)
@@ -537,20 +570,35 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 // base, and the changes kept since the old one are let go. Call it for
 // compaction.
 func (n *Note) Snapshot() ([]byte, error) {
+	// No request may come between the save and the new base (its changes
+	// would be in neither); edits go on meanwhile, in the journal.
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	data, heads, err := n.saveLocked()
-	if err != nil {
-		return nil, err
-	}
-	resp, err := n.callLocked(&request{Op: opTextDigest}, false)
+	resp, err := n.callHeld(&request{Op: opSave}, false)
 	if err == nil {
 		err = resp.err()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := verifySnapshot(data, heads, resp.Data, n.limits); err != nil {
+	data, heads := resp.Data, resp.Heads
+	if resp, err = n.callHeld(&request{Op: opTextDigest}, false); err == nil {
+		err = resp.err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	digest := resp.Data
+	if n.model != nil && sha256.Sum256([]byte(n.model.m.Text())) != [32]byte(digest) {
+		// The model went wrong somewhere: the core is right.
+		n.model, n.textDrift = nil, true
+	}
+	n.mu.Unlock()
+	err = verifySnapshot(data, heads, digest, n.limits)
+	n.mu.Lock()
+	if err != nil {
 		return nil, err
 	}
 	n.snapshot, n.changes = data, nil

@@ -3,15 +3,19 @@ package crdt
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // How a Note talks to its worker, and what it does when the worker dies.
 //
-// Requests are serialised (under Note.mu), so a death is always the death
-// of one request. If that request carried untrusted bytes, the bytes are
+// Requests are serialised (under Note.reqMu), so a death is always the
+// death of one request. Note.mu is let go while a request is on its way
+// (see roundTrip): keystrokes and the UI's reads never wait for the
+// worker, however long a request takes. If that request carried untrusted bytes, the bytes are
 // to blame: the worker is rebuilt without them and the call fails with
 // ErrRejected. Otherwise something accepted earlier may be poisonous: the
 // worker is rebuilt and the request retried once, and if it dies again the
@@ -46,6 +50,17 @@ func isDeath(err error) bool {
 // need be), recovering from the worker's death as described above.
 // untrusted says whether req carries bytes from outside.
 func (n *Note) callLocked(req *request, untrusted bool) (*response, error) {
+	// One request at a time; mu is re-taken after reqMu (the lock order).
+	n.mu.Unlock()
+	n.reqMu.Lock()
+	n.mu.Lock()
+	defer n.reqMu.Unlock()
+	return n.callHeld(req, untrusted)
+}
+
+// callHeld is callLocked for a caller that holds reqMu already (a sequence
+// of requests nothing may come between).
+func (n *Note) callHeld(req *request, untrusted bool) (*response, error) {
 	if err := n.usable(); err != nil {
 		return nil, err
 	}
@@ -105,14 +120,42 @@ func (n *Note) callLocked(req *request, untrusted bool) (*response, error) {
 // sync states to let go, and takes in the response.
 func (n *Note) sendLocked(req *request) (*response, error) {
 	w := n.proc.w
-	req.Edits = n.journal[n.sent:]
+	req.Edits = n.journal[n.sent:len(n.journal):len(n.journal)]
 	req.Free = n.takeFreed()
-	resp, err := w.call(req, n.timeout(req.Op))
+	req.NoText = n.model != nil
+	at := n.mark(req)
+	resp, err := n.roundTrip(w, req, n.timeout(req.Op))
 	if err != nil {
 		return nil, err
 	}
-	n.absorb(req, resp)
+	n.absorb(req, resp, at)
 	return resp, nil
+}
+
+// sent is where a request left the note: the journal it carried ended at
+// journal index end, and the text was at revision rev (with base, the text
+// then, kept only when the request may merge something and there is no
+// model to say what it changed).
+type sentAt struct {
+	end  int
+	rev  Rev
+	base []rune
+}
+
+func (n *Note) mark(req *request) sentAt {
+	at := sentAt{end: n.sent + len(req.Edits), rev: n.text.rev}
+	if n.model == nil && mergingOps[req.Op] {
+		at.base = slices.Clone(n.text.runes)
+	}
+	return at
+}
+
+// roundTrip runs one request on w with mu let go, so edits and reads go on
+// meanwhile; the caller holds reqMu, so no other request starts.
+func (n *Note) roundTrip(w *worker, req *request, timeout time.Duration) (*response, error) {
+	n.mu.Unlock()
+	defer n.mu.Lock()
+	return w.call(req, timeout)
 }
 
 func (n *Note) timeout(op opCode) time.Duration {
@@ -122,11 +165,13 @@ func (n *Note) timeout(op opCode) time.Duration {
 	return n.limits.Call
 }
 
-// absorb takes in what the worker did for req: edits it now has, the
-// commit it made, and the read-back the note caches.
-func (n *Note) absorb(req *request, resp *response) {
-	first := n.sent
-	n.sent += len(req.Edits)
+// absorb takes in what the worker did for req, which left the note at at:
+// the edits it now has, the commit it made, what it merged from elsewhere
+// (as splices of the text, rebased past edits made while the request was
+// on its way), and the read-back the note caches.
+func (n *Note) absorb(req *request, resp *response, at sentAt) {
+	first := at.end - len(req.Edits)
+	n.sent = at.end
 	if len(resp.FailedEdits) > 0 {
 		// The worker refused edits the note had checked (its cached length
 		// was off): drop them, and trust the read-back below.
@@ -141,28 +186,132 @@ func (n *Note) absorb(req *request, resp *response) {
 			}
 		}
 		n.sent -= len(n.journal) - len(kept)
+		at.end -= len(n.journal) - len(kept)
 		n.journal = kept
+		n.textDrift = true
 	}
+	// Edits made while the request was on its way: the worker has none.
+	tail := n.journal[n.sent:]
 	if resp.Flushed {
-		n.journal, n.sent = nil, 0
-		n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
+		n.journal, n.sent = slices.Clone(tail), 0
+		n.recountPending()
 		if resp.Committed != nil {
 			n.committed = append(n.committed, *resp.Committed)
 			n.changes = append(n.changes, resp.Committed.Bytes)
+			n.feedModel(resp.Committed.Bytes) // already in the text: no splices
 		}
 	}
 	if resp.Heads != nil {
 		n.lastHeads.set(resp.Heads)
 	}
 	n.body, n.title = resp.Body, resp.Title
-	if resp.HasText {
-		// A merge from elsewhere (or a rebuild): bring the text in step.
-		if d := splice.Diff(string(n.text.runes), resp.Text); len(d) > 0 {
-			n.text.record(d)
+	merged, known := n.merged(req, resp, at)
+	if !known && resp.HasText {
+		// No model (or it gave up): what the worker's text says changed
+		// since the text the request left from.
+		base, have := at.base, at.base != nil
+		if !have && n.text.rev == at.rev {
+			base, have = n.text.runes, true
 		}
-	} else if resp.Body == bodyText && resp.Len != len(n.text.runes) {
-		// The worker refused an edit the note had checked: ask for the text.
+		if have {
+			merged, known = splice.Diff(string(base), resp.Text), true
+		} else {
+			n.textDrift = true
+		}
+	}
+	if known && len(merged) > 0 {
+		n.rebaseTail(merged)
+	}
+	if !resp.HasText && resp.Body == bodyText && n.model != nil && resp.Flushed && resp.Len != n.model.m.Len() {
+		// The model and the core disagree: the core is right.
+		n.model = nil
 		n.textDrift = true
+	} else if !resp.HasText && resp.Body == bodyText && n.model == nil && len(n.journal) == 0 && resp.Len != len(n.text.runes) {
+		n.textDrift = true
+	}
+}
+
+// merged returns the splices the changes req brought in made to the text,
+// as the model works them out (known=false: no model, or not a merge).
+func (n *Note) merged(req *request, resp *response, at sentAt) (splices []Splice, known bool) {
+	if n.model == nil || !mergingOps[req.Op] || resp.Err != nil {
+		return nil, false
+	}
+	feed := func(b []byte) bool {
+		sp, err := n.model.applyBytes(b)
+		if err != nil {
+			n.model = nil // the core took what the model cannot: trust the core
+			return false
+		}
+		splices = append(splices, sp...)
+		return true
+	}
+	switch req.Op {
+	case opApply:
+		if !feed(req.Data) {
+			return nil, false
+		}
+	case opReceiveSync, opMerge:
+		for _, c := range resp.Changes {
+			if !feed(c.Bytes) {
+				return nil, false
+			}
+		}
+	}
+	return splices, true
+}
+
+// feedModel gives the model a change the text already shows (a local
+// commit).
+func (n *Note) feedModel(b []byte) {
+	if n.model == nil {
+		return
+	}
+	if _, err := n.model.applyBytes(b); err != nil {
+		n.model = nil
+	}
+}
+
+// rebaseTail records splices merged into the document at the point the
+// request left from: the edits journalled since (the tail, which the
+// worker has yet to get) are rebased past them, and they past the tail,
+// so text, journal and worker agree again. At a place both inserted, the
+// user's text goes first, as in Edit.
+func (n *Note) rebaseTail(merged []Splice) {
+	var tailSplices []Splice
+	var others []edit
+	for _, e := range n.journal[n.sent:] {
+		if e.Kind == editSplice {
+			tailSplices = append(tailSplices, Splice{Pos: e.Pos, Delete: e.Delete, Insert: e.Insert})
+		} else {
+			others = append(others, e)
+		}
+	}
+	if len(tailSplices) == 0 {
+		n.text.record(merged)
+		return
+	}
+	mine, theirs := splice.Transform(tailSplices, merged, true)
+	rebuilt := n.journal[:n.sent:n.sent]
+	for _, s := range mine {
+		rebuilt = append(rebuilt, edit{Kind: editSplice, Pos: s.Pos, Delete: s.Delete, Insert: s.Insert})
+	}
+	n.journal = append(rebuilt, others...)
+	n.text.record(theirs)
+}
+
+// recountPending counts the journal's edits as the open change.
+func (n *Note) recountPending() {
+	n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
+	for _, e := range n.journal {
+		n.pending++
+		if e.Kind == editSplice {
+			n.pendingAdded += utf8.RuneCountInString(e.Insert)
+			n.pendingRemoved += e.Delete
+		}
+	}
+	if n.pending == 0 {
+		n.firstPending, n.lastPending = time.Time{}, time.Time{}
 	}
 }
 
@@ -211,6 +360,10 @@ func (n *Note) buildLocked(op *request) (*response, error) {
 		n.setAside = append(n.setAside, rejectedChange(n.changes[hi-1], hiDeath))
 		// A fresh array: the changes may alias the caller's records.
 		n.changes = append(n.changes[:hi-1:hi-1], n.changes[hi:]...)
+		if n.model != nil {
+			// It took the culprit in: make it again without.
+			n.model = buildModel(n.snapshot, n.changes)
+		}
 	}
 	if op != nil {
 		// op cannot run on this note: leave the note usable without it.
@@ -242,7 +395,7 @@ func (n *Note) probeLocked(k int, op *request, keep bool) (*response, error) {
 	}
 	init := &request{
 		Op: opInit, Actor: n.actor, Snapshot: n.snapshot, Records: n.changes[:k],
-		Edits: n.journal, States: n.stateInits(), Probe: true,
+		Edits: slices.Clone(n.journal), States: n.stateInits(), Probe: true,
 	}
 	resp, err := w.call(init, n.limits.Load)
 	if err == nil {
@@ -267,9 +420,9 @@ func (n *Note) probeLocked(k int, op *request, keep bool) (*response, error) {
 	}
 	n.proc.swap(w)
 	n.sent = 0
-	n.absorb(init, resp)
+	n.absorb(init, resp, sentAt{end: len(init.Edits), rev: n.text.rev})
 	if op != nil {
-		n.absorb(&opReq, opResp)
+		n.absorb(&opReq, opResp, sentAt{end: n.sent, rev: n.text.rev})
 		return opResp, nil
 	}
 	return resp, nil

@@ -122,6 +122,15 @@ func (n *Note) GenerateSyncMessage(s *SyncState) (msg []byte, ok bool, err error
 // describes and returns the changes it carried, for storing. A message the
 // core aborts on is an error wrapping ErrRejected; the note is as it was.
 func (n *Note) ReceiveSyncMessage(s *SyncState, msg []byte) ([]Change, error) {
+	if err := validateSyncMessage(msg); err != nil {
+		return nil, invalid(opReceiveSync, err)
+	}
+	return n.receiveSyncUnchecked(s, msg)
+}
+
+// receiveSyncUnchecked is ReceiveSyncMessage without the Go validation
+// (see applyUnchecked).
+func (n *Note) receiveSyncUnchecked(s *SyncState, msg []byte) ([]Change, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err := n.checkState(s); err != nil {

@@ -94,6 +94,10 @@ type request struct {
 	Snapshot []byte      `cbor:"10,keyasint,omitempty"`
 	Records  [][]byte    `cbor:"11,keyasint,omitempty"`
 	States   []stateInit `cbor:"12,keyasint,omitempty"`
+	// NoText: the note has its own model of the text, so a merge need not
+	// send the whole text back.
+	NoText bool `cbor:"14,keyasint,omitempty"`
+
 	// Probe makes opInit read the heads as well (the text it reads anyway),
 	// so a record that only aborts the core when read is caught at load.
 	Probe bool `cbor:"13,keyasint,omitempty"`

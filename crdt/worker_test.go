@@ -240,30 +240,45 @@ func TestSnapshotBecomesTheBase(t *testing.T) {
 }
 
 // The regression inputs: every input under testdata/aborts made the core
-// abort once; each must come back as ErrRejected with the note unchanged,
-// and the note must work afterwards.
+// abort once. Through the real path each comes back as ErrRejected with
+// the note unchanged (Go's validation refuses most before any core sees
+// them); sent straight to the worker, each kills it and still comes back
+// as ErrRejected, with the core's panic text, the note unchanged: the two
+// defences hold each on its own. The note works afterwards.
 func TestAbortingInputsAreRejected(t *testing.T) {
 	f := newFixture(t)
 	defer f.note.Close()
-	total := 0
+	total, byValidation := 0, 0
 	for _, target := range targets {
 		names, inputs := readInputs(t, filepath.Join("testdata", "aborts", target))
 		for i, in := range inputs {
 			total++
 			err := f.run(target, in)
 			var d *DeathError
-			if !errors.Is(err, ErrRejected) || !errors.As(err, &d) {
+			if !errors.Is(err, ErrRejected) {
 				t.Errorf("%s/%s: %v, want a rejection", target, names[i], err)
+				continue
+			}
+			if !errors.As(err, &d) {
+				byValidation++
+			}
+			if err := f.unchanged(); err != nil {
+				t.Errorf("%s/%s: %v", target, names[i], err)
+			}
+			err = f.runAs(target, in, false)
+			if !errors.Is(err, ErrRejected) || !errors.As(err, &d) {
+				t.Errorf("%s/%s unchecked: %v, want the worker's death as a rejection", target, names[i], err)
 				continue
 			}
 			if !strings.Contains(d.Panic, "panicked") {
 				t.Errorf("%s/%s: no panic text in %v", target, names[i], err)
 			}
 			if err := f.unchanged(); err != nil {
-				t.Errorf("%s/%s: %v", target, names[i], err)
+				t.Errorf("%s/%s unchecked: %v", target, names[i], err)
 			}
 		}
 	}
+	t.Logf("%d aborting inputs: %d refused by validation before the core, every one contained by the worker", total, byValidation)
 	if total == 0 {
 		t.Fatal("no regression inputs under testdata/aborts")
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collab-editor/collab/crdt"
-	"github.com/collab-editor/collab/internal/paper"
+	"github.com/automerge/automerge-go"
+
 	"github.com/collab-editor/collab/internal/trace"
 )
 
@@ -72,14 +72,7 @@ func paperDoc(tb testing.TB, kind string) ([]byte, *trace.Trace) {
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("collab-amformat-paper-%s-%x.automerge", kind, sum[:6]))
 	b, err := os.ReadFile(path)
 	if err != nil {
-		var policy *crdt.CommitPolicy
-		if kind == "policy" {
-			policy = &crdt.DefaultPolicy
-		}
-		n, _ := paper.Replay(tb, tr, policy)
-		if b, err = n.Save(); err != nil {
-			tb.Fatal(err)
-		}
+		b = replayPaper(tb, tr, kind == "policy")
 		if err := os.WriteFile(path+".tmp", b, 0o600); err == nil {
 			os.Rename(path+".tmp", path)
 		}
@@ -89,6 +82,54 @@ func paperDoc(tb testing.TB, kind string) ([]byte, *trace.Trace) {
 	}
 	paperCache.docs[kind] = b
 	return b, tr
+}
+
+// replayPaper replays the trace into an automerge document the way collab
+// writes notes (text at "text", a title) — directly, not through package
+// crdt, which imports this one — committing every keystroke, or as collab's
+// default commit policy does on steady typing at one key per 150 ms (a
+// burst ends after 4 s or 200 edits: 27 keystrokes a change).
+func replayPaper(tb testing.TB, tr *trace.Trace, policy bool) []byte {
+	tb.Helper()
+	doc := automerge.New()
+	if err := doc.RootMap().Set("text", automerge.NewText("")); err != nil {
+		tb.Fatal(err)
+	}
+	if err := doc.RootMap().Set("title", "paper"); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := doc.Commit("bench: +0 -0"); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := doc.RootMap().Get("text")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	text := v.Text()
+	const keystroke, maxAge, maxEdits = 150 * time.Millisecond, 4 * time.Second, 200
+	pending, age := 0, time.Duration(0)
+	for _, e := range tr.Edits {
+		if err := text.Splice(e.Pos, e.Delete, e.Insert); err != nil {
+			tb.Fatal(err)
+		}
+		pending++
+		age += keystroke
+		if !policy || pending >= maxEdits || age >= maxAge {
+			if _, err := doc.Commit("bench: +1 -0"); err != nil {
+				tb.Fatal(err)
+			}
+			pending, age = 0, 0
+		}
+	}
+	if pending > 0 {
+		if _, err := doc.Commit("bench: +1 -0"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if got, _ := text.Get(); got != tr.End {
+		tb.Fatal("replayed text differs from the trace's endContent")
+	}
+	return doc.Save()
 }
 
 func TestPaperDocuments(t *testing.T) {

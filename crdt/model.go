@@ -1,0 +1,185 @@
+package crdt
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/collab-editor/collab/crdt/amformat"
+)
+
+// The note's text as the parent process works it out itself: an exact
+// model of the body (package amformat) fed the same changes as the worker,
+// so that a change from elsewhere yields the splices it made — a few
+// microseconds — instead of the worker reading the whole text back and the
+// two texts being compared. The worker stays the authority: after every
+// merge its text length is compared with the model's, and a model that
+// disagrees (or cannot take a change the core took) is dropped for the
+// worker's text, read back whole as before.
+
+// textModel is a note's model and the changes it holds back for missing
+// dependencies (the core queues them the same way).
+type textModel struct {
+	m       *amformat.Model
+	waiting []*amformat.Change
+}
+
+// maxWaiting bounds the changes held back for missing dependencies.
+const maxWaiting = 4096
+
+// buildModel makes the model of a note loaded from snapshot and records;
+// nil when it cannot (the note then works from the worker's text).
+func buildModel(snapshot []byte, records [][]byte) *textModel {
+	t := &textModel{m: amformat.NewModel()}
+	if len(snapshot) > 0 {
+		m, err := amformat.FromDocument(snapshot)
+		if err != nil {
+			return nil
+		}
+		t.m = m
+	}
+	for _, r := range records {
+		// A record the model cannot take may be one the core refuses too
+		// (a torn or rejected record); whether the two agree in the end is
+		// checked against the core's text once it has loaded.
+		t.applyBytes(r)
+	}
+	return t
+}
+
+// applyBytes takes in change bytes or a whole document (what a log record
+// or a peer's payload holds) and returns the splices they made.
+func (t *textModel) applyBytes(b []byte) ([]Splice, error) {
+	chunks, err := amformat.SplitChunks(b)
+	if err != nil {
+		return nil, err
+	}
+	var out []Splice
+	for _, ch := range chunks {
+		var cs []*amformat.Change
+		if ch.Type == amformat.ChunkDocument {
+			if cs, err = t.documentChanges(ch.Raw); err != nil {
+				return nil, err
+			}
+			if cs == nil { // the whole document became the (empty) model
+				if text := t.m.Text(); text != "" {
+					out = append(out, Splice{Pos: 0, Insert: text})
+				}
+				continue
+			}
+		} else {
+			c, err := amformat.DecodeChange(ch.Raw)
+			if err != nil {
+				return nil, err
+			}
+			cs = []*amformat.Change{c}
+		}
+		for _, c := range cs {
+			sp, err := t.apply(c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sp...)
+		}
+	}
+	return out, nil
+}
+
+// documentChanges returns the changes of a document to apply; for an empty
+// model it makes the model from the document instead and returns nil.
+func (t *textModel) documentChanges(doc []byte) ([]*amformat.Change, error) {
+	if len(t.m.Heads()) == 0 && len(t.waiting) == 0 {
+		m, err := amformat.FromDocument(doc)
+		if err != nil {
+			return nil, err
+		}
+		t.m = m
+		return nil, nil
+	}
+	d, err := amformat.DecodeDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	return d.History()
+}
+
+// apply integrates one change, and then whatever was waiting for it.
+func (t *textModel) apply(c *amformat.Change) ([]Splice, error) {
+	sp, err := t.m.Apply(c)
+	if errors.Is(err, amformat.ErrMissingDeps) {
+		if len(t.waiting) >= maxWaiting {
+			return nil, fmt.Errorf("%d changes wait for dependencies: %w", len(t.waiting), err)
+		}
+		t.waiting = append(t.waiting, c)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Whatever was waiting may now fit, in any order: repeat until
+	// nothing more does.
+	for progress := true; progress && len(t.waiting) > 0; {
+		progress = false
+		rest := t.waiting[:0]
+		for _, w := range t.waiting {
+			more, err := t.m.Apply(w)
+			switch {
+			case errors.Is(err, amformat.ErrMissingDeps):
+				rest = append(rest, w)
+			case err != nil:
+				return nil, err
+			default:
+				sp = append(sp, more...)
+				progress = true
+			}
+		}
+		t.waiting = rest
+	}
+	return sp, nil
+}
+
+// validateChanges checks bytes from outside (a peer's change or document,
+// another process's record) before any core sees them: well-formed, within
+// limits, and nothing a collab note may not hold. It is the cheap first
+// line; the worker is the second.
+func validateChanges(b []byte) error {
+	chunks, err := amformat.SplitChunks(b)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chunks {
+		if ch.Type == amformat.ChunkDocument {
+			if err := amformat.CheckNoteDocument(ch.Raw); err != nil {
+				return err
+			}
+			continue
+		}
+		c, err := amformat.DecodeChange(ch.Raw)
+		if err != nil {
+			return err
+		}
+		if err := amformat.CheckNoteChange(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateSyncMessage is validateChanges for a sync message (its framing,
+// bloom filter and every change it carries).
+func validateSyncMessage(b []byte) error {
+	m, err := amformat.DecodeSyncMessage(b)
+	if err != nil {
+		return err
+	}
+	for _, c := range m.Changes {
+		if err := amformat.CheckNoteChange(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// invalid wraps a validation failure as a rejection of the input.
+func invalid(op opCode, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ErrRejected, err)
+}

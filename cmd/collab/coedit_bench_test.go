@@ -91,7 +91,7 @@ func newBenchPair(b *testing.B, history string) *benchPair {
 	app.Until(time.Minute, "bob's note to load", func() bool { _, _, ok := app.Model.(*tui.App).EditorState(); return ok })
 	app.Settle(200 * time.Millisecond)
 	b.Cleanup(func() {
-		app.Keys("ctrl+q")
+		app.Keys("ctrl+q", "ctrl+q") // the second confirms quitting with a collaborator connected
 		app.Until(time.Minute, "bob quits", func() bool { return app.Quit })
 	})
 	return &benchPair{ann: ann, bob: bob, annNote: annNote, app: app, id: id}

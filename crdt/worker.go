@@ -13,7 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode"
+
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // Limits bound what one worker may cost. A worker that exceeds one dies,
@@ -313,9 +314,7 @@ func (b *boundedBuffer) String() string {
 	return string(b.b)
 }
 
-// Sanitized is the text fit for a log line or a terminal: valid UTF-8,
-// every control character (escape sequences included) and bidi override
-// replaced, whitespace runs collapsed.
+// Sanitized is the text fit for a log line or a terminal (display.Line).
 func (b *boundedBuffer) Sanitized() string {
 	return sanitizePanic(b.String())
 }
@@ -326,22 +325,5 @@ func sanitizePanic(s string) string {
 	if i := strings.Index(s, "SIGABRT: abort"); i > 0 {
 		s = s[:i]
 	}
-	s = strings.ToValidUTF8(s, "?")
-	var out strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r):
-			if !space && out.Len() > 0 {
-				out.WriteByte(' ')
-			}
-			space = true
-			continue
-		case unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r), r == '\u2028', r == '\u2029':
-			r = '?'
-		}
-		space = false
-		out.WriteRune(r)
-	}
-	return strings.TrimSpace(out.String())
+	return display.Line(s)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/sec"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -48,7 +49,7 @@ type DialError struct {
 	Err   error
 }
 
-func (e *DialError) Error() string { return e.Explain(ShortID(e.Peer), "") }
+func (e *DialError) Error() string { return e.Explain(shortID(e.Peer), "") }
 
 func (e *DialError) Unwrap() error { return e.Err }
 
@@ -64,7 +65,7 @@ func (e *DialError) Raw() string {
 // relayName (a short ID if empty), with what to do about it.
 func (e *DialError) Explain(name, relayName string) string {
 	if relayName == "" && e.Relay != "" {
-		relayName = ShortID(e.Relay)
+		relayName = shortID(e.Relay)
 	}
 	where := ""
 	if host := addrHost(e.Addr); host != "" {
@@ -103,14 +104,9 @@ func (e *DialError) Explain(name, relayName string) string {
 	return fmt.Sprintf("couldn't reach %s%s", name, where)
 }
 
-// ShortID abbreviates a peer ID for people: the last 6 characters.
-func ShortID(id peer.ID) string {
-	s := id.String()
-	if len(s) > 8 {
-		return "…" + s[len(s)-6:]
-	}
-	return s
-}
+// shortID is how a peer shows in errors: display.ID, the same as everywhere
+// else it is shown (every Ed25519 peer ID starts alike, so it keeps the end).
+func shortID(id peer.ID) string { return display.ID(id.String()) }
 
 // addrHost is the place part of an address for people: "192.168.1.20",
 // "[2001:db8::1]", or "a relay" for circuits.

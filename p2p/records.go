@@ -117,7 +117,7 @@ func (h *Host) FindPeer(ctx context.Context, p peer.ID) ([]ma.Multiaddr, error) 
 		}
 	}
 	if len(asks) == 0 {
-		return nil, fmt.Errorf("find %s: no collaborator is connected to ask", ShortID(p))
+		return nil, fmt.Errorf("find %s: no collaborator is connected to ask", shortID(p))
 	}
 	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
 	defer cancel()
@@ -145,7 +145,7 @@ func (h *Host) FindPeer(ctx context.Context, p peer.ID) ([]ma.Multiaddr, error) 
 	}
 	wg.Wait()
 	if found == nil {
-		return nil, fmt.Errorf("find %s: none of %d connected collaborators had its addresses: %w", ShortID(p), len(asks), errors.Join(errs...))
+		return nil, fmt.Errorf("find %s: none of %d connected collaborators had its addresses: %w", shortID(p), len(asks), errors.Join(errs...))
 	}
 	if cab, ok := peerstore.GetCertifiedAddrBook(h.h.Peerstore()); ok {
 		if env := cab.GetPeerRecord(p); env != nil {
@@ -163,7 +163,7 @@ func (h *Host) FindPeer(ctx context.Context, p peer.ID) ([]ma.Multiaddr, error) 
 func (h *Host) askRecord(ctx context.Context, q, p peer.ID) ([]ma.Multiaddr, error) {
 	s, err := h.h.NewStream(network.WithAllowLimitedConn(network.WithNoDial(ctx, "record lookup"), "record lookup"), q, RecordProtocol)
 	if err != nil {
-		return nil, fmt.Errorf("ask %s: %w", ShortID(q), err)
+		return nil, fmt.Errorf("ask %s: %w", shortID(q), err)
 	}
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -172,38 +172,38 @@ func (h *Host) askRecord(ctx context.Context, q, p peer.ID) ([]ma.Multiaddr, err
 	id := []byte(p)
 	if _, err := s.Write(append(varint.ToUvarint(uint64(len(id))), id...)); err != nil {
 		_ = s.Reset()
-		return nil, fmt.Errorf("ask %s: %w", ShortID(q), err)
+		return nil, fmt.Errorf("ask %s: %w", shortID(q), err)
 	}
 	br := bufio.NewReader(io.LimitReader(s, maxRecordResponse+varint.MaxLenUvarint63))
 	n, err := varint.ReadUvarint(br)
 	if err != nil {
-		return nil, fmt.Errorf("ask %s: %w", ShortID(q), err)
+		return nil, fmt.Errorf("ask %s: %w", shortID(q), err)
 	}
 	if n == 0 {
 		return nil, nil
 	}
 	if n > maxRecordResponse {
-		return nil, fmt.Errorf("ask %s: record of %d bytes is too large", ShortID(q), n)
+		return nil, fmt.Errorf("ask %s: record of %d bytes is too large", shortID(q), n)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(br, buf); err != nil {
-		return nil, fmt.Errorf("ask %s: %w", ShortID(q), err)
+		return nil, fmt.Errorf("ask %s: %w", shortID(q), err)
 	}
 	env, rec, err := record.ConsumeEnvelope(buf, peer.PeerRecordEnvelopeDomain)
 	if err != nil {
-		return nil, fmt.Errorf("record for %s from %s: %w", ShortID(p), ShortID(q), err)
+		return nil, fmt.Errorf("record for %s from %s: %w", shortID(p), shortID(q), err)
 	}
 	pr, ok := rec.(*peer.PeerRecord)
 	if !ok || pr.PeerID != p {
-		return nil, fmt.Errorf("record from %s is not for %s", ShortID(q), ShortID(p))
+		return nil, fmt.Errorf("record from %s is not for %s", shortID(q), shortID(p))
 	}
 	signer, err := peer.IDFromPublicKey(env.PublicKey)
 	if err != nil || signer != p {
-		return nil, fmt.Errorf("record for %s from %s is not signed by it", ShortID(p), ShortID(q))
+		return nil, fmt.Errorf("record for %s from %s is not signed by it", shortID(p), shortID(q))
 	}
 	if cab, ok := peerstore.GetCertifiedAddrBook(h.h.Peerstore()); ok {
 		if _, err := cab.ConsumePeerRecord(env, recordAddrTTL); err != nil {
-			return nil, fmt.Errorf("store record for %s: %w", ShortID(p), err)
+			return nil, fmt.Errorf("store record for %s: %w", shortID(p), err)
 		}
 	}
 	return pr.Addrs, nil

@@ -1,7 +1,3 @@
-// Package tui is collab's terminal app: the notes list, the collaborative
-// editor screen (around package tui/editor), the history view and the
-// dialogs for sharing. It works offline on its own; everything networked
-// goes through the Network interface, which the sync engine implements.
 package tui
 
 import (

@@ -1,0 +1,3 @@
+// Package paper replays the paper editing trace into notes for benchmarks
+// across packages, so each measures the same histories.
+package paper

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -116,13 +117,18 @@ func (h *Host) runMDNS(sub event.Subscription) {
 
 // addrsKey identifies the addresses the mDNS service would advertise.
 func (h *Host) addrsKey() string {
-	addrs := h.interfaceAddrs()
-	ss := make([]string, len(addrs))
-	for i, a := range addrs {
-		ss[i] = a.String()
+	return strings.Join(sortedStrings(h.interfaceAddrs()), " ")
+}
+
+// sortedStrings is xs as sorted strings: a set of addresses or IPs in a
+// form to compare.
+func sortedStrings[T fmt.Stringer](xs []T) []string {
+	ss := make([]string, len(xs))
+	for i, x := range xs {
+		ss[i] = x.String()
 	}
 	slices.Sort(ss)
-	return strings.Join(ss, " ")
+	return ss
 }
 
 // freshAddrsHost is the host as the mdns package sees it: its

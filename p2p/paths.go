@@ -106,6 +106,8 @@ func (h *Host) runPaths(sub event.Subscription) {
 	retire := time.NewTicker(time.Second)
 	defer retire.Stop()
 	upgraded := make(map[peer.ID]time.Time) // when a direct conn appeared beside a relayed one
+	// The event-bus loop every subscriber has (mdns.go's too); only the
+	// handling of an event differs.
 	for {
 		var out chan<- peer.ID
 		var next peer.ID

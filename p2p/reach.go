@@ -227,12 +227,7 @@ func (h *Host) interfaceIPs() []net.IP {
 // ownIPsChanged reports whether the host's interface IPs differ from the
 // last call's.
 func (h *Host) ownIPsChanged() bool {
-	ips := h.interfaceIPs()
-	ss := make([]string, len(ips))
-	for i, ip := range ips {
-		ss[i] = ip.String()
-	}
-	slices.Sort(ss)
+	ss := sortedStrings(h.interfaceIPs())
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if slices.Equal(ss, h.lastIPs) {

@@ -175,6 +175,8 @@ func (c *core) applyEdits(edits []edit, resp *response) {
 }
 
 func (c *core) do(req *request, resp *response) error {
+	// Arms end alike (heads back to the caller) on purpose: each operation
+	// reads whole in its own arm.
 	switch req.Op {
 	case opFlush, opInit:
 		return nil

@@ -146,29 +146,22 @@ func (p *procRef) swap(w *worker) {
 	}
 }
 
-func (p *procRef) shutdown() {
-	p.mu.Lock()
-	w, release, done := p.w, p.release, p.done
-	p.w, p.done = nil, true
-	p.mu.Unlock()
-	if w != nil {
-		w.stop()
-	}
-	if release != nil && !done {
-		release()
-	}
-}
+func (p *procRef) shutdown() { p.end((*worker).stop) }
 
 // abandon is the cleanup of a Note nobody closed: it ends the worker
 // without waiting (cleanups run one after another on one goroutine; the
 // worker's reaper collects the process).
-func (p *procRef) abandon() {
+func (p *procRef) abandon() { p.end(func(w *worker) { w.cmd.Process.Kill() }) }
+
+// end takes the worker out of p, ends it with stop, and runs release the
+// first time only.
+func (p *procRef) end(stop func(*worker)) {
 	p.mu.Lock()
 	w, release, done := p.w, p.release, p.done
 	p.w, p.done = nil, true
 	p.mu.Unlock()
 	if w != nil {
-		w.cmd.Process.Kill()
+		stop(w)
 	}
 	if release != nil && !done {
 		release()

@@ -373,6 +373,8 @@ func (oc *opColumns) opID(row int, a uint64, aok bool, ctr int64, cok bool, fiel
 
 // next decodes row i into op, reusing op's slices.
 func (oc *opColumns) next(row int, op *Op, actors []ActorID) error {
+	// Each column is read with the same three lines, here and in
+	// document.go: explicit, so a failing column is plain to see.
 	// Object.
 	oa, oaok, err := oc.objActor.nextOrNull()
 	if err != nil {

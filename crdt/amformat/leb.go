@@ -124,6 +124,8 @@ func (c *cursor) fail(format string, args ...any) {
 
 func (c *cursor) remaining() int { return len(c.b) - c.pos }
 
+// uleb and sleb differ only in the decoder they call and the type they
+// return; a generic version would not be shorter.
 func (c *cursor) uleb(field string) uint64 {
 	if c.err != nil {
 		return 0

@@ -154,6 +154,8 @@ func minLen(a, b int) int {
 // transform is ot.js's transform: given a and b made on the same text, it
 // returns a2 and b2 with apply(apply(T, a), b2) == apply(apply(T, b), a2).
 // At a shared insertion point a's text goes first.
+// Its cases, like compose's, are alike in shape on purpose: one per pair of
+// component kinds, so the table can be checked against ot.js's.
 func transform(a, b op) (a2, b2 op) {
 	ca, cb := &cursor{o: a}, &cursor{o: b}
 	for !ca.done() || !cb.done() {

@@ -103,7 +103,7 @@ func (c *core) handle(req *request) (resp *response) {
 		resp.Err = wireErr(err)
 	}
 	c.readBack(resp)
-	if req.Op == opInit || merging && !req.NoText && !sameHeads(before, c.doc.Heads()) {
+	if req.Op == opInit || merging && !req.NoText && !SameHeads(before, c.doc.Heads()) {
 		// The note keeps the text in Go: after anything came in from
 		// elsewhere it gets it whole (reading it is part of the read-back).
 		if s, err := c.textString(); err == nil {

@@ -620,13 +620,14 @@ func verifySnapshot(data []byte, heads []ChangeHash, digest []byte, limits Limit
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	if !sameHeads(resp.Heads, heads) || string(resp.Data) != string(digest) {
+	if !SameHeads(resp.Heads, heads) || string(resp.Data) != string(digest) {
 		return fmt.Errorf("%w: heads or text differ", ErrBadSnapshot)
 	}
 	return nil
 }
 
-func sameHeads(a, b []ChangeHash) bool {
+// SameHeads reports whether a and b name the same changes, in any order.
+func SameHeads(a, b []ChangeHash) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -80,23 +80,11 @@ func Sessions(history []ChangeInfo, heads []ChangeHash, gap time.Duration) []Ses
 	for i, s := range out {
 		res[i] = *s
 	}
-	if len(res) > 0 && len(heads) > 0 && !sameHashes(res[0].Heads, heads) {
+	if len(res) > 0 && len(heads) > 0 && !SameHeads(res[0].Heads, heads) {
 		m := res[0]
 		m.Merged, m.Heads, m.Parent = true, slices.Clone(heads), res[0].Heads
 		m.Changes, m.Added, m.Removed, m.Created = nil, 0, 0, false
 		res = append([]Session{m}, res...)
 	}
 	return res
-}
-
-func sameHashes(a, b []ChangeHash) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, h := range a {
-		if !slices.Contains(b, h) {
-			return false
-		}
-	}
-	return true
 }

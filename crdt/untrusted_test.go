@@ -136,7 +136,7 @@ func (f *fixture) unchanged() error {
 	if err != nil {
 		return fmt.Errorf("heads: %w", err)
 	}
-	if text != f.text || f.note.Title() != f.title || !sameHeads(heads, f.heads) {
+	if text != f.text || f.note.Title() != f.title || !SameHeads(heads, f.heads) {
 		return fmt.Errorf("note changed: title %q text %q heads %v", f.note.Title(), text, heads)
 	}
 	return nil

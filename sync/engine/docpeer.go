@@ -108,7 +108,7 @@ func (dp *docPeer) isInSync() bool {
 	ours := dp.ns.note.LastHeads()
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
-	return dp.knowHeads && sameHeads(dp.theirHeads, ours)
+	return dp.knowHeads && crdt.SameHeads(dp.theirHeads, ours)
 }
 
 // setTheirHeads records the heads the peer stated and reports whether the

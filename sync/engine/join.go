@@ -95,7 +95,7 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 			// Accepting an offer whose bytes we hold: the note is complete as
 			// offered; sync when the inviter is back.
 			for _, info := range infos {
-				e.rememberPeer(ns, info.ID, addrStrings(info.Addrs)...)
+				e.rememberPeer(ns, info.ID, stringsOf(info.Addrs)...)
 			}
 			return nil
 		}
@@ -142,7 +142,7 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		var extra []string
 		for _, info := range infos {
 			if info.ID == c.pid {
-				extra = addrStrings(reachableLike(info.Addrs, c.s.Conn().RemoteMultiaddr()))
+				extra = stringsOf(reachableLike(info.Addrs, c.s.Conn().RemoteMultiaddr()))
 			}
 		}
 		e.rememberPeer(ns, c.pid, extra...)
@@ -167,10 +167,12 @@ func reachableLike(addrs []ma.Multiaddr, used ma.Multiaddr) []ma.Multiaddr {
 	return out
 }
 
-func addrStrings(as []ma.Multiaddr) []string {
-	out := make([]string, len(as))
-	for i, a := range as {
-		out[i] = a.String()
+// stringsOf is each of xs in its String form: addresses as the notebook
+// keeps them, heads as the wire carries them.
+func stringsOf[T fmt.Stringer](xs []T) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = x.String()
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
@@ -230,7 +229,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		}
 	}
 	ours, okOurs := ns.note.CommittedHeads()
-	if !sent || (okTheirs && okOurs && sameHeads(theirs, ours)) {
+	if !sent || (okTheirs && okOurs && crdt.SameHeads(theirs, ours)) {
 		dp.fmu.Lock()
 		was := dp.caughtUp
 		dp.caughtUp = true
@@ -300,18 +299,6 @@ func parseSyncHeads(msg []byte) ([]crdt.ChangeHash, bool) {
 	return out, true
 }
 
-func sameHeads(a, b []crdt.ChangeHash) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, h := range a {
-		if !slices.Contains(b, h) {
-			return false
-		}
-	}
-	return true
-}
-
 // headsEvery bounds how often a stream tells a peer our heads of one note.
 const headsEvery = 100 * time.Millisecond
 
@@ -333,11 +320,11 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 			if key := headsKey(ours); key != dp.sentHeads {
 				dp.sentHeads = key
 				dp.nextHeads = now.Add(headsEvery)
-				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: hexHeads(ours)})
+				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: stringsOf(ours)})
 			}
 		}
 	}
-	if dp.knowHeads && dp.active && !sameHeads(dp.theirHeads, ours) {
+	if dp.knowHeads && dp.active && !crdt.SameHeads(dp.theirHeads, ours) {
 		switch {
 		case dp.differSince.IsZero():
 			dp.differSince = now
@@ -352,14 +339,6 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 		dp.differSince = time.Time{}
 	}
 	return wait
-}
-
-func hexHeads(hs []crdt.ChangeHash) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i] = h.String()
-	}
-	return out
 }
 
 // onHeads records the heads a collab peer stated for a note it shares.

@@ -137,7 +137,7 @@ func TestBadStreamsAreClosed(t *testing.T) {
 			waitFor(t, 5*time.Second, "a logged reason "+tc.reason, func() bool {
 				return strings.Contains(a.logs.String(), tc.reason)
 			})
-			if got := heads(); !sameHeads(got, before) {
+			if got := heads(); !crdt.SameHeads(got, before) {
 				t.Errorf("note changed: heads %v -> %v", before, got)
 			}
 			if got := a.text(id); !strings.HasSuffix(got, "precious text\n") {

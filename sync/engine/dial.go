@@ -269,9 +269,7 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	if failures == 1 {
 		e.log.Info("known peer unreachable; retrying with backoff", "peer", info.ID, "err", err)
 		for _, id := range notes {
-			e.mu.Lock()
-			ns := e.notes[id]
-			e.mu.Unlock()
+			ns := e.opened(id)
 			if ns != nil {
 				e.noteStatusChanged(ns)
 			}

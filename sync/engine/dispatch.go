@@ -109,9 +109,7 @@ func (c *conn) handle(m wire.Message) bool {
 
 func (c *conn) onUnavailable(id crdt.DocumentID) {
 	e := c.e
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
+	ns := e.opened(id)
 	if ns == nil {
 		return
 	}

@@ -53,6 +53,14 @@ func (ns *noteState) unsubscribe() {
 	}
 }
 
+// opened is the engine's open state for id, nil when it has not opened the
+// note.
+func (e *Engine) opened(id crdt.DocumentID) *noteState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.notes[id]
+}
+
 // openNote returns the engine's open state for id, opening the note if it
 // exists in the notebook (notebook.ErrNotFound otherwise).
 func (e *Engine) openNote(id crdt.DocumentID) (*noteState, error) {

@@ -44,9 +44,7 @@ func (e *Engine) SetCursorContext(id crdt.DocumentID, cursor, anchor int, before
 // stop showing the cursor at once (within 100 ms), and show the user as
 // online rather than in the note while the connection lasts.
 func (e *Engine) ClearCursor(id crdt.DocumentID) {
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
+	ns := e.opened(id)
 	if ns == nil {
 		return
 	}
@@ -63,9 +61,7 @@ func (e *Engine) ClearCursor(id crdt.DocumentID) {
 }
 
 func (e *Engine) setCursor(id crdt.DocumentID, cursor, anchor int, hasContext bool, before, after string) {
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
+	ns := e.opened(id)
 	if ns == nil {
 		return
 	}
@@ -208,9 +204,7 @@ func (c *conn) sayGoodbye() {
 // copy of the text: as sent when our heads equal the sender's, else
 // re-anchored by the text that was around them (PROTOCOL.md, Presence).
 func (e *Engine) Presence(id crdt.DocumentID) []Presence {
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
+	ns := e.opened(id)
 	if ns == nil {
 		return nil
 	}

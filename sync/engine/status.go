@@ -91,9 +91,7 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 		order = append(order, pid)
 		return p
 	}
-	e.mu.Lock()
-	ns := e.notes[id]
-	e.mu.Unlock()
+	ns := e.opened(id)
 	var known []notebook.KnownPeer
 	if ns != nil {
 		known, _ = ns.note.KnownPeers()

@@ -91,6 +91,8 @@ func (n *Note) Subscribe(fn func(Update)) (cancel func()) {
 	if n.subs == nil {
 		n.subs = map[int]func(Update){}
 	}
+	// The same registry as engine.Engine.Subscribe: not shared, as no package
+	// below both would own eight lines of it.
 	id := n.nextSub
 	n.nextSub++
 	n.subs[id] = fn

@@ -348,6 +348,8 @@ func (nb *Notebook) Restore(id string) error {
 	if err != nil {
 		return fmt.Errorf("restore note %s: %w", id, err)
 	}
+	// Restore mirrors Trash (rename, then fsync both directories); kept as
+	// two so that each error names its own operation.
 	var src string
 	for _, t := range trashed {
 		if t.ID == id {

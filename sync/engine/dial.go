@@ -198,6 +198,8 @@ func (e *Engine) wakeDialer() {
 
 // dialLoop re-dials known peers that are not connected, with exponential
 // backoff (capped at RedialMax) per peer.
+// Its loop has presenceLoop's shape (tick or wake until ctx ends); the work
+// per tick is all that differs, and is most of each.
 func (e *Engine) dialLoop(ctx context.Context) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()

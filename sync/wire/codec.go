@@ -68,6 +68,8 @@ var (
 
 func init() {
 	var err error
+	// sync/engine's presence codec sets its modes up alike: presence's
+	// envelope is a format of its own (PROTOCOL.md), so it has its own.
 	decMode, err = cbor.DecOptions{
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		MaxNestedLevels:  8,    // deepest message: remote-heads-changed, 4 levels

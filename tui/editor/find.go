@@ -25,6 +25,8 @@ func (m *Model) Find(query string, from int) (start, end int, ok bool) {
 
 // FindBackward returns the last match starting before rune offset before,
 // wrapping around to the end.
+// Its prologue is Find's; the scans are kept apart so each reads in one
+// direction.
 func (m *Model) FindBackward(query string, before int) (start, end int, ok bool) {
 	q := []rune(query)
 	if len(q) == 0 {

@@ -19,6 +19,7 @@ require (
 	github.com/multiformats/go-varint v0.1.0
 	github.com/rivo/uniseg v0.4.7
 	github.com/sergi/go-diff v1.4.0
+	go.uber.org/goleak v1.3.0
 	golang.org/x/sys v0.47.0
 	golang.org/x/time v0.15.0
 )

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"io"
 	"net"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,57 +93,4 @@ func newLoopbackHost(t *testing.T, listen ...string) *Host {
 func echoHandler(s network.Stream) {
 	defer s.Close()
 	_, _ = io.Copy(s, s)
-}
-
-// p2pGoroutines returns the stacks of goroutines running code of this
-// package or of the mDNS machinery it starts, other than test goroutines.
-func p2pGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "testing.tRunner") || strings.Contains(g, "testing.(*T).Run") {
-			continue
-		}
-		if strings.Contains(g, "collab-editor/collab/p2p.") ||
-			strings.Contains(g, "go-libp2p/p2p/discovery/mdns") ||
-			strings.Contains(g, "libp2p/zeroconf") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// waitNoLeaks waits (bounded) until no goroutine of this package is left and
-// the goroutine count is back to at most base.
-func waitNoLeaks(t testing.TB, base int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := p2pGoroutines()
-		n := runtime.NumGoroutine()
-		if len(left) == 0 && n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			if len(left) > 0 {
-				t.Errorf("%d goroutines of package p2p still running after Close:\n%s",
-					len(left), strings.Join(left, "\n\n"))
-			}
-			if n > base {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutines: %d before, %d after Close\n%s", base, n, buf)
-			}
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -19,6 +19,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+	"go.uber.org/goleak"
+
+	"github.com/collab-editor/collab/internal/testkit"
 )
 
 type tWriter struct{ t testing.TB }
@@ -458,7 +461,7 @@ func TestDiscoveredClosedWithoutMDNS(t *testing.T) {
 }
 
 func TestCloseLeavesNoGoroutines(t *testing.T) {
-	base := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	func() {
 		listen := []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 		guard := loopbackGuard()
@@ -494,5 +497,5 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		s.Close()
 		guard.check(t)
 	}()
-	waitNoLeaks(t, base)
+	testkit.NoLeaks(t, ignore)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +16,10 @@ import (
 	"time"
 
 	manet "github.com/multiformats/go-multiaddr/net"
+	"go.uber.org/goleak"
 
 	"github.com/collab-editor/collab/internal/netns"
+	"github.com/collab-editor/collab/internal/testkit"
 )
 
 // The mDNS test runs each peer in a network namespace of its own, joined by
@@ -128,7 +129,7 @@ func TestMDNSChild(t *testing.T) {
 	}
 	dir := os.Getenv(envDir)
 	peers, _ := strconv.Atoi(os.Getenv(envPeers))
-	base := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 
 	_, subnet, _ := net.ParseCIDR(nsSubnet)
 	guard := loopbackGuard()
@@ -263,5 +264,5 @@ func TestMDNSChild(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	guard.check(t)
-	waitNoLeaks(t, base)
+	testkit.NoLeaks(t, ignore)
 }

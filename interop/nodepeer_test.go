@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -79,7 +79,7 @@ type nodePeer struct {
 	lines  chan nodeEvent // the ready line and replies; closed at exit
 	nextID int
 
-	mu            gosync.Mutex
+	mu            sync.Mutex
 	notifications []nodeEvent // lines without an id (peer-connected, ...)
 	closed        bool
 }
@@ -287,7 +287,7 @@ func (p *nodePeer) Close() {
 
 // lockedBuffer collects a process's stderr.
 type lockedBuffer struct {
-	mu  gosync.Mutex
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 

@@ -3,7 +3,7 @@ package interop
 import (
 	"fmt"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +26,7 @@ type noteResponder struct {
 	id   crdt.DocumentID
 	note *crdt.Note
 
-	mu     gosync.Mutex // serializes the sync state and writes
+	mu     sync.Mutex // serializes the sync state and writes
 	state  *crdt.SyncState
 	fw     *wire.FrameWriter
 	remote string // the JS repo's senderId

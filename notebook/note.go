@@ -14,11 +14,11 @@ import (
 	"github.com/collab-editor/collab/store"
 )
 
-// CompactAt is the size of a note's change log past which it is folded into
-// a new snapshot: loading replays each record (~60 µs apiece), so the log is
-// kept to a few thousand records. COLLAB_COMPACT_AT overrides it (tests use
-// a tiny value to compact constantly).
-var CompactAt int64 = 256 << 10
+// DefaultCompactAt is the size of a note's change log past which it is
+// folded into a new snapshot, unless Options.CompactAt says otherwise:
+// loading replays each record (~60 µs apiece), so the log is kept to a few
+// thousand records.
+const DefaultCompactAt int64 = 256 << 10
 
 // PollInterval is how often a long-running process looks for changes other
 // processes appended to a note's log (a stat when nothing changed).
@@ -276,7 +276,7 @@ func (n *Note) storeLocked() error {
 	if err := n.applyLocked(others); err != nil {
 		return err
 	}
-	if size := n.log.LogSize(); size > CompactAt && size > n.compactRefusedAt*2 {
+	if size := n.log.LogSize(); size > n.nb.compactAt && size > n.compactRefusedAt*2 {
 		err := n.compactLocked()
 		if errors.Is(err, crdt.ErrBadSnapshot) {
 			// The core saved a document it cannot load back: keep the log

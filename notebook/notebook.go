@@ -39,21 +39,41 @@ func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
 
 // Notebook is the user's collection of notes in one home directory.
 type Notebook struct {
-	store  *store.Notebook
-	author string
+	store     *store.Notebook
+	author    string
+	compactAt int64
+}
+
+// Options say how a notebook is opened. The zero value is the default.
+type Options struct {
+	// Author names this device's edits in note histories; "" means
+	// DefaultAuthor().
+	Author string
+	// CompactAt is the size of a note's change log past which it is folded
+	// into a new snapshot; 0 means DefaultCompactAt. Tests use a tiny value
+	// to compact constantly.
+	CompactAt int64
 }
 
 // Open opens (creating if needed) the notebook at home. author names this
 // device's edits in note histories.
 func Open(home, author string) (*Notebook, error) {
+	return OpenWith(home, Options{Author: author})
+}
+
+// OpenWith opens (creating if needed) the notebook at home with opts.
+func OpenWith(home string, opts Options) (*Notebook, error) {
 	st, err := store.Open(home)
 	if err != nil {
 		return nil, err
 	}
-	if author == "" {
-		author = DefaultAuthor()
+	if opts.Author == "" {
+		opts.Author = DefaultAuthor()
 	}
-	return &Notebook{store: st, author: author}, nil
+	if opts.CompactAt <= 0 {
+		opts.CompactAt = DefaultCompactAt
+	}
+	return &Notebook{store: st, author: opts.Author, compactAt: opts.CompactAt}, nil
 }
 
 // DefaultAuthor is the display name when none is given: $COLLAB_NAME, else

@@ -91,7 +91,16 @@ func (e *env) openNotebook() (*notebook.Notebook, error) {
 	if err != nil {
 		return nil, err
 	}
-	return notebook.Open(home, e.name)
+	return notebook.OpenWith(home, notebook.Options{Author: e.name, CompactAt: compactAtFromEnv()})
+}
+
+// compactAtFromEnv is COLLAB_COMPACT_AT, the log size past which notes are
+// compacted (tests use a tiny value to compact constantly); 0 when unset.
+func compactAtFromEnv() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("COLLAB_COMPACT_AT"), 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return 0
 }
 
 // openNote resolves a NOTE argument and opens it, reporting repaired damage
@@ -129,9 +138,6 @@ func wantArgs(args []string, min, max int, what string) error {
 }
 
 func main() {
-	if v, err := strconv.ParseInt(os.Getenv("COLLAB_COMPACT_AT"), 10, 64); err == nil && v > 0 {
-		notebook.CompactAt = v
-	}
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(run(os.Args[1:], e))
 }

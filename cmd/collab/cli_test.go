@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/collab-editor/collab/notebook"
 )
 
 // cli runs collab in-process against one notebook, like a user in a shell.
@@ -259,8 +257,7 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 	t.Setenv("COLLAB_COMPACT_AT", "")
 	url := strings.TrimSpace(c.ok("", "new", "Snap"))
 	id := strings.TrimPrefix(url, "automerge:")
-	old := notebookCompactAt(t, 64)
-	defer old()
+	t.Setenv("COLLAB_COMPACT_AT", "64")
 	for _, line := range []string{"one", "two", "three", "four"} {
 		c.ok("", "append", "Snap", line)
 	}
@@ -276,12 +273,4 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 	if code != 0 || out != "one\ntwo\nthree\nfour\n" || !strings.Contains(errOut, "warning") {
 		t.Fatalf("cat with a bad snapshot: exit %d, %q, stderr %q", code, out, errOut)
 	}
-}
-
-// notebookCompactAt makes notes compact past n bytes for one test.
-func notebookCompactAt(t *testing.T, n int64) (restore func()) {
-	t.Helper()
-	old := notebook.CompactAt
-	notebook.CompactAt = n
-	return func() { notebook.CompactAt = old }
 }

@@ -215,20 +215,31 @@ func cmdID(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	text, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "id"}, nil)
-	if err == nil {
-		fmt.Fprint(e.stdout, text)
-		return nil
-	}
-	if !errors.Is(err, errNoPeerProcess) {
-		return err
-	}
-	id, addrs, err := predictedIdentity(nb)
+	text, _, err := answerOrPredict(nb, controlRequest{Op: "id"}, func(id peer.ID, addrs []ma.Multiaddr) string {
+		return idText(id.String(), addrs, false)
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(e.stdout, idText(id.String(), addrs, false))
+	fmt.Fprint(e.stdout, text)
 	return nil
+}
+
+// answerOrPredict is what req's operation answers on this notebook's
+// running peer (asked through its control socket), or, when no collab
+// process runs the peer (running false), what predicted makes of the
+// identity and addresses a peer with the defaults would have. It never
+// starts a peer.
+func answerOrPredict(nb *notebook.Notebook, req controlRequest, predicted func(peer.ID, []ma.Multiaddr) string) (text string, running bool, err error) {
+	text, err = callControl(context.Background(), nb.Dir(), req, nil)
+	if !errors.Is(err, errNoPeerProcess) {
+		return text, err == nil, err
+	}
+	id, addrs, err := predictedIdentity(nb)
+	if err != nil {
+		return "", false, err
+	}
+	return predicted(id, addrs), false, nil
 }
 
 // predictedIdentity is this notebook's peer ID and the addresses a peer
@@ -347,20 +358,16 @@ func cmdInvite(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	text, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "invite", Note: id.String()}, nil)
-	if err == nil {
-		fmt.Fprintln(e.stdout, text)
-		return nil
-	}
-	if !errors.Is(err, errNoPeerProcess) {
-		return err
-	}
-	_, addrs, err := predictedIdentity(nb)
+	text, running, err := answerOrPredict(nb, controlRequest{Op: "invite", Note: id.String()}, func(_ peer.ID, addrs []ma.Multiaddr) string {
+		return ticket{Doc: id, Addrs: addrs}.String()
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, ticket{Doc: id, Addrs: addrs})
-	fmt.Fprintln(e.stderr, "collab: no collab process is running for this notebook; start 'collab serve' (or collab) so the ticket's addresses answer")
+	fmt.Fprintln(e.stdout, text)
+	if !running {
+		fmt.Fprintln(e.stderr, "collab: no collab process is running for this notebook; start 'collab serve' (or collab) so the ticket's addresses answer")
+	}
 	return nil
 }
 

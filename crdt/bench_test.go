@@ -8,10 +8,11 @@ import (
 	"github.com/automerge/automerge-go"
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/paper"
+	"github.com/collab-editor/collab/internal/trace"
 )
 
 func BenchmarkReplayPaper(b *testing.B) {
-	tr := paper.Load(b)
+	tr := trace.Paper(b)
 	for _, c := range []struct {
 		name   string
 		policy *crdt.CommitPolicy
@@ -139,7 +140,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // in this process with automerge-go as crdt did before the worker: the
 // difference is what containment costs at load.
 func BenchmarkLoadPaper(b *testing.B) {
-	tr := paper.Load(b)
+	tr := trace.Paper(b)
 	for _, c := range []struct {
 		name   string
 		policy *crdt.CommitPolicy

@@ -6,13 +6,14 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/paper"
+	"github.com/collab-editor/collab/internal/trace"
 )
 
 // paperNotebook stores the paper trace's note, replayed with the given
 // policy (nil: one change per edit), compacted into a snapshot as a
 // long-running collab leaves it.
 func paperNotebook(b *testing.B, policy *crdt.CommitPolicy) (*Notebook, crdt.DocumentID, string) {
-	tr := paper.Load(b)
+	tr := trace.Paper(b)
 	doc, _ := paper.Replay(b, tr, policy)
 	data, err := doc.Save()
 	if err != nil {

@@ -17,33 +17,6 @@ import (
 	"github.com/collab-editor/collab/tui"
 )
 
-var (
-	paperBenchMu sync.Mutex
-	paperBench   = map[string][]byte{}
-)
-
-// paperSaved is the paper note saved with one history, replayed once.
-func paperSaved(b *testing.B, history string) []byte {
-	b.Helper()
-	paperBenchMu.Lock()
-	defer paperBenchMu.Unlock()
-	if d, ok := paperBench[history]; ok {
-		return d
-	}
-	tr := paper.Load(b)
-	var policy *crdt.CommitPolicy
-	if history == "policy" {
-		policy = &crdt.DefaultPolicy
-	}
-	doc, _ := paper.Replay(b, tr, policy)
-	d, err := doc.Save()
-	if err != nil {
-		b.Fatal(err)
-	}
-	paperBench[history] = d
-	return d
-}
-
 // benchPair is ann and bob on loopback sharing the paper note, bob with
 // the real terminal app open on it.
 type benchPair struct {
@@ -70,7 +43,7 @@ func newBenchPair(b *testing.B, history string) *benchPair {
 	}
 	nbA, ann := start("ann")
 	nbB, bob := start("bob")
-	n, err := nbA.Import(crdt.DocumentID{}, paperSaved(b, history))
+	n, err := nbA.Import(crdt.DocumentID{}, paper.Saved(b, history))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,44 +16,9 @@ import (
 	"github.com/collab-editor/collab/internal/trace"
 )
 
-// The paper trace lives in shared/traces beside the main checkout; a
-// worktree is one level deeper, so look upwards for it.
-func paperTrace(tb testing.TB) *trace.Trace {
-	tb.Helper()
-	paperCache.Lock()
-	defer paperCache.Unlock()
-	if paperCache.trace != nil {
-		return paperCache.trace
-	}
-	candidates := []string{os.Getenv("COLLAB_PAPER_TRACE"), trace.PaperPath()}
-	if wd, err := os.Getwd(); err == nil {
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			candidates = append(candidates, filepath.Join(dir, "shared", "traces", "automerge-paper.json.gz"))
-			if filepath.Dir(dir) == dir {
-				break
-			}
-		}
-	}
-	for _, p := range candidates {
-		if p == "" {
-			continue
-		}
-		if tr, err := trace.Load(p); err == nil {
-			paperCache.trace = tr
-			return tr
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatal("paper trace not found (shared/traces/automerge-paper.json.gz beside the checkout, or COLLAB_PAPER_TRACE)")
-	}
-	tb.Skip("paper trace not found: shared/traces/automerge-paper.json.gz beside the checkout, or set COLLAB_PAPER_TRACE")
-	return nil
-}
-
 var paperCache struct {
 	sync.Mutex
-	trace *trace.Trace
-	docs  map[string][]byte
+	docs map[string][]byte
 }
 
 // paperDoc is the paper trace replayed through crdt and saved: "b1" commits
@@ -62,7 +27,7 @@ var paperCache struct {
 // directory, keyed by the trace's contents.
 func paperDoc(tb testing.TB, kind string) ([]byte, *trace.Trace) {
 	tb.Helper()
-	tr := paperTrace(tb)
+	tr := trace.Paper(tb)
 	paperCache.Lock()
 	defer paperCache.Unlock()
 	if b, ok := paperCache.docs[kind]; ok {

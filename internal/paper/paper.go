@@ -1,6 +1,7 @@
 package paper
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -13,13 +14,37 @@ import (
 // the policy's time bound, not a typing pause, then ends each change.
 const TypingInterval = 150 * time.Millisecond
 
-func Load(tb testing.TB) *trace.Trace {
+// The paper note's saved bytes per history, replayed once per process.
+var saved struct {
+	sync.Mutex
+	data map[string][]byte
+}
+
+// Saved is the paper note saved with one history: "policy" commits as
+// crdt.DefaultPolicy decides, any other one after every edit.
+func Saved(tb testing.TB, history string) []byte {
 	tb.Helper()
-	tr, err := trace.Load(trace.PaperPath())
-	if err != nil {
-		tb.Skipf("paper trace unavailable (%v): it lives in ../shared/traces beside the checkout", err)
+	saved.Lock()
+	defer saved.Unlock()
+	if data, ok := saved.data[history]; ok {
+		return data
 	}
-	return tr
+	var policy *crdt.CommitPolicy
+	if history == "policy" {
+		policy = &crdt.DefaultPolicy
+	}
+	doc, changes := Replay(tb, trace.Paper(tb), policy)
+	defer doc.Close()
+	data, err := doc.Save()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("paper note, history=%s: %d changes, %d bytes saved", history, changes, len(data))
+	if saved.data == nil {
+		saved.data = map[string][]byte{}
+	}
+	saved.data[history] = data
+	return data
 }
 
 // Replay applies the whole paper trace to a new note, committing after

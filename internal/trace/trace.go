@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"testing"
 )
 
 // Edit is one patch: delete Delete runes at Pos, then insert Insert.
@@ -22,10 +24,56 @@ type Trace struct {
 	Edits      []Edit
 }
 
-// PaperPath is where the paper trace sits beside the repository checkout.
+// paperFile is the paper trace's place below the folder it is kept in.
+var paperFile = filepath.Join("shared", "traces", "automerge-paper.json.gz")
+
+// PaperPath is where the paper trace is: $COLLAB_PAPER_TRACE if set, else
+// shared/traces beside the checkout, found by going up from this source
+// file (a worktree sits deeper than the main checkout). When it is nowhere,
+// the place beside the checkout, for Load's error to name.
 func PaperPath() string {
+	if p := os.Getenv("COLLAB_PAPER_TRACE"); p != "" {
+		return p
+	}
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "traces", "automerge-paper.json.gz")
+	dir := filepath.Dir(file)
+	for d := dir; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if p := filepath.Join(d, paperFile); fileExists(p) {
+			return p
+		}
+	}
+	return filepath.Join(dir, "..", "..", "..", paperFile)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+var paperCache struct {
+	sync.Mutex
+	trace *Trace
+}
+
+// Paper is the paper trace, read once per process. Without it the test or
+// benchmark skips, and fails when CI=true.
+func Paper(tb testing.TB) *Trace {
+	tb.Helper()
+	paperCache.Lock()
+	defer paperCache.Unlock()
+	if paperCache.trace != nil {
+		return paperCache.trace
+	}
+	tr, err := Load(PaperPath())
+	if err != nil {
+		const where = "shared/traces/automerge-paper.json.gz beside the checkout, or set COLLAB_PAPER_TRACE"
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("paper trace unavailable (%v): %s", err, where)
+		}
+		tb.Skipf("paper trace unavailable (%v): %s", err, where)
+	}
+	paperCache.trace = tr
+	return tr
 }
 
 // Load reads a trace file.

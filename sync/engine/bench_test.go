@@ -17,34 +17,6 @@ import (
 	"github.com/collab-editor/collab/notebook"
 )
 
-// The paper note's saved bytes per history, replayed once per process.
-var (
-	paperMu    sync.Mutex
-	paperSaved = map[string][]byte{}
-)
-
-func paperNote(b *testing.B, history string) []byte {
-	b.Helper()
-	paperMu.Lock()
-	defer paperMu.Unlock()
-	if data, ok := paperSaved[history]; ok {
-		return data
-	}
-	tr := paper.Load(b)
-	var policy *crdt.CommitPolicy
-	if history == "policy" {
-		policy = &crdt.DefaultPolicy
-	}
-	doc, changes := paper.Replay(b, tr, policy)
-	data, err := doc.Save()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("paper note, history=%s: %d changes, %d bytes saved", history, changes, len(data))
-	paperSaved[history] = data
-	return data
-}
-
 // quietPeer is a bench peer that logs only warnings.
 func quietPeer(b *testing.B, name string) *testPeer {
 	return newPeer(b, name, func(c *Config) {
@@ -68,7 +40,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func BenchmarkKeystrokeToRemote(b *testing.B) {
 	for _, history := range []string{"policy", "per-edit"} {
 		b.Run("history="+history, func(b *testing.B) {
-			data := paperNote(b, history)
+			data := paper.Saved(b, history)
 			pa, pb := quietPeer(b, "ann"), quietPeer(b, "bob")
 			n, err := pa.nb.Import(crdt.DocumentID{}, data)
 			if err != nil {
@@ -125,7 +97,7 @@ func BenchmarkKeystrokeToRemote(b *testing.B) {
 // BenchmarkColdJoin: an empty peer joins the paper note (history=policy)
 // from one that has it: time and bytes on the wire, both directions.
 func BenchmarkColdJoin(b *testing.B) {
-	data := paperNote(b, "policy")
+	data := paper.Saved(b, "policy")
 	pa := quietPeer(b, "ann")
 	n, err := pa.nb.Import(crdt.DocumentID{}, data)
 	if err != nil {

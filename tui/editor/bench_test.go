@@ -1,37 +1,13 @@
 package editor
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/collab-editor/collab/internal/trace"
 )
-
-const paperTrace = "../../../shared/traces/automerge-paper.json.gz"
-
-// paperText loads the final text of the paper editing trace (105 KB).
-func paperText(b *testing.B) string {
-	b.Helper()
-	f, err := os.Open(paperTrace)
-	if err != nil {
-		b.Skipf("paper trace not available at %s (%v): these benchmarks need ../shared/traces from the project root", paperTrace, err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(fmt.Errorf("open trace: %w", err))
-	}
-	var trace struct {
-		EndContent string `json:"endContent"`
-	}
-	if err := json.NewDecoder(zr).Decode(&trace); err != nil {
-		b.Fatal(fmt.Errorf("decode trace: %w", err))
-	}
-	return trace.EndContent
-}
 
 // reportPercentiles reports p50/p99 of per-iteration times in microseconds.
 func reportPercentiles(b *testing.B, d []time.Duration) {
@@ -67,7 +43,7 @@ func longestLineMiddle(text string) int {
 // line (80×40 viewport), with Markdown styling off and on (the app's
 // editor has it on).
 func BenchmarkEditorKeystroke(b *testing.B) {
-	text := paperText(b)
+	text := trace.Paper(b).End
 	for _, styled := range []bool{false, true} {
 		b.Run(fmt.Sprintf("markdown=%v", styled), func(b *testing.B) {
 			m := New(WithMarkdown(styled))
@@ -105,7 +81,7 @@ func BenchmarkEditorKeystroke(b *testing.B) {
 // merge; includes the prefix/suffix diff) and via ApplyRemote (the app knows
 // the splice).
 func BenchmarkEditorRemoteChange(b *testing.B) {
-	text := paperText(b)
+	text := trace.Paper(b).End
 	setup := func() *Model {
 		m := New()
 		m.SetSize(80, 40)

@@ -237,12 +237,7 @@ func (l *listState) view(a *App) string {
 		head := row("TITLE", "ONLINE", "CHANGED")
 		rows = append(rows, a.st.header.Render(padRight(head, w)))
 		n := body - 1
-		if l.sel < l.top {
-			l.top = l.sel
-		}
-		if n > 0 && l.sel >= l.top+n {
-			l.top = l.sel - n + 1
-		}
+		l.top = scrollTo(l.sel, l.top, n)
 		for i := l.top; i < len(notes) && i < l.top+n; i++ {
 			note := notes[i]
 			r := padRight(row(display.Title(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
@@ -291,4 +286,16 @@ func fitLines(rows []string, h int) string {
 		lines = append(lines, "")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// scrollTo is the first of n visible rows once the rows have scrolled as
+// little as possible from top to show row sel.
+func scrollTo(sel, top, n int) int {
+	if sel < top {
+		top = sel
+	}
+	if n > 0 && sel >= top+n {
+		top = sel - n + 1
+	}
+	return top
 }

@@ -259,12 +259,7 @@ func (s *searchScreen) view(a *App) string {
 	if q.query != "" && len(rows) == 0 {
 		out = append(out, a.st.dim.Render(" No note holds “"+display.Title(q.query)+"”."))
 	}
-	if s.sel < s.top {
-		s.top = s.sel
-	}
-	if body > 0 && s.sel >= s.top+body {
-		s.top = s.sel - body + 1
-	}
+	s.top = scrollTo(s.sel, s.top, body)
 	for i := s.top; i < len(rows) && i < s.top+body; i++ {
 		row := rows[i]
 		var line string

@@ -12,6 +12,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+
+	"github.com/collab-editor/collab/store"
 )
 
 // ErrKeyPermissions is returned (wrapped) by LoadOrCreateIdentity when the
@@ -48,31 +50,9 @@ func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create identity directory: %w", err)
 	}
-	// Write to a temporary file first and link it into place, so a crash
-	// never leaves a truncated key behind and two processes racing to create
-	// the key agree on one of them.
-	tmp, err := os.CreateTemp(dir, ".identity-*.tmp")
-	if err != nil {
-		return nil, fmt.Errorf("create identity key: %w", err)
-	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("create identity key: %w", err)
-	}
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write identity key: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("write identity key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("write identity key: %w", err)
-	}
-	if err := os.Link(tmpName, path); err != nil {
+	// Created atomically and durably, never replacing a key: two processes
+	// racing to create it agree on the first one's.
+	if err := store.CreateFile(path, raw); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			// Someone else created it in the meantime: use theirs.
 			return loadIdentity(path)

@@ -78,7 +78,14 @@ func createTemp(dir, prefix string) (*os.File, error) {
 // writeFileAtomic writes data to path via a temporary file in the same
 // directory: write, fsync, close, rename. A reader sees the old or the new
 // file, never a mixture. It does not fsync the directory.
-func writeFileAtomic(path string, data []byte, tmpPrefix string) (err error) {
+func writeFileAtomic(path string, data []byte, tmpPrefix string) error {
+	return writeVia(path, data, tmpPrefix, os.Rename)
+}
+
+// writeVia writes data to a temporary file beside path (write, fsync,
+// close) and puts it at path with place; the temporary file is removed if
+// anything fails.
+func writeVia(path string, data []byte, tmpPrefix string, place func(tmp, path string) error) (err error) {
 	f, err := createTemp(filepath.Dir(path), tmpPrefix)
 	if err != nil {
 		return err
@@ -99,7 +106,7 @@ func writeFileAtomic(path string, data []byte, tmpPrefix string) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return place(tmp, path)
 }
 
 // WriteFile replaces the file at path with data so that a crash leaves the
@@ -109,6 +116,17 @@ func writeFileAtomic(path string, data []byte, tmpPrefix string) (err error) {
 func WriteFile(path string, data []byte) error {
 	if err := writeFileAtomic(path, data, tmpPrefix); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// CreateFile writes a new 0600 file at path as durably as WriteFile, but
+// never replaces one: if path exists it fails with an error matching
+// fs.ErrExist and leaves that file as it is, so processes racing to create
+// the same file (an identity key) all end up with the first one's.
+func CreateFile(path string, data []byte) error {
+	if err := writeVia(path, data, tmpPrefix, renameNoReplace); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
 	}
 	return syncDir(filepath.Dir(path))
 }

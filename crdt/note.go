@@ -28,6 +28,8 @@ const (
 type ChangeHash = automerge.ChangeHash
 
 // Errors a caller may want to tell apart.
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	ErrNotANote     = errors.New("not a collab note")
 	ErrOutOfRange   = errors.New("position out of range")

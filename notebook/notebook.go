@@ -15,6 +15,8 @@ import (
 )
 
 // Errors callers tell apart with errors.Is.
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	ErrNotFound  = errors.New("no such note")
 	ErrAmbiguous = errors.New("more than one note matches")

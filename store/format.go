@@ -148,6 +148,8 @@ func decodeBlob(magic, what string, b []byte) ([]byte, error) {
 	return payload, nil
 }
 
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	// ErrNotFound: no such live note (or trashed note, or view).
 	ErrNotFound = errors.New("not found")

@@ -19,6 +19,7 @@ const (
 	ChunkCompressed ChunkType = 2 // a DEFLATE-compressed change
 )
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (t ChunkType) String() string {
 	switch t {
 	case ChunkDocument:

@@ -6,6 +6,8 @@ import (
 )
 
 // Sentinel errors; every error from this package wraps one of them.
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	// ErrMalformed: the bytes do not follow Automerge's binary format (or
 	// not its canonical form as the core writes it).

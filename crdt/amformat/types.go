@@ -61,6 +61,7 @@ const (
 	ActionMark      Action = 7
 )
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (a Action) String() string {
 	switch a {
 	case ActionMakeMap:
@@ -102,6 +103,7 @@ const (
 	TypeTimestamp ValueType = 9
 )
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (t ValueType) String() string {
 	switch t {
 	case TypeNull:

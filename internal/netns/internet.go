@@ -50,6 +50,7 @@ const (
 // ForwardPort is the port NATForward routers forward (collab's default).
 const ForwardPort = 4747
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (k NATKind) String() string {
 	switch k {
 	case NATSymmetric:

@@ -22,6 +22,8 @@ import (
 )
 
 // Errors callers tell apart with errors.Is.
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	// ErrUnavailable: every peer asked for a note answered that it does not
 	// have it (doc-unavailable). The error text names those peers.

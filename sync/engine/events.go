@@ -17,6 +17,7 @@ const (
 	StatusChanged
 )
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (k EventKind) String() string {
 	switch k {
 	case PresenceChanged:

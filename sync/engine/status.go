@@ -23,6 +23,7 @@ const (
 	InSync
 )
 
+// Like every enum's String here: one case per constant, nothing to share.
 func (s Status) String() string {
 	switch s {
 	case Offline:

@@ -10,6 +10,8 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
+// Each package declares its own sentinels (matched with errors.Is), so the
+// blocks look alike across packages.
 var (
 	// ErrInvalidMessage reports a frame that is not a valid message: not
 	// well-formed CBOR, not a map, a field of the wrong type, a duplicate

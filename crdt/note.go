@@ -450,6 +450,8 @@ func (n *Note) applyUnchecked(changes []byte) error {
 }
 
 // Heads returns the hashes of the note's current heads.
+// Like History and the other requests: lock, one request to the worker,
+// its answer; one method per request is the API.
 func (n *Note) Heads() ([]ChangeHash, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -25,6 +25,8 @@ import (
 // Version is collab's release, set at build time with -ldflags "-X main.Version=…".
 var Version = "0.1.0-dev"
 
+// One row per command, a table peercmds.go's peerCommands continues:
+// alike by design.
 func commandList() []*command {
 	return append([]*command{
 		{name: "home", args: "", summary: "show the notes in the notebook", flags: addPeerFlags, run: cmdHome},
@@ -445,6 +447,7 @@ func cmdImport(e *env, args []string) error {
 			return err
 		}
 	}
+	// Ends as cmdNew does (close, print the URL): three lines, plainer inline.
 	if err := n.Close(); err != nil {
 		return err
 	}

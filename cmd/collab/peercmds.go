@@ -276,6 +276,8 @@ func predictedIdentity(nb *notebook.Notebook) (peer.ID, []ma.Multiaddr, error) {
 }
 
 func cmdPeers(e *env, args []string) error {
+	// Starts as cmdID does: each command checks its own arguments, then opens
+	// the notebook.
 	if err := wantArgs(args, 0, 1, "at most one NOTE"); err != nil {
 		return err
 	}

@@ -90,6 +90,7 @@ func (dp *docPeer) activate() bool {
 	return first
 }
 
+// isActive and isCaughtUp are locked getters, alike as all such are.
 func (dp *docPeer) isActive() bool {
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()

@@ -217,10 +217,11 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 		select {
 		case err := <-done:
 			if err != nil {
-				return fmt.Errorf("share %s with %s: %w", id, info.ID, err)
+				return &PeerError{msg: fmt.Sprintf("couldn't offer the note to %s: the connection dropped; try again",
+					e.whoAt(info.ID, c.s.Conn().RemoteMultiaddr())), cause: err}
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("share %s with %s: %w", id, info.ID, ctx.Err())
+			return fmt.Errorf("share %s with %s: %w", id, e.who(info.ID), ctx.Err())
 		}
 	}
 	e.log.Info("offered note", "note", id, "to", info.ID, "bytes", len(data))

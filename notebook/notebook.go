@@ -255,16 +255,6 @@ func summary(id crdt.DocumentID, v store.View, modified time.Time) Summary {
 	}
 }
 
-// summaryOf summarises a note from a view already read.
-func (nb *Notebook) summaryOf(id crdt.DocumentID, v store.View) Summary {
-	var modified time.Time
-	if log, err := nb.store.OpenNote(id.String()); err == nil {
-		modified = log.Modified()
-		log.Close()
-	}
-	return summary(id, v, modified)
-}
-
 // Resolve finds the note a NOTE argument names: an automerge URL, an ID, a
 // unique ID prefix, or an exact title (case-insensitively if no exact match).
 func (nb *Notebook) Resolve(arg string) (crdt.DocumentID, error) {

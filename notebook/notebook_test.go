@@ -199,8 +199,8 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 	if err := nb.SaveSyncState("ann-peer", sb); err != nil {
 		t.Fatal(err)
 	}
-	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/1"}})
-	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/2"}})
+	nb.RememberPeer(KnownPeer{ID: "ann-peer", Name: "ann", Addrs: []string{"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/1"}})
+	nb.RememberPeer(KnownPeer{ID: "ann-peer", Addrs: []string{"/ip4/127.0.0.1/tcp/2"}}) // no name learnt: the old one stays
 	nb.Close()
 
 	reopened := openNote(t, b, created.ID)
@@ -208,7 +208,7 @@ func TestSyncBetweenNotebooks(t *testing.T) {
 		t.Fatalf("joined note after reopen: %q %q", text(t, reopened), reopened.Title())
 	}
 	peers, err := reopened.KnownPeers()
-	if err != nil || len(peers) != 1 || len(peers[0].Addrs) != 2 {
+	if err != nil || len(peers) != 1 || len(peers[0].Addrs) != 2 || peers[0].Name != "ann" {
 		t.Fatalf("known peers = %+v, %v", peers, err)
 	}
 	// The saved state knows the peer is in sync: nothing more to say.

@@ -11,9 +11,14 @@ import (
 	"github.com/collab-editor/collab/store"
 )
 
-// KnownPeer is a peer this note is shared with, and where it was last seen.
+// KnownPeer is a peer this note is shared with, the name it goes by, and
+// where it was last seen. The name is what the peer last said of itself
+// (presence): kept so that messages can name the person while the peer is
+// offline. It comes from a peer: the caller bounds it, and it is shown
+// through internal/display like any peer's string.
 type KnownPeer struct {
 	ID       string    `json:"id"`
+	Name     string    `json:"name,omitempty"`
 	Addrs    []string  `json:"addrs"`
 	LastSeen time.Time `json:"lastSeen"`
 }
@@ -54,7 +59,8 @@ func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
 }
 
 // RememberPeer records that p shares this note (merging its addresses with
-// what was known), so it is dialled again after a restart.
+// what was known, and taking its name if it has one), so it is dialled
+// again after a restart.
 func (n *Note) RememberPeer(p KnownPeer) error {
 	n.peersMu.Lock()
 	defer n.peersMu.Unlock()
@@ -75,6 +81,9 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 		}
 		if p.LastSeen.After(peers[i].LastSeen) {
 			peers[i].LastSeen = p.LastSeen
+		}
+		if p.Name != "" {
+			peers[i].Name = p.Name
 		}
 	}
 	data, err := json.Marshal(peers)

@@ -313,7 +313,7 @@ func lowerInto(dst, s []byte) ([]byte, bool) {
 var errNotCurrent = errors.New("view not current")
 
 // scratch is a search worker's reusable buffers.
-type scratch struct{ file, fold []byte }
+type scratch struct{ file, fold, text []byte }
 
 // searchNote searches one note. A current view is first scanned as stored
 // (JSON): only a view whose raw bytes hold the query, escaped as JSON
@@ -331,9 +331,9 @@ func (nb *Notebook) searchNote(idString string, m matcher, maxLines int, sc *scr
 		if !m.containsRaw(raw.JSON, sc) {
 			return nil, nil
 		}
-		var v store.View
-		if v, err = raw.Decode(); err == nil {
-			sum, text = nb.summaryOf(id, v), v.Text
+		var title string
+		if title, text, sc.text, err = raw.TitleText(sc.text); err == nil {
+			sum = summary(id, store.View{Title: title, Text: text}, nb.store.NoteModified(idString))
 		}
 	} else {
 		err = errNotCurrent

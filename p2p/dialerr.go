@@ -49,7 +49,7 @@ type DialError struct {
 	Err   error
 }
 
-func (e *DialError) Error() string { return e.Explain(shortID(e.Peer), "") }
+func (e *DialError) Error() string { return e.Explain("the peer "+shortID(e.Peer), "") }
 
 func (e *DialError) Unwrap() error { return e.Err }
 
@@ -68,8 +68,8 @@ func (e *DialError) Explain(name, relayName string) string {
 		relayName = shortID(e.Relay)
 	}
 	where := ""
-	if host := addrHost(e.Addr); host != "" {
-		where = " at " + host
+	if place := Place(e.Addr, relayName); place != "" {
+		where = " " + place
 	}
 	switch e.Kind {
 	case FailNoAddrs:
@@ -108,26 +108,35 @@ func (e *DialError) Explain(name, relayName string) string {
 // else it is shown (every Ed25519 peer ID starts alike, so it keeps the end).
 func shortID(id peer.ID) string { return display.ID(id.String()) }
 
-// addrHost is the place part of an address for people: "192.168.1.20",
-// "[2001:db8::1]", or "a relay" for circuits.
-func addrHost(a ma.Multiaddr) string {
-	if a == nil {
+// Place says where an address is, for people: "at 192.168.1.20 (port
+// 4747)", "on this machine (port 4747)" for loopback, "through the relay
+// NAME" (or "through a relay" when relayName is empty) for a circuit; ""
+// for nil.
+func Place(a ma.Multiaddr, relayName string) string {
+	if a == nil || len(a) == 0 {
 		return ""
 	}
 	if isRelayed(a) {
-		return ""
+		if relayName != "" {
+			return "through the relay " + relayName
+		}
+		return "through a relay"
+	}
+	port := ""
+	for _, c := range a {
+		if c.Code() == ma.P_TCP || c.Code() == ma.P_UDP {
+			port = " (port " + c.Value() + ")"
+			break
+		}
 	}
 	ip, err := manet.ToIP(a)
-	if err != nil {
-		if len(a) > 0 {
-			return a[0].Value()
-		}
-		return ""
+	switch {
+	case err != nil:
+		return "at " + a[0].Value() + port // a DNS name
+	case ip.IsLoopback():
+		return "on this machine" + port
 	}
-	if ip.To4() == nil {
-		return "[" + ip.String() + "]"
-	}
-	return ip.String()
+	return "at " + ip.String() + port
 }
 
 // classify turns a libp2p connect error into a DialError. Of several

@@ -88,8 +88,9 @@
 //
 // Errors. ConnectPeer returns *DialError: the failure classified
 // (FailureKind) and told in plain words by Explain with the person's and
-// the relay's names ("couldn't reach ann at 192.168.1.20: is collab
-// running there?"); Raw keeps libp2p's text for debug logs.
+// the relay's names and the place ("couldn't reach ann at 192.168.1.20
+// (port 4747): is collab running there?", "on this machine", "through the
+// relay bob"; see Place); Raw keeps libp2p's text for debug logs.
 //
 // # What the host sends by itself
 //

@@ -161,7 +161,7 @@ func TestDialErrorWords(t *testing.T) {
 		kind FailureKind
 		want string
 	}{
-		{refused, FailRefused, "couldn't reach ann at 192.168.1.20: is collab running there?"},
+		{refused, FailRefused, "couldn't reach ann at 192.168.1.20 (port 4747): is collab running there?"},
 		{&swarm.DialError{Peer: id, Cause: swarm.ErrNoAddresses}, FailNoAddrs, "no address is known for ann"},
 		{fmt.Errorf("failed to dial: %w", context.DeadlineExceeded), FailTimeout, "no answer"},
 		{swarm.ErrDialToSelf, FailSelf, "this peer itself"},
@@ -184,5 +184,20 @@ func TestDialErrorWords(t *testing.T) {
 		if !errors.Is(de, c.err) && de.Raw() == "" {
 			t.Errorf("%v: raw cause lost", c.err)
 		}
+	}
+	relay, _ := peer.Decode("12D3KooWLXsixCGBfK3kCB3PgigYXXN8RWRTbJygTpcS4iqWoXDy")
+	for addr, want := range map[string]string{
+		"/ip4/127.0.0.1/tcp/9":                    "on this machine (port 9)",
+		"/ip6/::1/udp/4747/quic-v1":               "on this machine (port 4747)",
+		"/ip6/2001:db8::1/tcp/4747":               "at 2001:db8::1 (port 4747)",
+		"/dns4/notes.example.org/tcp/4747":        "at notes.example.org (port 4747)",
+		"/p2p/" + relay.String() + "/p2p-circuit": "through a relay",
+	} {
+		if got := Place(ma.StringCast(addr), ""); got != want {
+			t.Errorf("Place(%s) = %q, want %q", addr, got, want)
+		}
+	}
+	if got := Place(ma.StringCast("/ip4/1.2.3.4/tcp/1/p2p/"+relay.String()+"/p2p-circuit"), "bob"); got != "through the relay bob" {
+		t.Errorf("Place of a circuit through bob = %q", got)
 	}
 }

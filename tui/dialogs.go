@@ -13,6 +13,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/display"
+	"github.com/collab-editor/collab/notebook"
 )
 
 // dialog is a modal box drawn over the screen.
@@ -472,13 +473,15 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 		a.showFlash("Renamed to “" + display.Title(m.title) + "”")
 		return a.loadList()
 	case actTrash:
+		// The live list may have dropped the note before this result came.
+		trashed := notebook.Summary{ID: m.id, IDString: m.id.String(), Title: m.title}
 		for _, n := range a.list.notes {
 			if n.ID == m.id {
-				n := n
-				a.list.trashed = &n
-				a.showFlash(fmt.Sprintf("Moved “%s” to the trash — u brings it back", display.Title(n.Title)))
+				trashed = n
 			}
 		}
+		a.list.trashed = &trashed
+		a.showFlash(fmt.Sprintf("Moved “%s” to the trash — u brings it back", display.Title(trashed.Title)))
 		return a.loadList()
 	case actDecline:
 		if d, ok := a.dlg.(*invitesDialog); ok && d.popup != nil {

@@ -651,7 +651,7 @@ func (s *session) refreshStatus() {
 
 // statusParts are the status bar's right-hand items.
 func (s *session) statusParts(a *App) []string {
-	var parts []string
+	var parts, away []string
 	if s.net != nil {
 		// ● people with the note open, ○ people only online (connected
 		// for it: collab serve, or an editor on another note).
@@ -662,6 +662,8 @@ func (s *session) statusParts(a *App) []string {
 				here = append(here, display.Name(p.Name, p.ID))
 			case p.Connected:
 				online = append(online, display.Name(p.Name, p.ID))
+			default:
+				away = append(away, display.Name(p.Name, p.ID))
 			}
 		}
 		if len(here) > 0 {
@@ -684,7 +686,11 @@ func (s *session) statusParts(a *App) []string {
 	default:
 		st := s.status
 		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Offline: ""}[st]
-		parts = append(parts, mark+st.String())
+		if st == Unreachable && len(away) > 0 {
+			parts = append(parts, mark+cantReach(away))
+		} else {
+			parts = append(parts, mark+st.String())
+		}
 	}
 	switch {
 	case s.loading:

@@ -144,7 +144,7 @@ func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 			a.dlg = &confirmDialog{
 				title: "Delete note",
 				text:  fmt.Sprintf("Move “%s” to the trash?\nYou can bring it back with u now, or later with `collab trash --restore`.", display.Title(n.Title)),
-				act:   actTrash, id: n.ID, yes: "move to trash",
+				act:   actTrash, id: n.ID, yes: "move to trash", arg: n.Title,
 			}
 		}
 	case key.Matches(msg, k.Undo):

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
@@ -98,4 +99,16 @@ func (s SyncStatus) String() string {
 	default:
 		return "offline"
 	}
+}
+
+// cantReach says whom the status bar cannot reach, by name: "can't reach
+// ann", "can't reach ann and bob", "can't reach ann, bob and 2 more".
+func cantReach(names []string) string {
+	switch len(names) {
+	case 1:
+		return "can't reach " + names[0]
+	case 2:
+		return "can't reach " + names[0] + " and " + names[1]
+	}
+	return fmt.Sprintf("can't reach %s, %s and %d more", names[0], names[1], len(names)-2)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/store"
+	"github.com/collab-editor/collab/sync/engine"
 )
 
 // usageError makes the command exit 2, the conventional code for bad usage.
@@ -154,6 +155,12 @@ func run(args []string, e *env) int {
 		return 2
 	default:
 		fmt.Fprintf(e.stderr, "collab: %v\n", err)
+		if strings.EqualFold(peerOpts.logLevel, "debug") {
+			// The words above are for people; libp2p's are for debugging.
+			for _, cause := range engine.RawCauses(err) {
+				fmt.Fprintf(e.stderr, "collab: raw cause: %s\n", cause)
+			}
+		}
 		return 1
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/collab-editor/collab/sync/engine"
 )
 
 // One collab process per notebook runs the peer (the TUI or `collab serve`):
@@ -63,7 +66,10 @@ type controlRequest struct {
 
 // controlResponse carries whichever results the operation has.
 type controlResponse struct {
-	Error  string          `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Causes are the raw causes behind Error's plain words (libp2p's),
+	// which the command shows only under --log-level debug.
+	Causes []string        `json:"causes,omitempty"`
 	Text   string          `json:"text,omitempty"` // ready-to-print output
 	Result json.RawMessage `json:"result,omitempty"`
 }
@@ -121,7 +127,7 @@ func answerControl(ctx context.Context, conn net.Conn, handle controlHandler) {
 	text, result, err := handle(ctx, req)
 	resp := controlResponse{Text: text}
 	if err != nil {
-		resp.Error = err.Error()
+		resp.Error, resp.Causes = err.Error(), engine.RawCauses(err)
 	} else if result != nil {
 		resp.Result, _ = json.Marshal(result)
 	}
@@ -167,7 +173,7 @@ func callControl(ctx context.Context, home string, req controlRequest, result an
 		return "", fmt.Errorf("ask the running collab: %w", err)
 	}
 	if resp.Error != "" {
-		return resp.Text, errors.New(resp.Error)
+		return resp.Text, &remoteError{msg: resp.Error, causes: resp.Causes}
 	}
 	if result != nil && len(resp.Result) > 0 {
 		if err := json.Unmarshal(resp.Result, result); err != nil {
@@ -176,3 +182,14 @@ func callControl(ctx context.Context, home string, req controlRequest, result an
 	}
 	return resp.Text, nil
 }
+
+// remoteError is an error the running collab answered with: its plain
+// words, and the raw causes behind them (see engine.RawCauses).
+type remoteError struct {
+	msg    string
+	causes []string
+}
+
+func (e *remoteError) Error() string { return e.msg }
+
+func (e *remoteError) Raw() string { return strings.Join(e.causes, "; ") }

@@ -321,7 +321,7 @@ func cmdPeers(e *env, args []string) error {
 		}
 		for _, k := range known {
 			if !slices.ContainsFunc(live, func(p engine.PeerStatus) bool { return p.ID == k.ID }) {
-				live = append(live, engine.PeerStatus{ID: k.ID, LastSeen: k.LastSeen})
+				live = append(live, engine.PeerStatus{ID: k.ID, Name: k.Name, LastSeen: k.LastSeen})
 			}
 		}
 		for _, p := range live {

@@ -78,7 +78,10 @@ printf '%s\n' "Piranesi — Susanna Clarke" "The Dispossessed — Ursula K. Le G
 c "$ann" ann new "Standup notes" >/dev/null
 printf '%s\n' "Mon: sync engine benchmarks" "Tue: terminal UI review" | c "$ann" ann write "Standup notes"
 c "$ann" ann new "Trip to Lisbon" >/dev/null
-printf '%s\n' "# Trip to Lisbon, 12–16 May" "" "Flights: TP 1351, lands 10:40" "Stay: Alfama, near the Sé" "" "To do:" "- pastéis de nata in Belém" "- tram 28 early, before the queues" | c "$ann" ann write "Trip to Lisbon"
+# Markdown, as people write notes: the editor styles it (the text stays as typed).
+printf '%s\n' "# Trip to Lisbon, 12–16 May" "" "Flights: TP 1351, lands 10:40" "Stay: Alfama, near the Sé" "" "## To do" \
+	"- [x] book the flights" "- [ ] pastéis de nata in *Belém*" "- [ ] tram 28 early, before the queues" \
+	"- [ ] fado: ask for \`Tasca do Chico\`" "" "> **Tip:** coins for the ticket machines" | c "$ann" ann write "Trip to Lisbon"
 c "$carol" carol new "Recipes for the trip" >/dev/null
 c "$carol" carol append "Recipes for the trip" "Bacalhau à Brás" >/dev/null
 

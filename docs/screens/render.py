@@ -5,7 +5,8 @@ ImageMagick (Python standard library only).
     render.py PANE.ans OUT.png [CURSOR_X CURSOR_Y]
 
 Each cell is drawn on a fixed grid with DejaVu Sans Mono, colours and
-bold/underline/reverse from the SGR sequences tmux writes; the terminal's
+bold/italic/underline/strikethrough/reverse/faint from the SGR sequences
+tmux writes (the Markdown styling of the editor uses them all); the terminal's
 own cursor (which capture-pane leaves out) is drawn as a block when given.
 """
 import os
@@ -17,6 +18,8 @@ import unicodedata
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
+ITALIC = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Oblique.ttf"
+BOLD_ITALIC = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-BoldOblique.ttf"
 SIZE = 15  # points at 72 dpi: pixels
 CW, CH = SIZE * 0.6021, SIZE * 1.25  # DejaVu Sans Mono advance, line height
 PAD = 10
@@ -57,10 +60,17 @@ class Attr:
 
     def reset(self):
         self.fg = self.bg = None
-        self.bold = self.under = self.rev = self.dim = False
+        self.bold = self.under = self.rev = self.dim = self.italic = self.strike = False
 
     def sgr(self, text):
-        params = [int(p) if p else 0 for p in re.split(r"[;:]", text)] if text else [0]
+        # "4:3" (a curly underline) is one parameter with a sub-parameter.
+        params = []
+        for p in (text.split(";") if text else ["0"]):
+            head, _, sub = p.partition(":")
+            if head in ("38", "48") and sub:
+                params.extend(int(x) if x else 0 for x in p.split(":") if x != "")
+            else:
+                params.append(int(head) if head else 0)
         i = 0
         while i < len(params):
             p = params[i]
@@ -71,16 +81,24 @@ class Attr:
                 self.bold = True
             elif p == 2:
                 self.dim = True
+            elif p == 3:
+                self.italic = True
             elif p == 4:
                 self.under = True
             elif p == 7:
                 self.rev = True
+            elif p == 9:
+                self.strike = True
             elif p == 22:
                 self.bold = self.dim = False
+            elif p == 23:
+                self.italic = False
             elif p == 24:
                 self.under = False
             elif p == 27:
                 self.rev = False
+            elif p == 29:
+                self.strike = False
             elif 30 <= p <= 37:
                 self.fg = BASE16[p - 30]
             elif 90 <= p <= 97:
@@ -109,12 +127,18 @@ class Attr:
         return fg, bg
 
 
+class Style:
+    def __init__(self, bold=False, italic=False, under=False, strike=False):
+        self.bold, self.italic, self.under, self.strike = bold, italic, under, strike
+
+
 def width(ch):
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 def cells(path, cols):
-    """Yields (row, col, char, fg, bg, bold, under) for every cell drawn.
+    """Yields (row, col, char, fg, bg, attr) for every cell drawn, attr a
+    Style (bold, italic, under, strike).
 
     capture-pane leaves out the cells at a line's end that the program
     erased rather than wrote, also when it erased them with a background
@@ -139,12 +163,12 @@ def cells(path, cols):
             fg, bg = attr.colours()
             if col == 0:
                 first_bg = bg
-            yield row, col, ch, fg, bg, attr.bold, attr.under
+            yield row, col, ch, fg, bg, Style(attr.bold, attr.italic, attr.under, attr.strike)
             col += width(ch)
         fg, bg = attr.colours()
         if first_bg not in (None, BG) and bg != BG:
             for c in range(col, cols):
-                yield row, c, " ", fg, bg, False, False
+                yield row, c, " ", fg, bg, Style()
 
 
 # Box-drawing characters are drawn as lines so borders join across cells:
@@ -173,26 +197,29 @@ def render(src, dst, cursor=None, cols=100, rows=30):
     w, h = int(PAD * 2 + cols * CW + 0.5), int(PAD * 2 + rows * CH + 0.5)
     out = [f"viewbox 0 0 {w} {h}", f"fill '{hexc(BG)}'", f"rectangle 0,0 {w},{h}", f"font-size {SIZE}"]
     text = []
-    for row, col, ch, fg, bg, bold, under in cells(src, cols):
+    for row, col, ch, fg, bg, st in cells(src, cols):
         x, y = PAD + col * CW, PAD + row * CH
         cw = CW * width(ch)
         if cursor == (col, row):
             fg, bg = BG, FG
         if bg != BG:
             out.append(f"fill '{hexc(bg)}' rectangle {x:.2f},{y:.2f} {x + cw:.2f},{y + CH:.2f}")
-        if under:
+        if st.under:
             out.append(f"fill '{hexc(fg)}' rectangle {x:.2f},{y + CH - 2:.2f} {x + cw:.2f},{y + CH - 1:.2f}")
+        if st.strike:
+            out.append(f"fill '{hexc(fg)}' rectangle {x:.2f},{y + CH * 0.55 - 0.5:.2f} {x + cw:.2f},{y + CH * 0.55 + 0.5:.2f}")
         if ch in BOX:
             out.append(box(ch, x, y, cw, fg))
         elif ch != " ":
-            text.append((bold, f"fill '{hexc(fg)}' text {x:.2f},{y + SIZE:.2f} '{mvg_text(ch)}'"))
+            text.append(((st.bold, st.italic), f"fill '{hexc(fg)}' text {x:.2f},{y + SIZE:.2f} '{mvg_text(ch)}'"))
     if cursor is not None:
         # A cursor past the text (or on an empty row) has no cell drawn.
         x, y = PAD + cursor[0] * CW, PAD + cursor[1] * CH
         out.append(f"fill '{hexc(FG)}' fill-opacity 0.85 rectangle {x:.2f},{y:.2f} {x + CW:.2f},{y + CH:.2f} fill-opacity 1")
-    for bold in (False, True):
-        out.append(f"font '{BOLD if bold else FONT}'")
-        out.extend(t for b, t in text if b == bold)
+    fonts = {(False, False): FONT, (True, False): BOLD, (False, True): ITALIC, (True, True): BOLD_ITALIC}
+    for key, font in fonts.items():
+        out.append(f"font '{font}'")
+        out.extend(t for k, t in text if k == key)
     with tempfile.NamedTemporaryFile("w", suffix=".mvg", delete=False, encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")
         mvg = f.name

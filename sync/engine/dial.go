@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -22,6 +23,7 @@ const protectTag = "collab-sync"
 // target is a known peer of some notes, re-dialled while the engine runs.
 type target struct {
 	id       peer.ID
+	name     string // what it calls itself (presence), "" if unknown
 	addrs    []ma.Multiaddr
 	notes    map[crdt.DocumentID]bool
 	backoff  time.Duration
@@ -68,6 +70,7 @@ func (e *Engine) loadTargets() error {
 		return fmt.Errorf("list notes: %w", err)
 	}
 	var first error
+	seen := map[peer.ID]time.Time{} // a name from the latest sighting wins
 	for _, id := range ids {
 		peers, err := e.nb.PeersOf(id)
 		if err != nil {
@@ -82,6 +85,14 @@ func (e *Engine) loadTargets() error {
 				continue
 			}
 			e.addTarget(pid, id, k.Addrs)
+			if name := cleanName(k.Name); name != "" && !k.LastSeen.Before(seen[pid]) {
+				seen[pid] = k.LastSeen
+				e.mu.Lock()
+				if t := e.targets[pid]; t != nil {
+					t.name = name
+				}
+				e.mu.Unlock()
+			}
 		}
 	}
 	return first
@@ -98,13 +109,14 @@ func (e *Engine) IsKnownPeer(pid peer.ID) bool {
 }
 
 // knownPeer describes pid for a note's peers file: its addresses as
-// libp2p last learnt them (listen addresses from identify).
+// libp2p last learnt them (listen addresses from identify), and its name
+// if it told us one.
 func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
 	var addrs []string
 	for _, a := range e.host.LibP2P().Peerstore().Addrs(pid) {
 		addrs = append(addrs, a.String())
 	}
-	return notebook.KnownPeer{ID: pid.String(), Addrs: addrs, LastSeen: time.Now()}
+	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: addrs, LastSeen: time.Now()}
 }
 
 // rememberPeer records pid as a peer of the note, on disk and for redial.
@@ -159,17 +171,23 @@ func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
 		e.host.LibP2P().Peerstore().AddAddrs(info.ID, info.Addrs, time.Hour)
 	}
 	if err := e.host.ConnectPeer(ctx, info); err != nil {
-		return nil, err
+		return nil, e.dialFailed(info.ID, err)
 	}
 	// A relayed connection (through a collaborator's relay) is "limited"
 	// to libp2p; sync runs over it until a direct one replaces it.
 	s, err := e.host.LibP2P().NewStream(network.WithAllowLimitedConn(ctx, "collab sync"), info.ID, wire.ProtocolID)
 	if err != nil {
-		return nil, fmt.Errorf("open sync stream to %s: %w", info.ID, err)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, e.streamFailed(info.ID, e.remoteAddr(info.ID), fmt.Errorf("open sync stream to %s: %w", info.ID, err))
 	}
 	c := e.newConn(s, true)
 	if err := c.dialHandshake(ctx); err != nil {
-		return nil, err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, e.streamFailed(info.ID, s.Conn().RemoteMultiaddr(), err)
 	}
 	if !e.spawn(func(context.Context) { c.serve() }) {
 		c.close("engine stopping")
@@ -184,7 +202,7 @@ func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
 	live := e.conns[info.ID]
 	e.mu.Unlock()
 	if live == nil || live.isClosed() {
-		return nil, fmt.Errorf("stream to %s closed: %s", info.ID, c.closeReason())
+		return nil, e.streamFailed(info.ID, s.Conn().RemoteMultiaddr(), fmt.Errorf("stream to %s closed: %s", info.ID, c.closeReason()))
 	}
 	return live, nil
 }
@@ -270,6 +288,7 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	}
 	if failures == 1 {
 		e.log.Info("known peer unreachable; retrying with backoff", "peer", info.ID, "err", err)
+		e.log.Debug("redial failed", "peer", info.ID, "cause", strings.Join(RawCauses(err), "; "))
 		for _, id := range notes {
 			ns := e.opened(id)
 			if ns != nil {
@@ -277,7 +296,7 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 			}
 		}
 	} else {
-		e.log.Debug("redial failed", "peer", info.ID, "err", err, "next", wait.Round(time.Millisecond))
+		e.log.Debug("redial failed", "peer", info.ID, "err", err, "cause", strings.Join(RawCauses(err), "; "), "next", wait.Round(time.Millisecond))
 	}
 }
 

@@ -39,6 +39,13 @@
 // name, colour, cursor, anchor, heads and the text around the cursor, so a
 // receiver re-anchors it after concurrent edits ([Engine.Presence]).
 //
+// Errors about peers are [PeerError]s in plain words: the person by the
+// name they go by ([Engine.PeerName]: from presence, kept with the note's
+// known peers so it is known while they are offline) and the place ("on
+// this machine (port 4747)", "at 192.168.1.20 (port 4747)", "through a
+// relay"), never a peer ID or libp2p's text; [RawCauses] gives libp2p's
+// words for the log and --log-level debug.
+//
 // # Files
 //
 // One concern a file: engine.go (Config, New, Run, spawning), events.go and
@@ -54,5 +61,6 @@
 // presence_codec.go (the envelope), presence_relay.go (passing ephemeral
 // messages on) and reanchor.go (placing a cursor after concurrent edits);
 // dial.go (known peers, dialling with backoff, mDNS finds), join.go (Join,
-// Share, Accept) and invite.go (invitations as they arrive).
+// Share, Accept), invite.go (invitations as they arrive) and names.go
+// (peers' names, errors in plain words).
 package engine

@@ -212,6 +212,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.dialLoop)
 	e.spawn(e.discoveryLoop)
 	e.spawn(e.presenceLoop)
+	e.spawn(e.nameLoop)
 	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
 	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
 	close(e.ready)

@@ -99,7 +99,13 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 			}
 			return nil
 		}
-		return fail(fmt.Errorf("join %s: %w: %w", id, ErrUnreachable, errors.Join(errs...)))
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			msgs[i] = err.Error()
+		}
+		err := &PeerError{msg: strings.Join(msgs, "; "), kind: ErrUnreachable, cause: errors.Join(errs...)}
+		e.log.Debug("join failed", "note", id, "err", err, "cause", strings.Join(RawCauses(err), "; "))
+		return fail(err)
 	}
 	for _, c := range conns {
 		if dp := c.attach(ns); dp != nil {
@@ -114,22 +120,25 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		if ns.hasBody() {
 			break
 		}
-		var refused []string
+		var refused, closed []*conn
 		open := 0
 		ns.mu.Lock()
 		for _, c := range conns {
-			if ns.unavailable[c.peerKey] {
-				refused = append(refused, c.peerKey)
-			} else if !c.isClosed() {
+			switch {
+			case ns.unavailable[c.peerKey]:
+				refused = append(refused, c)
+			case c.isClosed():
+				closed = append(closed, c)
+			default:
 				open++
 			}
 		}
 		ns.mu.Unlock()
 		if open == 0 {
 			if len(refused) > 0 {
-				return fail(fmt.Errorf("join %s: %w at %s", id, ErrUnavailable, strings.Join(refused, ", ")))
+				return fail(e.unavailable(refused))
 			}
-			return fail(fmt.Errorf("join %s: %w: every connection closed before the note arrived", id, ErrUnreachable))
+			return fail(e.closedBeforeNote(closed))
 		}
 		select {
 		case <-ctx.Done():
@@ -199,7 +208,8 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 	}
 	c, err := e.connect(ctx, *info)
 	if err != nil {
-		return fmt.Errorf("share %s: %w", id, err)
+		e.log.Debug("share failed", "note", id, "err", err, "cause", strings.Join(RawCauses(err), "; "))
+		return plainOr(err, "share %s", id)
 	}
 	done := make(chan error, 2)
 	c.sendDone(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data}, done)
@@ -209,10 +219,11 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 		select {
 		case err := <-done:
 			if err != nil {
-				return fmt.Errorf("share %s with %s: %w", id, info.ID, err)
+				return &PeerError{msg: fmt.Sprintf("couldn't offer the note to %s: the connection dropped; try again",
+					e.whoAt(info.ID, c.s.Conn().RemoteMultiaddr())), cause: err}
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("share %s with %s: %w", id, info.ID, ctx.Err())
+			return fmt.Errorf("share %s with %s: %w", id, e.who(info.ID), ctx.Err())
 		}
 	}
 	e.log.Info("offered note", "note", id, "to", info.ID, "bytes", len(data))
@@ -242,7 +253,7 @@ func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
 		}
 	}
 	if err := e.join(ctx, id, []peer.AddrInfo{info}, offer, inv.FromPeer); err != nil {
-		return fmt.Errorf("accept: %w", err)
+		return plainOr(err, "accept")
 	}
 	e.invites.Lock()
 	defer e.invites.Unlock()
@@ -251,4 +262,39 @@ func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
 	}
 	e.log.Info("invitation accepted", "note", id, "from", pid)
 	return nil
+}
+
+// unavailable says which peers answered that they lack the note.
+func (e *Engine) unavailable(refused []*conn) error {
+	names := make([]string, len(refused))
+	keys := make([]string, len(refused))
+	for i, c := range refused {
+		names[i] = e.whoAt(c.pid, c.s.Conn().RemoteMultiaddr())
+		keys[i] = c.peerKey
+	}
+	has := "doesn't"
+	if len(names) > 1 {
+		has = "don't"
+	}
+	return &PeerError{
+		msg:   fmt.Sprintf("%s %s have this note (any more?): ask for a new ticket", andList(names), has),
+		kind:  ErrUnavailable,
+		cause: fmt.Errorf("%w at %s", ErrUnavailable, strings.Join(keys, ", ")),
+	}
+}
+
+// closedBeforeNote says that every connection closed before the note's
+// text arrived.
+func (e *Engine) closedBeforeNote(closed []*conn) error {
+	names := make([]string, len(closed))
+	reasons := make([]string, len(closed))
+	for i, c := range closed {
+		names[i] = e.whoAt(c.pid, c.s.Conn().RemoteMultiaddr())
+		reasons[i] = c.pid.String() + ": " + c.closeReason()
+	}
+	return &PeerError{
+		msg:   fmt.Sprintf("the connection to %s closed before the note arrived: try again", andList(names)),
+		kind:  ErrUnreachable,
+		cause: errors.New(strings.Join(reasons, "; ")),
+	}
 }

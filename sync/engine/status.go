@@ -41,7 +41,7 @@ func (s Status) String() string {
 // PeerStatus is one peer of a note.
 type PeerStatus struct {
 	ID        string // libp2p peer ID
-	Name      string // from its presence, if known
+	Name      string // from its presence, or as last known; "" if never told
 	Connected bool
 	// InNote: the peer has the note open in an editor (its presence has
 	// a cursor); a peer that is only connected (collab serve, or an
@@ -102,6 +102,7 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 	for _, k := range known {
 		p := add(k.ID)
 		p.LastSeen = k.LastSeen
+		p.Name = cleanName(k.Name)
 	}
 	if ns != nil {
 		for _, dp := range ns.activePeers() {
@@ -112,7 +113,7 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 		}
 		for _, pr := range ns.presenceSnapshot() {
 			if p, ok := byID[pr.Peer]; ok {
-				if p.Name == "" {
+				if pr.Name != "" { // what it says now, over what it said before
 					p.Name = pr.Name
 				}
 				p.InNote = p.InNote || (pr.HasCursor && p.Connected)

@@ -39,8 +39,10 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultSyncInterval     = 30 * time.Second
 	DefaultRedialMax        = 30 * time.Second
-	DefaultMessageRate      = 5000 // messages per second per stream
-	DefaultSendQueue        = 4096 // frames per stream
+	DefaultMessageRate      = 5000     // messages per second per stream
+	DefaultSendQueue        = 4096     // frames per stream
+	DefaultSendQueueBytes   = 16 << 20 // bytes waiting behind the next frame, per stream
+	DefaultFrameTimeout     = 30 * time.Second
 	jsSyncThrottle          = 100 * time.Millisecond
 	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
@@ -50,6 +52,17 @@ const (
 	writeTimeout            = 30 * time.Second
 	dialTimeout             = 10 * time.Second
 	maxConcurrentDials      = 4
+
+	// A peer that shares no note with us (see conn.member) may send frames
+	// up to strangerMaxFrame: enough for an offer of maxInviteData, which
+	// is how a note is shared with someone new. Together, all such peers
+	// may hold at most strangerFrameBudget of frames being read or
+	// handled; a frame that does not fit closes its stream. Members keep
+	// wire.MaxFrameSize, which a cold join of a long history needs.
+	strangerMaxFrame    = maxInviteData + 1<<20
+	strangerFrameBudget = 2 * strangerMaxFrame
+	// maxHandshakeFrame bounds join and peer, which carry a few IDs.
+	maxHandshakeFrame = 64 << 10
 )
 
 // Config configures an Engine. Host and Notebook are required; the tuning
@@ -80,6 +93,14 @@ type Config struct {
 	// SendQueue is how many frames may wait for a slow peer before its
 	// stream is closed.
 	SendQueue int
+	// SendQueueBytes is how many bytes may wait behind the next frame to
+	// write before a slow (or never reading) peer's stream is closed. The
+	// next frame itself is not counted, so a single message of up to
+	// wire.MaxFrameSize can always be sent.
+	SendQueueBytes int
+	// FrameTimeout is how long a peer has to send the rest of a frame once
+	// its length has arrived. Streams may stay idle between frames.
+	FrameTimeout time.Duration
 }
 
 // Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
@@ -95,6 +116,9 @@ type Engine struct {
 	color   string
 	cfg     Config
 	count   atomic.Uint64 // ephemeral messages originated
+	// strangerBytes is the sum of the frames strangers' streams are
+	// reading or handling (bounded by strangerFrameBudget).
+	strangerBytes atomic.Int64
 
 	mu      sync.Mutex
 	ctx     context.Context // Run's; nil before Run
@@ -140,6 +164,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = DefaultSendQueue
 	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = DefaultSendQueueBytes
+	}
+	def(&cfg.FrameTimeout, DefaultFrameTimeout)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -14,11 +14,26 @@ func (c *conn) myMetadata() wire.PeerMetadata {
 	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads}}
 }
 
+// readHandshake reads a join or peer: a few IDs, so a larger frame (which
+// anyone who can connect could send) is refused before it is read.
+func (c *conn) readHandshake() (wire.Message, error) {
+	frame, err := c.fr.ReadFrameAdmit(func(size int) error {
+		if size > maxHandshakeFrame {
+			return fmt.Errorf("%w: a handshake message may have at most %d bytes", wire.ErrFrameTooLarge, maxHandshakeFrame)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return wire.Decode(frame)
+}
+
 // acceptHandshake is the listening side: join in, peer (or error) out.
 func (c *conn) acceptHandshake() error {
 	e := c.e
 	c.s.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
-	m, err := c.fr.ReadMessage()
+	m, err := c.readHandshake()
 	if err != nil {
 		c.close("handshake: " + err.Error())
 		if errors.Is(err, wire.ErrInvalidMessage) {
@@ -65,7 +80,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake with %s: send join: %w", c.pid, err)
 	}
-	m, err := c.fr.ReadMessage()
+	m, err := c.readHandshake()
 	if err != nil {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake with %s: %w", c.pid, err)

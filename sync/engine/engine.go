@@ -46,12 +46,25 @@ const (
 	jsSyncThrottle          = 100 * time.Millisecond
 	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
-	maxPushBatch            = 64                     // more changes at once go by a sync round
-	maxSyncFailures         = 3
-	missingGrace            = 500 * time.Millisecond // wait for a pushed change's dependencies
-	writeTimeout            = 30 * time.Second
-	dialTimeout             = 10 * time.Second
-	maxConcurrentDials      = 4
+	// Ephemeral messages are relayed to every other peer of a note, so
+	// what one stream may make us relay is bounded by the stream (the
+	// authenticated peer), not by the senderId it claims: at most
+	// ephemeralStreamRate messages and ephemeralStreamBytes bytes a
+	// second (bursts as large), each at most maxEphemeralData bytes.
+	// Presence is a few hundred bytes ten times a second per person.
+	maxEphemeralData     = 64 << 10
+	ephemeralStreamRate  = 200
+	ephemeralStreamBytes = 256 << 10
+	// maxRelayedPresences bounds the presences one stream may add for
+	// others (senders it relays), so made-up senderIds cannot crowd a
+	// note's presence list.
+	maxRelayedPresences = 32
+	maxPushBatch        = 64 // more changes at once go by a sync round
+	maxSyncFailures     = 3
+	missingGrace        = 500 * time.Millisecond // wait for a pushed change's dependencies
+	writeTimeout        = 30 * time.Second
+	dialTimeout         = 10 * time.Second
+	maxConcurrentDials  = 4
 
 	// A peer that shares no note with us (see conn.member) may send frames
 	// up to strangerMaxFrame: enough for an offer of maxInviteData, which

@@ -3,12 +3,15 @@ package engine
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-varint"
 
 	"github.com/collab-editor/collab/crdt"
@@ -175,4 +178,196 @@ func TestNonReadingPeerIsDropped(t *testing.T) {
 	}
 	b.edit(id, 0, 0, "still here ")
 	waitFor(t, 20*time.Second, "bob's edit at ann", func() bool { return strings.HasPrefix(a.text(id), "still here ") })
+}
+
+// relayWatch counts the ephemeral messages a peer writes to one other peer
+// that did not originate with the writer (relayed ones), and the largest.
+type relayWatch struct {
+	count, largest atomic.Int64
+}
+
+// watchRelays restarts p with a hook that watches what it relays to q.
+func watchRelays(p, q *testPeer) *relayWatch {
+	w := &relayWatch{}
+	p.stop()
+	p.sent = func(to peer.ID, m wire.Message, size int) {
+		if e, ok := m.(*wire.Ephemeral); ok && to == q.host.ID() && e.SenderID != p.eng.self {
+			w.count.Add(1)
+			if int64(len(e.Data)) > w.largest.Load() {
+				w.largest.Store(int64(len(e.Data)))
+			}
+		}
+	}
+	p.start()
+	return w
+}
+
+// memberRaw is a raw peer that has asked ann for note id, so it is one of
+// the note's peers and its ephemeral messages are relayed.
+func memberRaw(t *testing.T, a *testPeer, id crdt.DocumentID) *rawPeer {
+	t.Helper()
+	empty, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	first, _, err := empty.GenerateSyncMessage(empty.NewSyncState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, a)
+	r.handshake(a)
+	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+	return r
+}
+
+// roundTrip returns once a has handled everything r sent before: a
+// request for a note nobody has is answered in order.
+func (r *rawPeer) roundTrip(a *testPeer) {
+	r.tb.Helper()
+	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: crdt.NewDocumentID().String(), Data: headsOnlySync(nil)})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := r.read(time.Until(deadline))
+		if err != nil {
+			r.tb.Fatalf("round trip: %v", err)
+		}
+		if _, ok := m.(*wire.DocUnavailable); ok {
+			return
+		}
+	}
+	r.tb.Fatal("round trip: no doc-unavailable")
+}
+
+func presencePayload(t *testing.T, sender, name string) []byte {
+	t.Helper()
+	b, err := encodePresence("snapshot", sender, "s1", &stateWire{Name: name, Color: "#ff0000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// waitRelaysSettled waits until w stops counting (relays are written after
+// ann handled them).
+func waitRelaysSettled(w *relayWatch) int64 {
+	last := int64(-1)
+	for range 40 {
+		n := w.count.Load()
+		if n == last {
+			return n
+		}
+		last = n
+		time.Sleep(250 * time.Millisecond)
+	}
+	return last
+}
+
+// A peer that makes up a new senderId for every message is limited as one
+// stream: it cannot make us relay more than ephemeralStreamRate a second
+// (the old per-senderId limit let ~13,500 through in 3 s), nor fill the
+// note's presence list with made-up people.
+func TestRotatingSenderIDsAreLimitedPerStream(t *testing.T) {
+	a := newPeer(t, "ann")
+	b := newPeer(t, "bob")
+	id := a.create("target", "precious text\n")
+	w := watchRelays(a, b)
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob in sync", func() bool { return b.eng.Status(id) == InSync })
+	r := memberRaw(t, a, id)
+	r.roundTrip(a)
+	before := w.count.Load()
+
+	const sent = 3000
+	start := time.Now()
+	for i := range sent {
+		sender := fmt.Sprintf("made-up-%d", i)
+		r.send(&wire.Ephemeral{SenderID: sender, TargetID: a.eng.self, DocumentID: id.String(),
+			SessionID: "s1", Count: 1, Data: presencePayload(t, sender, "nobody")})
+	}
+	r.roundTrip(a)
+	elapsed := time.Since(start)
+	relayed := waitRelaysSettled(w) - before
+	bound := int64(ephemeralStreamRate + ephemeralStreamRate*elapsed.Seconds() + 5)
+	t.Logf("%d of %d messages with rotating senderIds relayed in %v (bound %d)", relayed, sent, elapsed.Round(time.Millisecond), bound)
+	if relayed > bound {
+		t.Errorf("relayed %d messages from one stream in %v; want at most %d", relayed, elapsed, bound)
+	}
+	relayedShown := 0
+	for _, p := range a.eng.Presence(id) {
+		if strings.HasPrefix(p.Peer, "made-up-") {
+			relayedShown++
+			if p.Via != r.id {
+				t.Errorf("presence of %s shown without the stream that vouches for it (Via %q)", p.Peer, p.Via)
+			}
+		}
+	}
+	if relayedShown > maxRelayedPresences {
+		t.Errorf("%d made-up people shown in the note; want at most %d", relayedShown, maxRelayedPresences)
+	}
+	b.edit(id, 0, 0, "still syncing ")
+	waitText(t, id, "still syncing precious text\n", a, b)
+}
+
+// A 20 MiB ephemeral message from a member is dropped, not relayed to the
+// note's other peers.
+func TestLargeEphemeralIsNotRelayed(t *testing.T) {
+	a := newPeer(t, "ann")
+	b := newPeer(t, "bob")
+	id := a.create("target", "precious text\n")
+	w := watchRelays(a, b)
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	r := memberRaw(t, a, id)
+	r.roundTrip(a)
+	r.s.SetWriteDeadline(time.Now().Add(60 * time.Second))
+	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(),
+		SessionID: "s1", Count: 1, Data: make([]byte, 20<<20)})
+	// A small one after it is relayed: the stream was not punished for
+	// the large one beyond dropping it.
+	r.send(&wire.Ephemeral{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(),
+		SessionID: "s1", Count: 2, Data: presencePayload(t, r.id, "raw")})
+	r.roundTrip(a)
+	// Frames to bob go out in order: once the small one is written, so is
+	// the large one if it was relayed at all.
+	waitFor(t, 30*time.Second, "the small ephemeral message relayed to bob", func() bool { return w.count.Load() > 0 })
+	if got := w.largest.Load(); got > maxEphemeralData {
+		t.Errorf("ann relayed an ephemeral message of %d bytes to bob; want at most %d", got, maxEphemeralData)
+	}
+	b.edit(id, 0, 0, "still syncing ")
+	waitText(t, id, "still syncing precious text\n", a, b)
+}
+
+// A presence message that claims to come from another connected peer does
+// not put its name next to that peer; a relayed presence is marked with
+// the stream that brought it.
+func TestPresenceCannotClaimAnotherPeer(t *testing.T) {
+	fast := func(c *Config) { c.Heartbeat = 200 * time.Millisecond }
+	a, b := newPeer(t, "ann", fast), newPeer(t, "bob", fast)
+	id := a.create("target", "precious text\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob's presence at ann", func() bool {
+		p, ok := presenceOf(a, id, b.eng.self)
+		return ok && p.Name == "bob"
+	})
+	r := memberRaw(t, a, id)
+	for i := range 5 {
+		r.send(&wire.Ephemeral{SenderID: b.eng.self, TargetID: a.eng.self, DocumentID: id.String(),
+			SessionID: "forged", Count: uint64(i + 1), Data: presencePayload(t, b.eng.self, "mallory")})
+		r.send(&wire.Ephemeral{SenderID: "carol-js", TargetID: a.eng.self, DocumentID: id.String(),
+			SessionID: "s1", Count: uint64(i + 1), Data: presencePayload(t, "carol-js", "carol")})
+		r.roundTrip(a)
+		if p, _ := presenceOf(a, id, b.eng.self); p.Name != "bob" || p.Via != "" {
+			t.Fatalf("bob's presence at ann after a forged one: %+v", p)
+		}
+	}
+	carol, ok := presenceOf(a, id, "carol-js")
+	if !ok || carol.Name != "carol" || carol.Via != r.id {
+		t.Errorf("relayed presence = %+v, %v; want carol, via %s", carol, ok, r.id)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/sync/wire"
@@ -54,6 +55,10 @@ type conn struct {
 
 	bytesIn, bytesOut atomic.Int64
 
+	// What this stream may make us relay (see ephemeralStreamRate).
+	ephMsgs, ephBytes *rate.Limiter
+	ephDropped        atomic.Bool // logged once per stream
+
 	mu   sync.Mutex
 	docs map[crdt.DocumentID]*docPeer
 
@@ -78,6 +83,9 @@ func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
 		drain:  make(chan struct{}),
 		ready:  make(chan struct{}),
 		docs:   map[crdt.DocumentID]*docPeer{},
+
+		ephMsgs:  rate.NewLimiter(ephemeralStreamRate, ephemeralStreamRate),
+		ephBytes: rate.NewLimiter(ephemeralStreamBytes, ephemeralStreamBytes),
 	}
 }
 

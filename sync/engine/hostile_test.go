@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -222,11 +223,13 @@ func memberRaw(t *testing.T, a *testPeer, id crdt.DocumentID) *rawPeer {
 }
 
 // roundTrip returns once a has handled everything r sent before: a
-// request for a note nobody has is answered in order.
+// request for a note nobody has is answered in order. (Generous: each
+// announcement of an unknown note costs ann a scratch worker or two,
+// about a second each under the race detector on a busy machine.)
 func (r *rawPeer) roundTrip(a *testPeer) {
 	r.tb.Helper()
 	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: crdt.NewDocumentID().String(), Data: headsOnlySync(nil)})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(180 * time.Second)
 	for time.Now().Before(deadline) {
 		m, err := r.read(time.Until(deadline))
 		if err != nil {
@@ -369,5 +372,79 @@ func TestPresenceCannotClaimAnotherPeer(t *testing.T) {
 	carol, ok := presenceOf(a, id, "carol-js")
 	if !ok || carol.Name != "carol" || carol.Via != r.id {
 		t.Errorf("relayed presence = %+v, %v; want carol, via %s", carol, ok, r.id)
+	}
+}
+
+// Announcements from made-up identities cannot push out a genuine
+// invitation (from a peer we share a note with), nor a first-contact
+// one: each stranger keeps at most maxInvitesPerStranger, and strangers
+// only ever evict each other's.
+func TestStrangersCannotEvictInvitations(t *testing.T) {
+	a, b, c := newPeer(t, "ann"), newPeer(t, "bob"), newPeer(t, "cat")
+	met := b.create("we have met", "shared before\n")
+	if err := a.join(met, b); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	genuine := b.create("from bob", "bob's plan\n")
+	if err := b.eng.Share(ctx, genuine, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	firstContact := c.create("from cat", "cat's plan\n")
+	if err := c.eng.Share(ctx, firstContact, a.addr()); err != nil {
+		t.Fatal(err)
+	}
+	pending := func(id crdt.DocumentID) bool {
+		for _, inv := range a.eng.Invitations() {
+			if inv.DocumentID == id {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, 20*time.Second, "both invitations at ann", func() bool { return pending(genuine) && pending(firstContact) })
+
+	// 40 announcements of made-up notes from 5 identities.
+	var raws []*rawPeer
+	for range 5 {
+		r := dialRaw(t, a)
+		r.handshake(a)
+		for range 8 {
+			var h crdt.ChangeHash
+			rand.Read(h[:])
+			r.send(&wire.Sync{SenderID: r.id, TargetID: a.eng.self, DocumentID: crdt.NewDocumentID().String(), Data: headsOnlySync([]crdt.ChangeHash{h})})
+		}
+		raws = append(raws, r)
+	}
+	// Bytes that are not even a sync message are not kept at all.
+	junk := crdt.NewDocumentID()
+	raws[0].send(&wire.Sync{SenderID: raws[0].id, TargetID: a.eng.self, DocumentID: junk.String(), Data: []byte("not a sync message")})
+	for _, r := range raws {
+		r.roundTrip(a)
+	}
+	if pending(junk) {
+		t.Error("an announcement that is not a sync message became an invitation")
+	}
+	if !pending(genuine) {
+		t.Error("bob's invitation was evicted by strangers' announcements")
+	}
+	if !pending(firstContact) {
+		t.Error("cat's invitation was evicted by strangers' announcements")
+	}
+	perSender := map[string]int{}
+	for _, inv := range a.eng.Invitations() {
+		perSender[inv.FromPeer]++
+	}
+	for _, r := range raws {
+		if perSender[r.id] > maxInvitesPerStranger {
+			t.Errorf("stranger %s holds %d invitations; want at most %d", r.id, perSender[r.id], maxInvitesPerStranger)
+		}
+	}
+	if err := a.eng.Accept(ctx, genuine); err != nil {
+		t.Fatalf("accept bob's invitation: %v", err)
+	}
+	if got := a.text(genuine); got != "bob's plan\n" {
+		t.Errorf("accepted text %q", got)
 	}
 }

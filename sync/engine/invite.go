@@ -5,16 +5,24 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/wire"
 )
 
-// Limits on pending invitations (PROTOCOL.md section 8).
+// Limits on pending invitations (PROTOCOL.md section 8). An invitation
+// from a known peer of some note (someone we have met) is vouched for;
+// one from anyone else is a stranger's, and strangers, which cost nothing
+// to make up, may only take a share of the slots and only evict each
+// other's: never a vouched-for invitation.
 const (
-	maxInvitesPerPeer = 8
-	maxInvites        = 32
-	maxInviteData     = 16 << 20 // larger offers are kept without their bytes
+	maxInvitesPerPeer     = 8
+	maxInvitesPerStranger = 2
+	maxInvites            = 32
+	maxStrangerInvites    = 16
+	maxInviteData         = 16 << 20 // larger offers are kept without their bytes
 )
 
 // Invitations lists pending invitations, newest first.
@@ -46,6 +54,11 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	if len(data) <= maxInviteData {
 		title, body = titleFromSync(data)
 	}
+	if _, ok := parseSyncHeads(data); !body && !ok {
+		e.log.Debug("dropping an announcement that is not a sync message", "peer", c.pid, "note", id)
+		return
+	}
+	vouched := e.IsKnownPeer(c.pid)
 	e.invites.Lock()
 	defer e.invites.Unlock()
 	invs := e.Invitations()
@@ -66,13 +79,11 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 			}
 		}
 	}
-	// Keep within the limits, dropping the oldest.
+	// Keep within the limits (invs is newest first: drop from the end).
 	invs = slices.DeleteFunc(invs, func(x notebook.Invitation) bool { return x.DocumentID == id })
-	var fromPeer []notebook.Invitation
-	for _, x := range invs {
-		if x.FromPeer == c.peerKey {
-			fromPeer = append(fromPeer, x)
-		}
+	isVouched := func(x notebook.Invitation) bool {
+		pid, err := peer.Decode(x.FromPeer)
+		return err == nil && e.IsKnownPeer(pid)
 	}
 	drop := func(x notebook.Invitation) {
 		if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
@@ -81,12 +92,39 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
 		e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
 	}
-	for len(fromPeer) >= maxInvitesPerPeer {
-		drop(fromPeer[len(fromPeer)-1])
-		fromPeer = fromPeer[:len(fromPeer)-1]
+	oldest := func(keep func(notebook.Invitation) bool) (notebook.Invitation, int) {
+		var last notebook.Invitation
+		n := 0
+		for _, x := range invs {
+			if keep(x) {
+				last, n = x, n+1
+			}
+		}
+		return last, n
+	}
+	perPeer := maxInvitesPerPeer
+	if !vouched {
+		perPeer = maxInvitesPerStranger
+	}
+	fromPeer := func(x notebook.Invitation) bool { return x.FromPeer == c.peerKey }
+	for x, n := oldest(fromPeer); n >= perPeer; x, n = oldest(fromPeer) {
+		drop(x)
+	}
+	stranger := func(x notebook.Invitation) bool { return !isVouched(x) }
+	if !vouched {
+		for x, n := oldest(stranger); n >= maxStrangerInvites; x, n = oldest(stranger) {
+			drop(x)
+		}
 	}
 	for len(invs) >= maxInvites {
-		drop(invs[len(invs)-1])
+		if x, n := oldest(stranger); n > 0 {
+			drop(x)
+		} else if vouched {
+			drop(invs[len(invs)-1])
+		} else {
+			e.log.Info("ignored an invitation from a stranger: invitations from known peers fill every slot", "note", id, "from", c.pid)
+			return
+		}
 	}
 	if err := e.nb.PutInvitation(inv, offer); err != nil {
 		e.log.Error("cannot store invitation", "note", id, "err", err)

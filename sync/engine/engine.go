@@ -133,19 +133,20 @@ type Engine struct {
 	// reading or handling (bounded by strangerFrameBudget).
 	strangerBytes atomic.Int64
 
-	mu      sync.Mutex
-	ctx     context.Context // Run's; nil before Run
-	stopped bool            // Run returned or is returning: spawn refuses
-	wg      sync.WaitGroup
-	notes   map[crdt.DocumentID]*noteState
-	opening map[crdt.DocumentID]chan struct{}
-	conns   map[peer.ID]*conn
-	senders map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
-	targets map[peer.ID]*target
-	dialing map[peer.ID]*dialCall
-	subs    map[int]func(Event)
-	nextSub int
-	invites sync.Mutex // serialises invitation files
+	mu       sync.Mutex
+	ctx      context.Context // Run's; nil before Run
+	stopped  bool            // Run returned or is returning: spawn refuses
+	wg       sync.WaitGroup
+	notes    map[crdt.DocumentID]*noteState
+	opening  map[crdt.DocumentID]chan struct{}
+	conns    map[peer.ID]*conn
+	senders  map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
+	targets  map[peer.ID]*target
+	dialing  map[peer.ID]*dialCall
+	subs     map[int]func(Event)
+	nextSub  int
+	invites  sync.Mutex // serialises invitation files
+	invCache invitationCache
 
 	ready    chan struct{} // closed when Run is up
 	events   chan Event

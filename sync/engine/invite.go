@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -25,8 +27,54 @@ const (
 	maxInviteData         = 16 << 20 // larger offers are kept without their bytes
 )
 
-// Invitations lists pending invitations, newest first.
+// invitationsMaxAge is how long Invitations answers from memory. Changes
+// this engine makes are seen at once; this bounds how late one made by
+// another process (a `collab decline`) shows, while a UI that lists
+// invitations on every frame reads their files at most once a second.
+const invitationsMaxAge = time.Second
+
+// invitationCache is the last listing of pending invitations.
+type invitationCache struct {
+	mu    sync.Mutex
+	invs  []notebook.Invitation
+	at    time.Time // when read; zero: stale
+	gen   uint64    // bumped by every change
+	reads atomic.Int64
+}
+
+// Invitations lists pending invitations, newest first. It is cheap to call
+// often (a UI's every render): see invitationsMaxAge.
 func (e *Engine) Invitations() []notebook.Invitation {
+	ic := &e.invCache
+	ic.mu.Lock()
+	if !ic.at.IsZero() && time.Since(ic.at) < invitationsMaxAge {
+		invs := slices.Clone(ic.invs)
+		ic.mu.Unlock()
+		return invs
+	}
+	gen := ic.gen
+	ic.mu.Unlock()
+	invs := e.readInvitations()
+	ic.mu.Lock()
+	if ic.gen == gen { // nothing changed while we read
+		ic.invs, ic.at = invs, time.Now()
+	}
+	ic.mu.Unlock()
+	return slices.Clone(invs)
+}
+
+// invitationsChanged makes the next Invitations read the files again.
+func (e *Engine) invitationsChanged() {
+	ic := &e.invCache
+	ic.mu.Lock()
+	ic.gen++
+	ic.at = time.Time{}
+	ic.mu.Unlock()
+}
+
+// readInvitations reads the pending invitations from disk.
+func (e *Engine) readInvitations() []notebook.Invitation {
+	e.invCache.reads.Add(1)
 	invs, warnings, err := e.nb.Invitations()
 	for _, w := range append(warnings, err) {
 		if w != nil {
@@ -40,6 +88,7 @@ func (e *Engine) Invitations() []notebook.Invitation {
 func (e *Engine) Decline(id crdt.DocumentID) error {
 	e.invites.Lock()
 	defer e.invites.Unlock()
+	defer e.invitationsChanged()
 	if err := e.nb.DeclineInvitation(id); err != nil {
 		return err
 	}
@@ -61,7 +110,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	vouched := e.IsKnownPeer(c.pid)
 	e.invites.Lock()
 	defer e.invites.Unlock()
-	invs := e.Invitations()
+	invs := e.readInvitations()
 	inv := notebook.Invitation{DocumentID: id, ID: id.String(), Title: title, FromPeer: c.peerKey,
 		Addrs: e.knownPeer(c.pid).Addrs, Received: time.Now()}
 	var offer []byte
@@ -89,6 +138,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
 			e.log.Warn("cannot drop an old invitation", "note", x.DocumentID, "err", err)
 		}
+		e.invitationsChanged()
 		invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
 		e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
 	}
@@ -130,6 +180,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		e.log.Error("cannot store invitation", "note", id, "err", err)
 		return
 	}
+	e.invitationsChanged() // before the event: whoever it wakes lists it
 	if fresh {
 		e.log.Info("invitation received", "note", id, "title", inv.Title, "from", c.pid)
 	}
@@ -209,6 +260,9 @@ func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemer
 		inv.FromName = name
 		return changed
 	})
+	if changed {
+		e.invitationsChanged()
+	}
 	if err == nil && changed {
 		e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
 	}

@@ -377,7 +377,7 @@ func TestPresenceCannotClaimAnotherPeer(t *testing.T) {
 
 // Announcements from made-up identities cannot push out a genuine
 // invitation (from a peer we share a note with), nor a first-contact
-// one: each stranger keeps at most maxInvitesPerStranger, and strangers
+// one: each stranger keeps at most maxAnnouncementsPerStranger, and strangers
 // only ever evict each other's.
 func TestStrangersCannotEvictInvitations(t *testing.T) {
 	a, b, c := newPeer(t, "ann"), newPeer(t, "bob"), newPeer(t, "cat")
@@ -437,8 +437,8 @@ func TestStrangersCannotEvictInvitations(t *testing.T) {
 		perSender[inv.FromPeer]++
 	}
 	for _, r := range raws {
-		if perSender[r.id] > maxInvitesPerStranger {
-			t.Errorf("stranger %s holds %d invitations; want at most %d", r.id, perSender[r.id], maxInvitesPerStranger)
+		if perSender[r.id] > maxAnnouncementsPerStranger {
+			t.Errorf("stranger %s holds %d invitations; want at most %d", r.id, perSender[r.id], maxAnnouncementsPerStranger)
 		}
 	}
 	if err := a.eng.Accept(ctx, genuine); err != nil {

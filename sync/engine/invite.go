@@ -17,14 +17,18 @@ import (
 // Limits on pending invitations (PROTOCOL.md section 8). An invitation
 // from a known peer of some note (someone we have met) is vouched for;
 // one from anyone else is a stranger's, and strangers, which cost nothing
-// to make up, may only take a share of the slots and only evict each
-// other's: never a vouched-for invitation.
+// to make up, may only take a share of the slots. What makes room is the
+// oldest invitation of the lowest rank: a stranger's bare announcement
+// (heads only, no note), then a stranger's offer (the note itself, as
+// `collab share` sends), then a vouched-for one; a newcomer never evicts
+// a higher rank than its own, so strangers never evict a vouched-for
+// invitation and bare announcements never evict an offer.
 const (
-	maxInvitesPerPeer     = 8
-	maxInvitesPerStranger = 2
-	maxInvites            = 32
-	maxStrangerInvites    = 16
-	maxInviteData         = 16 << 20 // larger offers are kept without their bytes
+	maxInvitesPerPeer           = 8
+	maxAnnouncementsPerStranger = 2
+	maxInvites                  = 32
+	maxStrangerInvites          = 16
+	maxInviteData               = 16 << 20 // larger offers are kept without their bytes
 )
 
 // invitationsMaxAge is how long Invitations answers from memory. Changes
@@ -134,47 +138,56 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 		pid, err := peer.Decode(x.FromPeer)
 		return err == nil && e.IsKnownPeer(pid)
 	}
-	drop := func(x notebook.Invitation) {
-		if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
-			e.log.Warn("cannot drop an old invitation", "note", x.DocumentID, "err", err)
+	rank := func(vouched, offered bool) int {
+		switch {
+		case vouched:
+			return 2
+		case offered:
+			return 1
 		}
-		e.invitationsChanged()
-		invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
-		e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
+		return 0
 	}
-	oldest := func(keep func(notebook.Invitation) bool) (notebook.Invitation, int) {
-		var last notebook.Invitation
-		n := 0
-		for _, x := range invs {
-			if keep(x) {
-				last, n = x, n+1
+	rankOf := func(x notebook.Invitation) int { return rank(isVouched(x), x.HasOffer) }
+	mine := rank(vouched, hasOffer)
+	// makeRoom drops invitations of pool until fewer than limit are left,
+	// oldest of the lowest rank first; false if that would take one of a
+	// higher rank than the newcomer's (which is then not kept).
+	makeRoom := func(pool func(notebook.Invitation) bool, limit int) bool {
+		for {
+			var victim *notebook.Invitation
+			n := 0
+			for i := range invs { // newest first: the last seen of a rank is its oldest
+				if x := &invs[i]; pool(*x) {
+					n++
+					if victim == nil || rankOf(*x) <= rankOf(*victim) {
+						victim = x
+					}
+				}
 			}
+			if n < limit {
+				return true
+			}
+			if rankOf(*victim) > mine {
+				return false
+			}
+			x := *victim
+			if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
+				e.log.Warn("cannot drop an old invitation", "note", x.DocumentID, "err", err)
+			}
+			e.invitationsChanged()
+			invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
+			e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
 		}
-		return last, n
-	}
-	perPeer := maxInvitesPerPeer
-	if !vouched {
-		perPeer = maxInvitesPerStranger
 	}
 	fromPeer := func(x notebook.Invitation) bool { return x.FromPeer == c.peerKey }
-	for x, n := oldest(fromPeer); n >= perPeer; x, n = oldest(fromPeer) {
-		drop(x)
-	}
 	stranger := func(x notebook.Invitation) bool { return !isVouched(x) }
-	if !vouched {
-		for x, n := oldest(stranger); n >= maxStrangerInvites; x, n = oldest(stranger) {
-			drop(x)
-		}
-	}
-	for len(invs) >= maxInvites {
-		if x, n := oldest(stranger); n > 0 {
-			drop(x)
-		} else if vouched {
-			drop(invs[len(invs)-1])
-		} else {
-			e.log.Info("ignored an invitation from a stranger: invitations from known peers fill every slot", "note", id, "from", c.pid)
-			return
-		}
+	kept := (vouched || hasOffer || makeRoom(func(x notebook.Invitation) bool { return fromPeer(x) && !x.HasOffer }, maxAnnouncementsPerStranger)) &&
+		makeRoom(fromPeer, maxInvitesPerPeer) &&
+		(vouched || makeRoom(stranger, maxStrangerInvites)) &&
+		makeRoom(func(notebook.Invitation) bool { return true }, maxInvites)
+	if !kept {
+		e.log.Info("ignored an invitation: every slot it may take holds one that ranks higher", "note", id, "from", c.pid)
+		return
 	}
 	if err := e.nb.PutInvitation(inv, offer); err != nil {
 		e.log.Error("cannot store invitation", "note", id, "err", err)

@@ -126,8 +126,8 @@ func (c *conn) handle(m wire.Message) bool {
 		c.refuse("second " + m.Type() + " on an open stream")
 		return false
 	case *wire.ErrorMessage:
-		e.log.Warn("peer reported an error; closing", "peer", c.pid, "message", m.Message)
-		c.close("peer error: " + m.Message)
+		// Logged once, as the reason the stream ended.
+		c.close("peer error: " + peerText(m.Message))
 		return false
 	case *wire.Leave:
 		c.close("peer left")

@@ -44,18 +44,17 @@ func (c *conn) acceptHandshake() error {
 	c.s.SetReadDeadline(time.Time{})
 	j, ok := m.(*wire.Join)
 	if !ok {
-		c.refuse(fmt.Sprintf("expected join, got %s", m.Type()))
+		c.reject(fmt.Sprintf("expected join, got %s", m.Type()))
 		return fmt.Errorf("handshake: expected join, got %s", m.Type())
 	}
 	c.remoteSender = j.SenderID
 	version, err := wire.SelectProtocolVersion(j.SupportedProtocolVersions)
 	if err != nil {
-		e.log.Warn("protocol version mismatch: refusing peer", "peer", c.pid, "err", err)
-		c.refuse(err.Error())
+		c.reject(err.Error())
 		return err
 	}
 	if err := c.bindSender(j.SenderID, j.PeerMetadata); err != nil {
-		c.refuse(err.Error())
+		c.reject(err.Error())
 		return err
 	}
 	c.s.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
@@ -104,12 +103,13 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		}
 		return nil
 	case *wire.ErrorMessage:
-		c.close("refused by peer: " + m.Message)
-		if strings.Contains(strings.ToLower(m.Message), "version") {
-			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", m.Message, "ours", wire.ProtocolVersion)
-			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, wire.ErrUnsupportedVersion, m.Message, wire.ProtocolVersion)
+		said := peerText(m.Message)
+		c.close("refused by peer: " + said)
+		if strings.Contains(strings.ToLower(said), "version") {
+			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", said, "ours", wire.ProtocolVersion)
+			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, wire.ErrUnsupportedVersion, said, wire.ProtocolVersion)
 		}
-		return fmt.Errorf("handshake with %s: refused: %s", c.pid, m.Message)
+		return fmt.Errorf("handshake with %s: refused: %s", c.pid, said)
 	default:
 		c.refuse(fmt.Sprintf("expected peer, got %s", m.Type()))
 		return fmt.Errorf("handshake with %s: expected peer, got %s", c.pid, m.Type())

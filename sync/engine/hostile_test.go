@@ -448,3 +448,47 @@ func TestStrangersCannotEvictInvitations(t *testing.T) {
 		t.Errorf("accepted text %q", got)
 	}
 }
+
+// A refused join is logged once, and what the peer wrote in it (a huge
+// senderId full of escape sequences, a list of versions) reaches the log
+// bounded and inert.
+func TestRefusedJoinLoggedOnceBounded(t *testing.T) {
+	a := newPeer(t, "ann")
+	evil := "\x1b]0;pwned\x07\x1b[2J" + strings.Repeat("A\nB\u202e", 2000)
+	for _, join := range []*wire.Join{
+		{SenderID: evil, SupportedProtocolVersions: []string{"2", evil}},        // version mismatch
+		{SenderID: "12D3KooW" + evil, SupportedProtocolVersions: []string{"1"}}, // another peer's senderId
+	} {
+		r := dialRaw(t, a)
+		r.send(join)
+		r.waitClosed(10 * time.Second)
+		var lines []string
+		waitFor(t, 5*time.Second, "the refusal logged", func() bool {
+			lines = nil
+			for _, l := range strings.Split(a.logs.String(), "\n") {
+				if strings.Contains(l, r.id) && !strings.Contains(l, "layer=p2p") {
+					lines = append(lines, l)
+				}
+			}
+			return len(lines) > 0
+		})
+		time.Sleep(200 * time.Millisecond) // any second line would be written by now
+		lines = lines[:0]
+		for _, l := range strings.Split(a.logs.String(), "\n") {
+			if strings.Contains(l, r.id) && !strings.Contains(l, "layer=p2p") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 {
+			t.Errorf("refused join logged %d times, want once:\n%s", len(lines), strings.Join(lines, "\n"))
+		}
+		for _, l := range lines {
+			if len(l) > 1500 {
+				t.Errorf("log line of %d bytes for a refused join; want the peer's strings bounded", len(l))
+			}
+			if strings.ContainsAny(l, "\x1b\x07\u202e") || strings.Contains(l, `\x1b`) {
+				t.Errorf("log line carries the peer's escape sequences: %.300q", l)
+			}
+		}
+	}
+}

@@ -108,7 +108,12 @@ func (e *Engine) handleStream(s network.Stream) {
 	err := c.acceptHandshake()
 	stop()
 	if err != nil {
-		e.log.Warn("refused stream", "peer", c.pid, "err", err)
+		// The one line about this refusal: the error may quote the peer.
+		msg := "refused stream"
+		if errors.Is(err, wire.ErrUnsupportedVersion) {
+			msg = "protocol version mismatch: refused peer"
+		}
+		e.log.Warn(msg, "peer", c.pid, "err", peerText(err.Error()))
 		close(c.ready)
 		return
 	}
@@ -179,9 +184,18 @@ func (c *conn) closeReason() string {
 }
 
 // refuse sends an error message (best effort), ends our side of the stream
-// and closes it once the peer has read that (at most a second later).
+// and closes it once the peer has read that (at most a second later). The
+// reason is logged; it may quote the peer, so it is bounded and sanitised.
 func (c *conn) refuse(reason string) {
+	reason = peerText(reason)
 	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
+	c.reject(reason)
+}
+
+// reject is refuse without the log line, for a caller that logs the
+// refusal itself (the handshake: one line per refused stream).
+func (c *conn) reject(reason string) {
+	reason = peerText(reason)
 	c.reason.CompareAndSwap(nil, &reason)
 	c.s.SetWriteDeadline(time.Now().Add(time.Second))
 	c.fw.WriteMessage(&wire.ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})

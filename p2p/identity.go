@@ -16,6 +16,12 @@ import (
 	"github.com/collab-editor/collab/store"
 )
 
+// ErrKeyDamaged is returned (wrapped) by LoadOrCreateIdentity when the key
+// file decodes but its halves do not belong together: what it signs does
+// not verify under the public key (and peer ID) it declares, so every
+// connection would fail.
+var ErrKeyDamaged = errors.New("identity key is damaged")
+
 // ErrKeyPermissions is returned (wrapped) by LoadOrCreateIdentity when the
 // key file can be read by the group or by others.
 var ErrKeyPermissions = errors.New("identity key is accessible by other users")
@@ -95,5 +101,27 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 	if key.Type() != cryptopb.KeyType_Ed25519 {
 		return nil, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
 	}
+	if err := checkKeyPair(key); err != nil {
+		return nil, fmt.Errorf("load identity: %s: %w (%v); move it aside to start with a new identity, which peers will see as a new peer", path, ErrKeyDamaged, err)
+	}
 	return key, nil
+}
+
+// checkKeyPair signs with key and verifies with its public half: an Ed25519
+// key file holds both, and a flipped bit in either leaves a key that
+// decodes yet cannot prove the peer ID derived from it.
+func checkKeyPair(key crypto.PrivKey) error {
+	msg := []byte("collab identity self-check")
+	sig, err := key.Sign(msg)
+	if err != nil {
+		return fmt.Errorf("sign: %w", err)
+	}
+	ok, err := key.GetPublic().Verify(msg, sig)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if !ok {
+		return errors.New("its public key does not match its private key")
+	}
+	return nil
 }

@@ -1,12 +1,50 @@
 package p2p
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 )
+
+// A key file damaged in either half is refused at load with a clear error,
+// instead of making a peer whose every connection fails without a word.
+func TestIdentityRefusesDamagedKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "identity.key")
+	if _, err := LoadOrCreateIdentity(path); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file is a protobuf whose last 64 bytes are the Ed25519 key: the
+	// private seed, then the public half.
+	for name, at := range map[string]int{"private half": len(good) - 64 + 5, "public half": len(good) - 32 + 5} {
+		t.Run(name, func(t *testing.T) {
+			bad := append([]byte(nil), good...)
+			bad[at] ^= 0x01
+			if err := os.WriteFile(path, bad, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadOrCreateIdentity(path)
+			if !errors.Is(err, ErrKeyDamaged) {
+				t.Fatalf("load of a key with a bit flipped in its %s: %v; want ErrKeyDamaged", name, err)
+			}
+			t.Log(err)
+		})
+	}
+	if err := os.WriteFile(path, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateIdentity(path); err != nil {
+		t.Errorf("the intact key: %v", err)
+	}
+}
 
 // Creators racing for a notebook's identity (two collab processes started
 // at once) all end up with one key: the first one written.

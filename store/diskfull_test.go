@@ -13,15 +13,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountTinyTmpfs mounts a 256 KiB tmpfs on a temp dir, or skips the test.
+// mountTinyTmpfs mounts a 256 KiB tmpfs on a temp dir, or skips the test
+// (fails it under CI=true: CI runs as root, so the test must run there).
 func mountTinyTmpfs(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("full-disk test needs root to mount a tmpfs")
+		skipOrFail(t, "full-disk test needs root to mount a tmpfs")
 	}
 	dir := t.TempDir()
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256k,mode=0700"); err != nil {
-		t.Skipf("full-disk test: cannot mount a tmpfs: %v", err)
+		skipOrFail(t, fmt.Sprintf("full-disk test: cannot mount a tmpfs: %v", err))
 	}
 	t.Cleanup(func() {
 		if err := unix.Unmount(dir, 0); err != nil {
@@ -29,6 +30,16 @@ func mountTinyTmpfs(t *testing.T) string {
 		}
 	})
 	return dir
+}
+
+// skipOrFail skips a test whose prerequisite is missing, but fails it under
+// CI=true, where .ci/run provides every prerequisite.
+func skipOrFail(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(reason + " (CI=true: this test must run in CI)")
+	}
+	t.Skip(reason)
 }
 
 // fill writes to path until the filesystem is full.

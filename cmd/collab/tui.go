@@ -86,7 +86,7 @@ const tuiLogName = "collab.log"
 
 func startTUIPeer(nb *notebook.Notebook) (tui.Network, string, func() error, error) {
 	opts := peerOpts
-	f, err := os.OpenFile(filepath.Join(nb.Dir(), tuiLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := openRotatingLog(filepath.Join(nb.Dir(), tuiLogName), maxLogSize)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("log file: %w", err)
 	}

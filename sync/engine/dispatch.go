@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -17,8 +20,15 @@ func (c *conn) readLoop() {
 	// Bursts of twice the rate pass; a peer above it for longer is a flood.
 	limit := rate.NewLimiter(rate.Limit(e.cfg.MessageRate), 2*e.cfg.MessageRate)
 	for {
-		frame, err := c.fr.ReadFrame()
+		reserved := 0
+		frame, err := c.fr.ReadFrameAdmit(func(size int) error {
+			var err error
+			reserved, err = c.admitFrame(size)
+			return err
+		})
+		c.s.SetReadDeadline(time.Time{}) // idle between frames is fine
 		if err != nil {
+			e.strangerBytes.Add(-int64(reserved))
 			draining := false
 			select {
 			case <-c.drain:
@@ -30,6 +40,10 @@ func (c *conn) readLoop() {
 				c.close(c.closeReason())
 			case err == io.EOF:
 				c.close("peer closed the stream")
+			case isTimeout(err):
+				reason := fmt.Sprintf("read: a frame was not finished within %v: %v", e.cfg.FrameTimeout, err)
+				e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
+				c.close(reason)
 			default:
 				e.log.Warn("closing stream", "peer", c.pid, "reason", "read: "+err.Error())
 				c.close("read: " + err.Error())
@@ -37,19 +51,62 @@ func (c *conn) readLoop() {
 			return
 		}
 		c.bytesIn.Add(int64(len(frame)))
-		if !limit.Allow() {
-			c.refuse(fmt.Sprintf("flood: more than %d messages a second", e.cfg.MessageRate))
-			return
-		}
-		m, err := wire.Decode(frame)
-		if err != nil {
-			c.refuse("malformed message: " + err.Error())
-			return
-		}
-		if !c.handle(m) {
+		ok := c.handleFrame(frame, limit)
+		e.strangerBytes.Add(-int64(reserved))
+		if !ok {
 			return
 		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handleFrame decodes and handles one frame; false ends the stream.
+func (c *conn) handleFrame(frame []byte, limit *rate.Limiter) bool {
+	if !limit.Allow() {
+		c.refuse(fmt.Sprintf("flood: more than %d messages a second", c.e.cfg.MessageRate))
+		return false
+	}
+	m, err := wire.Decode(frame)
+	if err != nil {
+		c.refuse("malformed message: " + err.Error())
+		return false
+	}
+	return c.handle(m)
+}
+
+// errStrangersBusy: strangers' frames already hold strangerFrameBudget.
+var errStrangersBusy = errors.New("busy: too many large frames from peers that share no note with us")
+
+// admitFrame decides, once a frame's length is known, whether to read it,
+// and gives the peer FrameTimeout to send the rest. A stranger (see
+// member) may send at most strangerMaxFrame, and only while all strangers'
+// frames being read or handled fit in strangerFrameBudget; it returns the
+// bytes it reserved there, to be given back once the frame is handled.
+func (c *conn) admitFrame(size int) (reserved int, err error) {
+	e := c.e
+	if !c.member() {
+		if size > strangerMaxFrame {
+			return 0, fmt.Errorf("%w: a peer that shares no note with us may send at most %d bytes", wire.ErrFrameTooLarge, strangerMaxFrame)
+		}
+		if e.strangerBytes.Add(int64(size)) > strangerFrameBudget {
+			e.strangerBytes.Add(-int64(size))
+			return 0, errStrangersBusy
+		}
+		reserved = size
+	}
+	c.s.SetReadDeadline(time.Now().Add(e.cfg.FrameTimeout))
+	return reserved, nil
+}
+
+// member reports whether the peer is trusted with the largest frames: we
+// dialled it, or it is a known peer of a note (which anyone who names a
+// note we have becomes: the note's ID is the capability).
+func (c *conn) member() bool {
+	return c.outbound || c.e.IsKnownPeer(c.pid)
 }
 
 // handle acts on one message; false ends the stream.
@@ -69,8 +126,8 @@ func (c *conn) handle(m wire.Message) bool {
 		c.refuse("second " + m.Type() + " on an open stream")
 		return false
 	case *wire.ErrorMessage:
-		e.log.Warn("peer reported an error; closing", "peer", c.pid, "message", m.Message)
-		c.close("peer error: " + m.Message)
+		// Logged once, as the reason the stream ended.
+		c.close("peer error: " + peerText(m.Message))
 		return false
 	case *wire.Leave:
 		c.close("peer left")

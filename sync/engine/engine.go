@@ -41,17 +41,43 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultSyncInterval     = 30 * time.Second
 	DefaultRedialMax        = 30 * time.Second
-	DefaultMessageRate      = 5000 // messages per second per stream
-	DefaultSendQueue        = 4096 // frames per stream
+	DefaultMessageRate      = 5000     // messages per second per stream
+	DefaultSendQueue        = 4096     // frames per stream
+	DefaultSendQueueBytes   = 16 << 20 // bytes waiting behind the next frame, per stream
+	DefaultFrameTimeout     = 30 * time.Second
 	jsSyncThrottle          = 100 * time.Millisecond
 	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
-	maxPushBatch            = 64                     // more changes at once go by a sync round
-	maxSyncFailures         = 3
-	missingGrace            = 500 * time.Millisecond // wait for a pushed change's dependencies
-	writeTimeout            = 30 * time.Second
-	dialTimeout             = 10 * time.Second
-	maxConcurrentDials      = 4
+	// Ephemeral messages are relayed to every other peer of a note, so
+	// what one stream may make us relay is bounded by the stream (the
+	// authenticated peer), not by the senderId it claims: at most
+	// ephemeralStreamRate messages and ephemeralStreamBytes bytes a
+	// second (bursts as large), each at most maxEphemeralData bytes.
+	// Presence is a few hundred bytes ten times a second per person.
+	maxEphemeralData     = 64 << 10
+	ephemeralStreamRate  = 200
+	ephemeralStreamBytes = 256 << 10
+	// maxRelayedPresences bounds the presences one stream may add for
+	// others (senders it relays), so made-up senderIds cannot crowd a
+	// note's presence list.
+	maxRelayedPresences = 32
+	maxPushBatch        = 64 // more changes at once go by a sync round
+	maxSyncFailures     = 3
+	missingGrace        = 500 * time.Millisecond // wait for a pushed change's dependencies
+	writeTimeout        = 30 * time.Second
+	dialTimeout         = 10 * time.Second
+	maxConcurrentDials  = 4
+
+	// A peer that shares no note with us (see conn.member) may send frames
+	// up to strangerMaxFrame: enough for an offer of maxInviteData, which
+	// is how a note is shared with someone new. Together, all such peers
+	// may hold at most strangerFrameBudget of frames being read or
+	// handled; a frame that does not fit closes its stream. Members keep
+	// wire.MaxFrameSize, which a cold join of a long history needs.
+	strangerMaxFrame    = maxInviteData + 1<<20
+	strangerFrameBudget = 2 * strangerMaxFrame
+	// maxHandshakeFrame bounds join and peer, which carry a few IDs.
+	maxHandshakeFrame = 64 << 10
 )
 
 // Config configures an Engine. Host and Notebook are required; the tuning
@@ -82,6 +108,14 @@ type Config struct {
 	// SendQueue is how many frames may wait for a slow peer before its
 	// stream is closed.
 	SendQueue int
+	// SendQueueBytes is how many bytes may wait behind the next frame to
+	// write before a slow (or never reading) peer's stream is closed. The
+	// next frame itself is not counted, so a single message of up to
+	// wire.MaxFrameSize can always be sent.
+	SendQueueBytes int
+	// FrameTimeout is how long a peer has to send the rest of a frame once
+	// its length has arrived. Streams may stay idle between frames.
+	FrameTimeout time.Duration
 }
 
 // Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
@@ -97,20 +131,24 @@ type Engine struct {
 	color   string
 	cfg     Config
 	count   atomic.Uint64 // ephemeral messages originated
+	// strangerBytes is the sum of the frames strangers' streams are
+	// reading or handling (bounded by strangerFrameBudget).
+	strangerBytes atomic.Int64
 
-	mu      sync.Mutex
-	ctx     context.Context // Run's; nil before Run
-	stopped bool            // Run returned or is returning: spawn refuses
-	wg      sync.WaitGroup
-	notes   map[crdt.DocumentID]*noteState
-	opening map[crdt.DocumentID]chan struct{}
-	conns   map[peer.ID]*conn
-	senders map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
-	targets map[peer.ID]*target
-	dialing map[peer.ID]*dialCall
-	subs    map[int]func(Event)
-	nextSub int
-	invites sync.Mutex // serialises invitation files
+	mu       sync.Mutex
+	ctx      context.Context // Run's; nil before Run
+	stopped  bool            // Run returned or is returning: spawn refuses
+	wg       sync.WaitGroup
+	notes    map[crdt.DocumentID]*noteState
+	opening  map[crdt.DocumentID]chan struct{}
+	conns    map[peer.ID]*conn
+	senders  map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
+	targets  map[peer.ID]*target
+	dialing  map[peer.ID]*dialCall
+	subs     map[int]func(Event)
+	nextSub  int
+	invites  sync.Mutex // serialises invitation files
+	invCache invitationCache
 
 	ready    chan struct{} // closed when Run is up
 	events   chan Event
@@ -142,6 +180,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = DefaultSendQueue
 	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = DefaultSendQueueBytes
+	}
+	def(&cfg.FrameTimeout, DefaultFrameTimeout)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

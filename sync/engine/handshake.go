@@ -14,11 +14,26 @@ func (c *conn) myMetadata() wire.PeerMetadata {
 	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads}}
 }
 
+// readHandshake reads a join or peer: a few IDs, so a larger frame (which
+// anyone who can connect could send) is refused before it is read.
+func (c *conn) readHandshake() (wire.Message, error) {
+	frame, err := c.fr.ReadFrameAdmit(func(size int) error {
+		if size > maxHandshakeFrame {
+			return fmt.Errorf("%w: a handshake message may have at most %d bytes", wire.ErrFrameTooLarge, maxHandshakeFrame)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return wire.Decode(frame)
+}
+
 // acceptHandshake is the listening side: join in, peer (or error) out.
 func (c *conn) acceptHandshake() error {
 	e := c.e
 	c.s.SetReadDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
-	m, err := c.fr.ReadMessage()
+	m, err := c.readHandshake()
 	if err != nil {
 		c.close("handshake: " + err.Error())
 		if errors.Is(err, wire.ErrInvalidMessage) {
@@ -29,18 +44,17 @@ func (c *conn) acceptHandshake() error {
 	c.s.SetReadDeadline(time.Time{})
 	j, ok := m.(*wire.Join)
 	if !ok {
-		c.refuse(fmt.Sprintf("expected join, got %s", m.Type()))
+		c.reject(fmt.Sprintf("expected join, got %s", m.Type()))
 		return fmt.Errorf("handshake: expected join, got %s", m.Type())
 	}
 	c.remoteSender = j.SenderID
 	version, err := wire.SelectProtocolVersion(j.SupportedProtocolVersions)
 	if err != nil {
-		e.log.Warn("protocol version mismatch: refusing peer", "peer", c.pid, "err", err)
-		c.refuse(err.Error())
+		c.reject(err.Error())
 		return err
 	}
 	if err := c.bindSender(j.SenderID, j.PeerMetadata); err != nil {
-		c.refuse(err.Error())
+		c.reject(err.Error())
 		return err
 	}
 	c.s.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
@@ -65,7 +79,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake with %s: send join: %w", c.pid, err)
 	}
-	m, err := c.fr.ReadMessage()
+	m, err := c.readHandshake()
 	if err != nil {
 		c.close("handshake: " + err.Error())
 		return fmt.Errorf("handshake with %s: %w", c.pid, err)
@@ -89,12 +103,13 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		}
 		return nil
 	case *wire.ErrorMessage:
-		c.close("refused by peer: " + m.Message)
-		if strings.Contains(strings.ToLower(m.Message), "version") {
-			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", m.Message, "ours", wire.ProtocolVersion)
-			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, wire.ErrUnsupportedVersion, m.Message, wire.ProtocolVersion)
+		said := peerText(m.Message)
+		c.close("refused by peer: " + said)
+		if strings.Contains(strings.ToLower(said), "version") {
+			e.log.Warn("protocol version mismatch: peer refused us", "peer", c.pid, "message", said, "ours", wire.ProtocolVersion)
+			return fmt.Errorf("handshake with %s: %w: peer says %q (we speak [%s])", c.pid, wire.ErrUnsupportedVersion, said, wire.ProtocolVersion)
 		}
-		return fmt.Errorf("handshake with %s: refused: %s", c.pid, m.Message)
+		return fmt.Errorf("handshake with %s: refused: %s", c.pid, said)
 	default:
 		c.refuse(fmt.Sprintf("expected peer, got %s", m.Type()))
 		return fmt.Errorf("handshake with %s: expected peer, got %s", c.pid, m.Type())

@@ -3,22 +3,82 @@ package engine
 import (
 	"context"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/wire"
 )
 
-// Limits on pending invitations (PROTOCOL.md section 8).
+// Limits on pending invitations (PROTOCOL.md section 8). An invitation
+// from a known peer of some note (someone we have met) is vouched for;
+// one from anyone else is a stranger's, and strangers, which cost nothing
+// to make up, may only take a share of the slots. What makes room is the
+// oldest invitation of the lowest rank: a stranger's bare announcement
+// (heads only, no note), then a stranger's offer (the note itself, as
+// `collab share` sends), then a vouched-for one; a newcomer never evicts
+// a higher rank than its own, so strangers never evict a vouched-for
+// invitation and bare announcements never evict an offer.
 const (
-	maxInvitesPerPeer = 8
-	maxInvites        = 32
-	maxInviteData     = 16 << 20 // larger offers are kept without their bytes
+	maxInvitesPerPeer           = 8
+	maxAnnouncementsPerStranger = 2
+	maxInvites                  = 32
+	maxStrangerInvites          = 16
+	maxInviteData               = 16 << 20 // larger offers are kept without their bytes
 )
 
-// Invitations lists pending invitations, newest first.
+// invitationsMaxAge is how long Invitations answers from memory. Changes
+// this engine makes are seen at once; this bounds how late one made by
+// another process (a `collab decline`) shows, while a UI that lists
+// invitations on every frame reads their files at most once a second.
+const invitationsMaxAge = time.Second
+
+// invitationCache is the last listing of pending invitations.
+type invitationCache struct {
+	mu    sync.Mutex
+	invs  []notebook.Invitation
+	at    time.Time // when read; zero: stale
+	gen   uint64    // bumped by every change
+	reads atomic.Int64
+}
+
+// Invitations lists pending invitations, newest first. It is cheap to call
+// often (a UI's every render): see invitationsMaxAge.
 func (e *Engine) Invitations() []notebook.Invitation {
+	ic := &e.invCache
+	ic.mu.Lock()
+	if !ic.at.IsZero() && time.Since(ic.at) < invitationsMaxAge {
+		invs := slices.Clone(ic.invs)
+		ic.mu.Unlock()
+		return invs
+	}
+	gen := ic.gen
+	ic.mu.Unlock()
+	invs := e.readInvitations()
+	ic.mu.Lock()
+	if ic.gen == gen { // nothing changed while we read
+		ic.invs, ic.at = invs, time.Now()
+	}
+	ic.mu.Unlock()
+	return slices.Clone(invs)
+}
+
+// invitationsChanged makes the next Invitations read the files again.
+func (e *Engine) invitationsChanged() {
+	ic := &e.invCache
+	ic.mu.Lock()
+	ic.gen++
+	ic.at = time.Time{}
+	ic.mu.Unlock()
+}
+
+// readInvitations reads the pending invitations from disk.
+func (e *Engine) readInvitations() []notebook.Invitation {
+	e.invCache.reads.Add(1)
 	invs, warnings, err := e.nb.Invitations()
 	for _, w := range append(warnings, err) {
 		if w != nil {
@@ -32,6 +92,7 @@ func (e *Engine) Invitations() []notebook.Invitation {
 func (e *Engine) Decline(id crdt.DocumentID) error {
 	e.invites.Lock()
 	defer e.invites.Unlock()
+	defer e.invitationsChanged()
 	if err := e.nb.DeclineInvitation(id); err != nil {
 		return err
 	}
@@ -46,9 +107,14 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	if len(data) <= maxInviteData {
 		title, body = titleFromSync(data)
 	}
+	if _, ok := parseSyncHeads(data); !body && !ok {
+		e.log.Debug("dropping an announcement that is not a sync message", "peer", c.pid, "note", id)
+		return
+	}
+	vouched := e.IsKnownPeer(c.pid)
 	e.invites.Lock()
 	defer e.invites.Unlock()
-	invs := e.Invitations()
+	invs := e.readInvitations()
 	inv := notebook.Invitation{DocumentID: id, ID: id.String(), Title: title, FromPeer: c.peerKey,
 		Addrs: e.knownPeer(c.pid).Addrs, Received: time.Now()}
 	var offer []byte
@@ -66,32 +132,68 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 			}
 		}
 	}
-	// Keep within the limits, dropping the oldest.
+	// Keep within the limits (invs is newest first: drop from the end).
 	invs = slices.DeleteFunc(invs, func(x notebook.Invitation) bool { return x.DocumentID == id })
-	var fromPeer []notebook.Invitation
-	for _, x := range invs {
-		if x.FromPeer == c.peerKey {
-			fromPeer = append(fromPeer, x)
+	isVouched := func(x notebook.Invitation) bool {
+		pid, err := peer.Decode(x.FromPeer)
+		return err == nil && e.IsKnownPeer(pid)
+	}
+	rank := func(vouched, offered bool) int {
+		switch {
+		case vouched:
+			return 2
+		case offered:
+			return 1
+		}
+		return 0
+	}
+	rankOf := func(x notebook.Invitation) int { return rank(isVouched(x), x.HasOffer) }
+	mine := rank(vouched, hasOffer)
+	// makeRoom drops invitations of pool until fewer than limit are left,
+	// oldest of the lowest rank first; false if that would take one of a
+	// higher rank than the newcomer's (which is then not kept).
+	makeRoom := func(pool func(notebook.Invitation) bool, limit int) bool {
+		for {
+			var victim *notebook.Invitation
+			n := 0
+			for i := range invs { // newest first: the last seen of a rank is its oldest
+				if x := &invs[i]; pool(*x) {
+					n++
+					if victim == nil || rankOf(*x) <= rankOf(*victim) {
+						victim = x
+					}
+				}
+			}
+			if n < limit {
+				return true
+			}
+			if rankOf(*victim) > mine {
+				return false
+			}
+			x := *victim
+			if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
+				e.log.Warn("cannot drop an old invitation", "note", x.DocumentID, "err", err)
+			}
+			e.invitationsChanged()
+			invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
+			e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
 		}
 	}
-	drop := func(x notebook.Invitation) {
-		if err := e.nb.DeclineInvitation(x.DocumentID); err != nil {
-			e.log.Warn("cannot drop an old invitation", "note", x.DocumentID, "err", err)
-		}
-		invs = slices.DeleteFunc(invs, func(y notebook.Invitation) bool { return y.DocumentID == x.DocumentID })
-		e.log.Info("dropped an old invitation: too many pending", "note", x.DocumentID, "from", x.FromPeer)
-	}
-	for len(fromPeer) >= maxInvitesPerPeer {
-		drop(fromPeer[len(fromPeer)-1])
-		fromPeer = fromPeer[:len(fromPeer)-1]
-	}
-	for len(invs) >= maxInvites {
-		drop(invs[len(invs)-1])
+	fromPeer := func(x notebook.Invitation) bool { return x.FromPeer == c.peerKey }
+	stranger := func(x notebook.Invitation) bool { return !isVouched(x) }
+	kept := (vouched || hasOffer || makeRoom(func(x notebook.Invitation) bool { return fromPeer(x) && !x.HasOffer }, maxAnnouncementsPerStranger)) &&
+		makeRoom(fromPeer, maxInvitesPerPeer) &&
+		(vouched || makeRoom(stranger, maxStrangerInvites)) &&
+		makeRoom(func(notebook.Invitation) bool { return true }, maxInvites)
+	if !kept {
+		e.log.Info("ignored an invitation: every slot it may take holds one that ranks higher", "note", id, "from", c.pid)
+		return
 	}
 	if err := e.nb.PutInvitation(inv, offer); err != nil {
 		e.log.Error("cannot store invitation", "note", id, "err", err)
 		return
 	}
+	e.invitationsChanged() // before the event: whoever it wakes lists it
 	if fresh {
 		e.log.Info("invitation received", "note", id, "title", inv.Title, "from", c.pid)
 	}
@@ -171,6 +273,9 @@ func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemer
 		inv.FromName = name
 		return changed
 	})
+	if changed {
+		e.invitationsChanged()
+	}
 	if err == nil && changed {
 		e.emit(Event{Kind: InvitationReceived, Note: id, Peer: c.peerKey})
 	}

@@ -257,6 +257,7 @@ func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
 	}
 	e.invites.Lock()
 	defer e.invites.Unlock()
+	defer e.invitationsChanged()
 	if err := e.nb.DeclineInvitation(id); err != nil && !errors.Is(err, notebook.ErrNoInvitation) {
 		return err
 	}

@@ -14,7 +14,11 @@ import (
 
 // Presence is what a remote peer shows of itself in a note.
 type Presence struct {
-	Peer      string // the originator's senderId (a collab peer's libp2p ID)
+	Peer string // the originator's senderId (a collab peer's libp2p ID)
+	// Via is set when the presence was relayed: the libp2p ID of the peer
+	// whose stream brought it, which is all that vouches for Peer, Name
+	// and Color. Empty when Peer itself sent it on its own stream.
+	Via       string
 	Name      string
 	Color     string
 	HasCursor bool
@@ -252,8 +256,12 @@ func (ns *noteState) presenceSnapshot() []Presence {
 			}
 			r.resolvedAt = key
 		}
-		out = append(out, Presence{Peer: r.peer, Name: r.name, Color: r.color, HasCursor: r.hasCursor,
-			Cursor: r.cursor, Anchor: r.anchor, Seen: r.seen})
+		pr := Presence{Peer: r.peer, Name: r.name, Color: r.color, HasCursor: r.hasCursor,
+			Cursor: r.cursor, Anchor: r.anchor, Seen: r.seen}
+		if r.via != nil && r.via.remoteSender != r.peer {
+			pr.Via = r.via.peerKey
+		}
+		out = append(out, pr)
 	}
 	slices.SortFunc(out, func(a, b Presence) int { return strings.Compare(a.Peer, b.Peer) })
 	return out

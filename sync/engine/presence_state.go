@@ -117,7 +117,7 @@ func (p *presenceState) apply(sender string, data []byte, via *conn) bool {
 	}
 	isNew := r == nil
 	if isNew {
-		if len(p.remote) >= 256 {
+		if len(p.remote) >= 256 || (sender != via.remoteSender && p.relayedVia(via) >= maxRelayedPresences) {
 			return false
 		}
 		r = &remotePresence{peer: sender}
@@ -139,6 +139,17 @@ func (p *presenceState) apply(sender string, data []byte, via *conn) bool {
 		return true
 	}
 	return isNew
+}
+
+// relayedVia counts the presences c relays for others.
+func (p *presenceState) relayedVia(c *conn) int {
+	n := 0
+	for _, r := range p.remote {
+		if r.via == c && r.peer != c.remoteSender {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *remotePresence) set(key string, v any) {

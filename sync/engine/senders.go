@@ -2,15 +2,25 @@ package engine
 
 import (
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/collab-editor/collab/sync/wire"
 )
 
+// maxSenderID bounds the senderId a handshake may declare.
+const maxSenderID = 128
+
 // bindSender checks the senderId a handshake declares against the stream's
 // authenticated peer (PROTOCOL.md section 6).
 func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
+	if len(sender) > maxSenderID || strings.ContainsFunc(sender, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		// It is logged and shown: a peer ID is 52 characters, automerge-repo's
+		// generated IDs fewer.
+		return fmt.Errorf("senderId must be at most %d printable characters", maxSenderID)
+	}
 	if id, err := peer.Decode(sender); err == nil {
 		if id != c.pid {
 			return fmt.Errorf("senderId %s is not this stream's peer %s", sender, c.pid)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/sync/wire"
@@ -38,17 +39,25 @@ type conn struct {
 	ephemeral bool // the peer keeps nothing: do not resume its sync state
 	since     time.Time
 
-	out    chan outFrame
-	kick   chan struct{} // wakes the syncer
-	closed chan struct{}
-	drain  chan struct{} // shutdown: write what is queued, then close
-	ready  chan struct{} // registered (or refused: closed)
-	once   sync.Once
-	dOnce  sync.Once
-	reason atomic.Pointer[string]
-	wg     sync.WaitGroup // writer and syncer
+	qmu      sync.Mutex
+	queue    []outFrame    // frames for the writer, oldest first
+	queued   int           // bytes in queue after its first frame
+	qstopped bool          // the writer has stopped: queue nothing more
+	wake     chan struct{} // wakes the writer
+	kick     chan struct{} // wakes the syncer
+	closed   chan struct{}
+	drain    chan struct{} // shutdown: write what is queued, then close
+	ready    chan struct{} // registered (or refused: closed)
+	once     sync.Once
+	dOnce    sync.Once
+	reason   atomic.Pointer[string]
+	wg       sync.WaitGroup // writer and syncer
 
 	bytesIn, bytesOut atomic.Int64
+
+	// What this stream may make us relay (see ephemeralStreamRate).
+	ephMsgs, ephBytes *rate.Limiter
+	ephDropped        atomic.Bool // logged once per stream
 
 	mu   sync.Mutex
 	docs map[crdt.DocumentID]*docPeer
@@ -68,12 +77,15 @@ func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
 		e: e, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s),
 		pid: s.Conn().RemotePeer(), peerKey: s.Conn().RemotePeer().String(),
 		outbound: outbound, since: time.Now(),
-		out:    make(chan outFrame, e.cfg.SendQueue),
+		wake:   make(chan struct{}, 1),
 		kick:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 		drain:  make(chan struct{}),
 		ready:  make(chan struct{}),
 		docs:   map[crdt.DocumentID]*docPeer{},
+
+		ephMsgs:  rate.NewLimiter(ephemeralStreamRate, ephemeralStreamRate),
+		ephBytes: rate.NewLimiter(ephemeralStreamBytes, ephemeralStreamBytes),
 	}
 }
 
@@ -96,7 +108,12 @@ func (e *Engine) handleStream(s network.Stream) {
 	err := c.acceptHandshake()
 	stop()
 	if err != nil {
-		e.log.Warn("refused stream", "peer", c.pid, "err", err)
+		// The one line about this refusal: the error may quote the peer.
+		msg := "refused stream"
+		if errors.Is(err, wire.ErrUnsupportedVersion) {
+			msg = "protocol version mismatch: refused peer"
+		}
+		e.log.Warn(msg, "peer", c.pid, "err", peerText(err.Error()))
 		close(c.ready)
 		return
 	}
@@ -167,9 +184,18 @@ func (c *conn) closeReason() string {
 }
 
 // refuse sends an error message (best effort), ends our side of the stream
-// and closes it once the peer has read that (at most a second later).
+// and closes it once the peer has read that (at most a second later). The
+// reason is logged; it may quote the peer, so it is bounded and sanitised.
 func (c *conn) refuse(reason string) {
+	reason = peerText(reason)
 	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
+	c.reject(reason)
+}
+
+// reject is refuse without the log line, for a caller that logs the
+// refusal itself (the handshake: one line per refused stream).
+func (c *conn) reject(reason string) {
+	reason = peerText(reason)
 	c.reason.CompareAndSwap(nil, &reason)
 	c.s.SetWriteDeadline(time.Now().Add(time.Second))
 	c.fw.WriteMessage(&wire.ErrorMessage{SenderID: c.e.self, TargetID: c.remoteSender, Message: reason})
@@ -205,18 +231,78 @@ func (c *conn) sendDone(m wire.Message, done chan error) {
 		}
 		return
 	}
-	select {
-	case c.out <- outFrame{b: frame, m: m, done: done}:
-	default:
-		c.close("send queue full: peer too slow")
+	if err := c.enqueue(outFrame{b: frame, m: m, done: done}); err != nil {
+		c.close(err.Error())
 		if done != nil {
-			done <- fmt.Errorf("send to %s: send queue full", c.pid)
+			done <- fmt.Errorf("send to %s: %w", c.pid, err)
 		}
 	}
 }
 
+// enqueue adds f to the send queue, or fails if the peer is too slow to
+// take what is queued already: more than SendQueue frames, or more than
+// SendQueueBytes behind the next frame to write. That next frame is not
+// counted, so one message of any size the wire allows can always wait
+// while others pile up behind it.
+func (c *conn) enqueue(f outFrame) error {
+	c.qmu.Lock()
+	if c.qstopped {
+		c.qmu.Unlock()
+		return errors.New(c.closeReason())
+	}
+	if len(c.queue) >= c.e.cfg.SendQueue {
+		c.qmu.Unlock()
+		return fmt.Errorf("send queue full: peer too slow (%d frames waiting, limit %d)", len(c.queue)+1, c.e.cfg.SendQueue)
+	}
+	if len(c.queue) > 0 {
+		if c.queued+len(f.b) > c.e.cfg.SendQueueBytes {
+			c.qmu.Unlock()
+			return fmt.Errorf("send queue full: peer too slow (%d bytes waiting behind the frame being sent, limit %d)", c.queued+len(f.b), c.e.cfg.SendQueueBytes)
+		}
+		c.queued += len(f.b)
+	}
+	c.queue = append(c.queue, f)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// dequeue takes the oldest queued frame, if any.
+func (c *conn) dequeue() (outFrame, bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) == 0 {
+		return outFrame{}, false
+	}
+	f := c.queue[0]
+	c.queue[0] = outFrame{}
+	c.queue = c.queue[1:]
+	if len(c.queue) > 0 {
+		c.queued -= len(c.queue[0].b)
+	} else {
+		c.queue = nil
+	}
+	return f, true
+}
+
 func (c *conn) writer() {
 	defer c.wg.Done()
+	defer func() {
+		// Whoever waits for a frame that will not be written learns why.
+		c.close(c.closeReason())
+		c.qmu.Lock()
+		left := c.queue
+		c.queue, c.queued, c.qstopped = nil, 0, true
+		c.qmu.Unlock()
+		for _, f := range left {
+			if f.done != nil {
+				f.done <- fmt.Errorf("send to %s: %s", c.pid, c.closeReason())
+			}
+		}
+	}()
 	write := func(f outFrame) bool {
 		c.s.SetWriteDeadline(time.Now().Add(writeTimeout))
 		err := c.fw.WriteFrame(f.b)
@@ -234,24 +320,28 @@ func (c *conn) writer() {
 		return true
 	}
 	for {
-		select {
-		case <-c.closed:
+		if c.isClosed() {
 			return
-		case f := <-c.out:
+		}
+		if f, ok := c.dequeue(); ok {
 			if !write(f) {
 				return
 			}
+			continue
+		}
+		select {
+		case <-c.closed:
+			return
+		case <-c.wake:
 		case <-c.drain:
 			for {
-				select {
-				case f := <-c.out:
-					if !write(f) {
-						return
-					}
-					continue
-				default:
+				f, ok := c.dequeue()
+				if !ok {
+					break
 				}
-				break
+				if !write(f) {
+					return
+				}
 			}
 			c.s.CloseWrite()
 			// Give the peer a moment to see the end and close its side.

@@ -57,6 +57,17 @@ func NewFrameReader(r io.Reader) *FrameReader {
 // anything is allocated for the body. After an error the stream is out of
 // step and must be closed.
 func (fr *FrameReader) ReadFrame() ([]byte, error) {
+	return fr.ReadFrameAdmit(nil)
+}
+
+// ReadFrameAdmit is ReadFrame that lets the caller decide, once a frame's
+// length is known and before anything is allocated for its body, whether to
+// read it: admit (if not nil) gets the body's length, at most MaxFrameSize,
+// and an error it returns is returned wrapped. This is where a reader
+// applies a smaller limit or a memory budget, or sets a deadline for the
+// rest of the frame: the wait for a frame's first byte is not bounded here,
+// as a long-lived stream may rightly stay idle between frames.
+func (fr *FrameReader) ReadFrameAdmit(admit func(size int) error) ([]byte, error) {
 	n, err := varint.ReadUvarint(fr.br)
 	if err != nil {
 		switch {
@@ -70,6 +81,11 @@ func (fr *FrameReader) ReadFrame() ([]byte, error) {
 	}
 	if n > MaxFrameSize {
 		return nil, fmt.Errorf("read frame: %w: length %d exceeds %d", ErrFrameTooLarge, n, MaxFrameSize)
+	}
+	if admit != nil {
+		if err := admit(int(n)); err != nil {
+			return nil, fmt.Errorf("read frame of %d bytes: %w", n, err)
+		}
 	}
 	size := int(n)
 	buf := make([]byte, 0, min(size, readChunk))

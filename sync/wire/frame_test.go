@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/multiformats/go-varint"
@@ -48,6 +49,46 @@ func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
 	}
 	if alloc > 16<<20 {
 		t.Errorf("allocated %d bytes for 3 MiB received", alloc)
+	}
+}
+
+// A reader's admit sees each frame's length before the body is read or
+// allocated; its refusal ends the read, and frames it admits come whole.
+func TestReadFrameAdmit(t *testing.T) {
+	var input bytes.Buffer
+	fw := NewFrameWriter(&input)
+	for _, size := range []int{10, 5000} {
+		if err := fw.WriteFrame(bytes.Repeat([]byte{7}, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	input.Write(varint.ToUvarint(40 << 20)) // a claim, with no body after it
+	fr := NewFrameReader(&input)
+	errTooBig := errors.New("too big for this peer")
+	var seen []int
+	admit := func(size int) error {
+		seen = append(seen, size)
+		if size > 1<<20 {
+			return errTooBig
+		}
+		return nil
+	}
+	for _, want := range []int{10, 5000} {
+		b, err := fr.ReadFrameAdmit(admit)
+		if err != nil || len(b) != want {
+			t.Fatalf("ReadFrameAdmit = %d bytes, %v; want %d bytes", len(b), err, want)
+		}
+	}
+	var err error
+	alloc := allocated(func() { _, err = fr.ReadFrameAdmit(admit) })
+	if !errors.Is(err, errTooBig) {
+		t.Errorf("a refused frame: %v, want the admit error", err)
+	}
+	if alloc > 1<<20 {
+		t.Errorf("a refused 40 MiB frame allocated %d bytes", alloc)
+	}
+	if want := []int{10, 5000, 40 << 20}; !slices.Equal(seen, want) {
+		t.Errorf("admit saw %v, want %v", seen, want)
 	}
 }
 

@@ -86,3 +86,27 @@ func TestSharedLineLabelsNameEveryCursor(t *testing.T) {
 		}
 	}
 }
+
+// Issue 7: undo after a reconnect restores exactly the user's own text.
+// A peer back from offline can bring more than the note remembers splice
+// by splice; the app then hands the editor the whole text
+// (SetTextFromRemote, a multi-hunk diff). ctrl+z takes back only what the
+// user typed, however the diff split the others' text, and ctrl+y puts it
+// back.
+func TestUndoAfterCatchingUpFromTheWholeText(t *testing.T) {
+	e := newEd(t, 40, 10, "line one\nline two\n")
+	e.keys("down", "end")
+	e.typ(" mine")
+	e.wantText("line one\nline two mine\n")
+	// Offline, ann added lines like the ones there, and a word in ours.
+	theirs := "line one\nline one\nline two mine\nline two\nline one ann\n"
+	e.m.SetTextFromRemote(theirs)
+	e.shadow = []rune(theirs)
+	e.wantText(theirs)
+	e.keys("ctrl+z")
+	e.wantText("line one\nline one\nline two\nline two\nline one ann\n")
+	e.keys("ctrl+z") // nothing more of the user's: the others' text stays
+	e.wantText("line one\nline one\nline two\nline two\nline one ann\n")
+	e.keys("ctrl+y")
+	e.wantText(theirs)
+}

@@ -110,3 +110,39 @@ func TestUndoAfterCatchingUpFromTheWholeText(t *testing.T) {
 	e.keys("ctrl+y")
 	e.wantText(theirs)
 }
+
+// The edge marker never hides the user's own cursor: on that row it is
+// left out while the cursor is under it.
+func TestOffScreenMarkerSparesTheCursor(t *testing.T) {
+	text := "first\nb\nc\na line that nearly fills the row\nz"
+	e := newEd(t, 34, 3, text)
+	e.m.SetPeers([]PeerCursor{{ID: "a", Name: "ann", Color: lipgloss.Color("1"), Cursor: len([]rune(text)), Anchor: len([]rune(text))}})
+	if rows := e.trimmed(); !strings.HasSuffix(rows[2], "↓ ann") {
+		t.Fatalf("last row %q, want ann marked below", rows[2])
+	}
+	e.keys("down", "down", "down", "end") // the cursor at the end of the last row
+	e.wantXY(32, 2)
+	if rows := e.trimmed(); rows[2] != "a line that nearly fills the row" {
+		t.Fatalf("the marker is over the cursor: %q", rows)
+	}
+	e.keys("home") // away from under it: the marker is back
+	if rows := e.trimmed(); !strings.HasSuffix(rows[2], "↓ ann") {
+		t.Fatalf("last row %q, want ann marked below", rows[2])
+	}
+}
+
+// Labels that must overlay a full row spare the user's own cursor there
+// when they can.
+func TestSharedLineLabelsSpareTheCursor(t *testing.T) {
+	text := "abcdefghijklmnopqrstuvwx\nend"
+	e := newEd(t, 24, 3, text)
+	e.keys("right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right", "right") // on r
+	e.m.SetPeers([]PeerCursor{
+		{ID: "a", Name: "ann", Color: lipgloss.Color("1"), Cursor: 2, Anchor: 2},
+		{ID: "b", Name: "bob", Color: lipgloss.Color("2"), Cursor: 5, Anchor: 5},
+	})
+	e.wantXY(17, 0)
+	if got, want := e.trimmed()[0], "abcdefghijklmnopqr an bo"; got != want {
+		t.Fatalf("row %q, want %q (labels after the cursor's cell)", got, want)
+	}
+}

@@ -188,6 +188,7 @@ func (m *Model) View() string {
 		w.md = m.mdPairs
 	}
 	topMark, bottomMark := m.edgeMarkers(rows, peerRows)
+	curX, curY, curOK := m.CursorXY()
 	for y := 0; y < m.height; y++ {
 		if y > 0 {
 			sb.WriteByte('\n')
@@ -200,6 +201,9 @@ func (m *Model) View() string {
 			mark = topMark
 		case y == m.height-1:
 			mark = bottomMark
+		}
+		if curOK && curY == y && curX >= m.width-mark.w {
+			mark = marker{} // it would hide the user's own cursor
 		}
 		if y >= len(rows) {
 			sb.WriteString(w.pairs[styText].pre)
@@ -231,7 +235,11 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos,
 	var names []string
 	labelW := 0
 	if len(labels) > 0 {
-		names, labelW, limit = m.placeLabels(labels, m.rowWidth(v, lay, from, to, selS, selE), avail)
+		own := -1
+		if m.vposOf(m.cursor) == v {
+			own = m.xOf(m.cursor)
+		}
+		names, labelW, limit = m.placeLabels(labels, own, m.rowWidth(v, lay, from, to, selS, selE), avail)
 	}
 	x := 0
 	// Each row opens and closes the base text style, so rows stand alone
@@ -355,11 +363,13 @@ func (m *Model) rowLabels(v vpos, peerRows []vpos) []int {
 // they fit and shortened alike otherwise. When even one character each does
 // not fit, the labels overlay the row's last cells, sparing the cursors on
 // the row if they can (else taking up to half the row, or all of it), so
-// every cursor on the row stays named. It returns the names, the cells they
-// take with their spaces, and how many cells remain for the text.
-func (m *Model) placeLabels(labels []int, textW, avail int) (names []string, width, limit int) {
+// every cursor on the row stays named. own is the column of the user's
+// cursor on the row (-1: not on it), spared like the others. It returns
+// the names, the cells they take with their spaces, and how many cells
+// remain for the text.
+func (m *Model) placeLabels(labels []int, own, textW, avail int) (names []string, width, limit int) {
 	full := make([]string, len(labels))
-	keep := 0 // the row's cells up to its last peer cursor's
+	keep := own + 1 // the row's cells up to its last cursor's (own: -1 for none)
 	for i, pi := range labels {
 		full[i] = m.peers[pi].Name
 		keep = max(keep, m.xOf(m.peers[pi].Cursor)+1)

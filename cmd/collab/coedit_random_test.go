@@ -154,9 +154,15 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int, shared bool) {
 		t.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
+		// Every connection goes through a proxy that delays what it
+		// carries by 0–15 ms: changes arrive late and in bursts.
 		var addrs []ma.Multiaddr
-		for _, q := range ps[:i] {
-			addrs = append(addrs, q.rt.host.Addrs()...)
+		for j, q := range ps[:i] {
+			for _, a := range q.rt.host.Addrs() {
+				tcp, rest := ma.SplitLast(a) // …/tcp/N, /p2p/ID
+				proxy := newDelayProxy(t, tcp, seed*16+uint64(i*5+j), 15*time.Millisecond)
+				addrs = append(addrs, proxy.Encapsulate(rest))
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := ps[i].rt.engine.Join(ctx, id, addrs)

@@ -290,6 +290,20 @@ func (n *Note) Text() (string, error) {
 	return string(n.text.runes), nil
 }
 
+// TextWindow returns a copy of the body's runes [start, end), clamped to
+// it, and the body's length, read together: a caller looking near one place
+// copies only that stretch, never the whole text.
+func (n *Note) TextWindow(start, end int) (window []rune, total int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	total = len(n.text.runes)
+	start, end = max(0, min(start, total)), max(0, min(end, total))
+	if end < start {
+		end = start
+	}
+	return append([]rune(nil), n.text.runes[start:end]...), total
+}
+
 // Len is the body's length in runes.
 func (n *Note) Len() int {
 	n.mu.Lock()

@@ -27,6 +27,9 @@ func (n *Note) Text() (string, error) { return n.doc.Text() }
 // Len is the body's length in runes.
 func (n *Note) Len() int { return n.doc.Len() }
 
+// TextWindow returns the body's runes [start, end), clamped, and its length.
+func (n *Note) TextWindow(start, end int) ([]rune, int) { return n.doc.TextWindow(start, end) }
+
 // Pending reports the edits not committed yet: how many, and when the
 // first and the last were made.
 func (n *Note) Pending() (edits int, first, last time.Time) { return n.doc.Pending() }

@@ -36,6 +36,11 @@ type Options struct {
 	// mDNS"); the notes list's title bar shows it when it fits, so the user
 	// always sees what the network can reach.
 	Reach string
+	// NoticeDelay, when set, holds back each notice that a change from
+	// elsewhere reached the open note for as long as it returns, so the
+	// editor shows an older text meanwhile and keystrokes are made against
+	// it (the note rebases them). For tests of concurrent editing.
+	NoticeDelay func() time.Duration
 }
 
 type screen int

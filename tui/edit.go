@@ -209,13 +209,19 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 		s.rev = m.rev
 		s.ed.Focus()
 	}
+	notice := func() {
+		s.dirty.Store(true)
+		s.wakeUp()
+	}
+	delay := a.opts.NoticeDelay
 	s.unsub = s.note.Subscribe(func(u notebook.Update) {
-		if u.Origin != notebook.FromLocal {
-			s.dirty.Store(true)
-		}
-		select {
-		case s.wake <- struct{}{}:
+		switch {
+		case u.Origin == notebook.FromLocal:
+			s.wakeUp()
+		case delay != nil:
+			time.AfterFunc(delay(), notice)
 		default:
+			notice()
 		}
 	})
 	// A change that landed between reading the text and subscribing.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 )
 
 var (
-	coeditSeeds  = flag.Int("coedit.seeds", 3, "seeds of TestCoEditingRandomised")
-	coeditRounds = flag.Int("coedit.rounds", 300, "keystrokes (and deliveries) per seed")
+	coeditSeeds  = flag.Int("coedit.seeds", 2, "seeds of TestCoEditingRandomised, per mode")
+	coeditRounds = flag.Int("coedit.rounds", 200, "keystrokes (and deliveries) per seed")
 	coeditPeers  = flag.Int("coedit.peers", 3, "peers typing at once (3–5)")
 )
 
@@ -38,6 +39,11 @@ type typist struct {
 	line  []rune // their line after "name:", as they typed it
 	cur   int    // their cursor within line
 	last  int    // what they typed last (index into line, -1: none)
+
+	// On the shared line (shared mode): where everyone types at its end.
+	onShared bool
+	shared   []rune // every character they typed there, in order
+	visit    int    // characters typed there since they last came to it
 }
 
 func (p *typist) state() (string, int) {
@@ -50,21 +56,50 @@ func (p *typist) state() (string, int) {
 
 // Issue 7: 3–5 real peers (engines on loopback, one process), each typing
 // inserts and deletes at its own cursor in the real terminal app, at random
-// moments, each app seeing the others' changes after random delays. After
-// quiescence every copy is equal, each line holds exactly what its typist
-// typed (every character in order: no word split or moved), and every
-// cursor is where its owner left it.
+// moments, each app hearing of the others' changes after random delays (so
+// keystrokes are often made against a text the note no longer has, and the
+// note rebases them). After quiescence every copy is equal, each line holds
+// exactly what its typist typed (every character in order: no word split
+// or moved), and every cursor is where its owner left it.
+//
+// In shared mode the peers also go to one shared line now and then and type
+// at its end at once (the same place, so ties and interleaving), while a
+// third kind of writer appends lines with `collab append` to one peer's
+// notebook. There every copy is equal, the own lines are still exact, each
+// peer's characters on the shared line are in the order typed, and the
+// appended lines follow in order.
 func TestCoEditingRandomised(t *testing.T) {
 	if *coeditPeers < 2 || *coeditPeers > 5 {
 		t.Fatalf("-coedit.peers %d: want 2 to 5", *coeditPeers)
 	}
-	for seed := range uint64(*coeditSeeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { coEditRun(t, seed, *coeditPeers, *coeditRounds) })
+	for _, mode := range []string{"own", "shared"} {
+		for seed := range uint64(*coeditSeeds) {
+			t.Run(fmt.Sprint(mode, "/", seed), func(t *testing.T) {
+				coEditRun(t, seed, *coeditPeers, *coeditRounds, mode == "shared")
+			})
+		}
 	}
 }
 
-func coEditRun(t *testing.T, seed uint64, n, rounds int) {
+// lockedRand is a seeded source for the app's notice delays, which are
+// drawn on the goroutines that merge changes.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *rand.Rand
+}
+
+func (l *lockedRand) delay() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r.IntN(4) == 0 {
+		return 0
+	}
+	return time.Duration(l.r.IntN(60)) * time.Millisecond
+}
+
+func coEditRun(t *testing.T, seed uint64, n, rounds int, shared bool) {
 	r := rand.New(rand.NewPCG(seed, 42))
+	delays := &lockedRand{r: rand.New(rand.NewPCG(seed, 7))}
 	alphabets := []string{"abcdefghij", "ABCDEFGHIJ", "αβγδεζηθικ", "абвгдежзий", "アイウエオカキクケコ"}
 	var logs []*lockedWriter
 	ps := make([]*typist, n)
@@ -104,6 +139,9 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 	for _, p := range ps {
 		lines = append(lines, p.name+":")
 	}
+	if shared {
+		lines = append(lines, "shared:")
+	}
 	n0, err := ps[0].rt.engine.Open(mustCreate(t, ps[0].nb, "Standup"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +154,15 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 		t.Fatal(err)
 	}
 	for i := 1; i < n; i++ {
+		// Every connection goes through a proxy that delays what it
+		// carries by 0–15 ms: changes arrive late and in bursts.
 		var addrs []ma.Multiaddr
-		for _, q := range ps[:i] {
-			addrs = append(addrs, q.rt.host.Addrs()...)
+		for j, q := range ps[:i] {
+			for _, a := range q.rt.host.Addrs() {
+				tcp, rest := ma.SplitLast(a) // …/tcp/N, /p2p/ID
+				proxy := newDelayProxy(t, tcp, seed*16+uint64(i*5+j), 15*time.Millisecond)
+				addrs = append(addrs, proxy.Encapsulate(rest))
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := ps[i].rt.engine.Join(ctx, id, addrs)
@@ -128,8 +172,9 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 		}
 	}
 	for i, p := range ps {
-		app := tui.New(p.nb, tui.Options{Network: p.net, Open: &id})
-		p.app = testkit.NewDriver(t, app, 80, 24)
+		app := tui.New(p.nb, tui.Options{Network: p.net, Open: &id, NoticeDelay: delays.delay})
+		// Wide enough that no line wraps: "down" then moves by lines.
+		p.app = testkit.NewDriver(t, app, 1000, 24)
 		p.app.Until(20*time.Second, p.name+"'s note to load", func() bool { _, c := p.state(); return c >= 0 })
 		t.Cleanup(func() {
 			// With the others still connected, collab asks once; the
@@ -137,16 +182,77 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 			p.app.Keys("ctrl+q", "ctrl+q")
 			p.app.Until(20*time.Second, p.name+" quits", func() bool { return p.app.Quit })
 		})
-		p.app.Keys("ctrl+home")
-		for range i {
-			p.app.Keys("down")
-		}
-		p.app.Keys("end")
+		p.goToLine(i)
 	}
+
+	// The third writer: `collab append` on p1's notebook, as from another
+	// shell, a line at a time until the typing stops.
+	var appended []string
+	stopAppend, appendDone := make(chan struct{}), make(chan struct{})
+	if shared {
+		go func() {
+			defer close(appendDone)
+			for k := 1; ; k++ {
+				select {
+				case <-stopAppend:
+					return
+				case <-time.After(time.Duration(10+r2(seed, k)) * time.Millisecond):
+				}
+				line := fmt.Sprintf("z%d", k)
+				var out, errOut bytes.Buffer
+				if code := run([]string{"append", "--home", ps[1].nb.Dir(), id.String(), line}, &env{stdout: &out, stderr: &errOut, name: "cli"}); code != 0 {
+					t.Errorf("collab append: exit %d: %s", code, errOut.String())
+					return
+				}
+				appended = append(appended, line)
+			}
+		}()
+	} else {
+		close(appendDone)
+	}
+	stopAppending := func() {
+		select {
+		case <-stopAppend:
+		default:
+			close(stopAppend)
+		}
+		<-appendDone
+	}
+	t.Cleanup(stopAppending)
 
 	for k := range rounds {
 		p := ps[r.IntN(n)]
-		switch a := r.IntN(20); {
+		if shared && r.IntN(12) == 0 { // to the shared line or back
+			if p.onShared {
+				p.goToLine(p.index(ps))
+				p.onShared, p.cur, p.last = false, len(p.line), len(p.line)-1
+			} else {
+				p.goToLine(n)
+				p.onShared, p.visit = true, 0
+			}
+			continue
+		}
+		a := r.IntN(20)
+		if p.onShared {
+			switch {
+			case a < 9: // type at the shared place (no spaces: each alphabet is its own)
+				ch := p.alpha[r.IntN(len(p.alpha)-2)]
+				p.app.Keys("type:" + string(ch))
+				p.shared = append(p.shared, ch)
+				p.visit++
+				continue
+			case a < 11: // backspace over what they just typed there
+				if p.visit > 0 {
+					p.app.Keys("backspace")
+					p.shared = p.shared[:len(p.shared)-1]
+					p.visit--
+				}
+				continue
+			case a < 13:
+				continue // no moving about: the shared place is its end
+			}
+		}
+		switch {
 		case a < 9: // type a character at the cursor
 			ch := p.alpha[r.IntN(len(p.alpha))]
 			p.app.Keys("type:" + string(ch))
@@ -169,14 +275,22 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 				p.app.Keys("right")
 				p.cur++
 			}
-		case a < 19: // the app sees some of what arrived
+		case a < 16: // the app sees some of what arrived
 			p.app.Step(r.IntN(4))
-		default: // time passes
-			time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond)
+		default: // time passes: changes travel, notices come late
+			time.Sleep(time.Duration(r.IntN(50)) * time.Millisecond)
 		}
-		if k%50 == 0 {
+		if k%50 == 0 && !p.onShared {
 			checkOwnLine(t, p, k)
 		}
+	}
+	stopAppending()
+	if shared {
+		var counts []string
+		for _, p := range ps {
+			counts = append(counts, fmt.Sprintf("%s %d", p.name, len(p.shared)))
+		}
+		t.Logf("typed on the shared line: %s; appended %d lines", strings.Join(counts, ", "), len(appended))
 	}
 
 	// Quiescence: every app catches up, every copy equal.
@@ -187,12 +301,23 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		equal := true
-		for _, p := range ps {
+		var first string
+		for i, p := range ps {
 			p.app.Settle(30 * time.Millisecond)
 			text, _ := p.state()
 			nt, _ := p.rt.engine.Open(id)
 			doc, _ := nt.Text()
-			equal = equal && text == want.String() && doc == want.String()
+			if i == 0 {
+				first = doc
+			}
+			if shared {
+				equal = equal && text == first && doc == first
+			} else {
+				equal = equal && text == want.String() && doc == want.String()
+			}
+		}
+		if equal && shared {
+			equal = checkShared(t, ps, first, want.String(), appended, time.Now().After(deadline))
 		}
 		if equal {
 			break
@@ -207,11 +332,81 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int) {
 	}
 	for _, p := range ps {
 		text, cursor := p.state()
+		if p.onShared {
+			// Right after the last character they typed there, if any.
+			if p.visit > 0 {
+				if rs := []rune(text); cursor < 1 || rs[cursor-1] != p.shared[len(p.shared)-1] {
+					t.Errorf("%s's cursor at %d, not after the %q they last typed on the shared line", p.name, cursor, p.shared[len(p.shared)-1])
+				}
+			}
+			continue
+		}
 		lineStart := strings.Index(text, p.name+":") + len(p.name) + 1
 		if wantCur := len([]rune(text[:lineStart])) + p.cur; cursor != wantCur {
 			t.Errorf("%s's cursor at %d, want %d (where they left it in their line)", p.name, cursor, wantCur)
 		}
 	}
+}
+
+// goToLine puts the cursor at the end of line i (lines do not wrap).
+func (p *typist) goToLine(i int) {
+	p.app.Keys("ctrl+home")
+	for range i {
+		p.app.Keys("down")
+	}
+	p.app.Keys("end")
+}
+
+func (p *typist) index(ps []*typist) int {
+	for i, q := range ps {
+		if q == p {
+			return i
+		}
+	}
+	return -1
+}
+
+// r2 is a small deterministic jitter for the appender (its own goroutine
+// must not share the test's source).
+func r2(seed uint64, k int) int { return int((seed*31 + uint64(k)*17) % 20) }
+
+// checkShared checks a converged text in shared mode: the own lines as
+// typed, then the shared line holding each peer's characters in the order
+// they typed them, then the appended lines in order. With final set it
+// fails the test; otherwise it reports whether the text is complete yet
+// (appends may still be arriving).
+func checkShared(t *testing.T, ps []*typist, text, own string, appended []string, final bool) bool {
+	t.Helper()
+	fail := func(format string, args ...any) bool {
+		if final {
+			t.Errorf(format, args...)
+		}
+		return false
+	}
+	rest, ok := strings.CutPrefix(text, own)
+	if !ok {
+		return fail("the own lines are not as typed:\n%s\nwant first:\n%s", text, own)
+	}
+	sharedLine, tail, _ := strings.Cut(rest, "\n")
+	body, ok := strings.CutPrefix(sharedLine, "shared:")
+	if !ok {
+		return fail("no shared line after the own lines:\n%s", text)
+	}
+	for _, p := range ps {
+		var mine []rune
+		for _, c := range body {
+			if strings.ContainsRune(string(p.alpha), c) {
+				mine = append(mine, c)
+			}
+		}
+		if string(mine) != string(p.shared) {
+			return fail("%s's characters on the shared line read %q, typed %q (line %q)", p.name, string(mine), string(p.shared), body)
+		}
+	}
+	if want := strings.Join(appended, "\n"); strings.TrimSuffix(tail, "\n") != want {
+		return fail("appended lines %q, want %q", tail, want)
+	}
+	return true
 }
 
 // checkOwnLine: what a typist sees of their own line is what they typed,

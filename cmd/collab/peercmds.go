@@ -329,10 +329,18 @@ func cmdPeers(e *env, args []string) error {
 			switch {
 			case !running:
 				state = "not connected (no collab process running)"
-			case p.Connected && p.InSync:
-				state = "connected, in sync"
 			case p.Connected:
-				state = "connected, syncing"
+				// In the note: they have it open (their cursor shows);
+				// online: connected for it, the note not open.
+				where := "online"
+				if p.InNote {
+					where = "in the note"
+				}
+				sync := "syncing"
+				if p.InSync {
+					sync = "in sync"
+				}
+				state = "connected, " + where + ", " + sync
 			}
 			seen := "never"
 			if !p.LastSeen.IsZero() {

@@ -99,21 +99,20 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 	if local {
 		doc := ns.note
 		heads, ok := doc.CommittedHeads()
-		var err error
 		if hasContext {
 			st.Before, st.After = before, after
 		} else {
-			var text string
-			if text, err = doc.Text(); err == nil {
-				r := []rune(text)
-				cursor, anchor = min(cursor, len(r)), min(anchor, len(r))
-				st.Before = string(r[max(0, cursor-contextRunes):cursor])
-				st.After = string(r[cursor:min(len(r), cursor+contextRunes)])
-			}
+			// Only the runes around the cursor are read.
+			total := doc.Len()
+			cursor, anchor = min(cursor, total), min(anchor, total)
+			lo := max(0, cursor-contextRunes)
+			r, _ := doc.TextWindow(lo, cursor+contextRunes)
+			cut := min(cursor-lo, len(r)) // the text may have shrunk meanwhile
+			st.Before, st.After = string(r[:cut]), string(r[cut:])
 		}
 		c, a := uint64(cursor), uint64(anchor)
 		st.Cursor, st.Anchor = &c, &a
-		if ok && err == nil {
+		if ok {
 			for _, h := range heads {
 				st.Heads = append(st.Heads, h.String())
 			}
@@ -225,34 +224,16 @@ func (ns *noteState) presenceSnapshot() []Presence {
 	p := &ns.pres
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var text []rune
-	textFor := func() []rune {
-		if text != nil {
-			return text
-		}
-		if key != "?" && p.text.key == key {
-			text = p.text.runes
-			return text
-		}
-		s, err := doc.Text()
-		if err != nil {
-			text = []rune{}
-			return text
-		}
-		text = []rune(s)
-		p.text.key, p.text.runes = key, text
-		return text
-	}
 	out := make([]Presence, 0, len(p.remote))
 	for _, r := range p.remote {
 		if r.hasCursor && r.resolvedAt != key {
 			if r.resolvedAt == "" && r.heads != "" && r.heads == key {
 				// Same document as the sender's: the positions are exact.
 			} else {
-				t := textFor()
-				delta := reanchor(t, r.cursor, r.before, r.after) - r.cursor
-				r.cursor = clamp(r.cursor+delta, len(t))
-				r.anchor = clamp(r.anchor+delta, len(t))
+				at, total := reanchorIn(doc, r.cursor, r.before, r.after)
+				delta := at - r.cursor
+				r.cursor = clamp(r.cursor+delta, total)
+				r.anchor = clamp(r.anchor+delta, total)
 			}
 			r.resolvedAt = key
 		}

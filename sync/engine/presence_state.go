@@ -35,10 +35,6 @@ type presenceState struct {
 	remote map[string]*remotePresence
 	counts map[string]uint64 // highest count per sender+session
 	rates  map[string]*rate.Limiter
-	text   struct {
-		key   string
-		runes []rune
-	}
 }
 
 func (p *presenceState) init() {

@@ -1,6 +1,9 @@
 package engine
 
-import "slices"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // searchRadius bounds the search for a cursor's context around its old place.
 const searchRadius = 512
@@ -52,6 +55,22 @@ func reanchor(text []rune, pos int, before, after string) int {
 		return p
 	}
 	return clamp(pos, len(text))
+}
+
+// textWindower reads a stretch of a note's text (notebook.Note).
+type textWindower interface {
+	TextWindow(start, end int) ([]rune, int)
+}
+
+// reanchorIn is reanchor on doc's text, reading only the runes reanchor
+// may look at around pos (so a remote cursor is placed without copying the
+// whole note). It returns the position and the text's length.
+func reanchorIn(doc textWindower, pos int, before, after string) (at, total int) {
+	reach := searchRadius + utf8.RuneCountInString(before) + utf8.RuneCountInString(after)
+	lo := max(0, pos-reach)
+	window, total := doc.TextWindow(lo, pos+reach)
+	lo = min(lo, total)
+	return reanchor(window, pos-lo, before, after) + lo, total
 }
 
 func clamp(n, hi int) int { return max(0, min(n, hi)) }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,49 @@ func TestReanchor(t *testing.T) {
 	} {
 		if got := reanchor([]rune(tc.text), tc.pos, tc.before, tc.after); got != tc.want {
 			t.Errorf("reanchor(%q, %d, %q, %q) = %d, want %d", tc.text, tc.pos, tc.before, tc.after, got, tc.want)
+		}
+	}
+}
+
+// runeWindower serves windows of a text and records the widest asked for.
+type runeWindower struct {
+	text   []rune
+	widest int
+}
+
+func (w *runeWindower) TextWindow(start, end int) ([]rune, int) {
+	start, end = max(0, min(start, len(w.text))), max(0, min(end, len(w.text)))
+	end = max(end, start)
+	w.widest = max(w.widest, end-start)
+	return w.text[start:end], len(w.text)
+}
+
+// reanchorIn reads only a window around the cursor and places it exactly
+// where reanchor on the whole text would, on random texts with repeats.
+func TestReanchorInAWindowIsReanchor(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 3000 {
+		n := r.IntN(3000)
+		text := make([]rune, n)
+		for j := range text {
+			text[j] = rune('a' + r.IntN(3)) // small alphabet: many matches
+		}
+		ctx := func() string {
+			s := make([]rune, r.IntN(12))
+			for j := range s {
+				s[j] = rune('a' + r.IntN(3))
+			}
+			return string(s)
+		}
+		pos := r.IntN(n + 20) // also past the end: a cursor in a longer copy
+		before, after := ctx(), ctx()
+		w := &runeWindower{text: text}
+		got, total := reanchorIn(w, pos, before, after)
+		if want := reanchor(text, pos, before, after); got != want || total != n {
+			t.Fatalf("case %d: reanchorIn(%d, %q, %q) = %d (of %d), reanchor = %d", i, pos, before, after, got, total, want)
+		}
+		if limit := 2 * (searchRadius + len(before) + len(after)); w.widest > limit {
+			t.Fatalf("case %d: read %d runes, more than the %d it may look at", i, w.widest, limit)
 		}
 	}
 }

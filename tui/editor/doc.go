@@ -9,15 +9,17 @@
 //     app applies them, in order, to the CRDT (and commits/broadcasts).
 //     It also returns a tea.Cmd (OSC 52 clipboard on copy/cut).
 //   - Remote edits: ApplyRemote(splices) when the app knows the splices, or
-//     SetTextFromRemote(text) after a merge (one splice by trimming common
-//     prefix and suffix). The cursor, selection, peers, undo history and the
+//     SetTextFromRemote(text) when only the text is known (the changed
+//     stretches found by a multi-hunk diff). The cursor, selection, peers, undo history and the
 //     viewport's anchor (the first visible text, not a row number) shift so
 //     the user stays on the same text.
 //   - Undo/redo (ctrl+z, ctrl+y / ctrl+shift+z) revert only the user's own
 //     edits: entries are inverse splices rebased through remote edits, so a
 //     peer's text inside or next to the user's survives undo.
-//   - Presence: SetPeers draws collaborators' cursors, selections and names;
-//     Follow keeps one in view.
+//   - Presence: SetPeers draws collaborators' cursors, selections and names
+//     (every cursor on a row keeps a label, shortened alike when the row is
+//     full); those scrolled out of view are named at the top or bottom edge
+//     ("↑ ann", "↓ bob, cem"). Follow keeps one in view.
 //   - Drawing: View returns Height rows of Width cells (with ANSI styling);
 //     Cursor returns the real terminal cursor for tea.View.Cursor. Call
 //     SetOrigin with the editor's screen position so mouse coordinates map.

@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"strings"
 	"testing"
 
 	"charm.land/lipgloss/v2"
@@ -59,6 +60,66 @@ func TestGoldenBaseStyle(t *testing.T) {
 	e := newEd(t, 20, 3, "one two\nthree", WithStyles(s))
 	e.m.Select(4, 7)
 	e.m.SetPeers([]PeerCursor{{ID: "a", Name: "ann", Color: lipgloss.Color("1"), Cursor: 2, Anchor: 2}})
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+// offScreenEditor shows rows 3–5 of a 9-line text; ann is on line 0, bob
+// and cem on the last line, dee on a visible row.
+func offScreenEditor(t *testing.T, opts ...Option) *ed {
+	text := "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight"
+	e := newEd(t, 24, 3, text, opts...)
+	e.m.SetCursorPos(strings.Index(text, "three"))
+	e.m.ScrollBy(3)
+	last := len([]rune(text))
+	e.m.SetPeers([]PeerCursor{
+		{ID: "a", Name: "ann", Color: lipgloss.Color("#ff5f87"), Cursor: 2, Anchor: 2},
+		{ID: "b", Name: "bob", Color: lipgloss.Color("#5fafff"), Cursor: last, Anchor: last},
+		{ID: "d", Name: "dee", Color: lipgloss.Color("#d7af5f"), Cursor: strings.Index(text, "four"), Anchor: strings.Index(text, "four")},
+		{ID: "c", Name: "cem", Color: lipgloss.Color("#afff5f"), Cursor: last - 2, Anchor: last - 2},
+	})
+	return e
+}
+
+func TestGoldenOffScreenPeers(t *testing.T) {
+	e := offScreenEditor(t)
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+func TestGoldenOffScreenPeersNoColor(t *testing.T) {
+	e := offScreenEditor(t, WithNoColor(true))
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+// sharedLineEditor has three cursors on one short line (their names do
+// not all fit after it), two on a row filled to the last cell and two at
+// the end of a row filled but for its last cell.
+func sharedLineEditor(t *testing.T, opts ...Option) *ed {
+	text := "one two three\nabcdefghijklmnopqrstuvwx\nABCDEFGHIJKLMNOPQRSTUVW"
+	e := newEd(t, 24, 4, text, opts...)
+	full := strings.Index(text, "abc")
+	e.m.SetPeers([]PeerCursor{
+		{ID: "b", Name: "bob", Color: lipgloss.Color("#5fafff"), Cursor: 8, Anchor: 8},
+		{ID: "a", Name: "ann", Color: lipgloss.Color("#ff5f87"), Cursor: 0, Anchor: 0},
+		{ID: "c", Name: "cem", Color: lipgloss.Color("#afff5f"), Cursor: 13, Anchor: 13},
+		{ID: "d", Name: "dee", Color: lipgloss.Color("#d7af5f"), Cursor: full + 3, Anchor: full + 3},
+		{ID: "e", Name: "eve", Color: lipgloss.Color("#af87ff"), Cursor: full + 12, Anchor: full + 12},
+		{ID: "f", Name: "fay", Color: lipgloss.Color("#87d7d7"), Cursor: len([]rune(text)), Anchor: len([]rune(text))},
+		{ID: "g", Name: "gus", Color: lipgloss.Color("#d787d7"), Cursor: len([]rune(text)) - 1, Anchor: len([]rune(text)) - 1},
+	})
+	return e
+}
+
+func TestGoldenSharedLineLabels(t *testing.T) {
+	e := sharedLineEditor(t)
+	e.plain()
+	golden.RequireEqual(t, e.m.View())
+}
+
+func TestGoldenSharedLineLabelsNoColor(t *testing.T) {
+	e := sharedLineEditor(t, WithNoColor(true))
 	e.plain()
 	golden.RequireEqual(t, e.m.View())
 }

@@ -2,6 +2,8 @@ package editor
 
 import (
 	"image/color"
+	"sort"
+	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -152,7 +154,10 @@ func (w *rowWriter) end() { w.style(styText) }
 
 // View renders exactly Height rows of exactly Width cells, and only the rows
 // on screen. ANSI styling is included; the local cursor is not drawn (use
-// Cursor for the real terminal cursor).
+// Cursor for the real terminal cursor). Collaborators whose cursor is above
+// or below the visible rows are named by a marker at the right end of the
+// first or last row ("↑ ann", "↓ bob, cem"); it overlays those cells, so no
+// row is taken from the text and scrolling is unchanged.
 func (m *Model) View() string {
 	var sb strings.Builder
 	sb.Grow(m.height * (m.width + 8))
@@ -165,38 +170,54 @@ func (m *Model) View() string {
 		peerRows[i] = m.vposOf(p.Cursor)
 	}
 	w := rowWriter{sb: &sb, pairs: m.sty.pairs}
+	rows := make([]vpos, 0, m.height)
+	for v, more := m.vposOf(m.top), true; more && len(rows) < m.height; v, more = m.nextRow(v) {
+		rows = append(rows, v)
+	}
 	if m.markdown {
 		// Compile every style the visible rows need before writing (the
 		// writer holds the slice).
-		for v, more, y := m.vposOf(m.top), true, 0; more && y < m.height; y++ {
+		for _, v := range rows {
 			lay := m.buf.layout(v.li, m.width)
 			for _, mask := range m.mdMasks(v.li, lay) {
 				if mask != 0 {
 					m.mdStyle(mask)
 				}
 			}
-			v, more = m.nextRow(v)
 		}
 		w.md = m.mdPairs
 	}
-	v, more := m.vposOf(m.top), true
+	topMark, bottomMark := m.edgeMarkers(rows, peerRows)
+	curX, curY, curOK := m.CursorXY()
 	for y := 0; y < m.height; y++ {
 		if y > 0 {
 			sb.WriteByte('\n')
 		}
-		if !more {
+		var mark marker
+		switch {
+		case m.height == 1:
+			mark = topMark.join(bottomMark)
+		case y == 0:
+			mark = topMark
+		case y == m.height-1:
+			mark = bottomMark
+		}
+		if curOK && curY == y && curX >= m.width-mark.w {
+			mark = marker{} // it would hide the user's own cursor
+		}
+		if y >= len(rows) {
 			sb.WriteString(w.pairs[styText].pre)
-			sb.WriteString(spaces(m.width))
+			sb.WriteString(spaces(m.width - mark.w))
+			m.writeMarker(&w, mark)
 			sb.WriteString(w.pairs[styText].post)
 			continue
 		}
-		m.renderRow(&w, v, selS, selE, peerRows)
-		v, more = m.nextRow(v)
+		m.renderRow(&w, rows[y], selS, selE, peerRows, mark)
 	}
 	return sb.String()
 }
 
-func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos) {
+func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos, mark marker) {
 	sb := w.sb
 	ln := m.buf.lines[v.li]
 	lay := m.buf.layout(v.li, m.width)
@@ -206,6 +227,20 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 	if m.markdown {
 		md = m.mdMasks(v.li, lay)
 	}
+	// The cells this row may use: the edge marker, then the labels of the
+	// cursors on it, are kept free at the right.
+	avail := m.width - mark.w
+	limit := avail
+	labels := m.rowLabels(v, peerRows)
+	var names []string
+	labelW := 0
+	if len(labels) > 0 {
+		own := -1
+		if m.vposOf(m.cursor) == v {
+			own = m.xOf(m.cursor)
+		}
+		names, labelW, limit = m.placeLabels(labels, own, m.rowWidth(v, lay, from, to, selS, selE), avail)
+	}
 	x := 0
 	// Each row opens and closes the base text style, so rows stand alone
 	// and the padding carries the base style (e.g. a background).
@@ -214,8 +249,8 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 	w.cur = styText
 	for gi := from; gi < to; gi++ {
 		g := lay.gs[gi]
-		if x+int(g.w) > m.width {
-			break // a hanging space or a glyph wider than the view
+		if x+int(g.w) > limit {
+			break // a hanging space, a glyph wider than the view, or labels
 		}
 		pos := ln.start + int(g.off)
 		r := text[pos]
@@ -237,21 +272,55 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos)
 		}
 		x += int(g.w)
 	}
-	if v.r == lay.rowCount()-1 && x < m.width {
+	if v.r == lay.rowCount()-1 && x < limit {
 		// The cell after a line's text shows a peer cursor there, or that
 		// the selection includes the newline.
-		eol := ln.start + ln.n
-		id := m.pairs(text, eol, eol+1, selS, selE, false)
-		if id != styText && (eol < len(text) || id != stySel) {
+		if id := m.eolStyle(ln, selS, selE); id != styText {
 			w.style(id)
 			sb.WriteByte(' ')
 			x++
 		}
 	}
 	w.end()
-	x = m.writeLabels(sb, v, x, peerRows)
-	sb.WriteString(spaces(m.width - x))
+	sb.WriteString(spaces(limit - x))
+	x = max(x, limit)
+	for i, name := range names {
+		p := m.sty.pairs[m.peers[labels[i]].label]
+		sb.WriteByte(' ')
+		sb.WriteString(p.pre)
+		sb.WriteString(name)
+		sb.WriteString(p.post)
+		sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
+	}
+	x += labelW
+	sb.WriteString(spaces(avail - x))
+	m.writeMarker(w, mark)
 	sb.WriteString(base.post)
+}
+
+// eolStyle is the style of the cell after a line's text: a peer cursor
+// there, or the own selection including the newline; styText for none.
+func (m *Model) eolStyle(ln line, selS, selE int) int {
+	text := m.buf.text
+	eol := ln.start + ln.n
+	id := m.pairs(text, eol, eol+1, selS, selE, false)
+	if id != styText && (eol < len(text) || id != stySel) {
+		return id
+	}
+	return styText
+}
+
+// rowWidth is how many cells row v's text takes, with the cell after a
+// line's end when that shows a cursor or the selection.
+func (m *Model) rowWidth(v vpos, lay *layout, from, to, selS, selE int) int {
+	x := 0
+	for gi := from; gi < to && x+int(lay.gs[gi].w) <= m.width; gi++ {
+		x += int(lay.gs[gi].w)
+	}
+	if v.r == lay.rowCount()-1 && x < m.width && m.eolStyle(m.buf.lines[v.li], selS, selE) != styText {
+		x++
+	}
+	return x
 }
 
 // pairs picks the style of the glyph [pos, end): a peer's cursor first, then
@@ -277,27 +346,180 @@ func (m *Model) pairs(text []rune, pos, end, selS, selE int, ctrl bool) int {
 	return styText
 }
 
-// writeLabels writes the names of peers whose cursor is on row v after the
-// text, separated by a space, truncated to the free cells.
-func (m *Model) writeLabels(sb *strings.Builder, v vpos, x int, peerRows []vpos) int {
+// rowLabels returns the peers whose cursor is on row v, left to right.
+func (m *Model) rowLabels(v vpos, peerRows []vpos) []int {
+	var on []int
 	for i, pv := range peerRows {
-		free := m.width - x - 1
-		if pv != v || free < 2 {
-			continue
+		if pv == v {
+			on = append(on, i)
 		}
-		name := truncate(m.buf.method, m.peers[i].Name, free)
-		if name == "" {
-			continue
-		}
-		p := m.sty.pairs[m.peers[i].label]
-		sb.WriteByte(' ')
-		sb.WriteString(p.pre)
-		sb.WriteString(name)
-		sb.WriteString(p.post)
-		sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
-		x += 1 + m.buf.method.StringWidth(name)
 	}
-	return x
+	sort.SliceStable(on, func(a, b int) bool { return m.peers[on[a]].Cursor < m.peers[on[b]].Cursor })
+	return on
+}
+
+// placeLabels fits the names of the peers on a row whose text takes textW
+// of the avail cells. Names go after the text, each after a space, whole if
+// they fit and shortened alike otherwise. When even one character each does
+// not fit, the labels overlay the row's last cells, sparing the cursors on
+// the row if they can (else taking up to half the row, or all of it), so
+// every cursor on the row stays named. own is the column of the user's
+// cursor on the row (-1: not on it), spared like the others. It returns
+// the names, the cells they take with their spaces, and how many cells
+// remain for the text.
+func (m *Model) placeLabels(labels []int, own, textW, avail int) (names []string, width, limit int) {
+	full := make([]string, len(labels))
+	keep := own + 1 // the row's cells up to its last cursor's (own: -1 for none)
+	for i, pi := range labels {
+		full[i] = m.peers[pi].Name
+		keep = max(keep, m.xOf(m.peers[pi].Cursor)+1)
+	}
+	free := max(avail-textW, 0)
+	if names, width = fitNames(m.buf.method, full, free); names != nil {
+		return names, width, min(textW, avail)
+	}
+	for _, budget := range []int{avail - keep, avail / 2, avail} {
+		if names, width = fitNames(m.buf.method, full, budget); names != nil {
+			return names, width, avail - width
+		}
+	}
+	return nil, 0, avail // more cursors than cells: the cursors alone show
+}
+
+// fitNames shortens names alike until, each after a space, they fit in
+// budget cells: whole names first, then cut to the same width with an
+// ellipsis, at worst one character each. It returns nil when even that
+// does not fit.
+func fitNames(method ansi.Method, names []string, budget int) ([]string, int) {
+	widest := 0
+	for _, n := range names {
+		widest = max(widest, method.StringWidth(n))
+	}
+	out := make([]string, len(names))
+	for c := widest; c >= 1; c-- {
+		total := 0
+		for i, n := range names {
+			out[i] = shorten(method, n, c)
+			total += 1 + method.StringWidth(out[i])
+		}
+		if total <= budget {
+			return out, total
+		}
+	}
+	return nil, 0
+}
+
+// shorten cuts name to c cells: with an ellipsis from 4 cells ("caro…"),
+// below that its first characters ("ca"), which read better than "c…".
+func shorten(method ansi.Method, name string, c int) string {
+	if method.StringWidth(name) <= c {
+		return name
+	}
+	if c >= 4 {
+		return method.Truncate(name, c, "…")
+	}
+	if s := method.Truncate(name, c, ""); s != "" {
+		return s
+	}
+	return "…" // a wide first character in one cell
+}
+
+// marker is an edge marker: an arrow and the names of collaborators whose
+// cursors are off screen in that direction, in their label styles.
+type marker struct {
+	parts []markPart
+	w     int // cells, with the leading space
+}
+
+type markPart struct {
+	text  string
+	style int // a pairs index
+}
+
+// join puts two markers on one row (a one-row view).
+func (a marker) join(b marker) marker {
+	return marker{parts: append(append([]markPart{}, a.parts...), b.parts...), w: a.w + b.w}
+}
+
+// edgeMarkers builds the markers for the peers whose cursors are above the
+// first visible row and below the last one.
+func (m *Model) edgeMarkers(rows []vpos, peerRows []vpos) (top, bottom marker) {
+	if len(m.peers) == 0 || len(rows) == 0 {
+		return marker{}, marker{}
+	}
+	first, last := rows[0], rows[len(rows)-1]
+	var above, below []int
+	for i, pv := range peerRows {
+		switch {
+		case pv.less(first):
+			above = append(above, i)
+		case last.less(pv):
+			below = append(below, i)
+		}
+	}
+	budget := max(m.width/2, min(m.width, 8))
+	if m.height == 1 && len(above) > 0 && len(below) > 0 {
+		budget /= 2
+	}
+	return m.edgeMarker("↑", above, budget), m.edgeMarker("↓", below, budget)
+}
+
+// edgeMarker names peers after arrow in at most budget cells: " ↑ ann,
+// bob", then " +N" for the names that do not fit; the first name is cut
+// rather than left out.
+func (m *Model) edgeMarker(arrow string, peers []int, budget int) marker {
+	if len(peers) == 0 || budget < 4 {
+		return marker{}
+	}
+	method := m.buf.method
+	mk := marker{parts: []markPart{{" " + arrow + " ", styText}}}
+	mk.w = 2 + method.StringWidth(arrow)
+	for i, pi := range peers {
+		p := &m.peers[pi]
+		sep := 0
+		if i > 0 {
+			sep = 2
+		}
+		rest := len(peers) - i - 1
+		more := 0
+		if rest > 0 {
+			more = 2 + len(strconv.Itoa(rest))
+		}
+		name := p.Name
+		room := budget - mk.w - sep - more
+		if nw := method.StringWidth(name); nw > room {
+			if i > 0 {
+				mk.parts = append(mk.parts, markPart{" +" + strconv.Itoa(len(peers)-i), styText})
+				mk.w += 2 + len(strconv.Itoa(len(peers)-i))
+				return mk
+			}
+			name = shorten(method, name, max(room, 1))
+		}
+		if i > 0 {
+			mk.parts = append(mk.parts, markPart{", ", styText})
+		}
+		mk.parts = append(mk.parts, markPart{name, p.label})
+		mk.w += sep + method.StringWidth(name)
+	}
+	if mk.w > budget {
+		return marker{} // a view too narrow to name anyone
+	}
+	return mk
+}
+
+// writeMarker writes an edge marker, leaving the base text style on.
+func (m *Model) writeMarker(w *rowWriter, mk marker) {
+	for _, p := range mk.parts {
+		if p.style == styText {
+			w.sb.WriteString(p.text)
+			continue
+		}
+		s := m.sty.pairs[p.style]
+		w.sb.WriteString(s.pre)
+		w.sb.WriteString(p.text)
+		w.sb.WriteString(s.post)
+		w.sb.WriteString(m.sty.pairs[styText].pre) // the label's reset ended it
+	}
 }
 
 // truncate cuts s to at most w cells (as measured by method) at a

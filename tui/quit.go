@@ -6,6 +6,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // requestQuit quits, first asking once when collaborators are connected:
@@ -60,7 +62,7 @@ func (d *quitDialog) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 
 func (d *quitDialog) view(a *App, maxW int) (string, int, int, bool) {
 	w := max(10, maxW-4)
-	who := joinNames(d.names)
+	who := display.List(d.names)
 	verb := "is"
 	if len(d.names) > 1 {
 		verb = "are"
@@ -73,16 +75,4 @@ func (d *quitDialog) view(a *App, maxW int) (string, int, int, bool) {
 		wrapText(text, w), "",
 		a.hintBox(w, yes, no),
 	}, "\n"), 0, 0, false
-}
-
-// joinNames lists names as people write them: "ann", "ann and bob",
-// "ann, bob and cem".
-func joinNames(names []string) string {
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

@@ -61,3 +61,15 @@ func ID(id string) string {
 func isBidiControl(r rune) bool {
 	return unicode.Is(unicode.Bidi_Control, r)
 }
+
+// List joins names as people write them: "ann", "ann and bob",
+// "ann, bob and cem".
+func List(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

@@ -60,3 +60,19 @@ func TestName(t *testing.T) {
 		t.Errorf("Name without a name = %q", got)
 	}
 }
+
+func TestListReadsAsPeopleWrite(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"ann"}, "ann"},
+		{[]string{"ann", "bob"}, "ann and bob"},
+		{[]string{"ann", "bob", "cem"}, "ann, bob and cem"},
+	} {
+		if got := List(c.names); got != c.want {
+			t.Errorf("List(%q) = %q, want %q", c.names, got, c.want)
+		}
+	}
+}

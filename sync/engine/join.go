@@ -12,6 +12,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/wire"
 )
@@ -278,7 +279,7 @@ func (e *Engine) unavailable(refused []*conn) error {
 		has = "don't"
 	}
 	return &PeerError{
-		msg:   fmt.Sprintf("%s %s have this note (any more?): ask for a new ticket", andList(names), has),
+		msg:   fmt.Sprintf("%s %s have this note (any more?): ask for a new ticket", display.List(names), has),
 		kind:  ErrUnavailable,
 		cause: fmt.Errorf("%w at %s", ErrUnavailable, strings.Join(keys, ", ")),
 	}
@@ -294,7 +295,7 @@ func (e *Engine) closedBeforeNote(closed []*conn) error {
 		reasons[i] = c.pid.String() + ": " + c.closeReason()
 	}
 	return &PeerError{
-		msg:   fmt.Sprintf("the connection to %s closed before the note arrived: try again", andList(names)),
+		msg:   fmt.Sprintf("the connection to %s closed before the note arrived: try again", display.List(names)),
 		kind:  ErrUnreachable,
 		cause: errors.New(strings.Join(reasons, "; ")),
 	}

@@ -251,14 +251,3 @@ func (e *Engine) whoAt(pid peer.ID, at ma.Multiaddr) string {
 	}
 	return e.who(pid)
 }
-
-// andList joins names as people write them: "a", "a and b", "a, b and c".
-func andList(names []string) string {
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-}

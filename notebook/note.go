@@ -284,6 +284,10 @@ func (n *Note) storeLocked() error {
 			n.compactRefusedAt = size
 			return nil
 		}
+		if err != nil && !errors.Is(err, ErrHousekeeping) {
+			// The records are in the log; only the compaction failed.
+			err = fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
+		}
 		return err
 	}
 	return nil
@@ -486,7 +490,7 @@ func (n *Note) writeView() error {
 		hs[i] = h.String()
 	}
 	if err := n.log.WriteView(store.View{Title: title, Text: text, Heads: hs}); err != nil {
-		return fmt.Errorf("cache view of note %s: %w", n.ID, err)
+		return fmt.Errorf("note %s: %w: could not update the view cache: %w", n.ID, ErrHousekeeping, err)
 	}
 	n.viewAt, n.viewStale = time.Now(), false
 	return nil
@@ -501,16 +505,34 @@ func (n *Note) Saved() bool {
 	return edits == 0 && n.committing.Load() == 0 && n.unsavedN.Load() == 0
 }
 
-// Close stores everything and releases the note's files.
+// Close stores everything and releases the note's files. An error that
+// wraps ErrHousekeeping means every edit was stored and only the view cache
+// or a compaction failed; if anything else failed, the error does not wrap
+// ErrHousekeeping (upkeep failures are then only mentioned in its text).
 func (n *Note) Close() error {
-	_, err := n.Flush()
-	return errors.Join(err, n.step(func() error {
-		var err error
+	_, flushErr := n.Flush()
+	var viewErr error
+	closeErr := n.step(func() error {
 		if n.viewStale {
-			err = n.writeView()
+			viewErr = n.writeView()
 		}
-		return errors.Join(err, n.log.Close(), n.doc.Close())
-	}))
+		return errors.Join(n.log.Close(), n.doc.Close())
+	})
+	var failed, upkeep []error
+	for _, err := range []error{flushErr, viewErr, closeErr} {
+		if errors.Is(err, ErrHousekeeping) {
+			upkeep = append(upkeep, err)
+		} else if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return errors.Join(upkeep...)
+	}
+	for _, err := range upkeep {
+		failed = append(failed, fmt.Errorf("also: %v", err))
+	}
+	return errors.Join(failed...)
 }
 
 // Kick wakes Run to look at the commit policy now: call it after an edit

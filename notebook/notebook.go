@@ -20,6 +20,11 @@ import (
 var (
 	ErrNotFound  = errors.New("no such note")
 	ErrAmbiguous = errors.New("more than one note matches")
+	// ErrHousekeeping: the edits are stored durably in the log, but
+	// writing the view cache or compacting the log failed (a full disk, a
+	// read-only note directory). Callers report it as a warning, never as
+	// a failed edit.
+	ErrHousekeeping = errors.New("edits stored, but the note's upkeep failed")
 )
 
 // AmbiguousError lists the notes a NOTE argument could mean.

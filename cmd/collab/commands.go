@@ -178,7 +178,13 @@ func withNote(e *env, arg string, f func(n *notebook.Note) error) error {
 	}
 	ferr := f(n)
 	// Close stores edits even when f failed halfway: nothing typed is dropped.
-	return errors.Join(ferr, n.Close())
+	cerr := n.Close()
+	if ferr == nil && errors.Is(cerr, notebook.ErrHousekeeping) {
+		// The edit is durably stored: a warning, not a failure.
+		fmt.Fprintf(e.stderr, "collab: warning: %v\n", cerr)
+		return nil
+	}
+	return errors.Join(ferr, cerr)
 }
 
 func cmdCat(e *env, args []string) error {

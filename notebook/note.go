@@ -179,6 +179,11 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog) (*Note, []er
 			return nil, warnings, err
 		}
 	}
+	if nb.readOnly {
+		// Left out of this document, but left on disk for a writer to
+		// set aside; a repair is not stored either.
+		return n, warnings, nil
+	}
 	// A document that needed repair (e.g. a missing body) saves it now.
 	if _, err := n.Flush(); err != nil {
 		doc.Close()
@@ -338,6 +343,10 @@ func (n *Note) reloadLocked() error {
 // manual recovery) and compacts, so the log and the snapshot no longer
 // hold them: the document left them out already.
 func (n *Note) setAsideLocked(poisonous []*crdt.Rejected) error {
+	if n.nb.readOnly {
+		// Left out of this document; a writer sets them aside on disk.
+		return nil
+	}
 	for _, r := range poisonous {
 		name := r.Hash.String()
 		if r.Hash == (crdt.ChangeHash{}) {
@@ -475,21 +484,33 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 }
 
 // writeView caches title and text on disk for fast opening and listing.
-func (n *Note) writeView() error {
+// viewNow is what the view cache should say now.
+func (n *Note) viewNow() (store.View, error) {
 	title := n.doc.Title()
 	text, err := n.doc.Text()
 	if err != nil {
-		return err
+		return store.View{}, err
 	}
 	heads, err := n.doc.Heads()
 	if err != nil {
-		return err
+		return store.View{}, err
 	}
 	hs := make([]string, len(heads))
 	for i, h := range heads {
 		hs[i] = h.String()
 	}
-	if err := n.log.WriteView(store.View{Title: title, Text: text, Heads: hs}); err != nil {
+	return store.View{Title: title, Text: text, Heads: hs}, nil
+}
+
+func (n *Note) writeView() error {
+	if n.nb.readOnly {
+		return nil // a read-only notebook leaves its cache as it is
+	}
+	v, err := n.viewNow()
+	if err != nil {
+		return err
+	}
+	if err := n.log.WriteView(v); err != nil {
 		return fmt.Errorf("note %s: %w: could not update the view cache: %w", n.ID, ErrHousekeeping, err)
 	}
 	n.viewAt, n.viewStale = time.Now(), false

@@ -61,6 +61,14 @@
 // truncates back to the previous end and returns the error, so earlier data is
 // never harmed.
 //
+// # Read-only notebooks
+//
+// OpenReadOnly serves the commands that only read (cat, ls, log, export,
+// search) where the user may only read the notebook. It creates, chmods and
+// cleans up nothing; notes open their logs and lock files O_RDONLY and take
+// only shared locks (flock works through a read-only descriptor), and every
+// write fails with ErrReadOnly.
+//
 // # Why flock
 //
 // Several collab processes (an editor, `collab ls`, a second editor window)

@@ -243,4 +243,6 @@ var (
 	ErrInvalidID = errors.New("invalid note id")
 	// ErrInvalidRecord: an empty record or one larger than MaxRecordSize.
 	ErrInvalidRecord = errors.New("invalid record")
+	// ErrReadOnly: a write through a Notebook opened with OpenReadOnly.
+	ErrReadOnly = errors.New("notebook opened read-only")
 )

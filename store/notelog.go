@@ -63,11 +63,12 @@ type View struct {
 // at once (flock on the note's lock file). Callbacks passed to it (Compact's
 // save) must not call back into the same NoteLog.
 type NoteLog struct {
-	mu  sync.Mutex
-	id  string
-	dir string
+	mu       sync.Mutex
+	id       string
+	dir      string
+	readOnly bool // opened by a read-only Notebook: never writes, never locks exclusively
 
-	lockF *os.File // opened once; flock target
+	lockF *os.File // opened once; flock target; nil when read-only and there is none
 
 	loaded bool
 	closed bool
@@ -90,13 +91,41 @@ type logDamage struct {
 	off, n int64
 }
 
-func openNoteLog(id, dir string) (*NoteLog, error) {
+func openNoteLog(id, dir string, readOnly bool) (*NoteLog, error) {
+	if readOnly {
+		// flock(2) takes a shared lock through a read-only descriptor. A
+		// note without a lock file (someone removed it) is read unlocked:
+		// a write in progress then looks like a torn tail, which readers
+		// already stop at.
+		f, err := os.Open(filepath.Join(dir, lockName))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return &NoteLog{id: id, dir: dir, readOnly: true, lockF: f, badTail: -1}, nil
+	}
 	// A lock file is never removed, but recreate it if someone did.
 	f, err := openOrCreatePrivate(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, err
 	}
 	return &NoteLog{id: id, dir: dir, lockF: f, badTail: -1}, nil
+}
+
+// writable refuses a write on a NoteLog of a read-only Notebook.
+func (l *NoteLog) writable(what string) error {
+	if l.readOnly {
+		return fmt.Errorf("%s note %s: %w", what, l.id, ErrReadOnly)
+	}
+	return nil
+}
+
+// logFlag is how log files are opened: read-write for a writer, which
+// repairs torn tails and appends through the same descriptor.
+func (l *NoteLog) logFlag() int {
+	if l.readOnly {
+		return os.O_RDONLY
+	}
+	return os.O_RDWR
 }
 
 // ID returns the note's id.
@@ -115,7 +144,9 @@ func (l *NoteLog) Close() error {
 		errs = append(errs, l.logF.Close())
 		l.logF = nil
 	}
-	errs = append(errs, l.lockF.Close())
+	if l.lockF != nil {
+		errs = append(errs, l.lockF.Close())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close note %s: %w", l.id, err)
 	}
@@ -172,6 +203,9 @@ func (l *NoteLog) usable(needLoaded bool) error {
 }
 
 func (l *NoteLog) flock(how int) error {
+	if l.lockF == nil {
+		return nil
+	}
 	for {
 		err := unix.Flock(int(l.lockF.Fd()), how)
 		if err != unix.EINTR {
@@ -288,7 +322,7 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 	// A snap.<gen+1> without its log is the leftover of an interrupted
 	// compaction; it is ignored and replaced by the next one.
 
-	f, err := os.OpenFile(l.path(logName(gen)), os.O_RDWR, 0)
+	f, err := os.OpenFile(l.path(logName(gen)), l.logFlag(), 0)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
 	}
@@ -430,7 +464,7 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 		}
 		// Generation gen is complete and immutable; continue in gen+1 from
 		// its start. Its snapshot holds nothing we have not read.
-		nf, err := os.OpenFile(l.path(next), os.O_RDWR, 0)
+		nf, err := os.OpenFile(l.path(next), l.logFlag(), 0)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return out, fmt.Errorf("note %s: %s already removed: %w", l.id, next, ErrStale)
@@ -507,6 +541,9 @@ func (l *NoteLog) Append(records ...[]byte) (others [][]byte, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
+		return nil, err
+	}
+	if err := l.writable("append to"); err != nil {
 		return nil, err
 	}
 	if err := l.lock(unix.LOCK_EX); err != nil {
@@ -589,6 +626,9 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.writable("compact"); err != nil {
 		return err
 	}
 	if err := l.lock(unix.LOCK_EX); err != nil {
@@ -760,6 +800,9 @@ func (l *NoteLog) WriteView(v View) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.writable("write view of"); err != nil {
 		return err
 	}
 	v.Position = Position{Gen: l.gen, Offset: l.pos}

@@ -179,6 +179,11 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog) (*Note, []er
 			return nil, warnings, err
 		}
 	}
+	if nb.readOnly {
+		// Left out of this document, but left on disk for a writer to
+		// set aside; a repair is not stored either.
+		return n, warnings, nil
+	}
 	// A document that needed repair (e.g. a missing body) saves it now.
 	if _, err := n.Flush(); err != nil {
 		doc.Close()
@@ -284,6 +289,10 @@ func (n *Note) storeLocked() error {
 			n.compactRefusedAt = size
 			return nil
 		}
+		if err != nil && !errors.Is(err, ErrHousekeeping) {
+			// The records are in the log; only the compaction failed.
+			err = fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
+		}
 		return err
 	}
 	return nil
@@ -334,6 +343,10 @@ func (n *Note) reloadLocked() error {
 // manual recovery) and compacts, so the log and the snapshot no longer
 // hold them: the document left them out already.
 func (n *Note) setAsideLocked(poisonous []*crdt.Rejected) error {
+	if n.nb.readOnly {
+		// Left out of this document; a writer sets them aside on disk.
+		return nil
+	}
 	for _, r := range poisonous {
 		name := r.Hash.String()
 		if r.Hash == (crdt.ChangeHash{}) {
@@ -471,22 +484,34 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 }
 
 // writeView caches title and text on disk for fast opening and listing.
-func (n *Note) writeView() error {
+// viewNow is what the view cache should say now.
+func (n *Note) viewNow() (store.View, error) {
 	title := n.doc.Title()
 	text, err := n.doc.Text()
 	if err != nil {
-		return err
+		return store.View{}, err
 	}
 	heads, err := n.doc.Heads()
 	if err != nil {
-		return err
+		return store.View{}, err
 	}
 	hs := make([]string, len(heads))
 	for i, h := range heads {
 		hs[i] = h.String()
 	}
-	if err := n.log.WriteView(store.View{Title: title, Text: text, Heads: hs}); err != nil {
-		return fmt.Errorf("cache view of note %s: %w", n.ID, err)
+	return store.View{Title: title, Text: text, Heads: hs}, nil
+}
+
+func (n *Note) writeView() error {
+	if n.nb.readOnly {
+		return nil // a read-only notebook leaves its cache as it is
+	}
+	v, err := n.viewNow()
+	if err != nil {
+		return err
+	}
+	if err := n.log.WriteView(v); err != nil {
+		return fmt.Errorf("note %s: %w: could not update the view cache: %w", n.ID, ErrHousekeeping, err)
 	}
 	n.viewAt, n.viewStale = time.Now(), false
 	return nil
@@ -501,16 +526,34 @@ func (n *Note) Saved() bool {
 	return edits == 0 && n.committing.Load() == 0 && n.unsavedN.Load() == 0
 }
 
-// Close stores everything and releases the note's files.
+// Close stores everything and releases the note's files. An error that
+// wraps ErrHousekeeping means every edit was stored and only the view cache
+// or a compaction failed; if anything else failed, the error does not wrap
+// ErrHousekeeping (upkeep failures are then only mentioned in its text).
 func (n *Note) Close() error {
-	_, err := n.Flush()
-	return errors.Join(err, n.step(func() error {
-		var err error
+	_, flushErr := n.Flush()
+	var viewErr error
+	closeErr := n.step(func() error {
 		if n.viewStale {
-			err = n.writeView()
+			viewErr = n.writeView()
 		}
-		return errors.Join(err, n.log.Close(), n.doc.Close())
-	}))
+		return errors.Join(n.log.Close(), n.doc.Close())
+	})
+	var failed, upkeep []error
+	for _, err := range []error{flushErr, viewErr, closeErr} {
+		if errors.Is(err, ErrHousekeeping) {
+			upkeep = append(upkeep, err)
+		} else if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return errors.Join(upkeep...)
+	}
+	for _, err := range upkeep {
+		failed = append(failed, fmt.Errorf("also: %v", err))
+	}
+	return errors.Join(failed...)
 }
 
 // Kick wakes Run to look at the commit policy now: call it after an edit

@@ -20,6 +20,11 @@ import (
 var (
 	ErrNotFound  = errors.New("no such note")
 	ErrAmbiguous = errors.New("more than one note matches")
+	// ErrHousekeeping: the edits are stored durably in the log, but
+	// writing the view cache or compacting the log failed (a full disk, a
+	// read-only note directory). Callers report it as a warning, never as
+	// a failed edit.
+	ErrHousekeeping = errors.New("edits stored, but the note's upkeep failed")
 )
 
 // AmbiguousError lists the notes a NOTE argument could mean.
@@ -44,6 +49,7 @@ type Notebook struct {
 	store     *store.Notebook
 	author    string
 	compactAt int64
+	readOnly  bool
 }
 
 // Options say how a notebook is opened. The zero value is the default.
@@ -55,6 +61,11 @@ type Options struct {
 	// into a new snapshot; 0 means DefaultCompactAt. Tests use a tiny value
 	// to compact constantly.
 	CompactAt int64
+	// ReadOnly opens an existing notebook for reading only (cat, ls, log,
+	// export, search on a notebook the user may only read): nothing is
+	// created, repaired, cached or locked exclusively, and every edit
+	// fails with store.ErrReadOnly.
+	ReadOnly bool
 }
 
 // Open opens (creating if needed) the notebook at home. author names this
@@ -65,7 +76,11 @@ func Open(home, author string) (*Notebook, error) {
 
 // OpenWith opens (creating if needed) the notebook at home with opts.
 func OpenWith(home string, opts Options) (*Notebook, error) {
-	st, err := store.Open(home)
+	open := store.Open
+	if opts.ReadOnly {
+		open = store.OpenReadOnly
+	}
+	st, err := open(home)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +90,7 @@ func OpenWith(home string, opts Options) (*Notebook, error) {
 	if opts.CompactAt <= 0 {
 		opts.CompactAt = DefaultCompactAt
 	}
-	return &Notebook{store: st, author: opts.Author, compactAt: opts.CompactAt}, nil
+	return &Notebook{store: st, author: opts.Author, compactAt: opts.CompactAt, readOnly: opts.ReadOnly}, nil
 }
 
 // DefaultAuthor is the display name when none is given: $COLLAB_NAME, else
@@ -238,11 +253,18 @@ func (nb *Notebook) summariseView(id crdt.DocumentID) (Summary, string, error) {
 		if err != nil {
 			return Summary{}, "", err
 		}
-		if err := n.writeView(); err != nil {
-			return Summary{}, "", err
-		}
-		if v, _, err = log.ReadView(); err != nil {
-			return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
+		if nb.readOnly {
+			// Summarised from the note itself; the cache stays as it is.
+			if v, err = n.viewNow(); err != nil {
+				return Summary{}, "", err
+			}
+		} else {
+			if err := n.writeView(); err != nil {
+				return Summary{}, "", err
+			}
+			if v, _, err = log.ReadView(); err != nil {
+				return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
+			}
 		}
 	}
 	return summary(id, v, log.Modified()), v.Text, nil

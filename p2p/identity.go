@@ -1,6 +1,8 @@
 package p2p
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -17,9 +19,9 @@ import (
 )
 
 // ErrKeyDamaged is returned (wrapped) by LoadOrCreateIdentity when the key
-// file decodes but its halves do not belong together: what it signs does
-// not verify under the public key (and peer ID) it declares, so every
-// connection would fail.
+// file decodes as an Ed25519 key whose public half is not the one its
+// private half gives: a damaged file. libp2p does not check this, and such a
+// key would sign handshakes that every peer rejects, so every dial would fail.
 var ErrKeyDamaged = errors.New("identity key is damaged")
 
 // ErrKeyPermissions is returned (wrapped) by LoadOrCreateIdentity when the
@@ -31,7 +33,9 @@ var ErrKeyPermissions = errors.New("identity key is accessible by other users")
 // 0600 (its directory is created with mode 0700 if missing). Like ssh, it
 // refuses a key file that the group or others may access, with an error that
 // wraps ErrKeyPermissions and suggests chmod 600; it never changes the mode of
-// an existing file itself.
+// an existing file itself. A key whose public half does not match its
+// private half (a damaged file) is refused with an error that wraps
+// ErrKeyDamaged, names the file and says what to do.
 //
 // The file holds the key in libp2p's protobuf encoding
 // (crypto.MarshalPrivateKey).
@@ -101,27 +105,27 @@ func loadIdentity(path string) (crypto.PrivKey, error) {
 	if key.Type() != cryptopb.KeyType_Ed25519 {
 		return nil, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
 	}
-	if err := checkKeyPair(key); err != nil {
-		return nil, fmt.Errorf("load identity: %s: %w (%v); move it aside to start with a new identity, which peers will see as a new peer", path, ErrKeyDamaged, err)
+	if err := checkKeyHalves(key); err != nil {
+		return nil, fmt.Errorf("load identity: %s: %w (%v); restore it from a backup, or move it aside "+
+			"to start with a new identity (collaborators then see a new peer ID and must share the notes again)",
+			path, ErrKeyDamaged, err)
 	}
 	return key, nil
 }
 
-// checkKeyPair signs with key and verifies with its public half: an Ed25519
-// key file holds both, and a flipped bit in either leaves a key that
-// decodes yet cannot prove the peer ID derived from it.
-func checkKeyPair(key crypto.PrivKey) error {
-	msg := []byte("collab identity self-check")
-	sig, err := key.Sign(msg)
+// checkKeyHalves checks that the public half stored in an Ed25519 key is the
+// one its seed derives.
+func checkKeyHalves(key crypto.PrivKey) error {
+	raw, err := key.Raw()
 	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+		return err
 	}
-	ok, err := key.GetPublic().Verify(msg, sig)
-	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+	if len(raw) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%d key bytes, want %d", len(raw), ed25519.PrivateKeySize)
 	}
-	if !ok {
-		return errors.New("its public key does not match its private key")
+	derived := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
+	if !bytes.Equal(derived[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
+		return errors.New("its public half does not match its private half")
 	}
 	return nil
 }

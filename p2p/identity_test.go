@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -66,6 +67,44 @@ func TestIdentityCreatedOnceUnderRace(t *testing.T) {
 	for i, k := range keys {
 		if k == nil || !k.Equals(keys[0]) {
 			t.Fatalf("racer %d has another key than racer 0", i)
+		}
+	}
+}
+
+// A flipped bit anywhere in the key file is never taken for a key: libp2p
+// decodes an Ed25519 key without checking that its halves belong together,
+// and a key whose public half is wrong makes every dial fail with no clear
+// reason. A flip in the 64 key bytes is refused with ErrKeyDamaged and an
+// error naming the file; a flip elsewhere fails to decode or (in bytes the
+// decoder ignores) still gives the same key.
+func TestIdentityRejectsFlippedBits(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.key")
+	orig, err := LoadOrCreateIdentity(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyStart := len(data) - 64 // protobuf: type, then the 64 key bytes last
+	path := filepath.Join(dir, "identity.key")
+	for bit := 0; bit < len(data)*8; bit++ {
+		flipped := append([]byte(nil), data...)
+		flipped[bit/8] ^= 1 << (bit % 8)
+		if err := os.WriteFile(path, flipped, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key, err := LoadOrCreateIdentity(path)
+		if bit/8 >= keyStart {
+			if !errors.Is(err, ErrKeyDamaged) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("bit %d of the key bytes flipped: err = %v, want ErrKeyDamaged naming %s", bit-8*keyStart, err, path)
+			}
+			continue
+		}
+		if err == nil && !key.Equals(orig) {
+			t.Fatalf("bit %d flipped: accepted as another key", bit)
 		}
 	}
 }

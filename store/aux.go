@@ -27,6 +27,9 @@ func (l *NoteLog) WriteAux(name string, data []byte) error {
 	if err := l.usable(false); err != nil {
 		return err
 	}
+	if err := l.writable("write " + name + " of"); err != nil {
+		return err
+	}
 	if err := writeFileAtomic(l.path("aux."+name), encodeBlob(auxMagic, data), tmpPrefix); err != nil {
 		return fmt.Errorf("write %s of note %s: %w", name, l.id, err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -74,8 +75,12 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
+// TestFlippedBytes damages one record in the middle of a log: every intact
+// record after it is still read, the damage is reported, appends go on
+// after it without cutting anything off, and before a compaction
+// supersedes the log the damaged bytes are kept in corrupt.0.at-<offset>.
 func TestFlippedBytes(t *testing.T) {
-	for _, where := range []string{"payload", "length", "checksum"} {
+	for _, where := range []string{"payload", "length", "length-high", "checksum"} {
 		t.Run(where, func(t *testing.T) {
 			nb := newNotebook(t)
 			l, err := nb.Create("flip")
@@ -96,37 +101,57 @@ func TestFlippedBytes(t *testing.T) {
 			case "payload":
 				data[start+recordHeaderSize+3] ^= 0x40
 			case "length":
-				data[start+2] ^= 0x01
+				data[start] ^= 0x01 // still a plausible length
+			case "length-high":
+				data[start+2] ^= 0x01 // longer than the rest of the log
 			case "checksum":
 				data[start+5] ^= 0x80
 			}
 			os.WriteFile(path, data, 0o600)
+			intact := append(all[:5:5], all[6:]...)
 
 			l, _ = nb.OpenNote("flip")
 			_, got, warnings := mustLoad(t, l)
-			if !equalStrings(got, all[:5]) {
-				t.Fatalf("loaded %q", got)
+			if !equalStrings(got, intact) {
+				t.Fatalf("loaded %q, want every record but the damaged one", got)
 			}
-			if len(warnings) != 1 || !errors.Is(warnings[0], ErrCorrupt) {
+			if len(warnings) != 1 || !errors.Is(warnings[0], ErrCorrupt) ||
+				!strings.Contains(warnings[0].Error(), fmt.Sprintf("offset %d", start)) {
 				t.Fatalf("warnings = %v", warnings)
 			}
-			// Append repairs; the cut bytes are kept for forensics.
+			// Appending cuts nothing off: the damaged record and those
+			// after it stay in the log.
 			mustAppend(t, l, "new")
-			l.Close()
+			if w := l.Warnings(); len(w) != 0 {
+				t.Fatalf("append warned %v", w)
+			}
+			after, _ := os.ReadFile(path)
+			if !bytes.HasPrefix(after, data) {
+				t.Fatal("append changed the bytes already in the log")
+			}
+			// A second process reading from the start sees the same.
+			l2, _ := nb.OpenNote("flip")
+			if _, got, _ := mustLoad(t, l2); !equalStrings(got, append(intact, "new")) {
+				t.Fatalf("second reader loaded %q", got)
+			}
+			l2.Close()
+
+			// Compacting sets the damaged bytes aside first.
+			if err := l.Compact(func([][]byte) ([]byte, error) { return []byte("snapshot"), nil }); err != nil {
+				t.Fatal(err)
+			}
 			matches, _ := filepath.Glob(notePath(nb, "flip", "corrupt.0.*"))
-			if len(matches) != 1 {
+			if len(matches) != 1 || filepath.Base(matches[0]) != fmt.Sprintf("corrupt.0.at-%d", start) {
 				t.Fatalf("corrupt files: %v", matches)
 			}
 			saved, _ := os.ReadFile(matches[0])
-			if string(saved) != string(data[start:]) {
-				t.Fatal("corrupt.* does not hold the cut bytes")
+			if string(saved) != string(data[start:start+recLen]) {
+				t.Fatalf("corrupt.* holds %q, not the damaged record %q", saved, data[start:start+recLen])
 			}
-			l, _ = nb.OpenNote("flip")
-			defer l.Close()
-			_, got, warnings = mustLoad(t, l)
-			if !equalStrings(got, append(all[:5:5], "new")) || len(warnings) != 0 {
-				t.Fatalf("after repair: %q %v", got, warnings)
+			if w := l.Warnings(); len(w) != 1 || !strings.Contains(w[0].Error(), filepath.Base(matches[0])) {
+				t.Fatalf("compact warnings = %v", w)
 			}
+			l.Close()
 		})
 	}
 }
@@ -407,5 +432,37 @@ func TestInterruptedCompactionLeftovers(t *testing.T) {
 	defer c.Close()
 	if snap, _, _ := mustLoad(t, c); snap != "x" {
 		t.Fatalf("snapshot %q", snap)
+	}
+}
+
+// TestPollSkipsDamagedRecord: a reader that polls past a damaged record
+// another process appended still gets the records after it, and a warning.
+func TestPollSkipsDamagedRecord(t *testing.T) {
+	nb := newNotebook(t)
+	w, err := nb.Create("poll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	mustAppend(t, w, "a", "b")
+	r, _ := nb.OpenNote("poll")
+	defer r.Close()
+	mustLoad(t, r)
+	mustAppend(t, w, "c", "d", "e")
+	path := notePath(nb, "poll", "log.0")
+	data, _ := os.ReadFile(path)
+	start := logHeaderSize + 2*(recordHeaderSize+1) // record "c"
+	data[start+recordHeaderSize] ^= 0x01
+	os.WriteFile(path, data, 0o600)
+
+	got, err := r.Poll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalStrings(strs(got), []string{"d", "e"}) {
+		t.Fatalf("polled %q", strs(got))
+	}
+	if warns := r.Warnings(); len(warns) != 1 || !errors.Is(warns[0], ErrCorrupt) {
+		t.Fatalf("warnings = %v", warns)
 	}
 }

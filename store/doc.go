@@ -15,6 +15,7 @@
 //	      log.<gen>           records appended after snap.<gen>
 //	      view                cached title/text/heads as of a log position
 //	      corrupt.<gen>.<ns>  bytes cut off a bad log tail, kept for manual recovery
+//	      corrupt.<gen>.at-<offset>  a damaged run readers skipped mid-log, kept before compaction
 //	      .tmp-*, .view-tmp-* temporary files (ignored, cleaned up)
 //	    .tmp-create-*         a note being created (renamed into place when complete)
 //	  trash/
@@ -45,15 +46,28 @@
 // Every edit becomes a small record appended with one write(2) and one
 // fdatasync(2); nothing already acknowledged is ever rewritten in place. A
 // crash or kill can therefore only leave an incomplete record at the very end
-// (a torn tail). Readers stop at the first record that is incomplete or whose
-// checksum does not match; the next writer truncates the tail back to the last
-// valid record (a copy of the cut bytes is kept as corrupt.<gen>.<ns> unless
+// (a torn tail). A record that is incomplete or whose length or checksum is
+// wrong is skipped when a valid record follows it (damage, e.g. a flipped bit:
+// the records after it are still read, the damaged run is reported as a
+// warning, and Compact copies it to corrupt.<gen>.at-<offset> before the log
+// is superseded); the search for the next record is bounded by one record's
+// reach and a checksum budget. With no valid record after it, a bad record is
+// the tail: readers stop there and the next writer truncates the tail back to
+// the last valid record (a copy of the cut bytes is kept as corrupt.<gen>.<ns> unless
 // they are just a partial record header: a torn record and a damaged length
 // field look alike, so nothing is discarded without a copy). A record that was acknowledged was fsynced
 // before the writer released the lock, so a torn tail is always a write nobody
 // was told had succeeded. On a write or fsync error (ENOSPC, EIO) the writer
 // truncates back to the previous end and returns the error, so earlier data is
 // never harmed.
+//
+// # Read-only notebooks
+//
+// OpenReadOnly serves the commands that only read (cat, ls, log, export,
+// search) where the user may only read the notebook. It creates, chmods and
+// cleans up nothing; notes open their logs and lock files O_RDONLY and take
+// only shared locks (flock works through a read-only descriptor), and every
+// write fails with ErrReadOnly.
 //
 // # Why flock
 //

@@ -80,42 +80,114 @@ func appendRecord(dst, rec []byte) []byte {
 	return append(dst, rec...)
 }
 
+// Resynchronising after a damaged record is bounded: the next record is looked
+// for only as far as one record can reach, and the checksums computed while
+// looking are capped per parse, so garbage cannot make a read quadratic.
+const (
+	maxResyncDistance = recordHeaderSize + MaxRecordSize
+	resyncBudget      = 4 * MaxRecordSize
+)
+
+// damage is a run of bytes between two valid records that the reader
+// skipped: a record whose length or checksum is wrong, followed by more
+// valid records. Offsets are relative to the parsed buffer.
+type damage struct {
+	off, n int
+	why    string
+}
+
 // parseRecords parses framed records from buf, which starts at a record
 // boundary. It returns the valid records (sub-slices of buf), the number of
-// bytes they occupy, and why it stopped. It never reads past buf.
-func parseRecords(buf []byte) (recs [][]byte, n int, tail tailState, why string) {
+// bytes up to the end of the last valid record, the damaged runs it skipped
+// on the way, and why it stopped. A damaged record is skipped when a valid
+// record follows it (a flipped bit mid-log must not hide the records after
+// it); a bad record with no valid record after it is the tail, as a torn
+// write is. It never reads past buf.
+func parseRecords(buf []byte) (recs [][]byte, n int, skipped []damage, tail tailState, why string) {
+	budget := resyncBudget
 	for n < len(buf) {
-		rest := buf[n:]
+		size, bad, reason := checkRecord(buf[n:])
+		if bad == tailClean {
+			recs = append(recs, buf[n+recordHeaderSize:n+size])
+			n += size
+			continue
+		}
+		next, ok := resync(buf, n, &budget)
+		if !ok {
+			return recs, n, skipped, bad, reason
+		}
+		skipped = append(skipped, damage{off: n, n: next - n, why: reason})
+		n = next
+	}
+	return recs, n, skipped, tailClean, ""
+}
+
+// checkRecord validates the record at the start of rest and returns its
+// framed size, or why it is not a record.
+func checkRecord(rest []byte) (size int, tail tailState, why string) {
+	if len(rest) < recordHeaderSize {
+		return 0, tailIncomplete, fmt.Sprintf("%d-byte partial record header", len(rest))
+	}
+	length := binary.LittleEndian.Uint32(rest[0:])
+	sum := binary.LittleEndian.Uint32(rest[4:])
+	if length == 0 || length > MaxRecordSize {
+		return 0, tailCorrupt, fmt.Sprintf("invalid record length %d", length)
+	}
+	if uint64(len(rest)-recordHeaderSize) < uint64(length) {
+		return 0, tailIncomplete, fmt.Sprintf("record of %d bytes has only %d", length, len(rest)-recordHeaderSize)
+	}
+	if checksum(rest[recordHeaderSize:recordHeaderSize+int(length)]) != sum {
+		return 0, tailCorrupt, "record checksum mismatch"
+	}
+	return recordHeaderSize + int(length), tailClean, ""
+}
+
+// resync finds the next valid record after the bad one at buf[bad:]. The end
+// the bad record claims comes first (a flipped payload or checksum byte
+// leaves its length intact, and scanning inside its payload could match a
+// record embedded in it); then every later offset, within maxResyncDistance
+// and while budget (bytes checksummed) lasts. Nothing valid found means the
+// bad record is the tail.
+func resync(buf []byte, bad int, budget *int) (next int, ok bool) {
+	valid := func(off int) bool {
+		rest := buf[off:]
 		if len(rest) < recordHeaderSize {
-			return recs, n, tailIncomplete, fmt.Sprintf("%d-byte partial record header", len(rest))
+			return false
 		}
 		length := binary.LittleEndian.Uint32(rest[0:])
-		sum := binary.LittleEndian.Uint32(rest[4:])
-		if length == 0 || length > MaxRecordSize {
-			return recs, n, tailCorrupt, fmt.Sprintf("invalid record length %d", length)
+		if length == 0 || length > MaxRecordSize || uint64(len(rest)-recordHeaderSize) < uint64(length) {
+			return false
 		}
-		if uint64(len(rest)-recordHeaderSize) < uint64(length) {
-			return recs, n, tailIncomplete, fmt.Sprintf("record of %d bytes has only %d", length, len(rest)-recordHeaderSize)
-		}
-		payload := rest[recordHeaderSize : recordHeaderSize+int(length)]
-		if checksum(payload) != sum {
-			return recs, n, tailCorrupt, "record checksum mismatch"
-		}
-		recs = append(recs, payload)
-		n += recordHeaderSize + int(length)
+		*budget -= int(length)
+		return *budget >= 0 && checksum(rest[recordHeaderSize:recordHeaderSize+int(length)]) == binary.LittleEndian.Uint32(rest[4:])
 	}
-	return recs, n, tailClean, ""
+	if len(buf)-bad >= recordHeaderSize {
+		claimed := uint64(binary.LittleEndian.Uint32(buf[bad:]))
+		if end := uint64(bad) + recordHeaderSize + claimed; claimed > 0 && claimed <= MaxRecordSize && end < uint64(len(buf)) && valid(int(end)) {
+			return int(end), true
+		}
+	}
+	for off := bad + 1; off+recordHeaderSize < len(buf) && off-bad <= maxResyncDistance && *budget >= 0; off++ {
+		if valid(off) {
+			return off, true
+		}
+	}
+	return 0, false
 }
 
 // readLogBytes parses a whole log file: header and records. validEnd is the
-// file offset just after the last valid record. err is non-nil only for a bad
-// header; a bad tail is reported through tail and why.
-func readLogBytes(data []byte) (recs [][]byte, validEnd int, tail tailState, why string, err error) {
+// file offset just after the last valid record; skipped runs are file
+// offsets. err is non-nil only for a bad header; a bad tail is reported
+// through tail and why.
+func readLogBytes(data []byte) (recs [][]byte, validEnd int, skipped []damage, tail tailState, why string, err error) {
 	if err := checkHeader(data, logMagic, "log"); err != nil {
-		return nil, 0, tailClean, "", err
+		return nil, 0, nil, tailClean, "", err
 	}
-	recs, n, tail, why := parseRecords(data[logHeaderSize:])
-	return recs, logHeaderSize + n, tail, why, nil
+	recs, n, skipped, tail, why := parseRecords(data[logHeaderSize:])
+	for i := range skipped {
+		skipped[i].off += logHeaderSize
+	}
+	return recs, logHeaderSize + n, skipped, tail, why, nil
 }
 
 // encodeBlob frames payload as a checksummed snapshot or view file.
@@ -171,4 +243,6 @@ var (
 	ErrInvalidID = errors.New("invalid note id")
 	// ErrInvalidRecord: an empty record or one larger than MaxRecordSize.
 	ErrInvalidRecord = errors.New("invalid record")
+	// ErrReadOnly: a write through a Notebook opened with OpenReadOnly.
+	ErrReadOnly = errors.New("notebook opened read-only")
 )

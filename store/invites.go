@@ -214,6 +214,9 @@ func (nb *Notebook) Invites() (invites []Invite, warnings []error, err error) {
 // withInvitesLocked runs f holding the exclusive lock on invitations
 // (making their directory if needed).
 func (nb *Notebook) withInvitesLocked(f func() error) error {
+	if err := nb.writable("change invitations"); err != nil {
+		return err
+	}
 	if err := mkdirPrivate(nb.invitesDir()); err != nil {
 		return fmt.Errorf("invitations: %w", err)
 	}

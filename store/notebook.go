@@ -60,7 +60,8 @@ func ValidateID(id string) error {
 // Notebook is a directory of notes. It holds no open files and is safe for
 // concurrent use.
 type Notebook struct {
-	dir string
+	dir      string
+	readOnly bool
 }
 
 // TrashedNote is a note in the trash.
@@ -106,6 +107,45 @@ func Open(dir string) (*Notebook, error) {
 // Dir returns the notebook's directory.
 func (nb *Notebook) Dir() string { return nb.dir }
 
+// OpenReadOnly opens the existing notebook in dir for reading only: for
+// commands that only read (cat, ls, log, export, search) on a notebook the
+// user may only read (a read-only mount, someone else's files). It creates,
+// chmods and cleans up nothing; its notes open their files read-only and
+// take only shared locks; every write (Create, Trash, Restore, EmptyTrash,
+// invitations, and a NoteLog's Append, Compact, WriteView, WriteAux)
+// fails with ErrReadOnly.
+func OpenReadOnly(dir string) (*Notebook, error) {
+	if dir == "" {
+		return nil, errors.New("open notebook: empty directory name")
+	}
+	dir, err := absPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open notebook %s: %w", dir, ErrNotFound)
+		}
+		return nil, fmt.Errorf("open notebook: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("open notebook: %s is not a directory", dir)
+	}
+	return &Notebook{dir: dir, readOnly: true}, nil
+}
+
+// ReadOnly reports whether the notebook was opened with OpenReadOnly.
+func (nb *Notebook) ReadOnly() bool { return nb.readOnly }
+
+// writable refuses a write on a read-only notebook.
+func (nb *Notebook) writable(what string) error {
+	if nb.readOnly {
+		return fmt.Errorf("%s: %w", what, ErrReadOnly)
+	}
+	return nil
+}
+
 func (nb *Notebook) notesDir() string         { return filepath.Join(nb.dir, notesDirName) }
 func (nb *Notebook) trashDir() string         { return filepath.Join(nb.dir, trashDirName) }
 func (nb *Notebook) noteDir(id string) string { return filepath.Join(nb.notesDir(), id) }
@@ -147,6 +187,9 @@ func (nb *Notebook) NoteIDs() ([]string, error) {
 // with that id exists. The note appears atomically: it is built in a
 // temporary directory and renamed into place.
 func (nb *Notebook) Create(id string) (*NoteLog, error) {
+	if err := nb.writable("create note"); err != nil {
+		return nil, err
+	}
 	if err := ValidateID(id); err != nil {
 		return nil, fmt.Errorf("create note: %w", err)
 	}
@@ -172,7 +215,7 @@ func (nb *Notebook) Create(id string) (*NoteLog, error) {
 	if err := syncDir(nb.notesDir()); err != nil {
 		return nil, fmt.Errorf("create note %s: %w", id, err)
 	}
-	l, err := openNoteLog(id, final)
+	l, err := openNoteLog(id, final, false)
 	if err != nil {
 		return nil, fmt.Errorf("create note %s: %w", id, err)
 	}
@@ -252,7 +295,7 @@ func (nb *Notebook) OpenNote(id string) (*NoteLog, error) {
 		}
 		return nil, fmt.Errorf("open note %s: %w", id, err)
 	}
-	l, err := openNoteLog(id, dir)
+	l, err := openNoteLog(id, dir, nb.readOnly)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open note %s: %w", id, ErrNotFound)
@@ -266,6 +309,9 @@ func (nb *Notebook) OpenNote(id string) (*NoteLog, error) {
 // brought back with Restore until EmptyTrash. A NoteLog still open on the
 // note fails its next Append or Compact with ErrNotFound.
 func (nb *Notebook) Trash(id string) error {
+	if err := nb.writable("trash note"); err != nil {
+		return err
+	}
 	if err := ValidateID(id); err != nil {
 		return fmt.Errorf("trash note: %w", err)
 	}
@@ -341,6 +387,9 @@ func (nb *Notebook) Trashed() ([]TrashedNote, error) {
 // notes. It returns ErrNotFound if the trash has no such note and ErrExists
 // if a live note has that id.
 func (nb *Notebook) Restore(id string) error {
+	if err := nb.writable("restore note"); err != nil {
+		return err
+	}
 	if err := ValidateID(id); err != nil {
 		return fmt.Errorf("restore note: %w", err)
 	}
@@ -376,6 +425,9 @@ func (nb *Notebook) Restore(id string) error {
 
 // EmptyTrash permanently deletes everything in the trash.
 func (nb *Notebook) EmptyTrash() error {
+	if err := nb.writable("empty trash"); err != nil {
+		return err
+	}
 	entries, err := os.ReadDir(nb.trashDir())
 	if err != nil {
 		return fmt.Errorf("empty trash: %w", err)

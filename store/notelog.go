@@ -63,11 +63,12 @@ type View struct {
 // at once (flock on the note's lock file). Callbacks passed to it (Compact's
 // save) must not call back into the same NoteLog.
 type NoteLog struct {
-	mu  sync.Mutex
-	id  string
-	dir string
+	mu       sync.Mutex
+	id       string
+	dir      string
+	readOnly bool // opened by a read-only Notebook: never writes, never locks exclusively
 
-	lockF *os.File // opened once; flock target
+	lockF *os.File // opened once; flock target; nil when read-only and there is none
 
 	loaded bool
 	closed bool
@@ -75,19 +76,56 @@ type NoteLog struct {
 	gen    uint64
 	pos    int64 // offset just after the last record read or written
 
-	pending    [][]byte  // records read but not yet handed to the caller (after an error)
-	badTail    int64     // log size at which Poll last found an invalid tail, or -1
-	badTailMod time.Time // and the log's modification time then
+	pending    [][]byte    // records read but not yet handed to the caller (after an error)
+	damaged    []logDamage // damaged runs skipped while reading, not yet set aside
+	badTail    int64       // log size at which Poll last found an invalid tail, or -1
+	badTailMod time.Time   // and the log's modification time then
 	warnings   []error
 }
 
-func openNoteLog(id, dir string) (*NoteLog, error) {
+// logDamage is a damaged run of bytes in log.<gen> that readers skip. It
+// stays in the log until a compaction supersedes the log; before that, Compact
+// copies it to corrupt.<gen>.at-<off> so no byte a user committed is lost.
+type logDamage struct {
+	gen    uint64
+	off, n int64
+}
+
+func openNoteLog(id, dir string, readOnly bool) (*NoteLog, error) {
+	if readOnly {
+		// flock(2) takes a shared lock through a read-only descriptor. A
+		// note without a lock file (someone removed it) is read unlocked:
+		// a write in progress then looks like a torn tail, which readers
+		// already stop at.
+		f, err := os.Open(filepath.Join(dir, lockName))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return &NoteLog{id: id, dir: dir, readOnly: true, lockF: f, badTail: -1}, nil
+	}
 	// A lock file is never removed, but recreate it if someone did.
 	f, err := openOrCreatePrivate(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, err
 	}
 	return &NoteLog{id: id, dir: dir, lockF: f, badTail: -1}, nil
+}
+
+// writable refuses a write on a NoteLog of a read-only Notebook.
+func (l *NoteLog) writable(what string) error {
+	if l.readOnly {
+		return fmt.Errorf("%s note %s: %w", what, l.id, ErrReadOnly)
+	}
+	return nil
+}
+
+// logFlag is how log files are opened: read-write for a writer, which
+// repairs torn tails and appends through the same descriptor.
+func (l *NoteLog) logFlag() int {
+	if l.readOnly {
+		return os.O_RDONLY
+	}
+	return os.O_RDWR
 }
 
 // ID returns the note's id.
@@ -106,7 +144,9 @@ func (l *NoteLog) Close() error {
 		errs = append(errs, l.logF.Close())
 		l.logF = nil
 	}
-	errs = append(errs, l.lockF.Close())
+	if l.lockF != nil {
+		errs = append(errs, l.lockF.Close())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close note %s: %w", l.id, err)
 	}
@@ -133,8 +173,9 @@ func (l *NoteLog) LogSize() int64 {
 }
 
 // Warnings returns and clears the recoverable problems met outside Load
-// (a torn tail repaired by Append, a bad tail in a superseded generation,
-// failure to remove an old generation). At most 100 are kept.
+// (a damaged record skipped by Poll or Append, damaged bytes set aside by
+// Compact, a torn tail repaired by Append, a bad tail in a superseded
+// generation, failure to remove an old generation). At most 100 are kept.
 func (l *NoteLog) Warnings() []error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -162,6 +203,9 @@ func (l *NoteLog) usable(needLoaded bool) error {
 }
 
 func (l *NoteLog) flock(how int) error {
+	if l.lockF == nil {
+		return nil
+	}
 	for {
 		err := unix.Flock(int(l.lockF.Fd()), how)
 		if err != unix.EINTR {
@@ -212,30 +256,42 @@ func (l *NoteLog) readSnapshot(gen uint64) ([]byte, error) {
 	return decodeBlob(snapMagic, name, b)
 }
 
-// readWholeLog reads and parses an open log file from its start.
-func readWholeLog(f *os.File, name string) (recs [][]byte, validEnd int64, tailWarn error, err error) {
+// readWholeLog reads and parses an open log file of generation gen from its
+// start. warns reports each damaged run skipped and a bad tail.
+func readWholeLog(f *os.File, gen uint64) (recs [][]byte, validEnd int64, damaged []logDamage, warns []error, err error) {
+	name := logName(gen)
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("stat %s: %w", name, err)
+		return nil, 0, nil, nil, fmt.Errorf("stat %s: %w", name, err)
 	}
 	data := make([]byte, st.Size())
 	if _, err := f.ReadAt(data, 0); err != nil {
-		return nil, 0, nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, 0, nil, nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	recs, end, tail, why, err := readLogBytes(data)
+	recs, end, skipped, tail, why, err := readLogBytes(data)
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, d := range skipped {
+		damaged = append(damaged, logDamage{gen: gen, off: int64(d.off), n: int64(d.n)})
+		warns = append(warns, damageWarning(gen, d))
 	}
 	if tail != tailClean {
-		tailWarn = fmt.Errorf("%s: %s at offset %d (%d bytes after it ignored): %w",
-			name, why, end, len(data)-end, ErrCorrupt)
+		warns = append(warns, fmt.Errorf("%s: %s at offset %d (%d bytes after it ignored): %w",
+			name, why, end, len(data)-end, ErrCorrupt))
 	}
-	return recs, int64(end), tailWarn, nil
+	return recs, int64(end), damaged, warns, nil
+}
+
+func damageWarning(gen uint64, d damage) error {
+	return fmt.Errorf("%s: %s at offset %d; %d damaged bytes skipped, the records after them read: %w",
+		logName(gen), d.why, d.off, d.n, ErrCorrupt)
 }
 
 // Load reads the newest good snapshot and every valid record after it, and
 // positions the reader at the end. snapshot is nil when the note has never
-// been compacted. warnings list recoverable problems: a torn or corrupt log
+// been compacted. warnings list recoverable problems: a damaged record
+// skipped mid-log (the records after it are read), a torn or corrupt log
 // tail (ignored here; the next Append cuts it off), a bad newest snapshot
 // skipped in favour of the previous generation. err is returned only when
 // nothing trustworthy can be loaded, and then nothing on disk has been
@@ -266,7 +322,7 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 	// A snap.<gen+1> without its log is the leftover of an interrupted
 	// compaction; it is ignored and replaced by the next one.
 
-	f, err := os.OpenFile(l.path(logName(gen)), os.O_RDWR, 0)
+	f, err := os.OpenFile(l.path(logName(gen)), l.logFlag(), 0)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
 	}
@@ -276,7 +332,7 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 			f.Close()
 		}
 	}()
-	recs, end, tailWarn, err := readWholeLog(f, logName(gen))
+	recs, end, damaged, logWarns, err := readWholeLog(f, gen)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, err)
 	}
@@ -307,19 +363,18 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 			}
 			return nil, nil, nil, fail(err)
 		}
-		prevRecs, _, prevWarn, err := readWholeLog(pf, logName(prev))
+		prevRecs, _, prevDamaged, prevWarns, err := readWholeLog(pf, prev)
 		pf.Close()
 		if err != nil {
 			return nil, nil, nil, fail(err)
 		}
 		warnings = append(warnings, fmt.Errorf("note %s: %w; using generation %d instead", l.id, serr, prev))
-		if prevWarn != nil {
-			warnings = append(warnings, fmt.Errorf("note %s: %w", l.id, prevWarn))
-		}
+		logWarns = append(prevWarns, logWarns...)
+		damaged = append(prevDamaged, damaged...)
 		records = append(prevRecs, recs...)
 	}
-	if tailWarn != nil {
-		warnings = append(warnings, fmt.Errorf("note %s: %w", l.id, tailWarn))
+	for _, w := range logWarns {
+		warnings = append(warnings, fmt.Errorf("note %s: %w", l.id, w))
 	}
 
 	keep = true
@@ -327,7 +382,7 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 		l.logF.Close()
 	}
 	l.logF, l.gen, l.pos, l.loaded = f, gen, end, true
-	l.pending, l.badTail = nil, -1
+	l.pending, l.badTail, l.damaged = nil, -1, damaged
 	return snapshot, records, warnings, nil
 }
 
@@ -371,7 +426,12 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 			if _, err := l.logF.ReadAt(buf, l.pos); err != nil {
 				return out, fmt.Errorf("note %s: read %s: %w", l.id, logName(l.gen), err)
 			}
-			recs, n, tail, why := parseRecords(buf)
+			recs, n, skipped, tail, why := parseRecords(buf)
+			for _, d := range skipped {
+				d.off += int(l.pos)
+				l.damaged = append(l.damaged, logDamage{gen: l.gen, off: int64(d.off), n: int64(d.n)})
+				l.warn(fmt.Errorf("note %s: %w", l.id, damageWarning(l.gen, d)))
+			}
 			out = append(out, recs...)
 			l.pos += int64(n)
 			if tail != tailClean {
@@ -404,7 +464,7 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 		}
 		// Generation gen is complete and immutable; continue in gen+1 from
 		// its start. Its snapshot holds nothing we have not read.
-		nf, err := os.OpenFile(l.path(next), os.O_RDWR, 0)
+		nf, err := os.OpenFile(l.path(next), l.logFlag(), 0)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return out, fmt.Errorf("note %s: %s already removed: %w", l.id, next, ErrStale)
@@ -481,6 +541,9 @@ func (l *NoteLog) Append(records ...[]byte) (others [][]byte, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
+		return nil, err
+	}
+	if err := l.writable("append to"); err != nil {
 		return nil, err
 	}
 	if err := l.lock(unix.LOCK_EX); err != nil {
@@ -565,6 +628,9 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	if err := l.usable(true); err != nil {
 		return err
 	}
+	if err := l.writable("compact"); err != nil {
+		return err
+	}
 	if err := l.lock(unix.LOCK_EX); err != nil {
 		return err
 	}
@@ -573,6 +639,10 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	unseen, err := l.catchUp(true)
 	if err != nil {
 		return fmt.Errorf("compact: %w", err)
+	}
+	if err := l.setAsideDamaged(); err != nil {
+		l.pending = unseen
+		return fmt.Errorf("compact note %s: %w", l.id, err)
 	}
 	data, err := save(unseen)
 	if err != nil {
@@ -627,6 +697,58 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	return nil
 }
 
+// setAsideDamaged copies each damaged run readers skipped to
+// corrupt.<gen>.at-<offset> before a compaction supersedes its log (the
+// log stays as the backup generation, and the next compaction removes it).
+// The name is fixed by the run, so a run another process already set aside
+// is not copied twice. The caller holds the exclusive lock.
+func (l *NoteLog) setAsideDamaged() error {
+	for len(l.damaged) > 0 {
+		d := l.damaged[0]
+		name := corruptPrefix + strconv.FormatUint(d.gen, 10) + ".at-" + strconv.FormatInt(d.off, 10)
+		if _, err := os.Stat(l.path(name)); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("keep damaged bytes: %w", err)
+			}
+			buf, err := l.readLogRange(d)
+			if errors.Is(err, fs.ErrNotExist) {
+				// An older generation another process's compaction
+				// already removed; nothing left to keep.
+				l.warn(fmt.Errorf("note %s: damaged bytes of %s at offset %d: %w", l.id, logName(d.gen), d.off, err))
+				l.damaged = l.damaged[1:]
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("keep damaged bytes: %w", err)
+			}
+			if err := writeFileAtomic(l.path(name), buf, tmpPrefix); err != nil {
+				return fmt.Errorf("keep damaged bytes in %s: %w", name, err)
+			}
+			l.warn(fmt.Errorf("note %s: %d damaged bytes of %s at offset %d kept in %s: %w",
+				l.id, d.n, logName(d.gen), d.off, name, ErrCorrupt))
+		}
+		l.damaged = l.damaged[1:]
+	}
+	l.damaged = nil
+	return nil
+}
+
+func (l *NoteLog) readLogRange(d logDamage) ([]byte, error) {
+	f := l.logF
+	if d.gen != l.gen {
+		var err error
+		if f, err = os.Open(l.path(logName(d.gen))); err != nil {
+			return nil, err
+		}
+		defer f.Close()
+	}
+	buf := make([]byte, d.n)
+	if _, err := f.ReadAt(buf, d.off); err != nil {
+		return nil, fmt.Errorf("read %s: %w", logName(d.gen), err)
+	}
+	return buf, nil
+}
+
 // createLog creates log.<gen> holding just a header, atomically, and returns
 // it opened read-write.
 func (l *NoteLog) createLog(gen uint64) (*os.File, error) {
@@ -678,6 +800,9 @@ func (l *NoteLog) WriteView(v View) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
+		return err
+	}
+	if err := l.writable("write view of"); err != nil {
 		return err
 	}
 	v.Position = Position{Gen: l.gen, Offset: l.pos}

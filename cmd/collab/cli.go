@@ -95,6 +95,22 @@ func (e *env) openNotebook() (*notebook.Notebook, error) {
 	return notebook.OpenWith(home, notebook.Options{Author: e.name, CompactAt: compactAtFromEnv()})
 }
 
+// openNotebookToRead opens the notebook read-only, for the commands that
+// only read (cat, ls, log, export, search): they then work on a notebook
+// the user may only read. A notebook that does not exist yet is created as
+// by the other commands, so a first `collab ls` shows an empty notebook.
+func (e *env) openNotebookToRead() (*notebook.Notebook, error) {
+	home, err := store.ResolveHome(e.home)
+	if err != nil {
+		return nil, err
+	}
+	nb, err := notebook.OpenWith(home, notebook.Options{Author: e.name, ReadOnly: true})
+	if errors.Is(err, store.ErrNotFound) {
+		return e.openNotebook()
+	}
+	return nb, err
+}
+
 // compactAtFromEnv is COLLAB_COMPACT_AT, the log size past which notes are
 // compacted (tests use a tiny value to compact constantly); 0 when unset.
 func compactAtFromEnv() int64 {

@@ -274,3 +274,34 @@ func TestCorruptSnapshotFallsBack(t *testing.T) {
 		t.Fatalf("cat with a bad snapshot: exit %d, %q, stderr %q", code, out, errOut)
 	}
 }
+
+// When the edit is durably in the log but the view cache cannot be written
+// (a full disk, a read-only note directory), append succeeds and warns: it
+// must not tell the user an edit failed that is stored. The cache write is
+// made to fail for real, also as root (where permission bits stop nothing):
+// a non-empty directory sits where the cache file is renamed to.
+func TestAppendStoredButViewCacheFails(t *testing.T) {
+	c := newCLI(t)
+	url := strings.TrimSpace(c.ok("", "new", "Cache"))
+	id := strings.TrimPrefix(url, "automerge:")
+	view := filepath.Join(c.home, "notes", id, "view")
+	if err := os.Remove(view); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(view, "blocker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := c.run("", "append", id, "stored anyway")
+	if code != 0 {
+		t.Fatalf("append of a stored edit exited %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "warning") || !strings.Contains(errOut, "view cache") {
+		t.Fatalf("append did not warn about the view cache: %q", errOut)
+	}
+	if err := os.RemoveAll(view); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ok("", "cat", id); got != "stored anyway\n" {
+		t.Fatalf("cat = %q, want the appended text", got)
+	}
+}

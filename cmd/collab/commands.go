@@ -107,7 +107,7 @@ func cmdHome(e *env, args []string) error {
 
 // listNotes opens the notebook and summarises its notes.
 func (e *env) listNotes() (*notebook.Notebook, []notebook.Summary, error) {
-	nb, err := e.openNotebook()
+	nb, err := e.openNotebookToRead()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -168,7 +168,17 @@ func writeJSON(w io.Writer, v any) error {
 
 // withNote opens the NOTE argument, runs f, and stores what f changed.
 func withNote(e *env, arg string, f func(n *notebook.Note) error) error {
-	nb, err := e.openNotebook()
+	return withNoteFrom(e, e.openNotebook, arg, f)
+}
+
+// readNote is withNote for commands that only read: the notebook is opened
+// read-only, so they work where the user may only read.
+func readNote(e *env, arg string, f func(n *notebook.Note) error) error {
+	return withNoteFrom(e, e.openNotebookToRead, arg, f)
+}
+
+func withNoteFrom(e *env, open func() (*notebook.Notebook, error), arg string, f func(n *notebook.Note) error) error {
+	nb, err := open()
 	if err != nil {
 		return err
 	}
@@ -178,14 +188,20 @@ func withNote(e *env, arg string, f func(n *notebook.Note) error) error {
 	}
 	ferr := f(n)
 	// Close stores edits even when f failed halfway: nothing typed is dropped.
-	return errors.Join(ferr, n.Close())
+	cerr := n.Close()
+	if ferr == nil && errors.Is(cerr, notebook.ErrHousekeeping) {
+		// The edit is durably stored: a warning, not a failure.
+		fmt.Fprintf(e.stderr, "collab: warning: %v\n", cerr)
+		return nil
+	}
+	return errors.Join(ferr, cerr)
 }
 
 func cmdCat(e *env, args []string) error {
 	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
 		return err
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	return readNote(e, args[0], func(n *notebook.Note) error {
 		text, err := n.Text()
 		if err != nil {
 			return err
@@ -258,7 +274,7 @@ func cmdLog(e *env, args []string) error {
 	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
 		return err
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	return readNote(e, args[0], func(n *notebook.Note) error {
 		hist, err := n.History()
 		if err != nil {
 			return err
@@ -363,7 +379,7 @@ func cmdExport(e *env, args []string) error {
 	if outPath == "" && !asText && isTerminal(e.stdout) {
 		return usagef("an Automerge document is binary: give -o FILE, redirect stdout, or use --text")
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	return readNote(e, args[0], func(n *notebook.Note) error {
 		var data []byte
 		if asText {
 			text, err := n.Text()
@@ -460,7 +476,7 @@ func cmdSearch(e *env, args []string) error {
 		return err
 	}
 	query := strings.Join(args, " ")
-	nb, err := e.openNotebook()
+	nb, err := e.openNotebookToRead()
 	if err != nil {
 		return err
 	}

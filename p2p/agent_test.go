@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -240,6 +241,17 @@ func agentDo(h *Host, req agentReq) (agentReply, error) {
 		rep.Path, rep.Via = p.Kind.String(), p.Via.String()
 	case "disconnect":
 		_ = h.LibP2P().Network().ClosePeer(target)
+	case "drop-hop":
+		// What a relay's shutdown tells its peers (identify push): it no
+		// longer speaks the relay protocol.
+		h.LibP2P().RemoveStreamHandler(proto.ProtoIDv2Hop)
+	case "knows-hop":
+		// Whether the peerstore says target speaks the relay protocol.
+		protos, err := h.LibP2P().Peerstore().SupportsProtocols(target, proto.ProtoIDv2Hop)
+		if err != nil {
+			return rep, err
+		}
+		rep.Relayed = len(protos) > 0
 	case "path":
 		p := h.Path(target)
 		rep.Path, rep.Via = p.Kind.String(), p.Via.String()

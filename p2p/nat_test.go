@@ -242,8 +242,18 @@ func TestNATRelayOffline(t *testing.T) {
 	b.do(agentReq{Op: "connect", Peer: a.id.String(), Addrs: ticket.Addrs}, false)
 	b.do(agentReq{Op: "echo", Peer: a.id.String(), Size: 64}, false)
 
-	relay.stop()
+	// A relay shutting down may tell its peers first that it relays no
+	// more; make sure A heard that (it must try the relay again anyway).
+	relay.do(agentReq{Op: "drop-hop"}, false)
 	deadline := time.Now().Add(10 * time.Second)
+	for a.do(agentReq{Op: "knows-hop", Peer: w.relayID.String()}, false).Relayed {
+		if time.Now().After(deadline) {
+			t.Fatal("A still believes the relay relays 10 s after it stopped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	relay.stop()
+	deadline = time.Now().Add(10 * time.Second)
 	for b.do(agentReq{Op: "path", Peer: a.id.String()}, false).Path != PathNone.String() {
 		if time.Now().After(deadline) {
 			t.Fatal("still connected 10 s after the relay stopped")

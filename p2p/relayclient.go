@@ -10,11 +10,13 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	circuit "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+	msmux "github.com/multiformats/go-multistream"
 )
 
 // Relay client timing. Collaborators' relays are few and known, so a lost
@@ -24,10 +26,17 @@ var (
 	// MaxRelays is how many relays a host behind a NAT reserves a slot on.
 	MaxRelays = 2
 
-	relayRetryMin      = 500 * time.Millisecond
-	relayRetryMax      = 2 * time.Second
-	relayReserveTimout = 10 * time.Second
-	relayRecheck       = 5 * time.Second // re-evaluate candidates at least this often
+	relayRetryMin       = 500 * time.Millisecond
+	relayRetryMax       = 2 * time.Second
+	relayReserveTimeout = 10 * time.Second
+	// A relay we lost is retried with attempts of a few times what its last
+	// reservation took (within these bounds), not relayReserveTimeout: a
+	// handshake begun while it was down retransmits with growing gaps and
+	// may miss its return by seconds, while a fresh attempt succeeds in one
+	// round trip.
+	relayRetryAttemptMin = 2 * time.Second
+	relayRetryAttemptMax = relayReserveTimeout
+	relayRecheck         = 5 * time.Second // re-evaluate candidates at least this often
 )
 
 const relayProtectTag = "collab-relay"
@@ -49,12 +58,14 @@ type relaySlot struct {
 	circuits []ma.Multiaddr
 	expires  time.Time
 	refresh  time.Time
+	took     time.Duration // how long the reservation took
 }
 
 type relayRetry struct {
 	at      time.Time
 	backoff time.Duration
 	err     error
+	attempt time.Duration // how long one attempt may take; 0: relayReserveTimeout
 }
 
 // relayClient keeps slots on up to MaxRelays relays while the host is
@@ -69,7 +80,15 @@ type relayClient struct {
 	mu    sync.Mutex
 	slots map[peer.ID]relaySlot
 	retry map[peer.ID]relayRetry
+	// used holds the public addresses of relays we held a slot on. A relay
+	// shutting down tells us (identify push) that it no longer speaks the
+	// relay protocol, and the peerstore keeps that until we reconnect: without
+	// this memory a lost relay would never be tried again.
+	used map[peer.ID][]ma.Multiaddr
 }
+
+// maxUsedRelays bounds the relays remembered in relayClient.used.
+const maxUsedRelays = 8
 
 func newRelayClient(h *Host, static []peer.AddrInfo) *relayClient {
 	return &relayClient{
@@ -78,6 +97,7 @@ func newRelayClient(h *Host, static []peer.AddrInfo) *relayClient {
 		wake:   make(chan struct{}, 1),
 		slots:  make(map[peer.ID]relaySlot),
 		retry:  make(map[peer.ID]relayRetry),
+		used:   make(map[peer.ID][]ma.Multiaddr),
 	}
 }
 
@@ -180,7 +200,8 @@ func (c *relayClient) step() time.Time {
 			changed = true
 			if lost && wanted {
 				c.h.log.Info("lost the relay; reserving again when it is back", "relay", id)
-				c.retry[id] = relayRetry{at: now, backoff: relayRetryMin, err: errors.New("the relay went offline")}
+				c.retry[id] = relayRetry{at: now, backoff: relayRetryMin, err: errors.New("the relay went offline"),
+					attempt: min(max(4*s.took, relayRetryAttemptMin), relayRetryAttemptMax)}
 			}
 			c.h.Unprotect(id, relayProtectTag)
 		}
@@ -241,21 +262,45 @@ func (c *relayClient) step() time.Time {
 }
 
 // candidates returns the relays worth trying: the user's, then trusted
-// peers that advertise the relay protocol and a public address.
+// peers that advertise the relay protocol and a public address, or that
+// relayed for us before.
 func (c *relayClient) candidates() []peer.AddrInfo {
 	out := slices.Clone(c.static)
 	ps := c.h.h.Peerstore()
+	c.mu.Lock()
+	used := make(map[peer.ID][]ma.Multiaddr, len(c.used))
+	for id, addrs := range c.used {
+		used[id] = addrs
+	}
+	c.mu.Unlock()
 	var found []peer.AddrInfo
-	for _, id := range ps.Peers() {
-		if id == c.h.ID() || !c.h.trusted(id) || slices.ContainsFunc(out, func(ai peer.AddrInfo) bool { return ai.ID == id }) {
-			continue
+	consider := func(id peer.ID) {
+		if id == c.h.ID() || !c.h.trusted(id) ||
+			slices.ContainsFunc(out, func(ai peer.AddrInfo) bool { return ai.ID == id }) ||
+			slices.ContainsFunc(found, func(ai peer.AddrInfo) bool { return ai.ID == id }) {
+			return
 		}
-		if protos, err := ps.SupportsProtocols(id, proto.ProtoIDv2Hop); err != nil || len(protos) == 0 {
-			continue
+		remembered, wasUsed := used[id]
+		if !wasUsed {
+			if protos, err := ps.SupportsProtocols(id, proto.ProtoIDv2Hop); err != nil || len(protos) == 0 {
+				return
+			}
 		}
-		if pub := publicDirectAddrs(ps.Addrs(id)); len(pub) > 0 {
+		pub := publicDirectAddrs(ps.Addrs(id))
+		for _, a := range remembered {
+			if !slices.ContainsFunc(pub, a.Equal) {
+				pub = append(pub, a)
+			}
+		}
+		if len(pub) > 0 {
 			found = append(found, peer.AddrInfo{ID: id, Addrs: pub})
 		}
+	}
+	for _, id := range ps.Peers() {
+		consider(id)
+	}
+	for id := range used {
+		consider(id)
 	}
 	// Connected ones first (no dial needed), then by ID for a stable choice.
 	nw := c.h.h.Network()
@@ -275,7 +320,14 @@ func (c *relayClient) candidates() []peer.AddrInfo {
 // reserve connects to the relay if needed and asks it for a slot. It
 // reports success; on failure it schedules the next attempt.
 func (c *relayClient) reserve(ai peer.AddrInfo) bool {
-	ctx, cancel := context.WithTimeout(c.h.ctx, relayReserveTimout)
+	timeout := relayReserveTimeout
+	c.mu.Lock()
+	if r := c.retry[ai.ID]; r.attempt > 0 {
+		timeout = r.attempt
+	}
+	c.mu.Unlock()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(c.h.ctx, timeout)
 	defer cancel()
 	err := c.h.connectDirect(ctx, ai)
 	var rsvp *circuit.Reservation
@@ -294,6 +346,9 @@ func (c *relayClient) reserve(ai peer.AddrInfo) bool {
 		r.at = now.Add(jitter(r.backoff))
 		r.err = relayError(ai.ID, err)
 		c.retry[ai.ID] = r
+		if de := (*DialError)(nil); errors.Is(err, msmux.ErrNotSupported[protocol.ID]{}) || errors.As(r.err, &de) && de.Kind == FailRelayRefused {
+			delete(c.used, ai.ID) // it answered, and relays no more (for us)
+		}
 		if _, had := c.slots[ai.ID]; had {
 			delete(c.slots, ai.ID)
 			c.h.Unprotect(ai.ID, relayProtectTag)
@@ -306,7 +361,16 @@ func (c *relayClient) reserve(ai peer.AddrInfo) bool {
 	circuits := circuitAddrs(ai.ID, rsvp.Addrs, c.h.h.Peerstore().Addrs(ai.ID))
 	_, had := c.slots[ai.ID]
 	ttl := rsvp.Expiration.Sub(now)
-	c.slots[ai.ID] = relaySlot{circuits: circuits, expires: rsvp.Expiration, refresh: now.Add(ttl / 2)}
+	c.slots[ai.ID] = relaySlot{circuits: circuits, expires: rsvp.Expiration, refresh: now.Add(ttl / 2), took: now.Sub(start)}
+	if _, ok := c.used[ai.ID]; !ok && len(c.used) >= maxUsedRelays {
+		for id := range c.used {
+			if _, held := c.slots[id]; !held {
+				delete(c.used, id)
+				break
+			}
+		}
+	}
+	c.used[ai.ID] = publicDirectAddrs(c.h.h.Peerstore().Addrs(ai.ID))
 	c.h.Protect(ai.ID, relayProtectTag)
 	if !had {
 		c.h.log.Info("reserved a relay slot", "relay", ai.ID, "circuits", circuits, "expires", rsvp.Expiration.Format(time.RFC3339))

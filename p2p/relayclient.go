@@ -10,13 +10,11 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	circuit "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
-	msmux "github.com/multiformats/go-multistream"
 )
 
 // Relay client timing. Collaborators' relays are few and known, so a lost
@@ -346,8 +344,9 @@ func (c *relayClient) reserve(ai peer.AddrInfo) bool {
 		r.at = now.Add(jitter(r.backoff))
 		r.err = relayError(ai.ID, err)
 		c.retry[ai.ID] = r
-		if de := (*DialError)(nil); errors.Is(err, msmux.ErrNotSupported[protocol.ID]{}) || errors.As(r.err, &de) && de.Kind == FailRelayRefused {
-			delete(c.used, ai.ID) // it answered, and relays no more (for us)
+		if de := (*DialError)(nil); errors.As(r.err, &de) && de.Kind == FailRelayRefused {
+			// It answered: it runs no relay service (any more), or not for us.
+			delete(c.used, ai.ID)
 		}
 		if _, had := c.slots[ai.ID]; had {
 			delete(c.slots, ai.ID)

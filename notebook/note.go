@@ -55,6 +55,13 @@ type Note struct {
 	committing atomic.Int32 // a commit is moving edits into unsaved
 	viewAt     time.Time
 	viewStale  bool
+	viewsTaken uint64 // views taken by takeViewLocked, numbered in order
+
+	// viewMu serialises writing views, which Run does without mu so that
+	// applying and committing never wait for the view's fsync; viewPut is
+	// the number of the newest view written (an older one is dropped).
+	viewMu  sync.Mutex
+	viewPut uint64
 	// compactRefusedAt is the log size at which a compaction's snapshot
 	// failed verification (0: none did).
 	compactRefusedAt int64
@@ -502,18 +509,54 @@ func (n *Note) viewNow() (store.View, error) {
 	return store.View{Title: title, Text: text, Heads: hs}, nil
 }
 
+// writeView rewrites the view cache now; mu is held.
 func (n *Note) writeView() error {
+	v, err := n.takeViewLocked()
+	if err != nil || v == nil {
+		return err
+	}
+	if err := n.putView(v); err != nil {
+		n.viewStale = true
+		return err
+	}
+	return nil
+}
+
+// takenView is the note's view as of a log position, to be written.
+type takenView struct {
+	store.View
+	seq uint64
+}
+
+// takeViewLocked takes the view of the note as it is now, stamped with
+// the log's position now (nil in a read-only notebook, which leaves its
+// cache as it is).
+func (n *Note) takeViewLocked() (*takenView, error) {
 	if n.nb.readOnly {
-		return nil // a read-only notebook leaves its cache as it is
+		return nil, nil
 	}
 	v, err := n.viewNow()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := n.log.WriteView(v); err != nil {
+	v.Position = n.log.Position()
+	n.viewsTaken++
+	n.viewAt, n.viewStale = time.Now(), false
+	return &takenView{View: v, seq: n.viewsTaken}, nil
+}
+
+// putView writes a view taken by takeViewLocked, unless a newer one was
+// written meanwhile. mu need not be held.
+func (n *Note) putView(v *takenView) error {
+	n.viewMu.Lock()
+	defer n.viewMu.Unlock()
+	if v.seq <= n.viewPut {
+		return nil
+	}
+	if err := n.log.WriteViewAt(v.View); err != nil {
 		return fmt.Errorf("note %s: %w: could not update the view cache: %w", n.ID, ErrHousekeeping, err)
 	}
-	n.viewAt, n.viewStale = time.Now(), false
+	n.viewPut = v.seq
 	return nil
 }
 
@@ -593,12 +636,7 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 			if _, err := n.Refresh(); err != nil {
 				return err
 			}
-			if err := n.step(func() error {
-				if n.viewStale && time.Since(n.viewAt) > viewEvery {
-					return n.writeView()
-				}
-				return nil
-			}); err != nil {
+			if err := n.refreshView(); err != nil {
 				return err
 			}
 		}
@@ -615,6 +653,29 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		}
 		timer.Reset(max(wait, time.Millisecond))
 	}
+}
+
+// refreshView rewrites a view cache that is behind the note, at most
+// every viewEvery. The view is taken under mu (its text, heads and log
+// position agree) and written after: commits, applies and keystrokes never
+// wait for its fsync. Only stored changes go into it, so a view never shows
+// what a crash could lose.
+func (n *Note) refreshView() error {
+	var v *takenView
+	err := n.step(func() (err error) {
+		if n.viewStale && time.Since(n.viewAt) > viewEvery && len(n.unsaved) == 0 {
+			v, err = n.takeViewLocked()
+		}
+		return err
+	})
+	if err != nil || v == nil {
+		return err
+	}
+	if err := n.putView(v); err != nil {
+		n.step(func() error { n.viewStale = true; return nil })
+		return err
+	}
+	return nil
 }
 
 // ReadText returns the note's text and the revision it shows (see

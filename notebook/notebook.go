@@ -235,39 +235,54 @@ func (nb *Notebook) List() ([]Summary, error) {
 func (nb *Notebook) ListStamp() (uint64, error) { return nb.store.NotesStamp() }
 
 func (nb *Notebook) summarise(id crdt.DocumentID) (Summary, error) {
-	sum, _, err := nb.summariseView(id)
+	sum, _, _, err := nb.summariseView(id)
 	return sum, err
 }
 
 // summariseView reads a note's summary and cached text from its view,
-// rebuilding a view that is missing, damaged or not current.
-func (nb *Notebook) summariseView(id crdt.DocumentID) (Summary, string, error) {
+// rebuilding a view that is missing, damaged or not current; warnings are
+// the damage that loading the note met and repaired.
+func (nb *Notebook) summariseView(id crdt.DocumentID) (_ Summary, text string, warnings []error, _ error) {
 	log, err := nb.store.OpenNote(id.String())
 	if err != nil {
-		return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
+		return Summary{}, "", nil, fmt.Errorf("note %s: %w", id, err)
 	}
 	defer log.Close()
 	v, current, err := log.ReadView()
 	if err != nil || !current {
-		n, _, err := nb.openLog(id, log)
+		var n *Note
+		n, warnings, err = nb.openLog(id, log)
 		if err != nil {
-			return Summary{}, "", err
+			return Summary{}, "", warnings, err
 		}
+		// Only the worker needs closing: log is closed below, and
+		// nothing was edited.
+		defer n.doc.Close()
 		if nb.readOnly {
 			// Summarised from the note itself; the cache stays as it is.
 			if v, err = n.viewNow(); err != nil {
-				return Summary{}, "", err
+				return Summary{}, "", warnings, err
 			}
 		} else {
 			if err := n.writeView(); err != nil {
-				return Summary{}, "", err
+				return Summary{}, "", warnings, err
 			}
 			if v, _, err = log.ReadView(); err != nil {
-				return Summary{}, "", fmt.Errorf("note %s: %w", id, err)
+				return Summary{}, "", warnings, fmt.Errorf("note %s: %w", id, err)
 			}
 		}
 	}
-	return summary(id, v, log.Modified()), v.Text, nil
+	return summary(id, v, log.Modified()), v.Text, warnings, nil
+}
+
+// ReadText returns a note's title and text. It reads them from the view
+// cache when that covers every change on disk (every process that changes
+// a note rewrites it), so printing a note never loads its history; a
+// missing, damaged or older cache costs one load of the note, and
+// warnings are the damage it met and repaired (as OpenNote's).
+func (nb *Notebook) ReadText(id crdt.DocumentID) (title, text string, warnings []error, err error) {
+	sum, text, warnings, err := nb.summariseView(id)
+	return sum.Title, text, warnings, err
 }
 
 func summary(id crdt.DocumentID, v store.View, modified time.Time) Summary {

@@ -340,7 +340,7 @@ func (nb *Notebook) searchNote(idString string, m matcher, maxLines int, sc *scr
 	}
 	if err != nil {
 		// No usable view: rebuild it by loading the note, as List does.
-		sum, text, err = nb.summariseView(id)
+		sum, text, _, err = nb.summariseView(id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil // trashed meanwhile

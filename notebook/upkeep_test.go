@@ -1,10 +1,14 @@
 package notebook
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/collab-editor/collab/crdt"
 )
 
 // Close on a note whose edit is durably in the log but whose view cache
@@ -37,5 +41,42 @@ func TestCloseReportsViewCacheFailureAsHousekeeping(t *testing.T) {
 	}
 	if got := text(t, openNote(t, openNB(t, dir, "a"), id)); got != "kept\n" {
 		t.Fatalf("after reopening: %q", got)
+	}
+}
+
+// Run rewrites a view that is behind, without holding the note while the
+// cache is written: a note edited and stored under Run has a current view
+// soon after, showing what is stored.
+func TestRunBringsTheViewUpToDate(t *testing.T) {
+	dir := t.TempDir()
+	nb := openNB(t, dir, "a")
+	n, err := nb.Create("Live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx, func() crdt.CommitPolicy { return crdt.LivePolicy }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		n.Close()
+	}()
+	if err := n.Append("typed live\n"); err != nil {
+		t.Fatal(err)
+	}
+	n.Kick()
+	deadline := time.Now().Add(viewEvery + 10*PollInterval + 5*time.Second)
+	for {
+		v, current, err := nb.PeekView(n.ID)
+		if err == nil && current && v.Text == "typed live\n" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the view never caught up: %q current=%v err=%v", v.Text, current, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -797,20 +797,30 @@ func (l *NoteLog) removeTemps() {
 // rename). v.Position is set to the reader's current position, so the view
 // must reflect everything read so far.
 func (l *NoteLog) WriteView(v View) error {
+	v.Position = l.Position()
+	return l.WriteViewAt(v)
+}
+
+// WriteViewAt replaces the view cache with v, which shows the note as of
+// v.Position (taken with Position when v was). The log's lock is not held
+// over the write and its fsync, so appends never wait for a view; keeping
+// an older view from replacing a newer one is the caller's part.
+func (l *NoteLog) WriteViewAt(v View) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.usable(true); err != nil {
+	err := l.usable(true)
+	if err == nil {
+		err = l.writable("write view of")
+	}
+	path := l.path(viewName)
+	l.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	if err := l.writable("write view of"); err != nil {
-		return err
-	}
-	v.Position = Position{Gen: l.gen, Offset: l.pos}
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("write view of note %s: %w", l.id, err)
 	}
-	if err := writeFileAtomic(l.path(viewName), encodeBlob(viewMagic, payload), viewTmpPrefix); err != nil {
+	if err := writeFileAtomic(path, encodeBlob(viewMagic, payload), viewTmpPrefix); err != nil {
 		return fmt.Errorf("write view of note %s: %w", l.id, err)
 	}
 	return nil

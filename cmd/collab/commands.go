@@ -201,14 +201,30 @@ func cmdCat(e *env, args []string) error {
 	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
 		return err
 	}
-	return readNote(e, args[0], func(n *notebook.Note) error {
-		text, err := n.Text()
-		if err != nil {
-			return err
-		}
-		_, err = io.WriteString(e.stdout, text)
+	text, err := readText(e, args[0])
+	if err != nil {
 		return err
-	})
+	}
+	_, err = io.WriteString(e.stdout, text)
+	return err
+}
+
+// readText is a note's text for commands that only print it: from the
+// view cache when current, so a long history is not loaded to print it.
+func readText(e *env, arg string) (string, error) {
+	nb, err := e.openNotebookToRead()
+	if err != nil {
+		return "", err
+	}
+	id, err := nb.Resolve(arg)
+	if err != nil {
+		return "", err
+	}
+	_, text, warnings, err := nb.ReadText(id)
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "collab: warning: note %s: %v\n", id, w)
+	}
+	return text, err
 }
 
 // maxInput bounds what write/append/import read, so a runaway pipe cannot
@@ -379,30 +395,31 @@ func cmdExport(e *env, args []string) error {
 	if outPath == "" && !asText && isTerminal(e.stdout) {
 		return usagef("an Automerge document is binary: give -o FILE, redirect stdout, or use --text")
 	}
-	return readNote(e, args[0], func(n *notebook.Note) error {
-		var data []byte
-		if asText {
-			text, err := n.Text()
-			if err != nil {
-				return err
-			}
-			data = []byte(text)
-		} else {
-			var err error
-			if data, err = n.Save(); err != nil {
-				return err
-			}
-		}
-		if outPath == "" {
-			_, err := e.stdout.Write(data)
+	var data []byte
+	if asText {
+		text, err := readText(e, args[0])
+		if err != nil {
 			return err
 		}
-		// Never a half-written export where a good file was.
-		if err := store.WriteFile(outPath, data); err != nil {
-			return fmt.Errorf("export: %w", err)
+		data = []byte(text)
+	} else {
+		err := readNote(e, args[0], func(n *notebook.Note) (err error) {
+			data, err = n.Save()
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	if outPath == "" {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	// Never a half-written export where a good file was.
+	if err := store.WriteFile(outPath, data); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
 }
 
 func isTerminal(w io.Writer) bool {

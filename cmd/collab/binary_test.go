@@ -21,7 +21,7 @@ var (
 )
 
 // collabBinary builds the real command once per test run.
-func collabBinary(t *testing.T) string {
+func collabBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "collab-bin-")
@@ -42,6 +42,9 @@ func collabBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv(peakRSSEnv) != "" {
+		os.Exit(runReportingPeakRSS(os.Args[1:]))
+	}
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
@@ -49,7 +52,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func binCmd(t *testing.T, home string, args ...string) *exec.Cmd {
+func binCmd(t testing.TB, home string, args ...string) *exec.Cmd {
 	cmd := exec.Command(collabBinary(t), args...)
 	cmd.Env = append(os.Environ(), "COLLAB_HOME="+home, "COLLAB_NAME=crash")
 	return cmd

@@ -150,6 +150,18 @@ func (p *procRef) swap(w *worker) {
 
 func (p *procRef) shutdown() { p.end((*worker).stop) }
 
+// hibernate ends the worker gracefully and leaves p usable: the next
+// request starts another.
+func (p *procRef) hibernate() {
+	p.mu.Lock()
+	w := p.w
+	p.w = nil
+	p.mu.Unlock()
+	if w != nil {
+		w.stop()
+	}
+}
+
 // abandon is the cleanup of a Note nobody closed: it ends the worker
 // without waiting (cleanups run one after another on one goroutine; the
 // worker's reaper collects the process).
@@ -277,6 +289,36 @@ func (n *Note) Close() error {
 func (n *Note) closeLocked() {
 	n.closed = true
 	n.proc.shutdown()
+}
+
+// Hibernate ends the note's worker, and with it the memory the core holds
+// for the document's history, while nothing is open: no edit uncommitted,
+// no commit not yet taken by Commit. The note keeps its text, title and
+// heads; the next request that needs the document starts a worker from the
+// rebuild recipe, as after a worker's death (sync states carry on from
+// their last saved bytes). It reports whether the worker was ended (false:
+// edits are open, the note is closed, or no worker runs).
+func (n *Note) Hibernate() bool {
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 {
+		return false
+	}
+	if w := n.proc.w; w == nil || w.gone() {
+		return false
+	}
+	n.proc.hibernate()
+	return true
+}
+
+// Awake reports whether the note has a worker running.
+func (n *Note) Awake() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	w := n.proc.w
+	return w != nil && !w.gone()
 }
 
 // Author is the name this note's local edits are recorded under.

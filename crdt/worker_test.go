@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -496,5 +497,43 @@ func TestTrustedOperationBisectsPoisonAway(t *testing.T) {
 	}
 	if _, err := n.Snapshot(); err != nil {
 		t.Fatalf("snapshot without the poison: %v", err)
+	}
+}
+
+// An idle note hibernates: its worker ends, its text and heads stay, and the
+// next request wakes it with nothing lost; a note with open edits refuses.
+func TestHibernateEndsTheWorkerAndWakesOnUse(t *testing.T) {
+	a := mustNew(t, "t", "ann")
+	defer a.Close()
+	a.Splice(0, 0, "typed before")
+	if a.Hibernate() {
+		t.Fatal("a note with an open edit hibernated")
+	}
+	if _, err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	heads := a.LastHeads()
+	if !a.Hibernate() || a.Awake() {
+		t.Fatal("an idle note did not hibernate")
+	}
+	if got := mustText(t, a); got != "typed before" || !slices.Equal(a.LastHeads(), heads) {
+		t.Fatalf("hibernating lost the text or heads: %q", got)
+	}
+	a.Splice(len("typed before"), 0, ", typed after")
+	b, _, _ := Load(nil, nil, "bob")
+	defer b.Close()
+	syncPair(t, a, b, func(round int, _ []byte) {
+		if round == 1 {
+			a.Hibernate()
+			b.Hibernate()
+		}
+	})
+	for _, n := range []*Note{a, b} {
+		if got := mustText(t, n); got != "typed before, typed after" {
+			t.Fatalf("after hibernating mid-sync the text is %q", got)
+		}
+	}
+	if !a.Awake() {
+		t.Fatal("use did not wake the note")
 	}
 }

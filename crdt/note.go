@@ -109,6 +109,9 @@ type Note struct {
 	// model works out what merged changes did to the text (nil: none, or
 	// it could not follow; the worker's text is read back instead).
 	model *textModel
+	// modelLater: the model is made when the document next loads (the
+	// note was opened from a view, or hibernated, and holds no model).
+	modelLater bool
 
 	// Edits made since the last commit; each change carries their stats.
 	pending        int
@@ -150,17 +153,10 @@ func (p *procRef) swap(w *worker) {
 
 func (p *procRef) shutdown() { p.end((*worker).stop) }
 
-// hibernate ends the worker gracefully and leaves p usable: the next
-// request starts another.
-func (p *procRef) hibernate() {
-	p.mu.Lock()
-	w := p.w
-	p.w = nil
-	p.mu.Unlock()
-	if w != nil {
-		w.stop()
-	}
-}
+// hibernate ends the worker and leaves p usable: the next request starts
+// another. The worker holds nothing the note lacks, so it is killed rather
+// than asked to exit (which can take a while, e.g. under the race detector).
+func (p *procRef) hibernate() { p.swap(nil) }
 
 // abandon is the cleanup of a Note nobody closed: it ends the worker
 // without waiting (cleanups run one after another on one goroutine; the
@@ -257,6 +253,31 @@ func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings [
 	return n, warnings, nil
 }
 
+// Known is what a caller already knows of a document it opens with
+// LoadKnown: its title, text and heads, e.g. from a view cache verified
+// against the log the snapshot and records come from.
+type Known struct {
+	Title, Text string
+	Heads       []ChangeHash
+}
+
+// LoadKnown opens a note like Load but starts no worker: the note answers
+// from known (title, text, heads) and loads the document with the first
+// request that needs it, as a hibernated note does. Damage Load would
+// report (a record set aside) is found then and reported by SetAside. known
+// must describe snapshot and records exactly; if it does not, the loaded
+// document's text replaces it then.
+func LoadKnown(snapshot []byte, records [][]byte, author string, known Known) *Note {
+	n := newNote(author, NoteLimits)
+	n.snapshot = snapshot
+	n.changes = records
+	n.modelLater = true
+	n.body, n.title = bodyText, known.Title
+	n.text.record([]Splice{{Insert: known.Text}})
+	n.lastHeads.set(known.Heads)
+	return n
+}
+
 // scratchSlots bounds the scratch documents alive at once: each is a
 // process that may be fed a stranger's bytes.
 var scratchSlots = make(chan struct{}, 4)
@@ -309,8 +330,36 @@ func (n *Note) Hibernate() bool {
 	if w := n.proc.w; w == nil || w.gone() {
 		return false
 	}
+	// The sync states go to the next worker as saved bytes.
+	for id := range n.states {
+		resp, err := n.callHeld(&request{Op: opSaveSyncState, State: id}, false)
+		if err != nil || resp.err() != nil {
+			return false
+		}
+		n.states[id] = resp.Data
+	}
 	n.proc.hibernate()
+	// The model holds the history too; it is made again on waking.
+	if n.model != nil {
+		n.model, n.modelLater = nil, true
+	}
 	return true
+}
+
+// Wake loads the document of a hibernated note (or one opened with
+// LoadKnown) now, rather than with the next request that needs it.
+func (n *Note) Wake() error {
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.usable(); err != nil {
+		return err
+	}
+	if w := n.proc.w; w != nil && !w.gone() {
+		return nil
+	}
+	return n.rebuildLocked()
 }
 
 // Awake reports whether the note has a worker running.

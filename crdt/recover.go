@@ -316,7 +316,17 @@ func (n *Note) recountPending() {
 }
 
 func (n *Note) rebuildLocked() error {
+	fresh := n.modelLater
+	if fresh {
+		n.modelLater = false
+		n.model = buildModel(n.snapshot, n.changes)
+	}
 	_, err := n.buildLocked(nil)
+	// The text holds the journal's edits too, the model only changes.
+	if fresh && len(n.journal) == 0 && n.model != nil &&
+		(n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
+		n.model = nil // it does not see what the core sees: the core is right
+	}
 	return err
 }
 

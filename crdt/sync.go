@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 )
@@ -72,6 +73,11 @@ func (n *Note) checkState(s *SyncState) error {
 func (n *Note) LoadSyncState(data []byte) (*SyncState, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if w := n.proc.w; (w == nil || w.gone()) && plainSyncState(data) {
+		// Not loaded: the state goes to the worker with the document,
+		// checked here so it cannot make that load abort.
+		return n.newStateLocked(data), nil
+	}
 	s := n.newStateLocked(nil)
 	resp, err := n.callLocked(&request{Op: opLoadSyncState, State: s.id, Data: data}, true)
 	if err == nil {
@@ -90,6 +96,11 @@ func (n *Note) SaveSyncState(s *SyncState) []byte {
 	defer n.mu.Unlock()
 	if n.checkState(s) != nil {
 		return nil
+	}
+	if w := n.proc.w; w == nil || w.gone() {
+		// Not loaded: the state is what it was saved as when the worker
+		// ended (Hibernate) or what it was loaded from.
+		return n.states[s.id]
 	}
 	resp, err := n.callLocked(&request{Op: opSaveSyncState, State: s.id}, false)
 	if err != nil || resp.err() != nil {
@@ -158,4 +169,24 @@ func (n *Note) HasChange(h ChangeHash) bool {
 	defer n.mu.Unlock()
 	resp, err := n.callLocked(&request{Op: opHasChange, Hashes: []ChangeHash{h}}, false)
 	return err == nil && resp.OK
+}
+
+// syncStateType is the first byte of an encoded automerge sync state.
+const syncStateType = 0x43
+
+// maxSyncStateHeads bounds the shared heads a stored state may name.
+const maxSyncStateHeads = 1024
+
+// plainSyncState reports whether data is exactly an encoded automerge sync
+// state: the type byte, a LEB128 count and that many 32-byte change
+// hashes, nothing else.
+func plainSyncState(data []byte) bool {
+	if len(data) < 2 || data[0] != syncStateType {
+		return false
+	}
+	count, n := binary.Uvarint(data[1:])
+	if n <= 0 || count > maxSyncStateHeads {
+		return false
+	}
+	return uint64(len(data)-1-n) == count*32
 }

@@ -537,3 +537,39 @@ func TestHibernateEndsTheWorkerAndWakesOnUse(t *testing.T) {
 		t.Fatal("use did not wake the note")
 	}
 }
+
+// A note opened from what is known of it answers without a worker, and
+// loads its document on first use; a stale known text is corrected then.
+func TestLoadKnownStartsNoWorkerUntilUsed(t *testing.T) {
+	a := mustNew(t, "known", "ann")
+	defer a.Close()
+	a.Splice(0, 0, "what the view says")
+	if _, err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := a.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := LoadKnown(saved, nil, "ann", Known{Title: "known", Text: "what the view says", Heads: a.LastHeads()})
+	defer b.Close()
+	if b.Awake() || mustText(t, b) != "what the view says" || b.Title() != "known" || !b.HasBody() {
+		t.Fatalf("awake %v, text %q, title %q", b.Awake(), mustText(t, b), b.Title())
+	}
+	b.Splice(0, 0, "still ")
+	if _, err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustText(t, b); got != "still what the view says" || !b.Awake() {
+		t.Fatalf("after an edit: %q (awake %v)", got, b.Awake())
+	}
+
+	stale := LoadKnown(saved, nil, "ann", Known{Title: "known", Text: "an older text", Heads: a.LastHeads()})
+	defer stale.Close()
+	if _, err := stale.Heads(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustText(t, stale); got != "what the view says" {
+		t.Fatalf("a stale known text survived loading: %q", got)
+	}
+}

@@ -145,6 +145,20 @@ func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLo
 // OpenNote loads a note. warnings report recovered damage (a torn log tail,
 // a bad snapshot replaced by its predecessor, a record automerge refused).
 func (nb *Notebook) OpenNote(id crdt.DocumentID) (*Note, []error, error) {
+	return nb.openNote(id, false)
+}
+
+// OpenNoteUnloaded opens a note like OpenNote, except that when the note's
+// view cache is exactly what its log holds and the log loaded without
+// damage, the document is not loaded until something needs it
+// (crdt.LoadKnown): the note answers with its text, title and heads at the
+// cost of reading its files. The sync engine opens the notes peers share
+// this way. Damage found later is handled as it is found (SetAside).
+func (nb *Notebook) OpenNoteUnloaded(id crdt.DocumentID) (*Note, []error, error) {
+	return nb.openNote(id, true)
+}
+
+func (nb *Notebook) openNote(id crdt.DocumentID, unloaded bool) (*Note, []error, error) {
 	log, err := nb.store.OpenNote(id.String())
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -152,7 +166,7 @@ func (nb *Notebook) OpenNote(id crdt.DocumentID) (*Note, []error, error) {
 		}
 		return nil, nil, fmt.Errorf("open note %s: %w", id, err)
 	}
-	n, warnings, err := nb.openLog(id, log)
+	n, warnings, err := nb.openLog(id, log, unloaded)
 	if err != nil {
 		log.Close()
 		return nil, warnings, err
@@ -160,10 +174,33 @@ func (nb *Notebook) OpenNote(id crdt.DocumentID) (*Note, []error, error) {
 	return n, warnings, nil
 }
 
-func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog) (*Note, []error, error) {
+// knownView is what the view cache says of the note just loaded from log,
+// if it says it of exactly what was loaded.
+func knownView(log *store.NoteLog) (crdt.Known, bool) {
+	v, _, err := log.ReadView()
+	if err != nil || v.Position != log.Position() || len(v.Heads) == 0 {
+		return crdt.Known{}, false
+	}
+	heads := make([]crdt.ChangeHash, len(v.Heads))
+	for i, s := range v.Heads {
+		h, err := crdt.ParseChangeHash(s)
+		if err != nil {
+			return crdt.Known{}, false
+		}
+		heads[i] = h
+	}
+	return crdt.Known{Title: v.Title, Text: v.Text, Heads: heads}, true
+}
+
+func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog, unloaded bool) (*Note, []error, error) {
 	snapshot, records, warnings, err := log.Load()
 	if err != nil {
 		return nil, warnings, fmt.Errorf("load note %s: %w", id, err)
+	}
+	if unloaded && len(warnings) == 0 {
+		if known, ok := knownView(log); ok {
+			return newNote(id, nb, crdt.LoadKnown(snapshot, records, nb.author, known), log), nil, nil
+		}
 	}
 	doc, more, err := crdt.Load(snapshot, records, nb.author)
 	warnings = append(warnings, more...)
@@ -494,13 +531,23 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 // viewNow is what the view cache should say now.
 func (n *Note) viewNow() (store.View, error) {
 	title := n.doc.Title()
+	// With no edit open, the heads as of the last commit or merge are the
+	// text's (both change only under mu, but for keystrokes, which the
+	// second count of open edits catches): no request wakes a hibernated
+	// document. Otherwise Heads commits the open edits first.
+	heads := n.doc.LastHeads()
+	edits, _, _ := n.doc.Pending()
 	text, err := n.doc.Text()
 	if err != nil {
 		return store.View{}, err
 	}
-	heads, err := n.doc.Heads()
-	if err != nil {
-		return store.View{}, err
+	if again, _, _ := n.doc.Pending(); edits > 0 || again > 0 || len(heads) == 0 {
+		if heads, err = n.doc.Heads(); err != nil {
+			return store.View{}, err
+		}
+		if text, err = n.doc.Text(); err != nil {
+			return store.View{}, err
+		}
 	}
 	hs := make([]string, len(heads))
 	for i, h := range heads {
@@ -653,6 +700,31 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		}
 		timer.Reset(max(wait, time.Millisecond))
 	}
+}
+
+// Hibernate frees the memory an idle note's document holds (its worker
+// process) while keeping the note open: text, title and heads stay, and the
+// next operation that needs the document loads it again. It does nothing
+// and returns false while changes wait to be stored or edits are open.
+func (n *Note) Hibernate() bool {
+	n.mu.Lock()
+	busy := len(n.unsaved) > 0
+	n.mu.Unlock()
+	// Not under mu: ending a worker waits for the request it may be
+	// answering. The document refuses for itself if edits arrived meanwhile.
+	return !busy && n.doc.Hibernate()
+}
+
+// Loaded reports whether the note's document is in memory (not hibernated).
+func (n *Note) Loaded() bool { return n.doc.Awake() }
+
+// Load loads the note's document now if it is not in memory (opened
+// unloaded, or hibernated), so the next operation does not wait for it.
+// Damage found on the way is set aside as usual.
+func (n *Note) Load() error {
+	// Not under mu: loading a long history takes a while.
+	err := n.doc.Wake()
+	return errors.Join(err, n.step(func() error { return nil }))
 }
 
 // refreshView rewrites a view cache that is behind the note, at most

@@ -251,7 +251,7 @@ func (nb *Notebook) summariseView(id crdt.DocumentID) (_ Summary, text string, w
 	v, current, err := log.ReadView()
 	if err != nil || !current {
 		var n *Note
-		n, warnings, err = nb.openLog(id, log)
+		n, warnings, err = nb.openLog(id, log, false)
 		if err != nil {
 			return Summary{}, "", warnings, err
 		}

@@ -28,8 +28,11 @@
 // [Engine.Decline].
 //
 // Sync: one automerge sync state per (peer, note), kept on disk between
-// connections. Full sync rounds run at connect, on gaps, every SyncInterval
-// and for JavaScript peers (throttled to one per 100 ms per note). Between
+// connections. Full sync rounds run on gaps, for JavaScript peers (at
+// connect, every SyncInterval, and throttled to one per 100 ms per note on
+// changes), and with a collab peer only for a note whose heads, stated by
+// both sides at connect and after each change (collab-heads), differ from
+// ours: an idle note in sync costs no round and no loaded document. Between
 // collab peers a committed change travels as its own bytes (collab-change,
 // ~60 µs to apply however long the history) and is relayed to the note's
 // other peers, de-duplicated by change hash; a peer that joins with nothing

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/collab-editor/collab/crdt"
 )
 
@@ -44,6 +46,10 @@ type docPeer struct {
 	nextHeads   time.Time
 	sentHeads   string
 	differSince time.Time
+	// At connect a collab peer's note is compared by heads before any
+	// round (which would load the document); headsWait is when a round
+	// runs anyway if the peer has not stated its heads.
+	headsWait time.Time
 }
 
 // attach returns the stream's state for note ns, making it (with the sync
@@ -118,8 +124,24 @@ func (dp *docPeer) setTheirHeads(hs []crdt.ChangeHash) bool {
 	before := dp.isInSync()
 	dp.fmu.Lock()
 	dp.theirHeads, dp.knowHeads = hs, true
+	waiting := !dp.headsWait.IsZero()
+	dp.headsWait = time.Time{}
 	dp.fmu.Unlock()
-	return dp.isInSync() != before
+	inSync := dp.isInSync()
+	// A peer that states its heads learns ours in turn (once per change
+	// of ours): a peer that attached the note at connect waits for them.
+	dp.scheduleHeads()
+	if waiting {
+		if inSync {
+			// Equal copies, as a round would have found: pushes may go.
+			dp.fmu.Lock()
+			dp.caughtUp = true
+			dp.fmu.Unlock()
+		} else {
+			dp.markDirty(false)
+		}
+	}
+	return inSync != before
 }
 
 // scheduleHeads asks the stream's syncer to tell the peer our heads.
@@ -163,6 +185,15 @@ func (dp *docPeer) saveState() {
 	dp.unsaved = false
 }
 
+// sharesNote reports whether pid is a known peer of note id (it named the
+// note to us before, or we to it: it holds the capability).
+func (e *Engine) sharesNote(pid peer.ID, id crdt.DocumentID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.targets[pid]
+	return t != nil && t.notes[id]
+}
+
 // attachKnownNotes starts syncing, with a peer that just connected, every
 // note it is a known peer of.
 func (e *Engine) attachKnownNotes(c *conn) {
@@ -187,6 +218,15 @@ func (e *Engine) attachKnownNotes(c *conn) {
 			return
 		}
 		dp.activate()
+		if c.headsExt {
+			// Heads first: a note both copies hold alike needs no round,
+			// so reconnecting loads only the notes that differ.
+			dp.fmu.Lock()
+			dp.headsWait = time.Now().Add(divergedFor)
+			dp.fmu.Unlock()
+			dp.scheduleHeads()
+			continue
+		}
 		dp.markDirty(false)
 	}
 }

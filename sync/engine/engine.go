@@ -45,6 +45,7 @@ const (
 	DefaultSendQueue        = 4096     // frames per stream
 	DefaultSendQueueBytes   = 16 << 20 // bytes waiting behind the next frame, per stream
 	DefaultFrameTimeout     = 30 * time.Second
+	DefaultIdleAfter        = 2 * time.Minute
 	jsSyncThrottle          = 100 * time.Millisecond
 	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
@@ -97,8 +98,9 @@ type Config struct {
 	PresenceTimeout time.Duration
 	// HandshakeTimeout bounds the join/peer exchange on a new stream.
 	HandshakeTimeout time.Duration
-	// SyncInterval is how often a catch-up sync round runs with every peer of
-	// every open note (and sync states are saved).
+	// SyncInterval is how often sync states are saved and a catch-up sync
+	// round runs with every peer of every open note not known to be in
+	// sync (a collab peer whose stated heads are ours needs none).
 	SyncInterval time.Duration
 	// RedialMax caps the exponential backoff of re-dialling known peers.
 	RedialMax time.Duration
@@ -116,6 +118,9 @@ type Config struct {
 	// FrameTimeout is how long a peer has to send the rest of a frame once
 	// its length has arrived. Streams may stay idle between frames.
 	FrameTimeout time.Duration
+	// IdleAfter is how long a note nothing uses keeps its document loaded
+	// (see idle.go).
+	IdleAfter time.Duration
 }
 
 // Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
@@ -184,6 +189,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.SendQueueBytes = DefaultSendQueueBytes
 	}
 	def(&cfg.FrameTimeout, DefaultFrameTimeout)
+	def(&cfg.IdleAfter, DefaultIdleAfter)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -255,6 +261,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.discoveryLoop)
 	e.spawn(e.presenceLoop)
 	e.spawn(e.nameLoop)
+	e.spawn(e.idleLoop)
 	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
 	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
 	close(e.ready)
@@ -328,6 +335,11 @@ func (e *Engine) Ready() <-chan struct{} { return e.ready }
 func (e *Engine) Open(id crdt.DocumentID) (*notebook.Note, error) {
 	ns, err := e.openNote(id)
 	if err != nil {
+		return nil, err
+	}
+	ns.held.Store(true)
+	// The editor should not wait for the history on its first commit.
+	if err := ns.note.Load(); err != nil {
 		return nil, err
 	}
 	return ns.note, nil

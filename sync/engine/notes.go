@@ -20,6 +20,8 @@ type noteState struct {
 	note *notebook.Note
 
 	live       atomic.Int32 // active peers: the commit policy is live above 0
+	lastUsed   atomic.Int64 // unix ns of the last change or sync round (idle.go)
+	held       atomic.Bool  // opened for the UI (Open): never hibernated
 	lastStatus atomic.Int32
 	unsub      func()
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
@@ -42,6 +44,7 @@ func (e *Engine) newNoteState(n *notebook.Note) *noteState {
 		wake:        make(chan struct{}),
 	}
 	ns.seen.init(8192)
+	ns.touch()
 	ns.pres.init()
 	ns.unsub = n.Subscribe(ns.onUpdate)
 	return ns
@@ -83,7 +86,7 @@ func (e *Engine) openNote(id crdt.DocumentID) (*noteState, error) {
 		e.opening[id] = ch
 		e.mu.Unlock()
 
-		n, warnings, err := e.nb.OpenNote(id)
+		n, warnings, err := e.nb.OpenNoteUnloaded(id)
 		for _, w := range warnings {
 			e.log.Warn("note opened with damage recovered", "note", id, "warning", w)
 		}

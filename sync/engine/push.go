@@ -22,6 +22,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 	case notebook.FromLocal, notebook.FromDisk:
 	}
 	defer ns.signal()
+	ns.touch()
 	dps := ns.activePeers()
 	if len(dps) == 0 {
 		return

@@ -32,11 +32,16 @@ func (c *conn) syncer() {
 		case <-timer.C:
 		case <-ticker.C:
 			for _, dp := range c.docList() {
+				// A collab peer whose stated heads are ours needs no
+				// round: the heads it states tell us when that changes,
+				// and an idle note's document stays unloaded (idle.go).
 				if dp.isActive() {
 					dp.saveState()
-					dp.fmu.Lock()
-					dp.dirty = true
-					dp.fmu.Unlock()
+					if !dp.isInSync() {
+						dp.fmu.Lock()
+						dp.dirty = true
+						dp.fmu.Unlock()
+					}
 				}
 			}
 		}
@@ -118,6 +123,7 @@ func (c *conn) runDirty() time.Duration {
 // one, and reports whether it did. The caller holds dp.syncMu.
 func (c *conn) generate(dp *docPeer) bool {
 	ns := dp.ns
+	ns.touch()
 	msg, ok, err := ns.note.GenerateSync(dp.state)
 	if err != nil {
 		c.e.log.Error("cannot make a sync message", "peer", c.pid, "note", ns.id, "err", err)
@@ -171,6 +177,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		e.log.Info("peer opened note", "peer", c.pid, "note", id)
 		e.rememberPeer(ns, c.pid)
 	}
+	ns.touch()
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
 	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
@@ -321,7 +328,18 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 				dp.sentHeads = key
 				dp.nextHeads = now.Add(headsEvery)
 				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: stringsOf(ours)})
+				c.e.log.Debug("heads sent", "peer", c.pid, "note", dp.ns.id, "heads", len(ours))
 			}
+		}
+	}
+	if !dp.headsWait.IsZero() {
+		if now.Before(dp.headsWait) {
+			if w := dp.headsWait.Sub(now); wait == 0 || w < wait {
+				wait = w
+			}
+		} else {
+			dp.headsWait = time.Time{}
+			dp.dirty = true // the peer did not state its heads: a round finds out
 		}
 	}
 	if dp.knowHeads && dp.active && !crdt.SameHeads(dp.theirHeads, ours) {
@@ -344,7 +362,16 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 // onHeads records the heads a collab peer stated for a note it shares.
 func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 	dp := c.doc(id)
+	if (dp == nil || !dp.isActive()) && c.e.sharesNote(c.pid, id) {
+		// Its heads came before our own connect-time attach got to it.
+		if ns, err := c.e.openNote(id); err == nil {
+			if dp = c.attach(ns); dp != nil {
+				dp.activate()
+			}
+		}
+	}
 	if dp == nil || !dp.isActive() {
+		c.e.log.Debug("dropping heads of a note not synced with this peer", "peer", c.pid, "note", id)
 		return true
 	}
 	hs := make([]crdt.ChangeHash, 0, len(heads))

@@ -16,6 +16,8 @@ type jsPeer struct {
 	state *crdt.SyncState
 	to    string
 	id    crdt.DocumentID
+	// sender is the senderId it joined with ("" = "js-repo-1").
+	sender string
 }
 
 func (j *jsPeer) pump(t *testing.T, d time.Duration) (syncs, pushes int) {
@@ -35,7 +37,11 @@ func (j *jsPeer) pump(t *testing.T, d time.Duration) (syncs, pushes int) {
 				t.Fatal(err)
 			}
 			if msg, ok, _ := j.doc.GenerateSyncMessage(j.state); ok {
-				j.send(&wire.Sync{SenderID: "js-repo-1", TargetID: j.to, DocumentID: j.id.String(), Data: msg})
+				sender := j.sender
+				if sender == "" {
+					sender = "js-repo-1"
+				}
+				j.send(&wire.Sync{SenderID: sender, TargetID: j.to, DocumentID: j.id.String(), Data: msg})
 			}
 		}
 	}

@@ -100,6 +100,13 @@ func TestOnePeerReconnectingLeaksNothing(t *testing.T) {
 	}
 	// A few goroutines of libp2p (timers, the peerstore's GC) come and go.
 	const slack = 10
+	released := func() bool {
+		a.eng.mu.Lock()
+		held := len(a.eng.conns)
+		a.eng.mu.Unlock()
+		return held == 0 && count().rcConns == 0
+	}
+	waitFor(t, 15*time.Second, "ann to let go of the first connection", released)
 	start := count()
 	for i := 1; i < reconnects; i++ {
 		round(i)
@@ -111,7 +118,7 @@ func TestOnePeerReconnectingLeaksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer doc.Close()
-	j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: a.eng.self, id: id}
+	j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: a.eng.self, id: id, sender: r.id}
 	first, _, _ := doc.GenerateSyncMessage(j.state)
 	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
 	j.pump(t, 2*time.Second)
@@ -123,7 +130,7 @@ func TestOnePeerReconnectingLeaksNothing(t *testing.T) {
 	var now counts
 	waitFor(t, 15*time.Second, "ann to be back where she started", func() bool {
 		now = count()
-		return now.goroutines <= start.goroutines+slack && now.streams <= start.streams &&
+		return released() && now.goroutines <= start.goroutines+slack && now.streams <= start.streams &&
 			now.conns <= start.conns && now.rcStreams <= start.rcStreams && now.rcConns <= start.rcConns
 	})
 	t.Logf("after the first connection %+v, after %d: %+v", start, reconnects, now)

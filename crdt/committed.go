@@ -17,6 +17,20 @@ func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
 	return resp.Heads, true
 }
 
+// CommittedText returns the text and the heads it is the text of, read
+// together and without a request to the worker (so a hibernated note stays
+// so), when no edit is open and the text is known to be the worker's;
+// ok=false otherwise.
+func (n *Note) CommittedText() (text string, heads []ChangeHash, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	heads = n.lastHeads.get()
+	if n.pending > 0 || len(n.journal) > 0 || n.textDrift || len(heads) == 0 {
+		return "", nil, false
+	}
+	return string(n.text.runes), heads, true
+}
+
 // SaveIfCommitted returns the whole document like Save, and its heads,
 // but only when no edit is open (Save would commit it behind the commit
 // policy's back); ok=false while edits are open.

@@ -232,9 +232,7 @@ func Load(snapshot []byte, records [][]byte, author string) (n *Note, warnings [
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	resp, err := n.buildLocked(nil)
-	if n.model != nil && (n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
-		n.model = nil // it does not see what the core sees: the core is right
-	}
+	n.checkNewModelLocked()
 	for _, r := range n.setAside {
 		warnings = append(warnings, r)
 	}
@@ -327,7 +325,7 @@ func (n *Note) Hibernate() bool {
 	if n.closed || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 {
 		return false
 	}
-	if w := n.proc.w; w == nil || w.gone() {
+	if !n.workerUpLocked() {
 		return false
 	}
 	// The sync states go to the next worker as saved bytes.
@@ -356,7 +354,7 @@ func (n *Note) Wake() error {
 	if err := n.usable(); err != nil {
 		return err
 	}
-	if w := n.proc.w; w != nil && !w.gone() {
+	if n.workerUpLocked() {
 		return nil
 	}
 	return n.rebuildLocked()
@@ -366,6 +364,12 @@ func (n *Note) Wake() error {
 func (n *Note) Awake() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.workerUpLocked()
+}
+
+// workerUpLocked reports whether a worker runs: not before the first
+// request, after Hibernate, or after the worker died between requests.
+func (n *Note) workerUpLocked() bool {
 	w := n.proc.w
 	return w != nil && !w.gone()
 }

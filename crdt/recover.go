@@ -68,7 +68,7 @@ func (n *Note) callHeld(req *request, untrusted bool) (*response, error) {
 		req.Commit = true
 		req.Message = formatMessage(n.author, n.pendingAdded, n.pendingRemoved)
 	}
-	if w := n.proc.w; w == nil || w.gone() {
+	if !n.workerUpLocked() {
 		// Not started yet, or it died between requests (killed, say):
 		// nothing of this request is to blame.
 		if err := n.rebuildLocked(); err != nil {
@@ -322,12 +322,21 @@ func (n *Note) rebuildLocked() error {
 		n.model = buildModel(n.snapshot, n.changes)
 	}
 	_, err := n.buildLocked(nil)
-	// The text holds the journal's edits too, the model only changes.
-	if fresh && len(n.journal) == 0 && n.model != nil &&
-		(n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
-		n.model = nil // it does not see what the core sees: the core is right
+	if fresh {
+		n.checkNewModelLocked()
 	}
 	return err
+}
+
+// checkNewModelLocked drops a model just built from the snapshot and
+// changes if it does not see what the worker, just loaded from the same,
+// sees: the core is right. (The text holds the journal's edits too, the
+// model only changes, so with edits open there is nothing to compare.)
+func (n *Note) checkNewModelLocked() {
+	if n.model != nil && len(n.journal) == 0 &&
+		(n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
+		n.model = nil
+	}
 }
 
 // buildLocked starts a worker for the note, built from the snapshot, the

@@ -73,7 +73,7 @@ func (n *Note) checkState(s *SyncState) error {
 func (n *Note) LoadSyncState(data []byte) (*SyncState, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if w := n.proc.w; (w == nil || w.gone()) && plainSyncState(data) {
+	if !n.workerUpLocked() && plainSyncState(data) {
 		// Not loaded: the state goes to the worker with the document,
 		// checked here so it cannot make that load abort.
 		return n.newStateLocked(data), nil
@@ -97,7 +97,7 @@ func (n *Note) SaveSyncState(s *SyncState) []byte {
 	if n.checkState(s) != nil {
 		return nil
 	}
-	if w := n.proc.w; w == nil || w.gone() {
+	if !n.workerUpLocked() {
 		// Not loaded: the state is what it was saved as when the worker
 		// ended (Hibernate) or what it was loaded from.
 		return n.states[s.id]

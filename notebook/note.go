@@ -531,21 +531,16 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 // viewNow is what the view cache should say now.
 func (n *Note) viewNow() (store.View, error) {
 	title := n.doc.Title()
-	// With no edit open, the heads as of the last commit or merge are the
-	// text's (both change only under mu, but for keystrokes, which the
-	// second count of open edits catches): no request wakes a hibernated
-	// document. Otherwise Heads commits the open edits first.
-	heads := n.doc.LastHeads()
-	edits, _, _ := n.doc.Pending()
-	text, err := n.doc.Text()
-	if err != nil {
-		return store.View{}, err
-	}
-	if again, _, _ := n.doc.Pending(); edits > 0 || again > 0 || len(heads) == 0 {
-		if heads, err = n.doc.Heads(); err != nil {
+	// With no edit open the text and its heads are known without a request
+	// (a hibernated document stays so); otherwise Heads commits the open
+	// edits first.
+	text, heads, ok := n.doc.CommittedText()
+	if !ok {
+		var err error
+		if text, err = n.doc.Text(); err != nil {
 			return store.View{}, err
 		}
-		if text, err = n.doc.Text(); err != nil {
+		if heads, err = n.doc.Heads(); err != nil {
 			return store.View{}, err
 		}
 	}

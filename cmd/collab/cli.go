@@ -128,10 +128,15 @@ func (e *env) openNote(nb *notebook.Notebook, arg string) (*notebook.Note, error
 		return nil, err
 	}
 	n, warnings, err := nb.OpenNote(id)
+	e.warnRepaired(id, warnings)
+	return n, err
+}
+
+// warnRepaired reports on stderr the damage opening a note met and repaired.
+func (e *env) warnRepaired(id crdt.DocumentID, warnings []error) {
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "collab: warning: note %s: %v\n", id, w)
 	}
-	return n, err
 }
 
 // resolveOne opens the notebook and resolves the command's single NOTE argument.

@@ -221,9 +221,7 @@ func readText(e *env, arg string) (string, error) {
 		return "", err
 	}
 	_, text, warnings, err := nb.ReadText(id)
-	for _, w := range warnings {
-		fmt.Fprintf(e.stderr, "collab: warning: note %s: %v\n", id, w)
-	}
+	e.warnRepaired(id, warnings)
 	return text, err
 }
 

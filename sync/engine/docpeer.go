@@ -119,7 +119,9 @@ func (dp *docPeer) isInSync() bool {
 }
 
 // setTheirHeads records the heads the peer stated and reports whether the
-// copies' standing (equal or not) changed.
+// copies' standing (equal or not) changed. It schedules ours in answer, and
+// settles a connect-time wait for them (headsWait): equal copies are caught
+// up, differing ones get a round now.
 func (dp *docPeer) setTheirHeads(hs []crdt.ChangeHash) bool {
 	before := dp.isInSync()
 	dp.fmu.Lock()
@@ -206,18 +208,10 @@ func (e *Engine) attachKnownNotes(c *conn) {
 	}
 	e.mu.Unlock()
 	for _, id := range ids {
-		ns, err := e.openNote(id)
-		if err != nil {
-			if !errors.Is(err, ErrNotRunning) {
-				e.log.Warn("cannot open a note to sync it", "note", id, "err", err)
-			}
+		dp := c.attachShared(id)
+		if dp == nil {
 			continue
 		}
-		dp := c.attach(ns)
-		if dp == nil {
-			return
-		}
-		dp.activate()
 		if c.headsExt {
 			// Heads first: a note both copies hold alike needs no round,
 			// so reconnecting loads only the notes that differ.
@@ -229,4 +223,22 @@ func (e *Engine) attachKnownNotes(c *conn) {
 		}
 		dp.markDirty(false)
 	}
+}
+
+// attachShared opens a note the peer is a known peer of and starts
+// syncing it on this stream; nil if the note cannot be opened or the
+// stream closed.
+func (c *conn) attachShared(id crdt.DocumentID) *docPeer {
+	ns, err := c.e.openNote(id)
+	if err != nil {
+		if !errors.Is(err, ErrNotRunning) {
+			c.e.log.Warn("cannot open a note to sync it", "note", id, "err", err)
+		}
+		return nil
+	}
+	dp := c.attach(ns)
+	if dp != nil {
+		dp.activate()
+	}
+	return dp
 }

@@ -364,11 +364,7 @@ func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 	dp := c.doc(id)
 	if (dp == nil || !dp.isActive()) && c.e.sharesNote(c.pid, id) {
 		// Its heads came before our own connect-time attach got to it.
-		if ns, err := c.e.openNote(id); err == nil {
-			if dp = c.attach(ns); dp != nil {
-				dp.activate()
-			}
-		}
+		dp = c.attachShared(id)
 	}
 	if dp == nil || !dp.isActive() {
 		c.e.log.Debug("dropping heads of a note not synced with this peer", "peer", c.pid, "note", id)

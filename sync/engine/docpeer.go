@@ -216,7 +216,9 @@ func (e *Engine) attachKnownNotes(c *conn) {
 			// Heads first: a note both copies hold alike needs no round,
 			// so reconnecting loads only the notes that differ.
 			dp.fmu.Lock()
-			dp.headsWait = time.Now().Add(divergedFor)
+			if !dp.knowHeads { // unless they came first (onHeads)
+				dp.headsWait = time.Now().Add(divergedFor)
+			}
 			dp.fmu.Unlock()
 			dp.scheduleHeads()
 			continue

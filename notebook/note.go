@@ -36,10 +36,12 @@ type Note struct {
 	doc *crdt.Note
 	log *store.NoteLog
 
-	peersMu sync.Mutex // serialises read-modify-write of the peers file
-	subMu   sync.Mutex
-	subs    map[int]func(Update)
-	nextSub int
+	peersMu   sync.Mutex  // serialises read-modify-write of the peers file
+	peers     []KnownPeer // the peers file as last read or written
+	peersRead bool
+	subMu     sync.Mutex
+	subs      map[int]func(Update)
+	nextSub   int
 
 	kick chan struct{} // wakes Run
 

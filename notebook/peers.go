@@ -39,8 +39,36 @@ func (nb *Notebook) PeersOf(id crdt.DocumentID) ([]KnownPeer, error) {
 	return readPeers(log, id)
 }
 
-// KnownPeers lists the peers this note is shared with.
-func (n *Note) KnownPeers() ([]KnownPeer, error) { return readPeers(n.log, n.ID) }
+// KnownPeers lists the peers this note is shared with. The list is read
+// from disk once and then kept: status displays ask for it on every
+// frame, and only this process (the notebook's peer) writes it.
+func (n *Note) KnownPeers() ([]KnownPeer, error) {
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
+	peers, err := n.knownPeersLocked()
+	return clonePeers(peers), err
+}
+
+// clonePeers copies a list deeply: the cached one is never changed in place.
+func clonePeers(peers []KnownPeer) []KnownPeer {
+	peers = slices.Clone(peers)
+	for i := range peers {
+		peers[i].Addrs = slices.Clone(peers[i].Addrs)
+	}
+	return peers
+}
+
+func (n *Note) knownPeersLocked() ([]KnownPeer, error) {
+	if n.peersRead {
+		return n.peers, nil
+	}
+	peers, err := readPeers(n.log, n.ID)
+	if err != nil {
+		return nil, err
+	}
+	n.peers, n.peersRead = peers, true
+	return peers, nil
+}
 
 // readPeers reads a note's peers file; a note with none has no peers.
 func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
@@ -64,10 +92,11 @@ func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
 func (n *Note) RememberPeer(p KnownPeer) error {
 	n.peersMu.Lock()
 	defer n.peersMu.Unlock()
-	peers, err := n.KnownPeers()
+	peers, err := n.knownPeersLocked()
 	if err != nil {
 		peers = nil // a damaged list is rebuilt from what we learn now
 	}
+	peers = clonePeers(peers) // the cached list changes only once written
 	i := slices.IndexFunc(peers, func(k KnownPeer) bool { return k.ID == p.ID })
 	if i < 0 {
 		peers = append(peers, KnownPeer{ID: p.ID, LastSeen: p.LastSeen})
@@ -90,5 +119,9 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	if err != nil {
 		return err
 	}
-	return n.log.WriteAux(peersFile, data)
+	if err := n.log.WriteAux(peersFile, data); err != nil {
+		return err
+	}
+	n.peers, n.peersRead = peers, true
+	return nil
 }

@@ -67,11 +67,14 @@ type session struct {
 	// status is the sync status shown; syncingSince when it began syncing.
 	status       SyncStatus
 	syncingSince time.Time
-	sentCursor   [2]int
-	early        []tea.Msg      // keys typed while loading
-	afterLoad    func() tea.Cmd // close or quit asked for while loading
-	w, h         int
-	closed       bool
+	// people are the note's peers as last read with the status (drawing
+	// asks nothing of the network).
+	people     []Peer
+	sentCursor [2]int
+	early      []tea.Msg      // keys typed while loading
+	afterLoad  func() tea.Cmd // close or quit asked for while loading
+	w, h       int
+	closed     bool
 }
 
 type (
@@ -642,6 +645,7 @@ func (s *session) refreshStatus() {
 	if s.net == nil {
 		return
 	}
+	s.people = s.net.Peers(s.id)
 	st := s.net.Status(s.id)
 	if st != Syncing {
 		s.status, s.syncingSince = st, time.Time{}
@@ -662,7 +666,7 @@ func (s *session) statusParts(a *App) []string {
 		// ● people with the note open, ○ people only online (connected
 		// for it: collab serve, or an editor on another note).
 		var here, online []string
-		for _, p := range s.net.Peers(s.id) {
+		for _, p := range s.people {
 			switch {
 			case p.InNote:
 				here = append(here, display.Name(p.Name, p.ID))

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/collab-editor/collab/crdt/amformat"
 )
 
 // Automerge's binary chunks: magic, 4-byte checksum, chunk type, ULEB128
@@ -36,6 +38,21 @@ func IsAutomerge(b []byte) bool { return len(b) >= 4 && bytes.Equal(b[:4], chunk
 // document (a document chunk), as opposed to changes.
 func IsDocument(b []byte) bool {
 	return len(b) >= 10 && bytes.Equal(b[:4], chunkMagic) && b[8] == chunkDocument
+}
+
+// DocumentHeads returns the heads a saved document states. They are the
+// sender's claim: compare them with the heads the note has after applying
+// the document before relying on them.
+func DocumentHeads(b []byte) ([]ChangeHash, error) {
+	hs, err := amformat.DefaultLimits.DocumentHeads(b)
+	if err != nil {
+		return nil, fmt.Errorf("document heads: %w", err)
+	}
+	out := make([]ChangeHash, len(hs))
+	for i, h := range hs {
+		out[i] = ChangeHash(h)
+	}
+	return out, nil
 }
 
 // HashOf checks that b is exactly one automerge change chunk and returns

@@ -190,3 +190,19 @@ func plainSyncState(data []byte) bool {
 	}
 	return uint64(len(data)-1-n) == count*32
 }
+
+// SyncStateSharing returns a sync state with a peer known to hold exactly
+// heads (e.g. right after one copy was sent to the other whole): its first
+// message offers only what came after them, where a fresh state's offers
+// the whole history and makes the peer send every change it lacks proof of.
+func (n *Note) SyncStateSharing(heads []ChangeHash) (*SyncState, error) {
+	if len(heads) > maxSyncStateHeads {
+		return nil, fmt.Errorf("sync state with %d heads: %w", len(heads), ErrOutOfRange)
+	}
+	data := []byte{syncStateType}
+	data = binary.AppendUvarint(data, uint64(len(heads)))
+	for _, h := range heads {
+		data = append(data, h[:]...)
+	}
+	return n.LoadSyncState(data)
+}

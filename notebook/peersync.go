@@ -28,6 +28,12 @@ func (n *Note) SyncState(peer string) *crdt.SyncState {
 // whose state went wrong.
 func (n *Note) NewSyncState() *crdt.SyncState { return n.doc.NewSyncState() }
 
+// SyncStateSharing is a sync state with a peer known to hold exactly heads
+// (see crdt.Note.SyncStateSharing).
+func (n *Note) SyncStateSharing(heads []crdt.ChangeHash) (*crdt.SyncState, error) {
+	return n.doc.SyncStateSharing(heads)
+}
+
 // SaveSyncState keeps a peer's sync state for the next connection.
 func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
 	return n.log.WriteAux("sync."+peer, n.doc.SaveSyncState(s))

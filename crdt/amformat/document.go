@@ -69,6 +69,16 @@ func (l Limits) DecodeDocument(b []byte) (*Document, error) {
 	return d, nil
 }
 
+// DocumentHeads returns the heads a document chunk states (decoding no
+// ops): what its sender had when it saved it, as the sender says.
+func (l Limits) DocumentHeads(b []byte) ([]Hash, error) {
+	d, err := l.decodeDocumentHeader(b, false)
+	if err != nil {
+		return nil, err
+	}
+	return d.Heads, nil
+}
+
 // decodeDocumentHeader decodes everything but the ops, which it leaves to
 // EachOp.
 func (l Limits) decodeDocumentHeader(b []byte, keepChanges bool) (*Document, error) {

@@ -95,7 +95,8 @@ func BenchmarkKeystrokeToRemote(b *testing.B) {
 }
 
 // BenchmarkColdJoin: an empty peer joins the paper note (history=policy)
-// from one that has it: time and bytes on the wire, both directions.
+// from one that has it: time until Join returns, and bytes on the wire
+// both directions until the exchange is over.
 func BenchmarkColdJoin(b *testing.B) {
 	data := paper.Saved(b, "policy")
 	pa := quietPeer(b, "ann")
@@ -125,6 +126,10 @@ func BenchmarkColdJoin(b *testing.B) {
 		if pb.note(id).Len() != pa.note(id).Len() {
 			b.Fatal("joined copy differs")
 		}
+		// The bytes include what follows the join until both sides are
+		// quiet (the sync messages that confirm the shared heads), not
+		// only what came before Join returned.
+		time.Sleep(divergedFor + 500*time.Millisecond)
 		pb.eng.mu.Lock()
 		c := pb.eng.conns[pa.host.ID()]
 		pb.eng.mu.Unlock()

@@ -213,6 +213,12 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 			// state learns what it now shares with us.
 			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
 			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
+			// The peer holds our heads once it has applied the document (if
+			// it cannot, it closes the stream). Until its next message says
+			// so, a round must not take it for empty: a fresh sync state
+			// would send every change again (33 MB for the paper note at one
+			// change per keystroke, where the document is 144 KB).
+			c.shareHeads(dp, heads)
 			// The stream is ordered: whatever we push next arrives after
 			// the document it depends on.
 			dp.fmu.Lock()
@@ -262,10 +268,24 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 		c.refuse(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
 		return false
 	}
+	// Under syncMu, so that no round (one the arrival itself starts, say)
+	// uses the old sync state in between: see below.
+	dp.syncMu.Lock()
 	if err := dp.ns.note.ApplyRemote(c.peerKey, data); err != nil {
+		dp.syncMu.Unlock()
 		c.refuse(fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err))
 		return false
 	}
+	// Our copy is now the peer's as of the document (checked: the heads it
+	// states are the heads we have now), so our next sync message offers
+	// nothing the peer sent us. A fresh state's would offer the whole
+	// history, and the peer would take us for empty and send it all.
+	if stated, err := crdt.DocumentHeads(data); err == nil {
+		if ours, ok := dp.ns.note.CommittedHeads(); ok && crdt.SameHeads(stated, ours) {
+			c.shareHeads(dp, ours)
+		}
+	}
+	dp.syncMu.Unlock()
 	c.e.log.Info("received the whole note", "peer", c.pid, "note", id, "bytes", len(data))
 	// We now have everything the peer had when it sent this; its heads
 	// follow in a sync message, which we answer.
@@ -274,6 +294,18 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 	dp.gotDoc = true
 	dp.fmu.Unlock()
 	return true
+}
+
+// shareHeads, with dp.syncMu held, records that the peer holds exactly
+// heads of the note: the sync state starts from them, and they are its
+// stated heads.
+func (c *conn) shareHeads(dp *docPeer, heads []crdt.ChangeHash) {
+	if s, err := dp.ns.note.SyncStateSharing(heads); err == nil {
+		dp.state = s
+	} else {
+		c.e.log.Warn("cannot start a sync state from shared heads", "peer", c.pid, "note", dp.ns.id, "err", err)
+	}
+	dp.setTheirHeads(heads)
 }
 
 // headsOnlySync encodes a version-1 automerge sync message that states

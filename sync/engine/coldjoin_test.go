@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,4 +72,40 @@ func TestSlowJoinerIsSentTheDocumentOnly(t *testing.T) {
 	if !gotDoc {
 		t.Fatal("ann never sent the document")
 	}
+}
+
+// A collab-heads-list is taken entry by entry like collab-heads: a note the
+// sender does not share with us is not attached by naming it, and a list
+// that is not well formed closes the stream.
+func TestHeadsListIsCheckedAndAttachesNothing(t *testing.T) {
+	ann := newPeer(t, "ann")
+	id := ann.create("private", "not for strangers")
+	r := dialRaw(t, ann)
+	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{wire.ProtocolVersion},
+		PeerMetadata: wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads, wire.ExtHeadsList}}})
+	if _, err := r.read(5 * time.Second); err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	data, err := wire.EncodeHeadsList([]wire.DocHeads{{Document: id, Heads: [][32]byte{{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.send(&wire.CollabHeadsList{SenderID: r.id, TargetID: ann.eng.self, Data: data})
+	r.roundTrip(ann)
+	if dp := ann.eng.opened(id); dp != nil {
+		dp.mu.Lock()
+		n := len(dp.dps)
+		dp.mu.Unlock()
+		if n != 0 {
+			t.Fatal("naming a note in a heads list attached it")
+		}
+	}
+	if ann.eng.IsKnownPeer(r.host.ID()) {
+		t.Fatal("naming a note in a heads list made the stranger a known peer")
+	}
+	r.send(&wire.CollabHeadsList{SenderID: r.id, TargetID: ann.eng.self, Data: data[:len(data)-1]})
+	r.waitClosed(10 * time.Second)
+	waitFor(t, 10*time.Second, "the refusal to be logged", func() bool {
+		return strings.Contains(ann.logs.String(), "malformed collab-heads-list")
+	})
 }

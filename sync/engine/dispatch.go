@@ -139,6 +139,9 @@ func (c *conn) handle(m wire.Message) bool {
 		e.log.Debug("dropping message for someone else", "peer", c.pid, "type", m.Type(), "target", route.Target)
 		return true
 	}
+	if m, ok := m.(*wire.CollabHeadsList); ok { // about many documents
+		return c.onHeadsList(m.Data)
+	}
 	id, err := crdt.ParseDocumentID(route.Document)
 	if err != nil {
 		c.refuse(fmt.Sprintf("malformed message: %s with invalid documentId %q", m.Type(), route.Document))

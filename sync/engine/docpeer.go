@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // docPeer is one note synced with one peer over one stream: the automerge
@@ -88,7 +89,9 @@ func (dp *docPeer) activate() bool {
 		e := dp.c.e
 		e.emit(Event{Kind: PeersChanged, Note: dp.ns.id, Peer: dp.c.peerKey})
 		e.noteStatusChanged(dp.ns)
-		// A new peer of the note hears our presence at once.
+		// A new peer of the note hears our presence at once (where we do
+		// not have the note open, the presence loop introduces us once
+		// per stream instead).
 		if dp.ns.pres.hasLocal() {
 			e.sendPresence(dp.ns, []*docPeer{dp}, "snapshot")
 		}
@@ -187,6 +190,14 @@ func (dp *docPeer) saveState() {
 	dp.unsaved = false
 }
 
+// heardFrom reports whether the peer has said anything of the note on
+// this stream (so it syncs the note with us and takes presence for it).
+func (dp *docPeer) heardFrom() bool {
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	return dp.received || dp.knowHeads || dp.caughtUp
+}
+
 // sharesNote reports whether pid is a known peer of note id (it named the
 // note to us before, or we to it: it holds the capability).
 func (e *Engine) sharesNote(pid peer.ID, id crdt.DocumentID) bool {
@@ -207,9 +218,20 @@ func (e *Engine) attachKnownNotes(c *conn) {
 		}
 	}
 	e.mu.Unlock()
+	var listed []wire.DocHeads
 	for _, id := range ids {
 		dp := c.attachShared(id)
 		if dp == nil {
+			continue
+		}
+		if c.headsListExt {
+			// As below, but our heads of every note go in a few lists
+			// instead of a message each: ~50 bytes a note on the wire.
+			if d, ok := dp.listHeads(); ok {
+				listed = append(listed, d)
+			} else {
+				dp.scheduleHeads() // alone (if not sent already)
+			}
 			continue
 		}
 		if c.headsExt {
@@ -225,6 +247,46 @@ func (e *Engine) attachKnownNotes(c *conn) {
 		}
 		dp.markDirty(false)
 	}
+	c.sendHeadsLists(listed)
+}
+
+// sendHeadsLists sends docs in as few collab-heads-list messages as the
+// bounds allow.
+func (c *conn) sendHeadsLists(docs []wire.DocHeads) {
+	for len(docs) > 0 {
+		n := min(len(docs), wire.MaxHeadsListDocs)
+		data, err := wire.EncodeHeadsList(docs[:n])
+		if err != nil { // cannot happen: listHeads keeps to the bounds
+			c.e.log.Error("cannot list heads", "peer", c.pid, "err", err)
+			return
+		}
+		c.send(&wire.CollabHeadsList{SenderID: c.e.self, TargetID: c.remoteSender, Data: data})
+		docs = docs[n:]
+	}
+}
+
+// listHeads readies our heads of the note for a collab-heads-list, as
+// headsStep would send them alone, and starts the wait for the peer's. It
+// reports false when they were sent already (the peer's came first and
+// were answered) or do not fit a list (then they go alone).
+func (dp *docPeer) listHeads() (wire.DocHeads, bool) {
+	ours := dp.ns.note.LastHeads()
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	if !dp.knowHeads {
+		dp.headsWait = time.Now().Add(divergedFor)
+	}
+	key := headsKey(ours)
+	if key == dp.sentHeads || len(ours) > wire.MaxHeadsPerDoc {
+		return wire.DocHeads{}, false
+	}
+	dp.sentHeads = key
+	dp.nextHeads = time.Now().Add(headsEvery)
+	d := wire.DocHeads{Document: dp.ns.id, Heads: make([][32]byte, len(ours))}
+	for i, h := range ours {
+		d.Heads[i] = h
+	}
+	return d, true
 }
 
 // attachShared opens a note the peer is a known peer of and starts

@@ -2,8 +2,13 @@ package engine
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/collab-editor/collab/sync/wire"
 
 	"github.com/collab-editor/collab/crdt"
 )
@@ -103,6 +108,13 @@ func TestReconnectComparesHeadsWithoutLoadingNotes(t *testing.T) {
 	})
 
 	bob.stop()
+	var sentMu sync.Mutex
+	sentTypes := map[string]int{}
+	bob.sent = func(_ peer.ID, m wire.Message, size int) {
+		sentMu.Lock()
+		sentTypes[m.Type()] += size
+		sentMu.Unlock()
+	}
 	bob.start()
 	var c *conn
 	waitFor(t, 20*time.Second, "bob to reconnect and find every note in sync", func() bool {
@@ -123,6 +135,13 @@ func TestReconnectComparesHeadsWithoutLoadingNotes(t *testing.T) {
 		}
 	}
 	t.Logf("reconnect with %d notes in sync: bob sent %d bytes, received %d", notes, c.bytesOut.Load(), c.bytesIn.Load())
+	// Heads go in lists (collab-heads-list): about 50 bytes a note each
+	// way, where a collab-heads each costs about 450.
+	if total, most := c.bytesOut.Load()+c.bytesIn.Load(), int64(2048+150*notes); total > most {
+		sentMu.Lock()
+		t.Errorf("the reconnect cost %d bytes on the stream, more than %d (bob sent %v)", total, most, sentTypes)
+		sentMu.Unlock()
+	}
 
 	n := ann.eng.opened(ids[3]).note
 	if err := n.Splice(0, 0, "after the reconnect\n"); err != nil {

@@ -170,8 +170,12 @@ func (e *Engine) presenceLoop(ctx context.Context) {
 		for _, ns := range notes {
 			dps := ns.activePeers()
 			ns.pres.mu.Lock()
+			// The heartbeat only for a note open in an editor here: a user's
+			// presence in a note they do not have open says nothing, and
+			// with a thousand shared notes it was a message per note and
+			// peer every 5 s.
 			send := len(dps) > 0 && ((ns.pres.dirty && now.Sub(ns.pres.lastSent) >= presenceMinGap) ||
-				now.Sub(ns.pres.lastSent) >= e.cfg.Heartbeat)
+				(ns.pres.local && now.Sub(ns.pres.lastSent) >= e.cfg.Heartbeat))
 			if send {
 				ns.pres.dirty = false
 				ns.pres.lastSent = now
@@ -186,12 +190,28 @@ func (e *Engine) presenceLoop(ctx context.Context) {
 			ns.pres.mu.Unlock()
 			if send {
 				e.sendPresence(ns, dps, "snapshot")
+			} else if len(dps) > 0 {
+				e.introduce(ns, dps)
 			}
 			if gone {
 				e.emit(Event{Kind: PresenceChanged, Note: ns.id})
 			}
 		}
 	}
+}
+
+// introduce sends our name (a presence without cursor) to the peers of ns
+// that have not had it on their stream yet, once they sync ns with us: a
+// peer learns who we are from one note, not from a message per shared
+// note (see the heartbeat above).
+func (e *Engine) introduce(ns *noteState, dps []*docPeer) {
+	var to []*docPeer
+	for _, dp := range dps {
+		if !dp.c.introduced.Load() && dp.heardFrom() && dp.c.introduced.CompareAndSwap(false, true) {
+			to = append(to, dp)
+		}
+	}
+	e.sendPresence(ns, to, "snapshot")
 }
 
 // sayGoodbye queues presence goodbyes for every note on the stream.

@@ -338,6 +338,59 @@ func parseSyncHeads(msg []byte) ([]crdt.ChangeHash, bool) {
 	return out, true
 }
 
+// onHeadsList records the heads a collab peer stated for many notes at
+// once (collab-heads-list, sent at connect).
+func (c *conn) onHeadsList(data []byte) bool {
+	docs, err := wire.DecodeHeadsList(data)
+	if err != nil {
+		c.refuse(err.Error())
+		return false
+	}
+	// Ours of the same notes go back in a list too (those not sent yet:
+	// usually all, when the peer's list came before our connect-time one).
+	var answer []wire.DocHeads
+	for _, d := range docs {
+		hs := make([]crdt.ChangeHash, len(d.Heads))
+		for i, h := range d.Heads {
+			hs[i] = crdt.ChangeHash(h)
+		}
+		c.headsStated(crdt.DocumentID(d.Document), hs, func(dp *docPeer) {
+			if ours, ok := dp.listHeads(); ok {
+				answer = append(answer, ours)
+			}
+		})
+	}
+	c.sendHeadsLists(answer)
+	select {
+	case c.kick <- struct{}{}: // the syncer compares them with ours
+	default:
+	}
+	return true
+}
+
+// headsStated takes in heads the peer stated for note id: a note it
+// shares with us (else they are dropped: naming a note we hold is not
+// enough to learn anything of it here).
+//
+// before, if not nil, runs first on the note's docPeer.
+func (c *conn) headsStated(id crdt.DocumentID, hs []crdt.ChangeHash, before func(*docPeer)) {
+	dp := c.doc(id)
+	if (dp == nil || !dp.isActive()) && c.e.sharesNote(c.pid, id) {
+		// Its heads came before our own connect-time attach got to it.
+		dp = c.attachShared(id)
+	}
+	if dp == nil || !dp.isActive() {
+		c.e.log.Debug("dropping heads of a note not synced with this peer", "peer", c.pid, "note", id)
+		return
+	}
+	if before != nil {
+		before(dp)
+	}
+	if dp.setTheirHeads(hs) {
+		c.e.noteStatusChanged(dp.ns)
+	}
+}
+
 // headsEvery bounds how often a stream tells a peer our heads of one note.
 const headsEvery = 100 * time.Millisecond
 
@@ -393,15 +446,6 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 
 // onHeads records the heads a collab peer stated for a note it shares.
 func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
-	dp := c.doc(id)
-	if (dp == nil || !dp.isActive()) && c.e.sharesNote(c.pid, id) {
-		// Its heads came before our own connect-time attach got to it.
-		dp = c.attachShared(id)
-	}
-	if dp == nil || !dp.isActive() {
-		c.e.log.Debug("dropping heads of a note not synced with this peer", "peer", c.pid, "note", id)
-		return true
-	}
 	hs := make([]crdt.ChangeHash, 0, len(heads))
 	for _, s := range heads {
 		h, err := crdt.ParseChangeHash(s)
@@ -411,9 +455,7 @@ func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 		}
 		hs = append(hs, h)
 	}
-	if dp.setTheirHeads(hs) {
-		c.e.noteStatusChanged(dp.ns)
-	}
+	c.headsStated(id, hs, nil)
 	select {
 	case c.kick <- struct{}{}: // the syncer compares them with ours
 	default:

@@ -41,6 +41,8 @@ func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
 			c.docExt = true
 		case wire.ExtHeads:
 			c.headsExt = true
+		case wire.ExtHeadsList:
+			c.headsListExt = true
 		}
 	}
 	c.js = !c.collab

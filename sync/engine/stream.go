@@ -31,13 +31,19 @@ type conn struct {
 	peerKey      string // pid as a string: sync states, Update.Peer
 	remoteSender string // the senderId the handshake bound to this stream
 
-	outbound  bool // we opened it
-	collab    bool // the peer accepts collab-change
-	docExt    bool // the peer accepts collab-doc
-	headsExt  bool // the peer accepts collab-heads
-	js        bool // not a collab peer: sync messages, throttled
-	ephemeral bool // the peer keeps nothing: do not resume its sync state
-	since     time.Time
+	outbound bool // we opened it
+	collab   bool // the peer accepts collab-change
+	docExt   bool // the peer accepts collab-doc
+	headsExt bool // the peer accepts collab-heads
+	// headsListExt: the peer accepts collab-heads-list (the connect-time
+	// heads of every shared note in a few messages).
+	headsListExt bool
+	// introduced: our name went to the peer in a presence message on
+	// this stream (see docPeer.activate).
+	introduced atomic.Bool
+	js         bool // not a collab peer: sync messages, throttled
+	ephemeral  bool // the peer keeps nothing: do not resume its sync state
+	since      time.Time
 
 	qmu      sync.Mutex
 	queue    []outFrame    // frames for the writer, oldest first

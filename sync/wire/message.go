@@ -26,6 +26,10 @@ const (
 	// document, sent (at most every 100 ms) whenever they change, so both
 	// sides know when they hold the same note without a sync round.
 	MsgCollabHeads = "collab-heads"
+	// MsgCollabHeadsList is collab's extension: the sender's heads of
+	// many documents in one message (at connect, of every note the two
+	// peers share), packed in binary (HeadsList).
+	MsgCollabHeadsList = "collab-heads-list"
 )
 
 // ExtChange is the collab extension a peer lists in PeerMetadata.Extensions
@@ -38,9 +42,12 @@ const ExtDoc = "collab-doc/1"
 // ExtHeads is the collab extension for collab-heads messages.
 const ExtHeads = "collab-heads/1"
 
+// ExtHeadsList is the collab extension for collab-heads-list messages.
+const ExtHeadsList = "collab-heads-list/1"
+
 // Message is one protocol message: one of *Join, *Peer, *ErrorMessage,
 // *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange,
-// *CollabDoc, *CollabHeads, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
+// *CollabDoc, *CollabHeads, *CollabHeadsList, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
 //
 // Each type describes its CBOR map once, in its fields method: the keys
 // as automerge-repo spells them, in the order they are sent, and whether
@@ -68,6 +75,7 @@ var knownTypes = []func() Message{
 	func() Message { return new(CollabChange) },
 	func() Message { return new(CollabDoc) },
 	func() Message { return new(CollabHeads) },
+	func() Message { return new(CollabHeadsList) },
 	func() Message { return new(RemoteSubscriptionChange) },
 	func() Message { return new(RemoteHeadsChanged) },
 }
@@ -224,6 +232,23 @@ func (m *CollabHeads) fields() []field {
 		{"targetId", &m.TargetID, required},
 		{"documentId", &m.DocumentID, required},
 		{"heads", &m.Heads, nilable},
+	}
+}
+
+// CollabHeadsList tells a collab peer the sender's heads of many documents
+// at once: Data packs them (EncodeHeadsList, DecodeHeadsList).
+type CollabHeadsList struct {
+	SenderID string
+	TargetID string
+	Data     []byte
+}
+
+func (*CollabHeadsList) Type() string { return MsgCollabHeadsList }
+func (m *CollabHeadsList) fields() []field {
+	return []field{
+		{"senderId", &m.SenderID, required},
+		{"targetId", &m.TargetID, required},
+		{"data", &m.Data, required},
 	}
 }
 

@@ -23,6 +23,7 @@ func allMessages() []Message {
 		&Peer{SenderID: "a", TargetID: "b", PeerMetadata: PeerMetadata{Extensions: []string{ExtChange}}, SelectedProtocolVersion: "1"},
 		&CollabChange{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Data: []byte{0x85, 0x6f, 0x4a, 0x83}},
 		&CollabDoc{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Data: []byte{0x85, 0x6f, 0x4a, 0x83, 0}},
+		&CollabHeadsList{SenderID: "a", TargetID: "b", Data: make([]byte, 17)},
 		&ErrorMessage{Message: "unsupported protocol versions [2]; this peer speaks [1]"},
 		&ErrorMessage{SenderID: "a", TargetID: "b", Message: ""},
 		&Leave{SenderID: "a"},

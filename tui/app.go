@@ -641,3 +641,13 @@ func (a *App) EditorState() (text string, cursor int, ok bool) {
 	}
 	return a.sess.ed.Text(), a.sess.ed.CursorPos(), true
 }
+
+// EditorLen is the length in runes of the text the editor shows, without
+// copying it (what benchmarks check between frames); ok as for
+// EditorState.
+func (a *App) EditorLen() (n int, ok bool) {
+	if a.sess == nil || a.sess.note == nil || a.sess.loading || a.sess.noBody {
+		return 0, false
+	}
+	return a.sess.ed.Len(), true
+}

@@ -25,6 +25,10 @@ type KnownPeer struct {
 
 const peersFile = "peers"
 
+// lastSeenStep is how much newer a LastSeen must be to be written when
+// nothing else about the peer changed.
+const lastSeenStep = time.Minute
+
 // PeersOf lists the known peers of a note without loading its history
 // (what Note.KnownPeers returns once it is open).
 func (nb *Notebook) PeersOf(id crdt.DocumentID) ([]KnownPeer, error) {
@@ -98,22 +102,30 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	}
 	peers = clonePeers(peers) // the cached list changes only once written
 	i := slices.IndexFunc(peers, func(k KnownPeer) bool { return k.ID == p.ID })
+	changed := i < 0
 	if i < 0 {
 		peers = append(peers, KnownPeer{ID: p.ID, LastSeen: p.LastSeen})
 		i = len(peers) - 1
 	}
-	{
-		for _, a := range p.Addrs {
-			if !slices.Contains(peers[i].Addrs, a) {
-				peers[i].Addrs = append(peers[i].Addrs, a)
-			}
+	for _, a := range p.Addrs {
+		if !slices.Contains(peers[i].Addrs, a) {
+			peers[i].Addrs = append(peers[i].Addrs, a)
+			changed = true
 		}
-		if p.LastSeen.After(peers[i].LastSeen) {
-			peers[i].LastSeen = p.LastSeen
-		}
-		if p.Name != "" {
-			peers[i].Name = p.Name
-		}
+	}
+	if p.LastSeen.After(peers[i].LastSeen) {
+		// Kept to the minute: a peer sharing a thousand notes would
+		// otherwise cost a thousand file writes at every connect and
+		// disconnect.
+		changed = changed || p.LastSeen.Sub(peers[i].LastSeen) >= lastSeenStep
+		peers[i].LastSeen = p.LastSeen
+	}
+	if p.Name != "" && p.Name != peers[i].Name {
+		peers[i].Name = p.Name
+		changed = true
+	}
+	if !changed {
+		return nil
 	}
 	data, err := json.Marshal(peers)
 	if err != nil {

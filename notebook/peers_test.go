@@ -8,6 +8,7 @@ import (
 // Known peers are what is stored: what RememberPeer merged is read back by
 // the same note (from memory), by a note opened later and by PeersOf (from
 // disk), and a caller changing the list it got changes nothing stored.
+// LastSeen alone is written to the minute.
 func TestKnownPeersReadBackAndCopied(t *testing.T) {
 	dir := t.TempDir()
 	nb := openNB(t, dir, "ann")
@@ -32,6 +33,20 @@ func TestKnownPeersReadBackAndCopied(t *testing.T) {
 	got = append(got, KnownPeer{ID: "eve"})
 	if again, _ := n.KnownPeers(); len(again) != 1 || again[0].Name != "Bob" || again[0].Addrs[0] != "/ip4/127.0.0.1/tcp/1" {
 		t.Fatalf("a caller's change reached the list: %+v", again)
+	}
+	// Seen again within the minute, nothing else new: nothing is written.
+	if err := n.RememberPeer(KnownPeer{ID: "bob", LastSeen: seen.Add(10 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := nb.PeersOf(id); !stored[0].LastSeen.Equal(seen) {
+		t.Errorf("a LastSeen 10 s newer was written: %v", stored[0].LastSeen)
+	}
+	later := seen.Add(2 * time.Minute)
+	if err := n.RememberPeer(KnownPeer{ID: "bob", LastSeen: later}); err != nil {
+		t.Fatal(err)
+	}
+	if stored, _ := nb.PeersOf(id); !stored[0].LastSeen.Equal(later) {
+		t.Errorf("a LastSeen 2 min newer was not written: %v", stored[0].LastSeen)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)

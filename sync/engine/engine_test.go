@@ -292,3 +292,20 @@ func TestRunStopsEverything(t *testing.T) {
 		t.Errorf("Open after Run: %v", err)
 	}
 }
+
+// The seen-set of pushed changes keeps the last n hashes: older ones are
+// forgotten in the order they came.
+func TestHashSetForgetsOldestFirst(t *testing.T) {
+	var s hashSet
+	s.init(2)
+	a, b, c := crdt.ChangeHash{1}, crdt.ChangeHash{2}, crdt.ChangeHash{3}
+	if !s.add(a) || !s.add(b) || s.add(a) {
+		t.Fatal("the first two hashes are new, a repeat is not")
+	}
+	if !s.add(c) || s.add(b) || s.add(c) {
+		t.Fatal("a third hash is new and the second is still remembered")
+	}
+	if !s.add(a) {
+		t.Fatal("the oldest hash was not forgotten")
+	}
+}

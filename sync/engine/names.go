@@ -43,8 +43,9 @@ func (e *Engine) PeerName(pid peer.ID) string {
 		notes = append(notes, ns)
 	}
 	e.mu.Unlock()
+	key := pid.String() // base58: not once per note
 	for _, ns := range notes {
-		if n := cleanName(ns.pres.nameOf(pid.String())); n != "" {
+		if n := cleanName(ns.pres.nameOf(key)); n != "" {
 			return n
 		}
 	}

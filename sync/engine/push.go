@@ -105,18 +105,18 @@ type missingChange struct {
 	at   time.Time // when to look again
 }
 
-// hashSet remembers the last n change hashes seen.
+// hashSet remembers the last n change hashes seen. It grows as hashes
+// arrive: a note nobody edits costs nothing here (a thousand shared notes
+// made 256 MB of empty sets when each was made full size).
 type hashSet struct {
 	mu   sync.Mutex
+	max  int
 	set  map[crdt.ChangeHash]struct{}
 	ring []crdt.ChangeHash
 	next int
 }
 
-func (s *hashSet) init(n int) {
-	s.set = make(map[crdt.ChangeHash]struct{}, n)
-	s.ring = make([]crdt.ChangeHash, n)
-}
+func (s *hashSet) init(n int) { s.max = n }
 
 // add records h and reports whether it was new.
 func (s *hashSet) add(h crdt.ChangeHash) bool {
@@ -125,12 +125,16 @@ func (s *hashSet) add(h crdt.ChangeHash) bool {
 	if _, ok := s.set[h]; ok {
 		return false
 	}
-	old := s.ring[s.next]
-	if old != (crdt.ChangeHash{}) {
-		delete(s.set, old)
+	if s.set == nil {
+		s.set = map[crdt.ChangeHash]struct{}{}
 	}
-	s.ring[s.next] = h
-	s.next = (s.next + 1) % len(s.ring)
+	if len(s.ring) < s.max {
+		s.ring = append(s.ring, h)
+	} else {
+		delete(s.set, s.ring[s.next])
+		s.ring[s.next] = h
+		s.next = (s.next + 1) % len(s.ring)
+	}
 	s.set[h] = struct{}{}
 	return true
 }

@@ -68,6 +68,7 @@ func (e *Engine) unregister(c *conn) {
 	docs := slices.Collect(maps.Values(c.docs))
 	c.docs = map[crdt.DocumentID]*docPeer{}
 	c.mu.Unlock()
+	known := e.knownPeer(c.pid) // once: it looks through every note
 	for _, dp := range docs {
 		dp.saveState()
 		dp.ns.mu.Lock()
@@ -78,7 +79,7 @@ func (e *Engine) unregister(c *conn) {
 			e.emit(Event{Kind: PresenceChanged, Note: dp.ns.id})
 		}
 		if dp.isActive() {
-			dp.ns.note.RememberPeer(e.knownPeer(c.pid))
+			dp.ns.note.RememberPeer(known)
 		}
 		dp.ns.signal()
 		e.noteStatusChanged(dp.ns)

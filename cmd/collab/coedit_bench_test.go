@@ -66,6 +66,7 @@ func newBenchPair(b *testing.B, history string) *benchPair {
 	b.Cleanup(func() {
 		app.Keys("ctrl+q", "ctrl+q") // the second confirms quitting with a collaborator connected
 		app.Until(time.Minute, "bob quits", func() bool { return app.Quit })
+		net.close() // ends the command that waits for network events
 	})
 	return &benchPair{ann: ann, bob: bob, annNote: annNote, app: app, id: id}
 }

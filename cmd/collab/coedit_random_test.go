@@ -181,6 +181,7 @@ func coEditRun(t *testing.T, seed uint64, n, rounds int, shared bool) {
 			// quit key again confirms.
 			p.app.Keys("ctrl+q", "ctrl+q")
 			p.app.Until(20*time.Second, p.name+" quits", func() bool { return p.app.Quit })
+			p.net.close() // ends the command that waits for network events
 		})
 		p.goToLine(i)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/display"
@@ -15,11 +16,18 @@ type netAdapter struct {
 	rt     *peerRuntime
 	events chan any
 	cancel func()
+	mu     sync.Mutex // closed, and sends on events
+	closed bool
 }
 
 func newNetAdapter(rt *peerRuntime) *netAdapter {
 	a := &netAdapter{rt: rt, events: make(chan any, 1)}
 	a.cancel = rt.engine.Subscribe(func(ev engine.Event) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if a.closed {
+			return
+		}
 		select { // a hint: one pending value is enough, the app re-reads
 		case a.events <- ev:
 		default:
@@ -28,7 +36,17 @@ func newNetAdapter(rt *peerRuntime) *netAdapter {
 	return a
 }
 
-func (a *netAdapter) close() { a.cancel() }
+// close stops the events and closes their channel, which ends the app's
+// command waiting on it.
+func (a *netAdapter) close() {
+	a.cancel()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.closed {
+		a.closed = true
+		close(a.events)
+	}
+}
 
 func (a *netAdapter) Open(id crdt.DocumentID) (*notebook.Note, error) { return a.rt.engine.Open(id) }
 

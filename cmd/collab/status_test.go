@@ -72,6 +72,7 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 	t.Cleanup(func() {
 		app.Keys("ctrl+q", "ctrl+q") // bob is connected: collab asks once
 		app.Until(20*time.Second, "ann's app quits", func() bool { return app.Quit })
+		adapter.close() // ends the command that waits for network events
 	})
 	bar := func() string {
 		v := app.Model.(*tui.App).View().Content

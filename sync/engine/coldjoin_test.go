@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/crdt/amformat"
 	"github.com/collab-editor/collab/sync/wire"
 )
@@ -24,24 +23,9 @@ func TestSlowJoinerIsSentTheDocumentOnly(t *testing.T) {
 		ann.edit(id, i, 0, "x") // one change each
 	}
 
-	empty, _, err := crdt.Load(nil, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer empty.Close()
-	first, _, err := empty.GenerateSyncMessage(empty.NewSyncState())
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := dialRaw(t, ann)
-	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{wire.ProtocolVersion},
-		PeerMetadata: wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads}}})
-	if m, err := r.read(5 * time.Second); err != nil {
-		t.Fatalf("handshake: %v", err)
-	} else if _, ok := m.(*wire.Peer); !ok {
-		t.Fatalf("handshake reply %#v", m)
-	}
-	r.send(&wire.Request{SenderID: r.id, TargetID: ann.eng.self, DocumentID: id.String(), Data: first})
+	r.handshake(ann, wire.ExtChange, wire.ExtDoc, wire.ExtHeads)
+	r.send(&wire.Request{SenderID: r.id, TargetID: ann.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
 
 	// The raw peer never answers: it is still loading. Everything ann
 	// sends meanwhile is read and checked.
@@ -81,11 +65,7 @@ func TestHeadsListIsCheckedAndAttachesNothing(t *testing.T) {
 	ann := newPeer(t, "ann")
 	id := ann.create("private", "not for strangers")
 	r := dialRaw(t, ann)
-	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{wire.ProtocolVersion},
-		PeerMetadata: wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads, wire.ExtHeadsList}}})
-	if _, err := r.read(5 * time.Second); err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
+	r.handshake(ann, wire.ExtChange, wire.ExtDoc, wire.ExtHeads, wire.ExtHeadsList)
 	data, err := wire.EncodeHeadsList([]wire.DocHeads{{Document: id, Heads: [][32]byte{{1}}}})
 	if err != nil {
 		t.Fatal(err)

@@ -307,10 +307,11 @@ func dialRaw(tb testing.TB, to *testPeer) *rawPeer {
 	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}
 }
 
-// handshake sends a proper join and reads the peer reply.
-func (r *rawPeer) handshake(to *testPeer) {
+// handshake sends a proper join, listing the collab extensions exts, and
+// reads the peer reply.
+func (r *rawPeer) handshake(to *testPeer, exts ...string) {
 	r.tb.Helper()
-	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
+	r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}, PeerMetadata: wire.PeerMetadata{Extensions: exts}})
 	m, err := r.read(5 * time.Second)
 	if err != nil {
 		r.tb.Fatalf("handshake: %v", err)
@@ -318,6 +319,22 @@ func (r *rawPeer) handshake(to *testPeer) {
 	if p, ok := m.(*wire.Peer); !ok || p.SenderID != to.eng.self {
 		r.tb.Fatalf("handshake reply %#v", m)
 	}
+}
+
+// firstSyncMessage is the first sync message of a peer that has nothing
+// of a note: what asks for it.
+func firstSyncMessage(tb testing.TB) []byte {
+	tb.Helper()
+	empty, _, err := crdt.Load(nil, nil, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer empty.Close()
+	first, _, err := empty.GenerateSyncMessage(empty.NewSyncState())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return first
 }
 
 func (r *rawPeer) send(m wire.Message) {

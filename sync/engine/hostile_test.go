@@ -207,18 +207,9 @@ func watchRelays(p, q *testPeer) *relayWatch {
 // the note's peers and its ephemeral messages are relayed.
 func memberRaw(t *testing.T, a *testPeer, id crdt.DocumentID) *rawPeer {
 	t.Helper()
-	empty, _, err := crdt.Load(nil, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer empty.Close()
-	first, _, err := empty.GenerateSyncMessage(empty.NewSyncState())
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := dialRaw(t, a)
 	r.handshake(a)
-	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
+	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
 	return r
 }
 

@@ -31,8 +31,9 @@
 // connections. Full sync rounds run on gaps, for JavaScript peers (at
 // connect, every SyncInterval, and throttled to one per 100 ms per note on
 // changes), and with a collab peer only for a note whose heads, stated by
-// both sides at connect and after each change (collab-heads), differ from
-// ours: an idle note in sync costs no round and no loaded document. Between
+// both sides at connect (every shared note in a few collab-heads-list
+// messages) and after each change (collab-heads), differ from ours: an
+// idle note in sync costs no round and no loaded document. Between
 // collab peers a committed change travels as its own bytes (collab-change,
 // ~60 µs to apply however long the history) and is relayed to the note's
 // other peers, de-duplicated by change hash; a peer that joins with nothing
@@ -40,7 +41,9 @@
 //
 // Presence: ephemeral messages in automerge-repo's Presence envelope with
 // name, colour, cursor, anchor, heads and the text around the cursor, so a
-// receiver re-anchors it after concurrent edits ([Engine.Presence]).
+// receiver re-anchors it after concurrent edits ([Engine.Presence]). It is
+// repeated only for notes open in an editor here; the first note a stream
+// syncs carries our name once.
 //
 // Errors about peers are [PeerError]s in plain words: the person by the
 // name they go by ([Engine.PeerName]: from presence, kept with the note's

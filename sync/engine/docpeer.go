@@ -224,28 +224,22 @@ func (e *Engine) attachKnownNotes(c *conn) {
 		if dp == nil {
 			continue
 		}
+		if !c.headsExt && !c.headsListExt {
+			dp.markDirty(false)
+			continue
+		}
+		// Heads first: a note both copies hold alike needs no round, so
+		// reconnecting loads only the notes that differ.
+		dp.awaitHeads()
 		if c.headsListExt {
-			// As below, but our heads of every note go in a few lists
-			// instead of a message each: ~50 bytes a note on the wire.
+			// Our heads of every note go in a few lists instead of a
+			// message each: ~50 bytes a note on the wire.
 			if d, ok := dp.listHeads(); ok {
 				listed = append(listed, d)
-			} else {
-				dp.scheduleHeads() // alone (if not sent already)
+				continue
 			}
-			continue
 		}
-		if c.headsExt {
-			// Heads first: a note both copies hold alike needs no round,
-			// so reconnecting loads only the notes that differ.
-			dp.fmu.Lock()
-			if !dp.knowHeads { // unless they came first (onHeads)
-				dp.headsWait = time.Now().Add(divergedFor)
-			}
-			dp.fmu.Unlock()
-			dp.scheduleHeads()
-			continue
-		}
-		dp.markDirty(false)
+		dp.scheduleHeads() // alone (if not sent already)
 	}
 	c.sendHeadsLists(listed)
 }
@@ -265,17 +259,24 @@ func (c *conn) sendHeadsLists(docs []wire.DocHeads) {
 	}
 }
 
-// listHeads readies our heads of the note for a collab-heads-list, as
-// headsStep would send them alone, and starts the wait for the peer's. It
-// reports false when they were sent already (the peer's came first and
-// were answered) or do not fit a list (then they go alone).
-func (dp *docPeer) listHeads() (wire.DocHeads, bool) {
-	ours := dp.ns.note.LastHeads()
+// awaitHeads starts the connect-time wait for the peer's heads, unless
+// they came first: a round runs if they do not come within divergedFor.
+func (dp *docPeer) awaitHeads() {
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
 	if !dp.knowHeads {
 		dp.headsWait = time.Now().Add(divergedFor)
 	}
+}
+
+// listHeads readies our heads of the note for a collab-heads-list, as
+// headsStep would send them alone. It reports false when they were sent
+// already (the peer's came first and were answered) or do not fit a list
+// (then they go alone).
+func (dp *docPeer) listHeads() (wire.DocHeads, bool) {
+	ours := dp.ns.note.LastHeads()
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
 	key := headsKey(ours)
 	if key == dp.sentHeads || len(ours) > wire.MaxHeadsPerDoc {
 		return wire.DocHeads{}, false

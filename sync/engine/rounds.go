@@ -348,17 +348,22 @@ func (c *conn) onHeadsList(data []byte) bool {
 	}
 	// Ours of the same notes go back in a list too (those not sent yet:
 	// usually all, when the peer's list came before our connect-time one).
+	// Readied before the peer's heads are taken in, which would schedule
+	// ours alone.
 	var answer []wire.DocHeads
 	for _, d := range docs {
+		dp := c.sharedDoc(crdt.DocumentID(d.Document))
+		if dp == nil {
+			continue
+		}
+		if ours, ok := dp.listHeads(); ok {
+			answer = append(answer, ours)
+		}
 		hs := make([]crdt.ChangeHash, len(d.Heads))
 		for i, h := range d.Heads {
 			hs[i] = crdt.ChangeHash(h)
 		}
-		c.headsStated(crdt.DocumentID(d.Document), hs, func(dp *docPeer) {
-			if ours, ok := dp.listHeads(); ok {
-				answer = append(answer, ours)
-			}
-		})
+		c.takeHeads(dp, hs)
 	}
 	c.sendHeadsLists(answer)
 	select {
@@ -368,24 +373,25 @@ func (c *conn) onHeadsList(data []byte) bool {
 	return true
 }
 
-// headsStated takes in heads the peer stated for note id: a note it
-// shares with us (else they are dropped: naming a note we hold is not
-// enough to learn anything of it here).
-//
-// before, if not nil, runs first on the note's docPeer.
-func (c *conn) headsStated(id crdt.DocumentID, hs []crdt.ChangeHash, before func(*docPeer)) {
+// sharedDoc is the note's docPeer on this stream for heads the peer
+// stated, attaching the note if the peer shares it and our connect-time
+// attach has not reached it yet; nil (the heads are dropped) for a note it
+// does not share with us: naming a note we hold is not enough to learn
+// anything of it here.
+func (c *conn) sharedDoc(id crdt.DocumentID) *docPeer {
 	dp := c.doc(id)
 	if (dp == nil || !dp.isActive()) && c.e.sharesNote(c.pid, id) {
-		// Its heads came before our own connect-time attach got to it.
 		dp = c.attachShared(id)
 	}
 	if dp == nil || !dp.isActive() {
 		c.e.log.Debug("dropping heads of a note not synced with this peer", "peer", c.pid, "note", id)
-		return
+		return nil
 	}
-	if before != nil {
-		before(dp)
-	}
+	return dp
+}
+
+// takeHeads records the heads the peer stated for dp's note.
+func (c *conn) takeHeads(dp *docPeer, hs []crdt.ChangeHash) {
 	if dp.setTheirHeads(hs) {
 		c.e.noteStatusChanged(dp.ns)
 	}
@@ -455,7 +461,9 @@ func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 		}
 		hs = append(hs, h)
 	}
-	c.headsStated(id, hs, nil)
+	if dp := c.sharedDoc(id); dp != nil {
+		c.takeHeads(dp, hs)
+	}
 	select {
 	case c.kick <- struct{}{}: // the syncer compares them with ours
 	default:

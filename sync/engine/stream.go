@@ -39,7 +39,7 @@ type conn struct {
 	// heads of every shared note in a few messages).
 	headsListExt bool
 	// introduced: our name went to the peer in a presence message on
-	// this stream (see docPeer.activate).
+	// this stream (see Engine.introduce).
 	introduced atomic.Bool
 	js         bool // not a collab peer: sync messages, throttled
 	ephemeral  bool // the peer keeps nothing: do not resume its sync state

@@ -535,14 +535,17 @@ func (n *Note) viewNow() (store.View, error) {
 	title := n.doc.Title()
 	// With no edit open the text and its heads are known without a request
 	// (a hibernated document stays so); otherwise Heads commits the open
-	// edits first.
+	// edits first, and then they are known together unless a keystroke
+	// came meanwhile (then the text read after may hold it).
 	text, heads, ok := n.doc.CommittedText()
 	if !ok {
 		var err error
-		if text, err = n.doc.Text(); err != nil {
+		if heads, err = n.doc.Heads(); err != nil {
 			return store.View{}, err
 		}
-		if heads, err = n.doc.Heads(); err != nil {
+		if t, h, ok := n.doc.CommittedText(); ok {
+			text, heads = t, h
+		} else if text, err = n.doc.Text(); err != nil {
 			return store.View{}, err
 		}
 	}

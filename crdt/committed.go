@@ -1,5 +1,7 @@
 package crdt
 
+import "slices"
+
 // CommittedHeads returns the note's heads if no edit is open, without
 // committing anything (reading heads commits automerge's open transaction,
 // which would hide those edits from the commit policy); ok=false while
@@ -9,6 +11,12 @@ func (n *Note) CommittedHeads() (heads []ChangeHash, ok bool) {
 	defer n.mu.Unlock()
 	if n.pending > 0 {
 		return nil, false
+	}
+	// Every request that changes the heads returns them (lastHeads), so
+	// with nothing open they are known without a request: presence and
+	// status read them per remote change, and a hibernated note stays so.
+	if heads := n.lastHeads.get(); len(heads) > 0 && len(n.journal) == 0 {
+		return slices.Clone(heads), true
 	}
 	resp, err := n.callLocked(&request{Op: opHeads}, false)
 	if err != nil || resp.err() != nil {

@@ -201,7 +201,12 @@ func (n *Note) absorb(req *request, resp *response, at sentAt) {
 			n.feedModel(resp.Committed.Bytes) // already in the text: no splices
 		}
 	}
-	if resp.Heads != nil {
+	switch {
+	case mergingOps[req.Op] && resp.Err != nil:
+		// A merge that failed may have brought in part of its changes:
+		// the heads are not known until the next request reads them.
+		n.lastHeads.set(nil)
+	case resp.Heads != nil:
 		n.lastHeads.set(resp.Heads)
 	}
 	n.body, n.title = resp.Body, resp.Title

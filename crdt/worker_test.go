@@ -519,6 +519,9 @@ func TestHibernateEndsTheWorkerAndWakesOnUse(t *testing.T) {
 	if got := mustText(t, a); got != "typed before" || !slices.Equal(a.LastHeads(), heads) {
 		t.Fatalf("hibernating lost the text or heads: %q", got)
 	}
+	if got, ok := a.CommittedHeads(); !ok || !slices.Equal(got, heads) || a.Awake() {
+		t.Fatalf("committed heads %v, %v (awake %v), want %v without waking", got, ok, a.Awake(), heads)
+	}
 	a.Splice(len("typed before"), 0, ", typed after")
 	b, _, _ := Load(nil, nil, "bob")
 	defer b.Close()
@@ -531,6 +534,12 @@ func TestHibernateEndsTheWorkerAndWakesOnUse(t *testing.T) {
 	for _, n := range []*Note{a, b} {
 		if got := mustText(t, n); got != "typed before, typed after" {
 			t.Fatalf("after hibernating mid-sync the text is %q", got)
+		}
+		// Known without a request, and what a request reads.
+		committed, ok := n.CommittedHeads()
+		read, err := n.Heads()
+		if err != nil || !ok || !SameHeads(committed, read) {
+			t.Fatalf("committed heads %v (%v), the worker's %v (%v)", committed, ok, read, err)
 		}
 	}
 	if !a.Awake() {

@@ -61,8 +61,9 @@
 //
 // Hole punching (DCUtR) is on: when a relayed connection opens, both sides
 // try to open a direct one. Once a direct connection exists, the relayed one
-// is closed as soon as it carries no stream, and after RelayRetireGrace in
-// any case (Host.PathChanges tells the sync engine to move its stream
+// is closed once it carries no stream (after 1.5 s, so that a stream the
+// other side opens before it sees the direct connection is not reset), and
+// after RelayRetireGrace in any case (Host.PathChanges tells the sync engine to move its stream
 // first). Host.Path says how a peer is reached: direct (LAN or internet)
 // or relayed via whom. Dials try relay circuits 500 ms after a public
 // direct address (libp2p's ranking; trying them after 100 ms was measured

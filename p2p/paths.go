@@ -12,9 +12,15 @@ import (
 
 // RelayRetireGrace is how long a relayed connection may stay open after a
 // direct one to the same peer appeared, so that the sync engine can move its
-// stream over first. A relayed connection with no streams left closes at
-// once.
+// stream over first. A relayed connection with no streams left closes
+// sooner, after relaySettle.
 var RelayRetireGrace = 3 * time.Second
+
+// relaySettle is how long an idle relayed connection stays after a direct one
+// appeared. The other side may not have seen the direct connection yet and
+// may be opening a stream on the relayed one at this moment; closing it at
+// once would reset that stream.
+const relaySettle = 1500 * time.Millisecond
 
 // PathKind is how this host is connected to a peer.
 type PathKind int
@@ -138,7 +144,11 @@ func (h *Host) runPaths(sub event.Subscription) {
 			order = order[1:]
 		case now := <-retire.C:
 			for p, since := range upgraded {
-				if h.retireRelayed(p, now.Sub(since) >= RelayRetireGrace) {
+				age := now.Sub(since)
+				if age < relaySettle {
+					continue
+				}
+				if h.retireRelayed(p, age >= RelayRetireGrace) {
 					delete(upgraded, p)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -91,8 +92,12 @@ type Note struct {
 	// The rebuild recipe.
 	snapshot []byte
 	changes  [][]byte // loaded with the snapshot, then applied or committed since
-	journal  []edit   // local edits not yet committed
-	sent     int      // journal edits the worker has
+	// changesCut counts the times changes lost an entry (a poisonous one
+	// set aside): Snapshot, which lets go of the changes it saved without
+	// holding reqMu, then leaves the base alone.
+	changesCut uint64
+	journal    []edit // local edits not yet committed
+	sent       int    // journal edits the worker has
 
 	// Read back from the worker, updated by local edits.
 	body  bodyKind
@@ -676,39 +681,53 @@ func (n *Note) mergeUnchecked(other []byte) (added int, err error) {
 // base, and the changes kept since the old one are let go. Call it for
 // compaction.
 func (n *Note) Snapshot() ([]byte, error) {
-	// No request may come between the save and the new base (its changes
-	// would be in neither); edits go on meanwhile, in the journal.
+	// Requests wait for the save only, not for its verification (a fresh
+	// worker loading the whole document: most of a second on a long
+	// history). What was applied or committed meanwhile stays after the
+	// new base.
 	n.reqMu.Lock()
-	defer n.reqMu.Unlock()
+	n.mu.Lock()
+	data, heads, digest, err := n.saveHeld()
+	saved, cut := len(n.changes), n.changesCut
+	n.mu.Unlock()
+	n.reqMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := verifySnapshot(data, heads, digest, n.limits); err != nil {
+		return nil, err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.changesCut == cut && len(n.changes) >= saved {
+		n.snapshot, n.changes = data, slices.Clone(n.changes[saved:])
+	}
+	return data, nil
+}
+
+// saveHeld saves the document and reads its text digest; the caller holds
+// reqMu and mu.
+func (n *Note) saveHeld() (data []byte, heads []ChangeHash, digest []byte, err error) {
 	resp, err := n.callHeld(&request{Op: opSave}, false)
 	if err == nil {
 		err = resp.err()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	data, heads := resp.Data, resp.Heads
+	data, heads = resp.Data, resp.Heads
 	if resp, err = n.callHeld(&request{Op: opTextDigest}, false); err == nil {
 		err = resp.err()
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	digest := resp.Data
+	digest = resp.Data
 	if n.model != nil && sha256.Sum256([]byte(n.model.m.Text())) != [32]byte(digest) {
 		// The model went wrong somewhere: the core is right.
 		n.model, n.textDrift = nil, true
 	}
-	n.mu.Unlock()
-	err = verifySnapshot(data, heads, digest, n.limits)
-	n.mu.Lock()
-	if err != nil {
-		return nil, err
-	}
-	n.snapshot, n.changes = data, nil
-	return data, nil
+	return data, heads, digest, nil
 }
 
 // ErrBadSnapshot: a saved document does not load back as the same note.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -580,5 +581,75 @@ func TestLoadKnownStartsNoWorkerUntilUsed(t *testing.T) {
 	}
 	if got := mustText(t, stale); got != "what the view says" {
 		t.Fatalf("a stale known text survived loading: %q", got)
+	}
+}
+
+// Snapshot holds requests back only while it saves: changes applied while
+// its verification runs stay in the note's rebuild recipe after the new
+// base, so a worker that ends (hibernation) comes back with all of them.
+// Seeded runs interleave the two differently.
+func TestChangesDuringSnapshotSurviveARebuild(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			a := mustNew(t, "t", "ann")
+			defer a.Close()
+			b, _, err := Load(nil, [][]byte{commitBytes(t, a)}, "bob")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			// A history long enough that verifying takes a while.
+			for i := range 200 {
+				a.Splice(a.Len(), 0, fmt.Sprintf("a%03d ", i))
+				if err := b.Apply(commitBytes(t, a)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := mustText(t, a)
+			done := make(chan error, 1)
+			snapRng := rand.New(rand.NewPCG(seed, 8))
+			go func() {
+				for range 3 {
+					if _, err := b.Snapshot(); err != nil {
+						done <- err
+						return
+					}
+					time.Sleep(time.Duration(snapRng.IntN(3)) * time.Millisecond)
+				}
+				done <- nil
+			}()
+			for i := range 60 {
+				a.Splice(a.Len(), 0, fmt.Sprintf("b%02d ", i))
+				if err := b.Apply(commitBytes(t, a)); err != nil {
+					t.Fatal(err)
+				}
+				want = mustText(t, a)
+				time.Sleep(time.Duration(rng.IntN(4)) * time.Millisecond)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !b.Hibernate() {
+				t.Fatal("no hibernation")
+			}
+			if err := b.Wake(); err != nil {
+				t.Fatal(err)
+			}
+			// Read what the worker rebuilt out of the recipe holds, not
+			// Go's copy of the text.
+			data, err := b.Save()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, _, err := Load(data, nil, "cem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := mustText(t, c); got != want {
+				t.Fatalf("after a rebuild: %d bytes, want %d", len(got), len(want))
+			}
+		})
 	}
 }

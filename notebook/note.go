@@ -20,6 +20,16 @@ import (
 // thousand records.
 const DefaultCompactAt int64 = 256 << 10
 
+// Compaction saves and verifies the whole document: on a long history that
+// holds the note for most of a second. So a note whose log passed CompactAt
+// compacts once it has been quiet for compactQuiet (no edit, nothing
+// stored): in Run, in Tidy, on Close. Only a log that keeps growing to
+// compactCap times CompactAt without a pause compacts at once.
+const (
+	compactQuiet = time.Second
+	compactCap   = 4
+)
+
 // PollInterval is how often a long-running process looks for changes other
 // processes appended to a note's log (a stat when nothing changed).
 const PollInterval = 200 * time.Millisecond
@@ -67,6 +77,11 @@ type Note struct {
 	// compactRefusedAt is the log size at which a compaction's snapshot
 	// failed verification (0: none did).
 	compactRefusedAt int64
+	// compactDue: the log passed CompactAt and waits for a quiet moment;
+	// lastStored is when records were last appended (Unix ns). Both are
+	// read by Run without mu.
+	compactDue atomic.Bool
+	lastStored atomic.Int64
 	// Updates made under mu, delivered to subscribers after it is released
 	// so they may call back into the note.
 	pendingUpdates []Update
@@ -327,21 +342,57 @@ func (n *Note) storeLocked() error {
 	if err := n.applyLocked(others); err != nil {
 		return err
 	}
+	n.lastStored.Store(time.Now().UnixNano())
 	if size := n.log.LogSize(); size > n.nb.compactAt && size > n.compactRefusedAt*2 {
-		err := n.compactLocked()
-		if errors.Is(err, crdt.ErrBadSnapshot) {
-			// The core saved a document it cannot load back: keep the log
-			// (every record is in it) and try again once it has doubled.
-			n.compactRefusedAt = size
-			return nil
+		n.compactDue.Store(true)
+		if size > compactCap*n.nb.compactAt {
+			return n.compactDueLocked()
 		}
-		if err != nil && !errors.Is(err, ErrHousekeeping) {
-			// The records are in the log; only the compaction failed.
-			err = fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
-		}
-		return err
 	}
 	return nil
+}
+
+// Tidy compacts the note's log if it has grown past CompactAt: call it
+// when nothing is being edited (Run and Close do; the sync engine does
+// before it unloads an idle note). An error wraps ErrHousekeeping: every
+// record stays in the log.
+func (n *Note) Tidy() error {
+	if !n.compactDue.Load() {
+		return nil
+	}
+	return n.step(n.compactDueLocked)
+}
+
+// quietFor is how long ago records were last stored.
+func (n *Note) quietFor(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, n.lastStored.Load()))
+}
+
+func (n *Note) compactDueLocked() error {
+	if !n.compactDue.Load() || n.nb.readOnly {
+		return nil
+	}
+	size := n.log.LogSize()
+	if size <= n.nb.compactAt || size <= n.compactRefusedAt*2 {
+		n.compactDue.Store(false) // another process compacted meanwhile
+		return nil
+	}
+	err := n.compactLocked()
+	if err != nil {
+		// Keep the log (every record is in it) and try again once it has
+		// doubled, not at every quiet moment.
+		n.compactRefusedAt = size
+		n.compactDue.Store(false)
+	}
+	if errors.Is(err, crdt.ErrBadSnapshot) {
+		// The core saved a document it cannot load back.
+		return nil
+	}
+	if err != nil && !errors.Is(err, ErrHousekeeping) {
+		// The records are in the log; only the compaction failed.
+		err = fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
+	}
+	return err
 }
 
 func (n *Note) applyLocked(records [][]byte) error {
@@ -418,6 +469,7 @@ func (n *Note) compactLocked() error {
 	if err != nil {
 		return fmt.Errorf("compact note %s: %w", n.ID, err)
 	}
+	n.compactDue.Store(false)
 	// The view names a log position, which compaction moved: restamp it so
 	// lists and fast opens keep trusting it.
 	if err := n.writeView(); err != nil {
@@ -622,6 +674,9 @@ func (n *Note) Saved() bool {
 // ErrHousekeeping (upkeep failures are then only mentioned in its text).
 func (n *Note) Close() error {
 	_, flushErr := n.Flush()
+	if flushErr == nil {
+		flushErr = n.Tidy()
+	}
 	var viewErr error
 	closeErr := n.step(func() error {
 		if n.viewStale {
@@ -691,6 +746,13 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		edits, first, last := n.doc.Pending()
 		if w := p.Wait(time.Now(), edits, first, last); w >= 0 && w < wait {
 			wait = max(w, time.Millisecond)
+		}
+		if n.compactDue.Load() && edits == 0 {
+			if w := compactQuiet - n.quietFor(time.Now()); w > 0 {
+				wait = min(wait, w)
+			} else if err := n.Tidy(); err != nil {
+				return err
+			}
 		}
 		if !timer.Stop() {
 			select {

@@ -80,3 +80,116 @@ func TestRunBringsTheViewUpToDate(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A note whose log passed CompactAt compacts once nobody has stored
+// anything for compactQuiet, not in the middle of typing (compaction holds
+// the note for most of a second on a long history); a log that keeps
+// growing compacts at compactCap times CompactAt all the same; Close
+// compacts what is due. Nothing typed is lost on the way.
+func TestCompactionWaitsForAQuietMoment(t *testing.T) {
+	const compactAt = 2048
+	dir := t.TempDir()
+	nb, err := OpenWith(dir, Options{Author: "a", CompactAt: compactAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := nb.Create("Busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx, func() crdt.CommitPolicy { return crdt.LivePolicy }) }()
+	stopRun := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() {
+		if ctx.Err() == nil {
+			stopRun()
+		}
+	}()
+
+	// Typing: a word every 20 ms, well inside compactQuiet, until the log
+	// is twice CompactAt.
+	want := ""
+	last := time.Now()
+	for i := 0; n.log.LogSize() < 2*compactAt; i++ {
+		if i > 2000 {
+			t.Fatal("the log never grew")
+		}
+		before := n.log.LogSize()
+		word := "w" + string(rune('a'+i%26)) + " "
+		if err := n.Splice(n.Len(), 0, word); err != nil {
+			t.Fatal(err)
+		}
+		want += word
+		if _, err := n.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		// A pause the machine made (a loaded CI runner) is a quiet moment
+		// too: only a compaction after a short gap is wrong.
+		if gap := time.Since(last); gap < compactQuiet/2 && n.log.LogSize() < before {
+			t.Fatalf("compacted in the middle of typing (%v after the last word), at %d bytes", gap, before)
+		}
+		last = time.Now()
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A pause: Run compacts.
+	deadline := time.Now().Add(compactQuiet + 5*time.Second)
+	for n.log.LogSize() > compactAt {
+		if time.Now().After(deadline) {
+			t.Fatalf("no compaction after a pause: log is %d bytes", n.log.LogSize())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopRun()
+
+	// Without pauses (no Run here), the log compacts at the cap.
+	peak := int64(0)
+	for i := 0; ; i++ {
+		if i > 5000 {
+			t.Fatal("the log never compacted")
+		}
+		before := n.log.LogSize()
+		word := "x" + string(rune('a'+i%26)) + " "
+		if err := n.Splice(n.Len(), 0, word); err != nil {
+			t.Fatal(err)
+		}
+		want += word
+		if _, err := n.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, n.log.LogSize())
+		if n.log.LogSize() < before {
+			break
+		}
+	}
+	// peak is the size before the append that passed the cap.
+	if peak <= (compactCap-1)*compactAt || peak > compactCap*compactAt {
+		t.Errorf("compacted after %d bytes, want just under the cap of %d", peak, compactCap*compactAt)
+	}
+
+	// Past CompactAt but under the cap: Close compacts.
+	for n.log.LogSize() <= compactAt {
+		if err := n.Splice(n.Len(), 0, "y "); err != nil {
+			t.Fatal(err)
+		}
+		want += "y "
+		if _, err := n.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reopened := openNote(t, nb, n.ID)
+	if size := reopened.log.LogSize(); size > compactAt {
+		t.Errorf("after Close the log is %d bytes, want it compacted", size)
+	}
+	if got := text(t, reopened); got != want {
+		t.Errorf("text after compactions differs: %d bytes, want %d", len(got), len(want))
+	}
+}

@@ -46,6 +46,11 @@ func (e *Engine) hibernateIdle(now time.Time) {
 		if ns.held.Load() || ns.idleFor(now) < e.cfg.IdleAfter {
 			continue
 		}
+		// A compaction left for a quiet moment runs now, while the
+		// document is still loaded.
+		if err := ns.note.Tidy(); err != nil {
+			e.log.Warn("compacting an idle note failed", "note", ns.id, "err", err)
+		}
 		if ns.note.Hibernate() {
 			e.log.Debug("note idle: its document is unloaded until used", "note", ns.id)
 		}

@@ -19,6 +19,7 @@ const (
 	logMagic         = "CLBLOG"
 	snapMagic        = "CLBSNP"
 	viewMagic        = "CLBVEW"
+	carryMagic       = "CLBCRY"
 	logHeaderSize    = magicLen + 2
 	recordHeaderSize = 8
 	blobHeaderSize   = magicLen + 2 + 8 + 4

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,14 +21,16 @@ const (
 	lockName        = "lock"
 	viewName        = "view"
 	snapPrefix      = "snap."
+	carryPrefix     = "carry."
 	logPrefix       = "log."
 	corruptPrefix   = "corrupt."
 	viewTmpPrefix   = ".view-tmp-"
 	maxWarningsKept = 100
 )
 
-func logName(gen uint64) string  { return logPrefix + strconv.FormatUint(gen, 10) }
-func snapName(gen uint64) string { return snapPrefix + strconv.FormatUint(gen, 10) }
+func logName(gen uint64) string   { return logPrefix + strconv.FormatUint(gen, 10) }
+func snapName(gen uint64) string  { return snapPrefix + strconv.FormatUint(gen, 10) }
+func carryName(gen uint64) string { return carryPrefix + strconv.FormatUint(gen, 10) }
 
 // parseGen parses the generation of "log.<gen>" or "snap.<gen>"; only the
 // canonical decimal form is accepted.
@@ -369,6 +372,12 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 			return nil, nil, nil, fail(err)
 		}
 		warnings = append(warnings, fmt.Errorf("note %s: %w; using generation %d instead", l.id, serr, prev))
+		// log.<gen> may start with records carried over from log.<prev>.
+		if _, carried, err := l.readCarry(gen); err != nil {
+			warnings = append(warnings, fmt.Errorf("note %s: %w; its records may be handed out twice", l.id, err))
+		} else {
+			recs = recs[min(carried, len(recs)):]
+		}
 		logWarns = append(prevWarns, logWarns...)
 		damaged = append(prevDamaged, damaged...)
 		records = append(prevRecs, recs...)
@@ -480,10 +489,55 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 			nf.Close()
 			return out, fmt.Errorf("note %s: %w", l.id, err)
 		}
+		// Records a checked compaction carried over from gen were read
+		// there already.
+		start := int64(logHeaderSize)
+		if skip, _, err := l.readCarry(l.gen + 1); err != nil {
+			l.warn(fmt.Errorf("note %s: %w; its records may be handed out twice", l.id, err))
+		} else {
+			start += skip
+		}
 		l.logF.Close()
-		l.logF, l.pos, l.badTail = nf, logHeaderSize, -1
+		l.logF, l.pos, l.badTail = nf, start, -1
 		l.gen++
 	}
+}
+
+// writeCarry records that log.<gen> starts with n bytes (count records)
+// carried over from log.<gen-1>; with n == 0 it removes the record.
+func (l *NoteLog) writeCarry(gen uint64, n int64, count int) error {
+	if n == 0 {
+		if err := os.Remove(l.path(carryName(gen))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	payload := binary.LittleEndian.AppendUint64(nil, uint64(n))
+	payload = binary.LittleEndian.AppendUint64(payload, uint64(count))
+	return writeFileAtomic(l.path(carryName(gen)), encodeBlob(carryMagic, payload), tmpPrefix)
+}
+
+// readCarry reads what writeCarry wrote (0, 0 when there is none).
+func (l *NoteLog) readCarry(gen uint64) (n int64, count int, err error) {
+	name := carryName(gen)
+	b, err := os.ReadFile(l.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil
+	}
+	if err == nil {
+		b, err = decodeBlob(carryMagic, name, b)
+	}
+	if err == nil && len(b) != 16 {
+		err = fmt.Errorf("%s: %d bytes, want 16: %w", name, len(b), ErrCorrupt)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	size, c := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])
+	if size > MaxRecordSize*1024 || c > size {
+		return 0, 0, fmt.Errorf("%s: %d bytes in %d records: %w", name, size, c, ErrCorrupt)
+	}
+	return int64(size), int(c), nil
 }
 
 // repairTail truncates the current log to l.pos, the end of its last valid
@@ -623,32 +677,104 @@ func (l *NoteLog) Poll() ([][]byte, error) {
 // other processes switch to the new generation without reading the snapshot.
 // If save fails, the unseen records are handed out again by the next call.
 func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
+	return l.CompactChecked(save, nil)
+}
+
+// CompactChecked is Compact for a snapshot that takes long to check. save
+// runs under the lock as in Compact; check(snapshot) runs after the lock is
+// released, so appends (this process's and others') go on meanwhile; then,
+// under the lock again, the new generation is written with the records
+// appended since save at the start of log.<G+1>. If another process
+// compacted in between, nothing is replaced and the error wraps
+// ErrCompactRaced. A nil check is none (Compact).
+func (l *NoteLog) CompactChecked(save func(unseen [][]byte) ([]byte, error), check func(snapshot []byte) error) error {
+	data, from, err := l.compactSave(save, check == nil)
+	if err != nil || check == nil {
+		return err
+	}
+	if err := check(data); err != nil {
+		return fmt.Errorf("compact note %s: check: %w", l.id, err)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
-		return err
-	}
-	if err := l.writable("compact"); err != nil {
 		return err
 	}
 	if err := l.lock(unix.LOCK_EX); err != nil {
 		return err
 	}
 	defer l.unlock()
+	// What others appended meanwhile goes to the caller with its next Poll
+	// or Append, as usual; it also moves to the new generation below.
+	others, err := l.catchUp(true)
+	l.pending = others
+	if err != nil {
+		return fmt.Errorf("compact note %s: %w", l.id, err)
+	}
+	if l.gen != from.Gen {
+		return fmt.Errorf("compact note %s: %w", l.id, ErrCompactRaced)
+	}
+	if err := l.setAsideDamaged(); err != nil {
+		return fmt.Errorf("compact note %s: %w", l.id, err)
+	}
+	var carried [][]byte
+	if l.pos > from.Offset {
+		buf := make([]byte, l.pos-from.Offset)
+		if _, err := l.logF.ReadAt(buf, from.Offset); err != nil {
+			return fmt.Errorf("compact note %s: read %s: %w", l.id, logName(l.gen), err)
+		}
+		// Damaged runs are skipped: setAsideDamaged kept their bytes.
+		carried, _, _, _, _ = parseRecords(buf)
+	}
+	return l.switchGeneration(data, carried)
+}
+
+// ErrCompactRaced: another process compacted the note while this one was
+// checking its snapshot; nothing was replaced.
+var ErrCompactRaced = errors.New("another process compacted the note first")
+
+// compactSave is the first half of a compaction: under the exclusive lock,
+// the unseen records go to save, whose snapshot covers the log up to the
+// returned position. With switchNow it also writes the new generation
+// before releasing the lock (Compact).
+func (l *NoteLog) compactSave(save func(unseen [][]byte) ([]byte, error), switchNow bool) ([]byte, Position, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(true); err != nil {
+		return nil, Position{}, err
+	}
+	if err := l.writable("compact"); err != nil {
+		return nil, Position{}, err
+	}
+	if err := l.lock(unix.LOCK_EX); err != nil {
+		return nil, Position{}, err
+	}
+	defer l.unlock()
 
 	unseen, err := l.catchUp(true)
 	if err != nil {
-		return fmt.Errorf("compact: %w", err)
+		return nil, Position{}, fmt.Errorf("compact: %w", err)
 	}
 	if err := l.setAsideDamaged(); err != nil {
 		l.pending = unseen
-		return fmt.Errorf("compact note %s: %w", l.id, err)
+		return nil, Position{}, fmt.Errorf("compact note %s: %w", l.id, err)
 	}
 	data, err := save(unseen)
 	if err != nil {
 		l.pending = unseen
-		return fmt.Errorf("compact note %s: save: %w", l.id, err)
+		return nil, Position{}, fmt.Errorf("compact note %s: save: %w", l.id, err)
 	}
+	from := Position{Gen: l.gen, Offset: l.pos}
+	if switchNow {
+		return data, from, l.switchGeneration(data, nil)
+	}
+	return data, from, nil
+}
+
+// switchGeneration writes snap.<G+1> and log.<G+1> (holding carried, the
+// records after what the snapshot covers), moves to them, and removes the
+// generations before G. The caller holds mu and the exclusive lock.
+func (l *NoteLog) switchGeneration(data []byte, carried [][]byte) error {
 	old, gen := l.gen, l.gen+1
 	l.removeTemps()
 
@@ -656,7 +782,17 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	if err := writeFileAtomic(snapPath, encodeBlob(snapMagic, data), tmpPrefix); err != nil {
 		return fmt.Errorf("compact note %s: write %s: %w", l.id, snapName(gen), err)
 	}
-	nf, err := l.createLog(gen)
+	// Before the log: once log.<G+1> exists, readers switching to it from
+	// log.<G> must know where the records they have not read begin.
+	carriedBytes := int64(0)
+	for _, r := range carried {
+		carriedBytes += int64(recordHeaderSize + len(r))
+	}
+	if err := l.writeCarry(gen, carriedBytes, len(carried)); err != nil {
+		os.Remove(snapPath)
+		return fmt.Errorf("compact note %s: write %s: %w", l.id, carryName(gen), err)
+	}
+	nf, end, err := l.createLog(gen, carried)
 	if err != nil {
 		os.Remove(snapPath)
 		return fmt.Errorf("compact note %s: %w", l.id, err)
@@ -667,7 +803,7 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 		l.warn(fmt.Errorf("compact note %s: %w", l.id, err))
 	}
 	l.logF.Close()
-	l.logF, l.gen, l.pos, l.badTail = nf, gen, logHeaderSize, -1
+	l.logF, l.gen, l.pos, l.badTail = nf, gen, end, -1
 
 	// Keep generation old as the backup; remove everything before it.
 	logs, snaps, err := l.generations()
@@ -679,7 +815,7 @@ func (l *NoteLog) Compact(save func(unseen [][]byte) ([]byte, error)) error {
 	for _, set := range []struct {
 		gens map[uint64]bool
 		name func(uint64) string
-	}{{logs, logName}, {snaps, snapName}} {
+	}{{logs, logName}, {snaps, snapName}, {logs, carryName}} {
 		for g := range set.gens {
 			if g < old {
 				if err := os.Remove(l.path(set.name(g))); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -749,15 +885,19 @@ func (l *NoteLog) readLogRange(d logDamage) ([]byte, error) {
 	return buf, nil
 }
 
-// createLog creates log.<gen> holding just a header, atomically, and returns
-// it opened read-write.
-func (l *NoteLog) createLog(gen uint64) (*os.File, error) {
+// createLog creates log.<gen> holding a header and records, atomically,
+// and returns it opened read-write with the offset of its end.
+func (l *NoteLog) createLog(gen uint64, records [][]byte) (*os.File, int64, error) {
 	f, err := createTemp(l.dir, tmpPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", logName(gen), err)
+		return nil, 0, fmt.Errorf("create %s: %w", logName(gen), err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(logHeader())
+	buf := logHeader()
+	for _, r := range records {
+		buf = appendRecord(buf, r)
+	}
+	_, err = f.Write(buf)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -767,9 +907,9 @@ func (l *NoteLog) createLog(gen uint64) (*os.File, error) {
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return nil, fmt.Errorf("create %s: %w", logName(gen), err)
+		return nil, 0, fmt.Errorf("create %s: %w", logName(gen), err)
 	}
-	return f, nil
+	return f, int64(len(buf)), nil
 }
 
 // removeTemps removes leftovers of interrupted compactions. The caller holds

@@ -92,12 +92,12 @@ type Note struct {
 	// The rebuild recipe.
 	snapshot []byte
 	changes  [][]byte // loaded with the snapshot, then applied or committed since
-	// changesCut counts the times changes lost an entry (a poisonous one
-	// set aside): Snapshot, which lets go of the changes it saved without
-	// holding reqMu, then leaves the base alone.
-	changesCut uint64
-	journal    []edit // local edits not yet committed
-	sent       int    // journal edits the worker has
+	// recipeGen counts the times the recipe was rearranged (a poisonous
+	// change set aside, a new base): a Checkpoint taken before that is not
+	// made the base (Rebase), since its count of changes no longer applies.
+	recipeGen uint64
+	journal   []edit // local edits not yet committed
+	sent      int    // journal edits the worker has
 
 	// Read back from the worker, updated by local edits.
 	body  bodyKind
@@ -679,30 +679,65 @@ func (n *Note) mergeUnchecked(other []byte) (added int, err error) {
 // loads it and must find the same heads and text, so a snapshot the core
 // cannot load back never replaces anything. It then becomes the note's new
 // base, and the changes kept since the old one are let go. Call it for
-// compaction.
+// compaction (or Checkpoint, Verify and Rebase, to do other things while
+// the copy is verified).
 func (n *Note) Snapshot() ([]byte, error) {
-	// Requests wait for the save only, not for its verification (a fresh
-	// worker loading the whole document: most of a second on a long
-	// history). What was applied or committed meanwhile stays after the
-	// new base.
-	n.reqMu.Lock()
-	n.mu.Lock()
-	data, heads, digest, err := n.saveHeld()
-	saved, cut := len(n.changes), n.changesCut
-	n.mu.Unlock()
-	n.reqMu.Unlock()
+	cp, err := n.Checkpoint()
 	if err != nil {
 		return nil, err
 	}
-	if err := verifySnapshot(data, heads, digest, n.limits); err != nil {
+	if err := cp.Verify(); err != nil {
 		return nil, err
 	}
+	n.Rebase(cp)
+	return cp.Data, nil
+}
+
+// Checkpoint is the whole document saved for compaction, not yet verified.
+type Checkpoint struct {
+	Data   []byte
+	heads  []ChangeHash
+	digest []byte
+	limits Limits
+	// The recipe when it was saved: its first saved changes are in Data.
+	saved     int
+	recipeGen uint64
+}
+
+// Checkpoint saves the whole document. Requests wait for the save only, not
+// for Verify (a fresh worker loading the whole document: seconds on a long
+// keystroke history); what is applied or committed meanwhile stays after
+// the new base when Rebase makes it one.
+func (n *Note) Checkpoint() (*Checkpoint, error) {
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.changesCut == cut && len(n.changes) >= saved {
-		n.snapshot, n.changes = data, slices.Clone(n.changes[saved:])
+	data, heads, digest, err := n.saveHeld()
+	if err != nil {
+		return nil, err
 	}
-	return data, nil
+	return &Checkpoint{Data: data, heads: heads, digest: digest, limits: n.limits,
+		saved: len(n.changes), recipeGen: n.recipeGen}, nil
+}
+
+// Verify loads the checkpoint in a fresh worker, which must find the same
+// heads and text; else the error wraps ErrBadSnapshot.
+func (cp *Checkpoint) Verify() error {
+	return verifySnapshot(cp.Data, cp.heads, cp.digest, cp.limits)
+}
+
+// Rebase makes a verified checkpoint the note's base: the changes it holds
+// are let go, those applied or committed since are kept after it. It does
+// nothing if the recipe was rearranged since the checkpoint was taken.
+func (n *Note) Rebase(cp *Checkpoint) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.recipeGen != cp.recipeGen || len(n.changes) < cp.saved {
+		return
+	}
+	n.snapshot, n.changes = cp.Data, slices.Clone(n.changes[cp.saved:])
+	n.recipeGen++
 }
 
 // saveHeld saves the document and reads its text digest; the caller holds

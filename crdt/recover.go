@@ -384,7 +384,7 @@ func (n *Note) buildLocked(op *request) (*response, error) {
 		n.setAside = append(n.setAside, rejectedChange(n.changes[hi-1], hiDeath))
 		// A fresh array: the changes may alias the caller's records.
 		n.changes = append(n.changes[:hi-1:hi-1], n.changes[hi:]...)
-		n.changesCut++
+		n.recipeGen++
 		if n.model != nil {
 			// It took the culprit in: make it again without.
 			n.model = buildModel(n.snapshot, n.changes)

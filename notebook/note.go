@@ -74,14 +74,20 @@ type Note struct {
 	// the number of the newest view written (an older one is dropped).
 	viewMu  sync.Mutex
 	viewPut uint64
-	// compactRefusedAt is the log size at which a compaction's snapshot
-	// failed verification (0: none did).
-	compactRefusedAt int64
+	// compactRefusedAt is the log size at which a compaction failed (0:
+	// none did); the next waits until the log has doubled.
+	compactRefusedAt atomic.Int64
 	// compactDue: the log passed CompactAt and waits for a quiet moment;
-	// lastStored is when records were last appended (Unix ns). Both are
-	// read by Run without mu.
+	// compactNow: it passed the cap. lastStored is when records were last
+	// appended (Unix ns). All are read without mu.
 	compactDue atomic.Bool
+	compactNow atomic.Bool
 	lastStored atomic.Int64
+	// compactMu lets one compaction run at a time (it is not held with mu).
+	compactMu sync.Mutex
+	// upkeepErr is the last housekeeping failure Run met, for Close.
+	upkeepMu  sync.Mutex
+	upkeepErr error
 	// Updates made under mu, delivered to subscribers after it is released
 	// so they may call back into the note.
 	pendingUpdates []Update
@@ -283,7 +289,7 @@ func (n *Note) Flush() ([]crdt.Change, error) {
 	if err != nil {
 		return fresh, err
 	}
-	return fresh, n.step(n.storeLocked)
+	return fresh, n.persist()
 }
 
 // step runs f under the note's lock and then delivers the updates it queued.
@@ -320,6 +326,14 @@ func (n *Note) commitLocked() ([]crdt.Change, error) {
 	return fresh, nil
 }
 
+// persist stores what is unsaved and compacts a log past the cap.
+func (n *Note) persist() error {
+	if err := n.step(n.storeLocked); err != nil {
+		return err
+	}
+	return n.compactIfOverCap()
+}
+
 // storeLocked appends every unsaved record durably and applies what other
 // processes stored meanwhile.
 func (n *Note) storeLocked() error {
@@ -343,24 +357,61 @@ func (n *Note) storeLocked() error {
 		return err
 	}
 	n.lastStored.Store(time.Now().UnixNano())
-	if size := n.log.LogSize(); size > n.nb.compactAt && size > n.compactRefusedAt*2 {
+	if size := n.log.LogSize(); size > n.nb.compactAt && size > n.compactRefusedAt.Load()*2 {
 		n.compactDue.Store(true)
-		if size > compactCap*n.nb.compactAt {
-			return n.compactDueLocked()
-		}
+		// The caller compacts once it has let go of mu (compactIfOverCap).
+		n.compactNow.Store(size > compactCap*n.nb.compactAt)
 	}
 	return nil
 }
 
-// Tidy compacts the note's log if it has grown past CompactAt: call it
-// when nothing is being edited (Run and Close do; the sync engine does
-// before it unloads an idle note). An error wraps ErrHousekeeping: every
-// record stays in the log.
-func (n *Note) Tidy() error {
-	if !n.compactDue.Load() {
+// compactIfOverCap compacts a log that grew past the cap without a quiet
+// moment. The caller holds no lock of the note.
+func (n *Note) compactIfOverCap() error {
+	if !n.compactNow.Load() {
 		return nil
 	}
-	return n.step(n.compactDueLocked)
+	return n.Tidy()
+}
+
+// Tidy compacts the note's log if it has grown past CompactAt: call it
+// when nothing is being edited (Run and Close do; the sync engine does
+// before it unloads an idle note). Edits, applies and appends go on while
+// it runs; the document is held only while it is saved. An error wraps
+// ErrHousekeeping: every record stays in the log.
+func (n *Note) Tidy() error {
+	if !n.compactDue.Load() || n.nb.readOnly {
+		return nil
+	}
+	if !n.compactMu.TryLock() {
+		return nil // one is running
+	}
+	defer n.compactMu.Unlock()
+	size := n.log.LogSize()
+	if size <= n.nb.compactAt || size <= n.compactRefusedAt.Load()*2 {
+		// Another process compacted meanwhile.
+		n.compactDue.Store(false)
+		n.compactNow.Store(false)
+		return nil
+	}
+	err := n.compact()
+	if err != nil {
+		// Keep the log (every record is in it) and try again once it has
+		// doubled, not at every quiet moment.
+		n.compactRefusedAt.Store(size)
+	}
+	n.compactDue.Store(false)
+	n.compactNow.Store(false)
+	switch {
+	case err == nil, errors.Is(err, crdt.ErrBadSnapshot), errors.Is(err, store.ErrCompactRaced):
+		// A snapshot the core cannot load back, or another process's
+		// compaction: nothing replaced, nothing to report.
+		return nil
+	case errors.Is(err, ErrHousekeeping):
+		return err
+	default:
+		return fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
+	}
 }
 
 // quietFor is how long ago records were last stored.
@@ -368,31 +419,45 @@ func (n *Note) quietFor(now time.Time) time.Duration {
 	return now.Sub(time.Unix(0, n.lastStored.Load()))
 }
 
-func (n *Note) compactDueLocked() error {
-	if !n.compactDue.Load() || n.nb.readOnly {
-		return nil
-	}
-	size := n.log.LogSize()
-	if size <= n.nb.compactAt || size <= n.compactRefusedAt*2 {
-		n.compactDue.Store(false) // another process compacted meanwhile
-		return nil
-	}
-	err := n.compactLocked()
+// compact folds the log into a verified snapshot without holding mu: the
+// document is saved under the log's lock, checked with the lock released,
+// and records stored meanwhile start the new generation.
+func (n *Note) compact() error {
+	var cp *crdt.Checkpoint
+	var fromDisk [][]byte
+	err := n.log.CompactChecked(func(unseen [][]byte) ([]byte, error) {
+		// Not under mu (the lock order is mu, then the log's): the
+		// document applies them itself; subscribers hear below.
+		for _, r := range unseen {
+			if err := n.doc.Apply(r); err != nil {
+				return nil, fmt.Errorf("apply change from another process to note %s: %w", n.ID, err)
+			}
+		}
+		fromDisk = unseen
+		var err error
+		cp, err = n.doc.Checkpoint()
+		if err != nil {
+			return nil, err
+		}
+		return cp.Data, nil
+	}, func([]byte) error { return cp.Verify() })
+	// Tell subscribers of what other processes stored, and restamp the
+	// view: it names a log position, which compaction moved.
+	serr := n.step(func() error {
+		if len(fromDisk) > 0 {
+			n.viewStale = true
+			n.queue(Update{Origin: FromDisk, Changes: fromDisk})
+		}
+		if err != nil {
+			return nil
+		}
+		return n.writeView()
+	})
 	if err != nil {
-		// Keep the log (every record is in it) and try again once it has
-		// doubled, not at every quiet moment.
-		n.compactRefusedAt = size
-		n.compactDue.Store(false)
+		return fmt.Errorf("compact note %s: %w", n.ID, err)
 	}
-	if errors.Is(err, crdt.ErrBadSnapshot) {
-		// The core saved a document it cannot load back.
-		return nil
-	}
-	if err != nil && !errors.Is(err, ErrHousekeeping) {
-		// The records are in the log; only the compaction failed.
-		err = fmt.Errorf("note %s: %w: %w", n.ID, ErrHousekeeping, err)
-	}
-	return err
+	n.doc.Rebase(cp)
+	return serr
 }
 
 func (n *Note) applyLocked(records [][]byte) error {
@@ -469,7 +534,6 @@ func (n *Note) compactLocked() error {
 	if err != nil {
 		return fmt.Errorf("compact note %s: %w", n.ID, err)
 	}
-	n.compactDue.Store(false)
 	// The view names a log position, which compaction moved: restamp it so
 	// lists and fast opens keep trusting it.
 	if err := n.writeView(); err != nil {
@@ -515,7 +579,7 @@ func (n *Note) ApplyRemote(peer string, changes []byte) error {
 	if err != nil {
 		return err
 	}
-	return n.step(n.storeLocked)
+	return n.persist()
 }
 
 func (n *Note) receivedLocked(peer string, records [][]byte) {
@@ -561,7 +625,7 @@ func (n *Note) ReceiveSync(peer string, s *crdt.SyncState, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	return n.step(n.storeLocked)
+	return n.persist()
 }
 
 // Merge brings in another copy of the note (e.g. an exported file) and
@@ -578,7 +642,7 @@ func (n *Note) Merge(other []byte) (added int, err error) {
 	if err != nil {
 		return added, err
 	}
-	return added, n.step(n.storeLocked)
+	return added, n.persist()
 }
 
 // writeView caches title and text on disk for fast opening and listing.
@@ -684,8 +748,11 @@ func (n *Note) Close() error {
 		}
 		return errors.Join(n.log.Close(), n.doc.Close())
 	})
+	n.upkeepMu.Lock()
+	runErr := n.upkeepErr
+	n.upkeepMu.Unlock()
 	var failed, upkeep []error
-	for _, err := range []error{flushErr, viewErr, closeErr} {
+	for _, err := range []error{flushErr, viewErr, closeErr, runErr} {
 		if errors.Is(err, ErrHousekeeping) {
 			upkeep = append(upkeep, err)
 		} else if err != nil {
@@ -710,6 +777,19 @@ func (n *Note) Kick() {
 	}
 }
 
+// upkeep keeps an error that wraps ErrHousekeeping (every edit is stored;
+// a compaction or the view cache failed) for Close to report, so that Run
+// goes on saving; it returns any other error.
+func (n *Note) upkeep(err error) error {
+	if err == nil || !errors.Is(err, ErrHousekeeping) {
+		return err
+	}
+	n.upkeepMu.Lock()
+	n.upkeepErr = err
+	n.upkeepMu.Unlock()
+	return nil
+}
+
 // Run keeps an open note durable and current until ctx ends: it commits and
 // stores edits as policy() says (asked anew each time, so it can change
 // when peers come and go), picks up changes other processes store, and
@@ -729,7 +809,7 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		}
 		p := policy()
 		if edits, first, last := n.doc.Pending(); p.Due(time.Now(), edits, first, last) {
-			if _, err := n.Flush(); err != nil {
+			if _, err := n.Flush(); n.upkeep(err) != nil {
 				return err
 			}
 		}
@@ -738,7 +818,7 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 			if _, err := n.Refresh(); err != nil {
 				return err
 			}
-			if err := n.refreshView(); err != nil {
+			if err := n.refreshView(); n.upkeep(err) != nil {
 				return err
 			}
 		}
@@ -750,7 +830,7 @@ func (n *Note) Run(ctx context.Context, policy func() crdt.CommitPolicy) error {
 		if n.compactDue.Load() && edits == 0 {
 			if w := compactQuiet - n.quietFor(time.Now()); w > 0 {
 				wait = min(wait, w)
-			} else if err := n.Tidy(); err != nil {
+			} else if err := n.Tidy(); n.upkeep(err) != nil {
 				return err
 			}
 		}

@@ -71,7 +71,7 @@ func (n *Note) Snapshot() (doc []byte, heads []crdt.ChangeHash, err error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("snapshot of note %s: edits opened outside the note", n.ID)
 	}
-	if err := n.step(n.storeLocked); err != nil {
+	if err := n.persist(); err != nil {
 		return nil, nil, err
 	}
 	return doc, heads, nil

@@ -3,8 +3,11 @@ package notebook
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +194,88 @@ func TestCompactionWaitsForAQuietMoment(t *testing.T) {
 	}
 	if got := text(t, reopened); got != want {
 		t.Errorf("text after compactions differs: %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// Compaction does not hold the note while its snapshot is verified: edits
+// flushed meanwhile, here and by another process on the same notebook, are
+// all kept, each once, in this process, in the other one and after a
+// reopen. Seeded runs interleave them differently.
+func TestEditsDuringCompactionAreKept(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 11))
+			dir := t.TempDir()
+			nbA, err := OpenWith(dir, Options{Author: "a", CompactAt: 2048})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nbB, err := OpenWith(dir, Options{Author: "b", CompactAt: 1 << 30})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created, err := nbA.Create("shared")
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := created.ID
+			created.Close()
+			a, b := openNote(t, nbA, id), openNote(t, nbB, id)
+			for i := range 300 {
+				if err := a.Splice(a.Len(), 0, fmt.Sprintf("h%03d ", i)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.Flush(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !a.compactDue.Load() {
+				t.Fatal("no compaction due")
+			}
+			genBefore := a.log.Position().Gen
+			done := make(chan error, 1)
+			go func() { done <- a.Tidy() }()
+			var words []string
+			for i := range 40 {
+				n, w := a, fmt.Sprintf("a%02d ", i)
+				if rng.IntN(2) == 0 {
+					n, w = b, fmt.Sprintf("b%02d ", i)
+				}
+				words = append(words, w)
+				if err := n.Splice(0, 0, w); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := n.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if a.log.Position().Gen == genBefore {
+				t.Fatal("no compaction happened")
+			}
+			for _, n := range []*Note{a, b} {
+				if _, err := n.Refresh(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(who, got string) {
+				t.Helper()
+				for _, w := range words {
+					if strings.Count(got, w) != 1 {
+						t.Errorf("%s: %q appears %d times", who, w, strings.Count(got, w))
+					}
+				}
+				if want := text(t, a); got != want {
+					t.Errorf("%s differs from a: %d bytes, want %d", who, len(got), len(want))
+				}
+			}
+			check("a", text(t, a))
+			check("b", text(t, b))
+			nbC := openNB(t, dir, "c")
+			check("a reopened copy", text(t, openNote(t, nbC, id)))
+		})
 	}
 }

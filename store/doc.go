@@ -13,6 +13,8 @@
 //	      lock                flock(2) target; never holds data
 //	      snap.<gen>          snapshot that starts generation gen (none for gen 0)
 //	      log.<gen>           records appended after snap.<gen>
+//	      carry.<gen>         how many records at the start of log.<gen> were
+//	                          carried over from log.<gen-1> (CompactChecked)
 //	      view                cached title/text/heads as of a log position
 //	      corrupt.<gen>.<ns>  bytes cut off a bad log tail, kept for manual recovery
 //	      corrupt.<gen>.at-<offset>  a damaged run readers skipped mid-log, kept before compaction
@@ -97,12 +99,20 @@
 // a warning. Only if that fails too does Load return an error, and then it
 // has modified nothing on disk.
 //
+// CompactChecked takes the lock twice: once to save the document (its
+// snapshot covers log.<G> up to a position P), and again, after the caller
+// has checked the snapshot with the lock released, to write snap.<G+1> and
+// a log.<G+1> that starts with the records appended to log.<G> after P.
+// carry.<G+1>, written before log.<G+1> exists, says how many: readers that
+// move over from log.<G> (where they read them) and Load's fallback to
+// generation G skip them, so every record is still seen once.
+//
 // The current generation is the highest G for which log.<G> exists (a
 // snapshot without its log is the leftover of an interrupted compaction and is
 // ignored). A reader keeps its log file descriptor open. When log.<G+1>
 // appears, log.<G> is immutable (it was compacted under the lock), so the
 // reader reads log.<G> to its end and continues with log.<G+1> from its
-// beginning: snap.<G+1> contains nothing it has not already read, provided
+// beginning (after any carried records): snap.<G+1> contains nothing it has not already read, provided
 // callers append every change before it becomes part of a snapshot. A reader
 // that falls behind by more than one backup generation gets ErrStale and must
 // Load again.

@@ -102,3 +102,13 @@ func ParseChangeHash(s string) (ChangeHash, error) {
 	}
 	return h, nil
 }
+
+// SyncMessageNews says what a version-1 sync message brings: how many
+// changes it carries and how many it asks for.
+func SyncMessageNews(msg []byte) (changes, needs int, err error) {
+	m, err := amformat.DefaultLimits.DecodeSyncMessage(msg)
+	if err != nil {
+		return 0, 0, fmt.Errorf("sync message: %w", err)
+	}
+	return len(m.RawChanges), len(m.Need), nil
+}

@@ -7,24 +7,30 @@ import (
 	"testing"
 )
 
+// twoProcesses creates note "n" and opens it twice, as two processes would.
+func twoProcesses(t *testing.T) (nb *Notebook, l, other *NoteLog) {
+	t.Helper()
+	nb = newNotebook(t)
+	l, err := nb.Create("n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if other, err = nb.OpenNote("n"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	mustLoad(t, other)
+	return nb, l, other
+}
+
 // A checked compaction lets appends go on while its snapshot is checked:
 // records this process and another one append meanwhile start the new
 // generation; the other process reads each record exactly once across the
 // switch; a fresh Load (and the fallback to the backup generation when the
 // new snapshot is damaged) gets every record once.
 func TestCompactCheckedCarriesAppendsMadeDuringTheCheck(t *testing.T) {
-	nb := newNotebook(t)
-	l, err := nb.Create("n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	other, err := nb.OpenNote("n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	mustLoad(t, other)
+	nb, l, other := twoProcesses(t)
 	d, od := newDoc(t, "A"), newDoc(t, "B")
 	for _, r := range []string{"r1", "r2", "r3"} {
 		mustAppend(t, l, r)
@@ -110,18 +116,7 @@ func TestCompactCheckedCarriesAppendsMadeDuringTheCheck(t *testing.T) {
 // If another process compacts while this one checks its snapshot, nothing
 // is replaced and the error says so; a failed check replaces nothing.
 func TestCompactCheckedGivesWayToAnotherCompaction(t *testing.T) {
-	nb := newNotebook(t)
-	l, err := nb.Create("n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	other, err := nb.OpenNote("n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	mustLoad(t, other)
+	_, l, other := twoProcesses(t)
 	mustAppend(t, l, "r1")
 	save := func(unseen [][]byte) ([]byte, error) { return []byte("r1"), nil }
 
@@ -132,7 +127,7 @@ func TestCompactCheckedGivesWayToAnotherCompaction(t *testing.T) {
 	if l.Position().Gen != 0 {
 		t.Fatalf("a failed check compacted: %+v", l.Position())
 	}
-	err = l.CompactChecked(save, func([]byte) error {
+	err := l.CompactChecked(save, func([]byte) error {
 		return other.Compact(func(unseen [][]byte) ([]byte, error) { return []byte("r1"), nil })
 	})
 	if !errors.Is(err, ErrCompactRaced) {

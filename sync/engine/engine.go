@@ -147,7 +147,6 @@ type Engine struct {
 	notes    map[crdt.DocumentID]*noteState
 	opening  map[crdt.DocumentID]chan struct{}
 	conns    map[peer.ID]*conn
-	senders  map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
 	targets  map[peer.ID]*target
 	dialing  map[peer.ID]*dialCall
 	subs     map[int]func(Event)
@@ -219,7 +218,6 @@ func New(cfg Config) (*Engine, error) {
 		notes:    map[crdt.DocumentID]*noteState{},
 		opening:  map[crdt.DocumentID]chan struct{}{},
 		conns:    map[peer.ID]*conn{},
-		senders:  map[string]*conn{},
 		targets:  map[peer.ID]*target{},
 		dialing:  map[peer.ID]*dialCall{},
 		subs:     map[int]func(Event){},

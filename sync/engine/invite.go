@@ -257,6 +257,9 @@ func (c *conn) askOnce(id crdt.DocumentID) bool {
 // invitationPresence takes the inviter's name from presence it sent for a
 // note it offered us.
 func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemeral) {
+	if m.SenderID != c.remoteSender {
+		return // someone else's presence relayed: not the inviter's name
+	}
 	typ, state, _, _, ok := decodePresence(m.Data)
 	if !ok || typ != "snapshot" {
 		return

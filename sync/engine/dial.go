@@ -167,6 +167,9 @@ func (e *Engine) connect(ctx context.Context, info peer.AddrInfo) (*conn, error)
 }
 
 func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
+	if until, reason, ok := e.offences.refused(info.ID, time.Now()); ok {
+		return nil, fmt.Errorf("dial %s: %w until %s (%s)", info.ID, ErrPeerRefused, until.Format(time.DateTime), reason)
+	}
 	if len(info.Addrs) > 0 {
 		e.host.LibP2P().Peerstore().AddAddrs(info.ID, info.Addrs, time.Hour)
 	}

@@ -57,7 +57,8 @@
 // One concern a file: engine.go (Config, New, Run, spawning), events.go and
 // status.go (what the engine tells its users); a stream's life in stream.go
 // (reader start, writer, closing), handshake.go (join/peer), senders.go
-// (binding a senderId to the authenticated peer), registry.go (the live
+// (binding a senderId to the authenticated peer), offences.go (refusing
+// peers that repeat bad input), registry.go (the live
 // stream per peer) and dispatch.go (reading, rate limiting, routing each
 // message); a note in notes.go (the engine's open notes), docpeer.go (one
 // note with one peer), rounds.go (automerge sync rounds, collab-doc) and

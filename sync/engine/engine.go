@@ -32,6 +32,9 @@ var (
 	ErrNotRunning = errors.New("sync engine not running")
 	// ErrUnreachable: none of the given peers could be reached.
 	ErrUnreachable = errors.New("no peer reachable")
+	// ErrPeerRefused: the peer sent bad input repeatedly and is refused
+	// for a while (offences.go).
+	ErrPeerRefused = errors.New("peer refused after repeated bad input")
 )
 
 // Defaults of the Config tuning fields.
@@ -139,6 +142,8 @@ type Engine struct {
 	// strangerBytes is the sum of the frames strangers' streams are
 	// reading or handling (bounded by strangerFrameBudget).
 	strangerBytes atomic.Int64
+	// offences counts peers' bad input and refuses repeat offenders.
+	offences offences
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's; nil before Run

@@ -290,21 +290,32 @@ type rawPeer struct {
 
 func dialRaw(tb testing.TB, to *testPeer) *rawPeer {
 	tb.Helper()
+	r, err := tryDialRaw(tb, to, newKey(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// tryDialRaw is dialRaw as the identity key; a failure to connect or to
+// open the stream is returned.
+func tryDialRaw(tb testing.TB, to *testPeer, key crypto.PrivKey) (*rawPeer, error) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h, err := p2p.New(ctx, p2p.Config{Identity: newKey(tb), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialFilter: loopbackOnly})
+	h, err := p2p.New(ctx, p2p.Config{Identity: key, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialFilter: loopbackOnly})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.Close() })
 	if _, err := h.Connect(ctx, to.addr()); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	s, err := h.LibP2P().NewStream(ctx, to.host.ID(), wire.ProtocolID)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}
+	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}, nil
 }
 
 // handshake sends a proper join, listing the collab extensions exts, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -577,4 +578,46 @@ func TestRelayedPresenceDoesNotRenameAPeer(t *testing.T) {
 			t.Errorf("bob's peers-file entry names him %q", k.Name)
 		}
 	}
+}
+
+// A peer whose streams are closed for bad input is refused once it does it
+// offencesToRefuse times: its next connection gets no stream, ann does
+// not dial it, and one line says so. Others still get in.
+func TestRepeatOffenderIsRefused(t *testing.T) {
+	a := newPeer(t, "ann")
+	id := a.create("target", "precious text\n")
+	key := newKey(t)
+	for i := range offencesToRefuse {
+		r, err := tryDialRaw(t, a, key)
+		if err != nil {
+			t.Fatalf("offence %d: %v", i+1, err)
+		}
+		r.handshake(a)
+		if err := r.fw.WriteFrame([]byte{0xff, 0x00, 0x13}); err != nil {
+			t.Fatal(err)
+		}
+		r.waitClosed(10 * time.Second)
+		r.host.Close()
+	}
+	if n := strings.Count(a.logs.String(), "refusing peer after repeated bad input"); n != 1 {
+		t.Errorf("%d log lines about the refusal, want 1", n)
+	}
+	mallory, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := tryDialRaw(t, a, key); err == nil {
+		r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
+		if m, err := r.read(5 * time.Second); err == nil {
+			t.Fatalf("a refused peer got an answer: %#v", m)
+		}
+		r.host.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.eng.connect(ctx, peer.AddrInfo{ID: mallory}); !errors.Is(err, ErrPeerRefused) {
+		t.Errorf("ann dials a refused peer: %v", err)
+	}
+	honest := memberRaw(t, a, id)
+	honest.roundTrip(a)
 }

@@ -30,8 +30,8 @@ import (
 // Each attack is held while bob connects:
 //
 //   - announcement: a stranger sends an unsolicited 16 MB sync message
-//     (a real automerge document whose title is 16 MB: the text of 4 MiB
-//     travels compressed);
+//     (a real automerge document with a 16 MB title and 4 MiB of text;
+//     the message measures 15.3 MiB);
 //   - strangers: 300 throwaway identities connect, handshake and stay;
 //   - half-frames: 8 strangers each announce a 60 MiB frame, send half of
 //     it and stall.

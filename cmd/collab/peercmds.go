@@ -39,6 +39,7 @@ func peerCommands() []*command {
 		{name: "invites", args: "[--json]", summary: "list invitations waiting for an answer", flags: jsonFlag, run: cmdInvites},
 		{name: "accept", args: "ID", summary: "accept an invitation: the note joins your notebook", flags: addPeerFlags, run: cmdAccept},
 		{name: "decline", args: "ID", summary: "decline an invitation", run: cmdDecline},
+		{name: "relay", args: "[on | off | allow PEER... | deny PEER...]", summary: "show or change whom collab serve relays for (your collaborators, and peers you allow)", run: cmdRelay},
 	}
 }
 
@@ -55,6 +56,7 @@ var peerOps = map[string]peerOp{
 	"share":  opShare,
 	"accept": opAccept,
 	"peers":  opPeers,
+	"relay":  opRelay,
 }
 
 // controlHandlerFor answers other commands' requests to this process's peer.
@@ -352,6 +354,15 @@ func cmdPeers(e *env, args []string) error {
 	}
 	if shown == 0 {
 		fmt.Fprintln(tw, "No peers yet: a note is shared with `collab invite NOTE` (ctrl+s in the editor) and `collab join`.")
+	}
+	if running && len(args) == 0 {
+		// A relay's users need not share a note with us (collab relay
+		// allow): they are listed apart.
+		var uses []relayUse
+		if _, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "relay"}, &uses); err == nil && len(uses) > 0 {
+			tw.Flush()
+			printRelayUses(e.stdout, uses)
+		}
 	}
 	return nil
 }

@@ -121,13 +121,17 @@
 // mdns ignores address filters). A restart, on every change of the host's
 // addresses, sends a fresh round.
 //
-// With NATPortMap on, the host uses libp2p's port mapper: it multicasts
-// UPnP discovery (SSDP M-SEARCH to 239.255.255.250:1900, 7 packets in 4 s)
-// at once and keeps a mapping alive if a router answers. It does not send
-// NAT-PMP on Linux (libp2p finds no gateway there: go-netroute cannot route
-// 0.0.0.0; see FINDINGS), and it says nothing when no router answers. A
-// mapper of collab's own (NAT-PMP to the gateway from the routing table,
-// UPnP, a notice either way) is still to be written.
+// With NATPortMap on, two port mappers run. libp2p's multicasts UPnP
+// discovery (SSDP M-SEARCH to 239.255.255.250:1900, 7 packets in 4 s) at
+// once and keeps a mapping alive if a router answers. It never sends
+// NAT-PMP on Linux (go-netroute cannot route 0.0.0.0; FINDINGS), so
+// portmap.go does: to the IPv4 default gateway read from /proc/net/route,
+// UDP port 5351, one request for the external address and one per
+// listened IPv4 TCP and QUIC port (lifetime PortMapLifetime, renewed at
+// half; dropped at Close), retried every minute while the router does not
+// answer. Mapped addresses join the host's addresses (public first: in
+// tickets, identify, `collab id`); Host.PortMapping says what happened,
+// and one log line says when no router answered and what to do instead.
 //
 // # LAN discovery
 //

@@ -150,6 +150,7 @@ type Host struct {
 	reach     *reachTracker
 	relays    *relayClient
 	relaySvc  *relayService
+	portMap   *portMapper // nil without Config.NATPortMap
 	pathOut   chan peer.ID
 	addrsOut  chan struct{}
 	relayEmit event.Emitter // EvtAutoRelayAddrsUpdated: makes libp2p recompute (and push) our addresses now
@@ -292,6 +293,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := h.startTraversal(cfg); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("start host: %w", err)
+	}
+	if cfg.NATPortMap {
+		h.portMap = newPortMapper(h)
+		h.wg.Add(1)
+		go h.portMap.run(h.ctx)
 	}
 
 	if cfg.MDNS {

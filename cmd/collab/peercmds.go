@@ -71,7 +71,22 @@ func controlHandlerFor(rt *peerRuntime) controlHandler {
 }
 
 func opID(_ context.Context, rt *peerRuntime, _ controlRequest) (string, any, error) {
-	return idText(rt.host.ID().String(), rt.host.Addrs(), true), nil, nil
+	text := idText(rt.host.ID().String(), rt.host.Addrs(), true)
+	if pm := rt.host.PortMapping(); pm.On {
+		text += portMappingLine(pm) + "\n"
+	}
+	return text, nil, nil
+}
+
+// portMappingLine says what --nat achieved, in plain words.
+func portMappingLine(pm p2p.PortMapping) string {
+	switch {
+	case len(pm.Mapped) > 0:
+		return fmt.Sprintf("port mapping: the router at %s forwards %s to this peer (NAT-PMP)", pm.Gateway, pm.Mapped[0])
+	case pm.Problem != "":
+		return "port mapping: " + pm.Problem + " (UPnP is tried too); forward port 4747 to this machine by hand, or use a relay (collab serve --relay on a public machine)"
+	}
+	return "port mapping: asking the router (NAT-PMP, UPnP)"
 }
 
 func opInvite(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {

@@ -209,7 +209,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("start host: resource manager: %w", err)
 	}
 
-	var built atomic.Pointer[Host] // for the address factory, set once the Host exists
+	var built atomic.Pointer[Host] // for the address factory and the gater, set once the Host exists
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.NoListenAddrs, // we listen ourselves, address by address
@@ -222,7 +222,10 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.ConnectionGater(&gater{allowDial: cfg.DialFilter}),
+		libp2p.ConnectionGater(&gater{allowDial: cfg.DialFilter, trusted: func(p peer.ID) bool {
+			h := built.Load()
+			return h != nil && h.trusted(p)
+		}}),
 		// The circuit relay transport: dial and accept relayed connections
 		// through relays (collaborators, or relays the user named).
 		libp2p.EnableRelay(),

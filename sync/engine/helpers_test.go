@@ -110,12 +110,18 @@ func (p *testPeer) start() {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// As in cmd/collab: the host trusts the engine's known peers.
+	var known atomic.Pointer[Engine]
 	h, err := p2p.New(ctx, p2p.Config{
 		Identity:    p.key,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		MDNS:        false,
 		DialFilter:  loopbackOnly,
 		Logger:      p.logger().With("layer", "p2p"),
+		Trusted: func(id peer.ID) bool {
+			e := known.Load()
+			return e != nil && e.IsKnownPeer(id)
+		},
 	})
 	if err != nil {
 		tb.Fatalf("%s: host: %v", p.name, err)
@@ -133,6 +139,7 @@ func (p *testPeer) start() {
 		tb.Fatal(err)
 	}
 	eng.testSent = p.sent
+	known.Store(eng)
 	p.host, p.nb, p.eng = h, nb, eng
 	rctx, rcancel := context.WithCancel(context.Background())
 	p.cancel = rcancel

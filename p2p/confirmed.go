@@ -1,11 +1,14 @@
 package p2p
 
 import (
+	"context"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -17,6 +20,7 @@ import (
 //
 //   - an outbound direct connection's remote address: we dialled it and
 //     the peer answered there (the handshake proves who answered);
+//   - addresses VerifyAddrs confirmed in this session;
 //   - circuit addresses through a trusted relay: the relayed connection's
 //     own, and those the peer claims (its relay reservations) on the IP
 //     address we are connected to that relay at. Dialling one reaches only
@@ -24,8 +28,8 @@ import (
 //     holds a reservation there.
 //
 // An inbound connection confirms nothing dialable: its source port is
-// ephemeral (see UnverifiedAddrs). Direct addresses come first. Nil when
-// the peer is not connected.
+// ephemeral (see UnverifiedAddrs, VerifyAddrs). Direct addresses come
+// first. Nil when the peer is not connected.
 func (h *Host) ConfirmedAddrs(id peer.ID) []ma.Multiaddr {
 	var out []ma.Multiaddr
 	add := func(a ma.Multiaddr) {
@@ -34,6 +38,12 @@ func (h *Host) ConfirmedAddrs(id peer.ID) []ma.Multiaddr {
 		}
 	}
 	conns := h.h.Network().ConnsToPeer(id)
+	if len(conns) == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	verified := slices.Clone(h.verified[id])
+	h.mu.Unlock()
 	var relayed []ma.Multiaddr
 	for _, c := range conns {
 		if c.IsClosed() {
@@ -49,11 +59,12 @@ func (h *Host) ConfirmedAddrs(id peer.ID) []ma.Multiaddr {
 			add(remote)
 		}
 	}
-	if len(conns) > 0 {
-		for _, a := range h.h.Peerstore().Addrs(id) {
-			if r := relayOf(a); r != "" && h.trusted(r) && h.connectedAtIP(r, a) {
-				relayed = append(relayed, a)
-			}
+	for _, a := range verified {
+		add(a)
+	}
+	for _, a := range h.h.Peerstore().Addrs(id) {
+		if r := relayOf(a); r != "" && h.trusted(r) && h.connectedAtIP(r, a) {
+			relayed = append(relayed, a)
 		}
 	}
 	for _, a := range relayed {
@@ -125,4 +136,61 @@ func (h *Host) connectedAtIP(r peer.ID, circuit ma.Multiaddr) bool {
 		}
 	}
 	return false
+}
+
+// MaxVerifyDials is how many claimed addresses of a peer VerifyAddrs dials.
+const MaxVerifyDials = 4
+
+// Further bounds of VerifyAddrs: how long each dial may take, and how many
+// peers' finds the host remembers.
+const (
+	verifyDialTimeout = 5 * time.Second
+	maxVerifiedPeers  = 256
+)
+
+// VerifyAddrs confirms listen addresses a peer that connected to us claims
+// on the IP address it came from (UnverifiedAddrs; at most MaxVerifyDials
+// of them): it dials each on a connection of its own, outside the swarm,
+// and closes it once the security handshake has shown the peer is there.
+// Limited to the peer's own IP address, such a dial cannot be aimed at a
+// third party. The addresses found are returned and, for this session,
+// listed by ConfirmedAddrs.
+func (h *Host) VerifyAddrs(ctx context.Context, id peer.ID) []ma.Multiaddr {
+	sw, ok := h.h.Network().(*swarm.Swarm)
+	if !ok {
+		return nil
+	}
+	claims := h.UnverifiedAddrs(id)
+	var found []ma.Multiaddr
+	for _, a := range claims[:min(len(claims), MaxVerifyDials)] {
+		if ctx.Err() != nil {
+			break
+		}
+		tpt := sw.TransportForDialing(a)
+		if tpt == nil || !h.gater.InterceptAddrDial(id, a) {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, verifyDialTimeout)
+		c, err := tpt.Dial(dctx, a, id)
+		cancel()
+		if err != nil {
+			h.log.Debug("claimed address not confirmed", "peer", id, "addr", a, "err", err)
+			continue
+		}
+		_ = c.Close()
+		found = append(found, a)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	if _, known := h.verified[id]; !known && len(h.verified) >= maxVerifiedPeers {
+		for p := range h.verified { // any one: the engine has stored what it needs
+			delete(h.verified, p)
+			break
+		}
+	}
+	h.verified[id] = found
+	h.mu.Unlock()
+	return found
 }

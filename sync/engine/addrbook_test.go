@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/sync/wire"
 )
 
@@ -69,12 +71,13 @@ func (noOwnRecord) GetPeerRecord(peer.ID) *record.Envelope { return nil }
 
 // Issue 8: a requester's advertised addresses were stored without limit
 // and redialled forever, also after restarts. Here a requester advertises
-// 1,000 addresses in identify besides its real one (half on its own IP,
-// loopback, at ports where nothing listens; half elsewhere) and asks ann
-// for a note. Ann's peers file holds none of them (it dialled none with
-// success; an inbound connection's source port is no address to keep),
-// ann dials at most MaxPeerAddrs of the claims, once each, after the
-// requester leaves, and none after she restarts.
+// 1,000 addresses in identify besides its real one (100 elsewhere, the rest
+// on its own IP, loopback, at ports where nothing listens) and asks ann for
+// a note. Ann keeps none of them in the peers file: an inbound
+// connection's source port is no address to keep, and of the claims she
+// dials back a few on the requester's own IP, once each, keeping only one
+// that answers (the real one, if among them). After the requester leaves
+// and after ann restarts, no claimed address is dialled again.
 func TestClaimedAddressesAreNotKeptOrRedialled(t *testing.T) {
 	var dials dialCounter
 	a := newPeer(t, "ann", func(c *Config) { c.RedialMax = time.Second })
@@ -200,8 +203,8 @@ func TestClaimedAddressesAreNotKeptOrRedialled(t *testing.T) {
 	waitFor(t, 30*time.Second, "ann to redial the requester a few times", func() bool { return failures() >= 4 })
 	dialled, most := dials.of(fakes)
 	t.Logf("in the session: %d claimed addresses dialled, each at most %d time(s)", dialled, most)
-	if dialled > notebook.MaxPeerAddrs || most > 1 {
-		t.Errorf("in the session ann dialled %d claimed addresses, one of them %d times; want at most %d, once each", dialled, most, notebook.MaxPeerAddrs)
+	if dialled > p2p.MaxVerifyDials || most > 1 {
+		t.Errorf("in the session ann dialled %d claimed addresses, one of them %d times; want at most %d, once each", dialled, most, p2p.MaxVerifyDials)
 	}
 	check("after it left")
 
@@ -213,4 +216,29 @@ func TestClaimedAddressesAreNotKeptOrRedialled(t *testing.T) {
 		t.Errorf("after a restart ann dialled %d of the addresses the requester only claimed", dialled)
 	}
 	check("after a restart")
+}
+
+// The other side of the rule: a joiner only ever connected to ann, but
+// ann dialled back the address it claims on its own IP, found it there and
+// keeps it. So when ann comes back on a new port (the joiner cannot find
+// her), she reconnects to the joiner, and edits flow again.
+func TestJoinerAddressConfirmedByDialBack(t *testing.T) {
+	a, b := newPeer(t, "ann"), newPeer(t, "bob")
+	id := a.create("shared", "text\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	bobAddr := b.host.LibP2P().Addrs()[0].String()
+	waitFor(t, 10*time.Second, "ann to keep bob's confirmed address", func() bool {
+		peers, err := a.nb.PeersOf(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(peers) == 1 && slices.Contains(peers[0].Addrs, bobAddr)
+	})
+	a.stop()
+	a.start() // a new port: bob's address for ann is stale
+	waitFor(t, 20*time.Second, "ann to reconnect to bob", func() bool { return a.connectedTo(b) })
+	b.edit(id, 0, 0, "bob again\n")
+	waitText(t, id, "bob again\ntext\n", a, b)
 }

@@ -25,17 +25,14 @@ type target struct {
 	id    peer.ID
 	name  string         // what it calls itself (presence), "" if unknown
 	addrs []ma.Multiaddr // confirmed or chosen: dialled at every attempt, kept on disk
-	// claims are addresses the peer claimed on the IP it connected from
-	// (p2p.Host.UnverifiedAddrs), to be dialled once, with the next
-	// attempt; a success confirms one. claimsTaken: this session's one try
-	// was taken.
-	claims      []ma.Multiaddr
-	claimsTaken bool
-	notes       map[crdt.DocumentID]bool
-	backoff     time.Duration
-	next        time.Time
-	failures    int
-	dialing     bool
+	// claimsChecked: this session has dialled back (or decided not to)
+	// the addresses it claims; see confirmClaims.
+	claimsChecked bool
+	notes         map[crdt.DocumentID]bool
+	backoff       time.Duration
+	next          time.Time
+	failures      int
+	dialing       bool
 }
 
 type dialCall struct {
@@ -113,9 +110,8 @@ func (e *Engine) IsKnownPeer(pid peer.ID) bool {
 }
 
 // knownPeer describes pid for a note's peers file: the addresses its live
-// connections confirm (p2p.Host.ConfirmedAddrs: dialled with success, or
-// claimed on the IP address it came from; never mere claims), and its name
-// if it told us one.
+// connections confirm (p2p.Host.ConfirmedAddrs: dialled with success;
+// never what it merely claims), and its name if it told us one.
 func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
 	addrs := e.host.ConfirmedAddrs(pid)
 	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: stringsOf(addrs[:min(len(addrs), notebook.MaxPeerAddrs)]), LastSeen: time.Now()}
@@ -132,27 +128,35 @@ func (e *Engine) rememberPeer(ns *noteState, pid peer.ID, chosen bool, extra ...
 		e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
 	}
 	e.addTarget(pid, ns.id, k.Addrs)
-	e.noteClaims(pid)
+	e.confirmClaims(ns, pid)
 }
 
-// noteClaims takes, once per session, the addresses a connected known peer
-// claims on the IP it connected from, for one dial after it leaves.
-func (e *Engine) noteClaims(pid peer.ID) {
+// confirmClaims, once per session for a known peer that has only
+// connected to us (so no address of it is confirmed), dials back the
+// addresses it claims on the IP it came from (p2p.Host.VerifyAddrs) and
+// keeps those where it answered. The dials run on a goroutine of their own.
+func (e *Engine) confirmClaims(ns *noteState, pid peer.ID) {
 	e.mu.Lock()
 	t := e.targets[pid]
-	take := t != nil && !t.claimsTaken && len(t.claims) == 0
+	check := t != nil && !t.claimsChecked
+	if check {
+		t.claimsChecked = true
+	}
 	e.mu.Unlock()
-	if !take {
+	if !check || len(e.host.ConfirmedAddrs(pid)) > 0 {
 		return
 	}
-	claims := e.host.UnverifiedAddrs(pid)
-	e.mu.Lock()
-	if t := e.targets[pid]; t != nil && !t.claimsTaken {
-		t.claims = mergeAddrs(slices.DeleteFunc(claims, func(a ma.Multiaddr) bool {
-			return slices.ContainsFunc(t.addrs, a.Equal)
-		}), nil)
-	}
-	e.mu.Unlock()
+	e.spawn(func(ctx context.Context) {
+		found := stringsOf(e.host.VerifyAddrs(ctx, pid))
+		if len(found) == 0 {
+			return
+		}
+		e.log.Debug("confirmed addresses a peer claims", "peer", pid, "addrs", found)
+		if err := ns.note.RememberPeer(notebook.KnownPeer{ID: pid.String(), Addrs: found, LastSeen: time.Now()}); err != nil {
+			e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
+		}
+		e.addTarget(pid, ns.id, found)
+	})
 }
 
 // connect returns the live stream with a peer, dialling and handshaking if
@@ -272,11 +276,7 @@ func (e *Engine) dialLoop(ctx context.Context) {
 			}
 			t.dialing = true
 			inflight++
-			addrs := slices.Concat(t.addrs, t.claims)
-			if len(t.claims) > 0 {
-				t.claims, t.claimsTaken = nil, true
-			}
-			due = append(due, peer.AddrInfo{ID: t.id, Addrs: addrs})
+			due = append(due, peer.AddrInfo{ID: t.id, Addrs: slices.Clone(t.addrs)})
 		}
 		e.mu.Unlock()
 		for _, info := range due {

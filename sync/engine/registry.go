@@ -68,7 +68,6 @@ func (e *Engine) unregister(c *conn) {
 	docs := slices.Collect(maps.Values(c.docs))
 	c.docs = map[crdt.DocumentID]*docPeer{}
 	c.mu.Unlock()
-	e.noteClaims(c.pid)
 	known := e.knownPeer(c.pid) // once: it looks through every note
 	for _, dp := range docs {
 		dp.saveState()

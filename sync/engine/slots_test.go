@@ -94,7 +94,9 @@ func TestStrangerFloodLeavesRoomForCollaborators(t *testing.T) {
 	var dials, refused atomic.Int64
 	target := peer.AddrInfo{ID: a.host.ID(), Addrs: a.host.LibP2P().Addrs()}
 	for i, s := range strangers {
-		hold := time.Duration(100+rng.IntN(900)) * time.Millisecond
+		// Each holds its connection for 0.5–2 s, or waits as long after a
+		// refusal, and redials: about 250 dials a second in all.
+		hold := time.Duration(500+rng.IntN(1500)) * time.Millisecond
 		hello := i%4 == 0
 		flood.Go(func() {
 			for ctx.Err() == nil {
@@ -150,7 +152,7 @@ func TestStrangerFloodLeavesRoomForCollaborators(t *testing.T) {
 	c := newPeer(t, "cat")
 	var joinErr error
 	attempts := 0
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		attempts++
 		if joinErr = c.join(id, a); joinErr == nil {
 			break

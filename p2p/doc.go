@@ -93,6 +93,17 @@
 // are built from the interfaces as they are now (libp2p caches them for a
 // minute), polled every 2 s, plus observed addresses and circuits.
 //
+// Addresses worth keeping. ConfirmedAddrs lists a connected peer's
+// addresses that are proven, not just claimed: the remote address of a
+// connection we dialled, circuits through a trusted relay, and what
+// VerifyAddrs confirmed this session. VerifyAddrs dials back the listen
+// addresses a peer that connected to us claims on the IP it came from
+// (UnverifiedAddrs; at most MaxVerifyDials, each on a connection of its own
+// outside the swarm, closed once the handshake proved the peer is there):
+// an inbound connection's source port is ephemeral, and limited to the
+// peer's own IP such a dial cannot be aimed at anyone else. The sync engine
+// keeps and redials only those.
+//
 // Peer records. Identify hands every connected peer our signed peer record
 // (addresses signed with our key), and the host keeps those of trusted
 // peers. RecordProtocol lets a trusted peer ask for the record of another

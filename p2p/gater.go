@@ -43,6 +43,7 @@ const StrangerGrace = 5 * time.Second
 type gater struct {
 	allowDial func(ma.Multiaddr) bool
 	trusted   func(peer.ID) bool // nil: nobody
+	grace     time.Duration      // StrangerGrace; tests shorten it
 
 	mu        sync.Mutex
 	strangers []strangerConn // admitted inbound stranger connections, oldest first
@@ -114,7 +115,7 @@ func (g *gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReaso
 func (g *gater) victimLocked(now time.Time) int {
 	victim := -1
 	for i, s := range g.strangers {
-		if now.Sub(s.since) < StrangerGrace {
+		if now.Sub(s.since) < g.grace {
 			break // oldest first: the rest are younger still
 		}
 		if len(s.c.GetStreams()) == 0 {

@@ -212,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 
 	var built atomic.Pointer[Host] // for the address factory and the gater, set once the Host exists
-	g := &gater{allowDial: cfg.DialFilter, trusted: func(p peer.ID) bool {
+	g := &gater{allowDial: cfg.DialFilter, grace: StrangerGrace, trusted: func(p peer.ID) bool {
 		h := built.Load()
 		return h != nil && h.trusted(p)
 	}}

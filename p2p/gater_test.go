@@ -39,8 +39,9 @@ func bareHost(t *testing.T) host.Host {
 
 // Strangers get MaxStrangerConns inbound connections and no more; a
 // trusted peer gets in when they are all taken; once the strangers are
-// past the grace, a newcomer takes the slot of the oldest one without an
-// open stream (a stranger with a stream, even older, stays).
+// past the grace (StrangerGrace, shortened here), a newcomer takes the slot
+// of the oldest one without an open stream (a stranger with a stream, even
+// older, stays).
 func TestStrangerShareAndEviction(t *testing.T) {
 	friendKey := testKey(t)
 	friendID, err := peer.IDFromPrivateKey(friendKey)
@@ -61,8 +62,12 @@ func TestStrangerShareAndEviction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	const grace = 300 * time.Millisecond
-	srv.gater.grace = grace
+	setGrace := func(d time.Duration) {
+		srv.gater.mu.Lock()
+		srv.gater.grace = d
+		srv.gater.mu.Unlock()
+	}
+	setGrace(time.Hour) // however slow the machine, nobody is past it yet
 	srv.LibP2P().SetStreamHandler("/test/hold", func(s network.Stream) {})
 	target := peer.AddrInfo{ID: srv.ID(), Addrs: srv.LibP2P().Addrs()}
 
@@ -98,7 +103,7 @@ func TestStrangerShareAndEviction(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Close()
-	time.Sleep(grace + 100*time.Millisecond)
+	setGrace(0) // every stranger is past it now
 	if sw, ok := late.Network().(*swarm.Swarm); ok {
 		sw.Backoff().Clear(srv.ID()) // its refused dial
 	}

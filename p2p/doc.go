@@ -28,6 +28,23 @@
 // protocol too (e.g. at most 75 inbound streams per peer per protocol on a
 // small machine).
 //
+// Strangers (peers Config.Trusted does not vouch for, and not relays the
+// user named) may hold at most MaxStrangerConns (32) inbound connections at
+// once; collaborators are never refused by the gater. The resource
+// manager's inbound limits apply at accept time, before the peer is known,
+// so they bound memory and file descriptors but cannot reserve room; the
+// connection gater counts strangers once the security handshake has named
+// the peer (refusing early when the share is full, taking the slot when the
+// connection is upgraded). A stranger arriving at a full share takes the
+// slot of the oldest stranger past StrangerGrace (5 s; one with no open
+// stream first), or is refused. A first-time joiner is a stranger until the
+// sync engine accepts its request (then Trusted vouches for it and it leaves
+// the share); the grace lets it get that far. Outbound connections (the user
+// dials, joins, shares, or the engine redials) are not counted. A stranger
+// redialling in a loop costs a handshake per attempt; nothing is kept per
+// refused connection (libp2p forgets a disconnected peer's peerstore entry a
+// minute later).
+//
 // # Reaching peers across NATs
 //
 // Trust. Config.Trusted says who the user works with (collaborators and
@@ -75,6 +92,17 @@
 // loopback. libp2p's advertised addresses (identify, signed peer records)
 // are built from the interfaces as they are now (libp2p caches them for a
 // minute), polled every 2 s, plus observed addresses and circuits.
+//
+// Addresses worth keeping. ConfirmedAddrs lists a connected peer's
+// addresses that are proven, not just claimed: the remote address of a
+// connection we dialled, circuits through a trusted relay, and what
+// VerifyAddrs confirmed this session. VerifyAddrs dials back the listen
+// addresses a peer that connected to us claims on the IP it came from
+// (UnverifiedAddrs; at most MaxVerifyDials, each on a connection of its own
+// outside the swarm, closed once the handshake proved the peer is there):
+// an inbound connection's source port is ephemeral, and limited to the
+// peer's own IP such a dial cannot be aimed at anyone else. The sync engine
+// keeps and redials only those.
 //
 // Peer records. Identify hands every connected peer our signed peer record
 // (addresses signed with our key), and the host keeps those of trusted

@@ -45,6 +45,20 @@
 // repeated only for notes open in an editor here; the first note a stream
 // syncs carries our name once.
 //
+// Known peers and their addresses: a peer that opened a note with us (or
+// that we joined through) is remembered in the note's peers file
+// (notebook.KnownPeer, bounded there) and redialled with backoff. Only
+// confirmed addresses are kept and redialled: those we dialled with
+// success, those of the user's ticket, circuits through a trusted relay,
+// and, for a peer that only ever connected to us, those it claims on the IP
+// it came from that answered a dial back (p2p.Host.VerifyAddrs: once per
+// peer per session, at most p2p.MaxVerifyDials). What a peer merely claims
+// in identify is never written, and a redial first drops the claims libp2p
+// still holds for the peer, so it dials only the confirmed ones. The host
+// trusts the known peers (cmd/collab passes [Engine.IsKnownPeer] as
+// p2p.Config.Trusted): they are never refused a connection, while
+// strangers share p2p.MaxStrangerConns.
+//
 // Errors about peers are [PeerError]s in plain words: the person by the
 // name they go by ([Engine.PeerName]: from presence, kept with the note's
 // known peers so it is known while they are offline) and the place ("on

@@ -68,6 +68,9 @@ type testPeer struct {
 	logs *logBuf
 	// sent, if set before start, sees every frame the engine writes.
 	sent func(to peer.ID, m wire.Message, size int)
+	// dialing, if set before start, sees every address the host is about
+	// to dial (what the connection gater is asked about).
+	dialing func(ma.Multiaddr)
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -110,12 +113,23 @@ func (p *testPeer) start() {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// As in cmd/collab: the host trusts the engine's known peers.
+	var known atomic.Pointer[Engine]
 	h, err := p2p.New(ctx, p2p.Config{
 		Identity:    p.key,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		MDNS:        false,
-		DialFilter:  loopbackOnly,
-		Logger:      p.logger().With("layer", "p2p"),
+		DialFilter: func(a ma.Multiaddr) bool {
+			if p.dialing != nil {
+				p.dialing(a)
+			}
+			return loopbackOnly(a)
+		},
+		Logger: p.logger().With("layer", "p2p"),
+		Trusted: func(id peer.ID) bool {
+			e := known.Load()
+			return e != nil && e.IsKnownPeer(id)
+		},
 	})
 	if err != nil {
 		tb.Fatalf("%s: host: %v", p.name, err)
@@ -133,6 +147,7 @@ func (p *testPeer) start() {
 		tb.Fatal(err)
 	}
 	eng.testSent = p.sent
+	known.Store(eng)
 	p.host, p.nb, p.eng = h, nb, eng
 	rctx, rcancel := context.WithCancel(context.Background())
 	p.cancel = rcancel

@@ -115,8 +115,12 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	e.invites.Lock()
 	defer e.invites.Unlock()
 	invs := e.readInvitations()
+	// Where to reach the inviter if the user accepts: what its connection
+	// confirms, else what it claims on the IP it came from (bounded; an
+	// accepted invitation is the user's choice, like a ticket).
+	addrs := mergeAddrs(e.host.ConfirmedAddrs(c.pid), e.host.UnverifiedAddrs(c.pid))
 	inv := notebook.Invitation{DocumentID: id, ID: id.String(), Title: title, FromPeer: c.peerKey,
-		Addrs: e.knownPeer(c.pid).Addrs, Received: time.Now()}
+		Addrs: stringsOf(addrs), Received: time.Now()}
 	var offer []byte
 	if body {
 		offer = data

@@ -175,7 +175,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	}
 	if dp.activate() {
 		e.log.Info("peer opened note", "peer", c.pid, "note", id)
-		e.rememberPeer(ns, c.pid)
+		e.rememberPeer(ns, c.pid, false)
 	}
 	ns.touch()
 	dp.syncMu.Lock()

@@ -114,7 +114,7 @@ func TestClaimedAddressesAreNotKeptOrRedialled(t *testing.T) {
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
-		libp2p.AddrsFactory(func(real []ma.Multiaddr) []ma.Multiaddr { return append(claimed, real...) }),
+		libp2p.AddrsFactory(func(real []ma.Multiaddr) []ma.Multiaddr { return append(claimed[:len(claimed):len(claimed)], real...) }), // a copy: called concurrently
 	)
 	if err != nil {
 		t.Fatal(err)

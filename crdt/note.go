@@ -103,6 +103,10 @@ type Note struct {
 	// The rebuild recipe.
 	snapshot []byte
 	changes  [][]byte // loaded with the snapshot, then applied or committed since
+	// baseSource, until the document first loads, reads the snapshot and
+	// records from where they are kept (LoadKnownFrom), so a note nobody
+	// uses holds no copy of its history.
+	baseSource BaseSource
 	// recipeGen counts the times the recipe was rearranged (a poisonous
 	// change set aside, a new base): a Checkpoint taken before that is not
 	// made the base (Rebase), since its count of changes no longer applies.
@@ -282,12 +286,23 @@ type Known struct {
 // must describe snapshot and records exactly; if it does not, the loaded
 // document's text replaces it then.
 func LoadKnown(snapshot []byte, records [][]byte, author string, known Known) *Note {
+	return LoadKnownFrom(func() ([]byte, [][]byte, error) { return snapshot, records, nil }, author, known)
+}
+
+// BaseSource reads a note's saved document and change records (as Load
+// takes them) from where they are kept.
+type BaseSource func() (snapshot []byte, records [][]byte, err error)
+
+// LoadKnownFrom is LoadKnown for a note whose history stays where it is
+// kept until the first request that needs the document reads it through
+// source. What source reads may hold more than known describes (records
+// stored since): the loaded document's text replaces known's then.
+func LoadKnownFrom(source BaseSource, author string, known Known) *Note {
 	n := newNote(author, NoteLimits)
-	n.snapshot = snapshot
-	n.changes = records
+	n.baseSource = source
 	n.modelLater = true
 	n.body, n.title = bodyText, known.Title
-	n.text.record([]Splice{{Insert: known.Text}})
+	n.text.reset(known.Text)
 	n.lastHeads.set(known.Heads)
 	return n
 }
@@ -357,6 +372,9 @@ func (n *Note) Hibernate() bool {
 	if n.model != nil {
 		n.model, n.modelLater = nil, true
 	}
+	// Nothing used the note for a while: no editor is behind it.
+	n.text.pack()
+	n.text.log, n.text.kept = nil, 0
 	return true
 }
 
@@ -398,7 +416,7 @@ func (n *Note) Author() string { return n.author }
 func (n *Note) Text() (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return string(n.text.runes), nil
+	return n.text.String(), nil
 }
 
 // TextWindow returns a copy of the body's runes [start, end), clamped to
@@ -407,19 +425,19 @@ func (n *Note) Text() (string, error) {
 func (n *Note) TextWindow(start, end int) (window []rune, total int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	total = len(n.text.runes)
+	total = n.text.Len()
 	start, end = max(0, min(start, total)), max(0, min(end, total))
 	if end < start {
 		end = start
 	}
-	return append([]rune(nil), n.text.runes[start:end]...), total
+	return n.text.window(start, end), total
 }
 
 // Len is the body's length in runes.
 func (n *Note) Len() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.text.runes)
+	return n.text.Len()
 }
 
 // Title returns the note's title ("" when it has none).
@@ -488,7 +506,7 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	case bodyForeign:
 		return fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
-	length := len(n.text.runes)
+	length := n.text.Len()
 	if pos < 0 || pos > length || del < 0 || pos+del > length {
 		return fmt.Errorf("splice at %d deleting %d of %d runes: %w", pos, del, length, ErrOutOfRange)
 	}

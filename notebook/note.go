@@ -222,7 +222,19 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog, unloaded boo
 	}
 	if unloaded && len(warnings) == 0 {
 		if known, ok := knownView(log); ok {
-			return newNote(id, nb, crdt.LoadKnown(snapshot, records, nb.author, known), log), nil, nil
+			// The history is read again when the document is first
+			// needed, through a handle of its own (this one's position
+			// is the poller's): an idle note holds no copy of it.
+			source := func() ([]byte, [][]byte, error) {
+				again, err := nb.store.OpenNote(id.String())
+				if err != nil {
+					return nil, nil, err
+				}
+				defer again.Close()
+				snapshot, records, _, err := again.Load()
+				return snapshot, records, err
+			}
+			return newNote(id, nb, crdt.LoadKnownFrom(source, nb.author, known), log), nil, nil
 		}
 	}
 	doc, more, err := crdt.Load(snapshot, records, nb.author)
@@ -907,7 +919,11 @@ func (n *Note) TextSince(rev crdt.Rev) ([]crdt.Splice, crdt.Rev, error) {
 // Run so the commit policy sees them.
 func (n *Note) Edit(base crdt.Rev, splices []crdt.Splice) (crdt.EditResult, error) {
 	n.editMu.Lock()
-	res, err := n.doc.Edit(base, splices)
+	err := n.loadForEdit()
+	var res crdt.EditResult
+	if err == nil {
+		res, err = n.doc.Edit(base, splices)
+	}
 	n.editMu.Unlock()
 	if err == nil && len(splices) > 0 {
 		n.Kick()

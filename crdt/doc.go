@@ -33,7 +33,10 @@
 // cached length and journalled, and travel with the next request. Title,
 // Len and HasBody answer from what every response reads back.
 //
-// Scratch documents for strangers' bytes (NewScratch) run under tighter
+// A stranger's offer (an invitation) is read in Go (OfferedNote: its title
+// and whether it is whole, from the changes' root ops), so its bytes reach
+// no core before the user accepts; only a title written as Text needs a
+// scratch document. Scratch documents for strangers' bytes (NewScratch) run under tighter
 // limits, and only a few at once. Workers die with their parent (Pdeathsig,
 // and EOF on their requests), sit in their own process group, and end when
 // their Note is closed or garbage.

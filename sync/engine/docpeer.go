@@ -133,6 +133,9 @@ func (dp *docPeer) setTheirHeads(hs []crdt.ChangeHash) bool {
 	dp.headsWait = time.Time{}
 	dp.fmu.Unlock()
 	inSync := dp.isInSync()
+	if inSync {
+		dp.ns.converged(dp.c.peerKey)
+	}
 	// A peer that states its heads learns ours in turn (once per change
 	// of ours): a peer that attached the note at connect waits for them.
 	dp.scheduleHeads()

@@ -68,6 +68,9 @@ type testPeer struct {
 	logs *logBuf
 	// sent, if set before start, sees every frame the engine writes.
 	sent func(to peer.ID, m wire.Message, size int)
+	// dialOK, if set, is asked before every dial the host makes (after
+	// the loopback check): a test cuts a peer off the network with it.
+	dialOK atomic.Pointer[func(ma.Multiaddr) bool]
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -114,8 +117,11 @@ func (p *testPeer) start() {
 		Identity:    p.key,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		MDNS:        false,
-		DialFilter:  loopbackOnly,
-		Logger:      p.logger().With("layer", "p2p"),
+		DialFilter: func(a ma.Multiaddr) bool {
+			ok := p.dialOK.Load()
+			return loopbackOnly(a) && (ok == nil || (*ok)(a))
+		},
+		Logger: p.logger().With("layer", "p2p"),
 	})
 	if err != nil {
 		tb.Fatalf("%s: host: %v", p.name, err)

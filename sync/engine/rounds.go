@@ -181,8 +181,13 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
 	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
-		dp.failures++
 		dp.state = ns.note.NewSyncState()
+		if c.refusedChange(ns, err) {
+			// Not a malformed message: the copies diverged (and perhaps
+			// we just recovered). The stream stays; heads tell the rest.
+			return true
+		}
+		dp.failures++
 		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
 		if dp.failures >= maxSyncFailures {
 			c.refuse(fmt.Sprintf("%d sync messages in a row for note %s could not be applied", dp.failures, id))
@@ -245,13 +250,18 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		}
 	}
 	ours, okOurs := ns.note.CommittedHeads()
-	if !sent || (okTheirs && okOurs && crdt.SameHeads(theirs, ours)) {
+	same := okTheirs && okOurs && crdt.SameHeads(theirs, ours)
+	if !sent || same {
 		dp.fmu.Lock()
 		was := dp.caughtUp
 		dp.caughtUp = true
 		dp.fmu.Unlock()
-		if !was {
+		switch {
+		case was:
+		case same:
 			e.log.Info("in sync", "peer", c.pid, "note", id)
+		default:
+			e.log.Info("caught up (heads still differ)", "peer", c.pid, "note", id)
 		}
 	}
 	e.noteStatusChanged(ns)

@@ -99,9 +99,12 @@ type Note struct {
 	// ownActors are actors this note's edits used before (earlier
 	// sessions, or before a Reissue): collisions on them are ours to fix.
 	ownActors map[string]bool
-	limits    Limits
-	proc      *procRef
-	closed    bool
+	// yielded are changes under our actors taken in by Reissue: not ours
+	// to give way with again.
+	yielded map[ChangeHash]bool
+	limits  Limits
+	proc    *procRef
+	closed  bool
 
 	// The rebuild recipe.
 	snapshot []byte
@@ -206,6 +209,7 @@ func newNote(author string, limits Limits) *Note {
 		author:    author,
 		actor:     hex.EncodeToString(actor[:]),
 		ownActors: map[string]bool{},
+		yielded:   map[ChangeHash]bool{},
 		limits:    limits,
 		proc:      &procRef{},
 		states:    map[uint64][]byte{},

@@ -41,6 +41,12 @@ var ErrCollision = errors.New("a different change already has this author and se
 // never wrote under.
 var ErrNotOwnActor = errors.New("not an actor of this note's own edits")
 
+// ErrHeldElsewhere: Reissue was asked to give way where a change of ours
+// it would drop is held by peers already (or was itself taken in by an
+// earlier Reissue): giving way would part us from them, so the other
+// change is the one refused.
+var ErrHeldElsewhere = errors.New("our change is held by peers already")
+
 // CollisionError is an Apply or ReceiveSyncMessage refused for a
 // collision. The note is as it was.
 type CollisionError struct {
@@ -148,10 +154,14 @@ type ReissueResult struct {
 // with one of this note's own (see CollisionError): our changes from that
 // sequence number on are dropped (and set aside), theirs is taken in, and
 // our edits are made again as one new change under a fresh actor ID, which
-// Commit returns like any other. It fails (and changes nothing) when the
-// actor is not one of ours (ErrNotOwnActor), when someone else's change
-// in this note builds on the changes to drop, or when too many would be.
-func (n *Note) Reissue(theirs []byte) (ReissueResult, error) {
+// Commit returns like any other. held are heads peers stated: what they
+// hold. It fails (and changes nothing) when the actor is not one of ours
+// (ErrNotOwnActor); when a change to drop is held by a peer, or was taken
+// in by an earlier Reissue (ErrHeldElsewhere: giving way would part us
+// from the copies that hold ours, or go back and forth); when someone
+// else's change in this note builds on the changes to drop; or when too
+// many would be.
+func (n *Note) Reissue(theirs []byte, held []ChangeHash) (ReissueResult, error) {
 	n.reqMu.Lock()
 	defer n.reqMu.Unlock()
 	n.mu.Lock()
@@ -204,6 +214,32 @@ func (n *Note) Reissue(theirs []byte) (ReissueResult, error) {
 		}
 		if drop[c.Hash] && !n.ownActorLocked(c.Actor.String()) {
 			return ReissueResult{}, fmt.Errorf("reissue: a change of actor %s builds on ours: %w", shortActor(c.Actor.String()), ErrCollision)
+		}
+	}
+	// Never drop what peers hold (their heads and all before them), nor a
+	// change we took in by giving way before.
+	heldBy := map[amformat.Hash]bool{}
+	var stack []amformat.Hash
+	for _, h := range held {
+		stack = append(stack, amformat.Hash(h))
+	}
+	byHash := make(map[amformat.Hash]*amformat.Change, len(all))
+	for _, c := range all {
+		byHash[c.Hash] = c
+	}
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		c := byHash[h]
+		if c == nil || heldBy[h] {
+			continue
+		}
+		heldBy[h] = true
+		stack = append(stack, c.Deps...)
+	}
+	for h := range drop {
+		if heldBy[h] || n.yielded[ChangeHash(h)] {
+			return ReissueResult{}, fmt.Errorf("reissue: change %v: %w", h, ErrHeldElsewhere)
 		}
 	}
 	if len(drop) > maxReissue {
@@ -310,6 +346,9 @@ func (n *Note) Reissue(theirs []byte) (ReissueResult, error) {
 		n.ownActors[n.actor] = true
 	}
 	n.actor = hex.EncodeToString(actor[:])
+	if len(n.yielded) < maxOwnActors {
+		n.yielded[ChangeHash(f.Hash)] = true
+	}
 	n.snapshot, n.changes = snapshot, changes
 	n.recipeGen++
 	n.model, n.modelLater = nil, true

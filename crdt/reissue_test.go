@@ -149,7 +149,7 @@ func TestReissueAfterForgedSeq(t *testing.T) {
 				t.Fatalf("ann's text changed by a refused change: %q", got)
 			}
 
-			res, err := ann.Reissue(ce.Theirs)
+			res, err := ann.Reissue(ce.Theirs, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestReissueAfterForgedSeq(t *testing.T) {
 				t.Errorf("ann's saved document reads %q", got)
 			}
 			// A forgery under an actor not hers: nothing to give way for.
-			if _, err := bob.Reissue(forged); !errors.Is(err, ErrNotOwnActor) {
+			if _, err := bob.Reissue(forged, nil); !errors.Is(err, ErrNotOwnActor) {
 				t.Errorf("bob reissuing for ann's actor: %v; want ErrNotOwnActor", err)
 			}
 		})

@@ -61,14 +61,15 @@ func (n *Note) rememberActorLocked() {
 // crdt.Note.Reissue). The dropped changes are kept beside the log
 // (aux.rejected.<hash>) and the log is compacted without them; the edits
 // made again are stored and reach subscribers like any local change.
-func (n *Note) Reissue(peer string, theirs []byte) (crdt.ReissueResult, error) {
+// held are the heads peers stated (see crdt.Note.Reissue).
+func (n *Note) Reissue(peer string, theirs []byte, held []crdt.ChangeHash) (crdt.ReissueResult, error) {
 	var res crdt.ReissueResult
 	err := n.step(func() error {
 		if _, err := n.commitLocked(); err != nil {
 			return err
 		}
 		var err error
-		if res, err = n.doc.Reissue(theirs); err != nil || res.Dropped == 0 {
+		if res, err = n.doc.Reissue(theirs, held); err != nil || res.Dropped == 0 {
 			return err
 		}
 		n.receivedLocked(peer, [][]byte{theirs})

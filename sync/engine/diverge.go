@@ -48,14 +48,20 @@ func (c *conn) refusedChange(ns *noteState, err error) bool {
 		reason := fmt.Sprintf("they hold a different change %d under our own author ID %s (forged?); our edits are being made again under a new ID", ce.Seq, short(ce.Actor))
 		ns.diverge(c.peerKey, reason)
 		e.noteStatusChanged(ns)
-		res, rerr := ns.note.Reissue(c.peerKey, theirs)
-		if rerr != nil {
+		res, rerr := ns.note.Reissue(c.peerKey, theirs, ns.heldByPeers())
+		switch {
+		case errors.Is(rerr, crdt.ErrHeldElsewhere):
+			// Ours is the one other peers hold: theirs is refused.
+			e.log.Warn("refused a change forged under our actor: peers hold ours", "peer", c.pid, "note", ns.id, "seq", ce.Seq)
+			ns.diverge(c.peerKey, fmt.Sprintf("they sent a different change %d under our own author ID %s (forged?); refused, since other copies hold ours", ce.Seq, short(ce.Actor)))
+		case rerr != nil:
 			e.log.Error("cannot recover from a change forged under our actor", "peer", c.pid, "note", ns.id, "err", rerr)
 			ns.diverge(c.peerKey, fmt.Sprintf("they hold a different change %d under our own author ID %s (forged?), and our edits could not be made again: %v", ce.Seq, short(ce.Actor), rerr))
-		} else {
+		default:
 			e.log.Warn("a peer holds a change forged under our actor: our edits were made again under a new actor", "peer", c.pid, "note", ns.id, "seq", ce.Seq, "dropped", res.Dropped, "actor", short(res.Actor))
 		}
 		e.emit(Event{Kind: PeersChanged, Note: ns.id, Peer: c.peerKey})
+		e.noteStatusChanged(ns)
 		return true
 	}
 	reason := fmt.Sprintf("refused their change %d of author %s: we already have a different change under that author and number (one of the two is forged)", ce.Seq, short(ce.Actor))
@@ -120,4 +126,18 @@ func (ns *noteState) divergenceWith(peer string) (now, last string) {
 		now = d.reason
 	}
 	return now, last
+}
+
+// heldByPeers is every head the note's connected peers stated: what they
+// are known to hold.
+func (ns *noteState) heldByPeers() []crdt.ChangeHash {
+	var out []crdt.ChangeHash
+	for _, dp := range ns.activePeers() {
+		dp.fmu.Lock()
+		if dp.knowHeads {
+			out = append(out, dp.theirHeads...)
+		}
+		dp.fmu.Unlock()
+	}
+	return out
 }

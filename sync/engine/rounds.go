@@ -110,7 +110,15 @@ func (c *conn) runDirty() time.Duration {
 			continue
 		}
 		dp.syncMu.Lock()
-		c.generate(dp)
+		if !c.generate(dp) && dp.stuck(now) {
+			// Heads differ and automerge has nothing to say: its sync
+			// state believes a refused change arrived (a divergence on
+			// either side). A fresh one offers everything we hold by
+			// bloom filter, so each side learns what the other lacks.
+			c.e.log.Debug("heads differ and the round is silent: starting over", "peer", c.pid, "note", dp.ns.id)
+			dp.state = dp.ns.note.NewSyncState()
+			c.generate(dp)
+		}
 		dp.syncMu.Unlock()
 		if c.isClosed() {
 			return 0
@@ -200,7 +208,9 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.fmu.Lock()
 	dp.received = true
 	dp.fmu.Unlock()
-	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
+	if nc, nn, err := crdt.SyncMessageNews(data); err == nil {
+		e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data), "changes", nc, "needs", nn)
+	}
 	theirs, okTheirs := parseSyncHeads(data)
 	if okTheirs && dp.setTheirHeads(theirs) {
 		e.noteStatusChanged(ns)
@@ -471,6 +481,9 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 		}
 	}
 	if dp.knowHeads && dp.active && !crdt.SameHeads(dp.theirHeads, ours) {
+		if dp.differFrom.IsZero() {
+			dp.differFrom = now
+		}
 		switch {
 		case dp.differSince.IsZero():
 			dp.differSince = now
@@ -482,7 +495,7 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 			wait = max(w, time.Millisecond)
 		}
 	} else {
-		dp.differSince = time.Time{}
+		dp.differSince, dp.differFrom = time.Time{}, time.Time{}
 	}
 	return wait
 }

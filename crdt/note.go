@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/automerge/automerge-go"
+
+	"github.com/collab-editor/collab/crdt/amformat"
 )
 
 // Root keys of a note document.
@@ -43,6 +45,15 @@ var (
 	ErrRejected = errors.New("input rejected")
 	ErrClosed   = errors.New("note is closed")
 )
+
+// IsBadInput reports whether err rejected bytes no correct automerge peer
+// sends: malformed, with wrong checksums, or aborting the core. Data that
+// is only too large, of a newer format, or outside the note schema (a JS
+// app's own fields) is rejected too, but says nothing bad of the sender.
+func IsBadInput(err error) bool {
+	return errors.Is(err, ErrRejected) &&
+		!errors.Is(err, amformat.ErrUnsupported) && !errors.Is(err, amformat.ErrTooLarge)
+}
 
 // Change is one committed change: its hash and the bytes that carry it to
 // another copy of the note (Apply / automerge's loadIncremental).

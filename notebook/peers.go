@@ -16,12 +16,31 @@ import (
 // (presence): kept so that messages can name the person while the peer is
 // offline. It comes from a peer: the caller bounds it, and it is shown
 // through internal/display like any peer's string.
+//
+// Addrs are where the peer can be dialled again, most recently confirmed
+// first, at most MaxPeerAddrs: the caller passes only addresses that were
+// confirmed (dialled successfully, or observed) or that the user chose (a
+// ticket); a note keeps at most MaxPeersPerNote peers. Chosen marks a peer
+// the user named (joined through its ticket or address): it is never
+// dropped to make room for others.
 type KnownPeer struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name,omitempty"`
 	Addrs    []string  `json:"addrs"`
 	LastSeen time.Time `json:"lastSeen"`
+	Chosen   bool      `json:"chosen,omitempty"`
 }
+
+// Bounds of a note's address book, applied when it is written and when it
+// is read (a file written by an older version, or by hand, may hold more).
+const (
+	MaxPeerAddrs    = 16
+	MaxPeersPerNote = 64
+	// maxPeersFileSize is far above what the bounds above produce (about
+	// 150 KiB); a larger file is treated as damaged, not read.
+	maxPeersFileSize = 4 << 20
+	maxPeerNameLen   = 256
+)
 
 const peersFile = "peers"
 
@@ -75,8 +94,9 @@ func (n *Note) knownPeersLocked() ([]KnownPeer, error) {
 }
 
 // readPeers reads a note's peers file; a note with none has no peers.
+// What it returns is within the bounds, whatever the file holds.
 func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
-	data, err := log.ReadAux(peersFile)
+	data, err := log.ReadAuxLimit(peersFile, maxPeersFileSize)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -87,12 +107,57 @@ func readPeers(log *store.NoteLog, id crdt.DocumentID) ([]KnownPeer, error) {
 	if err := json.Unmarshal(data, &peers); err != nil {
 		return nil, fmt.Errorf("peers of note %s: %w", id, err)
 	}
-	return peers, nil
+	return boundPeers(peers), nil
 }
 
-// RememberPeer records that p shares this note (merging its addresses with
-// what was known, and taking its name if it has one), so it is dialled
-// again after a restart.
+// boundPeers keeps a list read from disk within the bounds: one entry per
+// peer, its first MaxPeerAddrs addresses, a name of at most maxPeerNameLen
+// bytes, and at most MaxPeersPerNote peers (chosen ones first, then the
+// most recently seen).
+func boundPeers(peers []KnownPeer) []KnownPeer {
+	var out []KnownPeer
+	for _, p := range peers {
+		if p.ID == "" || slices.ContainsFunc(out, func(k KnownPeer) bool { return k.ID == p.ID }) {
+			continue
+		}
+		p.Addrs = slices.Compact(p.Addrs[:min(len(p.Addrs), MaxPeerAddrs)])
+		if len(p.Name) > maxPeerNameLen {
+			p.Name = p.Name[:maxPeerNameLen]
+		}
+		out = append(out, p)
+	}
+	for len(out) > MaxPeersPerNote {
+		v := leastRecentlySeen(out, "")
+		out = slices.Delete(out, v, v+1)
+	}
+	return out
+}
+
+// leastRecentlySeen is the index of the peer to drop when a note has too
+// many: the least recently seen that the user did not choose (if all were
+// chosen, the least recently seen of all), never the one named keep.
+func leastRecentlySeen(peers []KnownPeer, keep string) int {
+	victim := -1
+	for _, chosenToo := range []bool{false, true} {
+		for i, p := range peers {
+			if p.ID == keep || (p.Chosen && !chosenToo) {
+				continue
+			}
+			if victim < 0 || p.LastSeen.Before(peers[victim].LastSeen) {
+				victim = i
+			}
+		}
+		if victim >= 0 {
+			return victim
+		}
+	}
+	return victim
+}
+
+// RememberPeer records that p shares this note (its addresses first, then
+// those known before, up to MaxPeerAddrs; its name if it has one), so it
+// is dialled again after a restart. A new peer beyond MaxPeersPerNote
+// takes the place of the least recently seen one the user did not choose.
 func (n *Note) RememberPeer(p KnownPeer) error {
 	n.peersMu.Lock()
 	defer n.peersMu.Unlock()
@@ -106,12 +171,20 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	if i < 0 {
 		peers = append(peers, KnownPeer{ID: p.ID, LastSeen: p.LastSeen})
 		i = len(peers) - 1
-	}
-	for _, a := range p.Addrs {
-		if !slices.Contains(peers[i].Addrs, a) {
-			peers[i].Addrs = append(peers[i].Addrs, a)
-			changed = true
+		if len(peers) > MaxPeersPerNote {
+			v := leastRecentlySeen(peers, p.ID)
+			peers = slices.Delete(peers, v, v+1)
+			i = slices.IndexFunc(peers, func(k KnownPeer) bool { return k.ID == p.ID })
 		}
+	}
+	addrs := mergeAddrs(p.Addrs, peers[i].Addrs)
+	if !slices.Equal(addrs, peers[i].Addrs) {
+		peers[i].Addrs = addrs
+		changed = true
+	}
+	if p.Chosen && !peers[i].Chosen {
+		peers[i].Chosen = true
+		changed = true
 	}
 	if p.LastSeen.After(peers[i].LastSeen) {
 		// Kept to the minute: a peer sharing a thousand notes would
@@ -136,4 +209,19 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	}
 	n.peers, n.peersRead = peers, true
 	return nil
+}
+
+// mergeAddrs is fresh followed by the old addresses not among them, at most
+// MaxPeerAddrs: the least recently confirmed go first.
+func mergeAddrs(fresh, old []string) []string {
+	out := make([]string, 0, min(len(fresh)+len(old), MaxPeerAddrs))
+	for _, a := range slices.Concat(fresh, old) {
+		if len(out) == MaxPeerAddrs {
+			break
+		}
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -46,6 +46,7 @@ type agentReq struct {
 	Trusted []string      `json:"trusted,omitempty"` // start: peer IDs
 	Relays  []string      `json:"relays,omitempty"`  // start: relay p2p addrs the user named
 	Relay   bool          `json:"relay,omitempty"`   // start: run the relay service
+	NAT     bool          `json:"nat,omitempty"`     // start: port mapping (--nat)
 	Peer    string        `json:"peer,omitempty"`
 	Addrs   []string      `json:"addrs,omitempty"`
 	Size    int           `json:"size,omitempty"`
@@ -151,6 +152,7 @@ func agentStart(req agentReq, log *slog.Logger) (*Host, error) {
 		Trusted:      func(p peer.ID) bool { return trusted[p] },
 		Relays:       relays,
 		RelayService: req.Relay,
+		NATPortMap:   req.NAT,
 		Logger:       log,
 	})
 	if err != nil {

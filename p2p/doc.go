@@ -28,6 +28,23 @@
 // protocol too (e.g. at most 75 inbound streams per peer per protocol on a
 // small machine).
 //
+// Strangers (peers Config.Trusted does not vouch for, and not relays the
+// user named) may hold at most MaxStrangerConns (32) inbound connections at
+// once; collaborators are never refused by the gater. The resource
+// manager's inbound limits apply at accept time, before the peer is known,
+// so they bound memory and file descriptors but cannot reserve room; the
+// connection gater counts strangers once the security handshake has named
+// the peer (refusing early when the share is full, taking the slot when the
+// connection is upgraded). A stranger arriving at a full share takes the
+// slot of the oldest stranger past StrangerGrace (5 s; one with no open
+// stream first), or is refused. A first-time joiner is a stranger until the
+// sync engine accepts its request (then Trusted vouches for it and it leaves
+// the share); the grace lets it get that far. Outbound connections (the user
+// dials, joins, shares, or the engine redials) are not counted. A stranger
+// redialling in a loop costs a handshake per attempt; nothing is kept per
+// refused connection (libp2p forgets a disconnected peer's peerstore entry a
+// minute later).
+//
 // # Reaching peers across NATs
 //
 // Trust. Config.Trusted says who the user works with (collaborators and
@@ -76,6 +93,17 @@
 // are built from the interfaces as they are now (libp2p caches them for a
 // minute), polled every 2 s, plus observed addresses and circuits.
 //
+// Addresses worth keeping. ConfirmedAddrs lists a connected peer's
+// addresses that are proven, not just claimed: the remote address of a
+// connection we dialled, circuits through a trusted relay, and what
+// VerifyAddrs confirmed this session. VerifyAddrs dials back the listen
+// addresses a peer that connected to us claims on the IP it came from
+// (UnverifiedAddrs; at most MaxVerifyDials, each on a connection of its own
+// outside the swarm, closed once the handshake proved the peer is there):
+// an inbound connection's source port is ephemeral, and limited to the
+// peer's own IP such a dial cannot be aimed at anyone else. The sync engine
+// keeps and redials only those.
+//
 // Peer records. Identify hands every connected peer our signed peer record
 // (addresses signed with our key), and the host keeps those of trusted
 // peers. RecordProtocol lets a trusted peer ask for the record of another
@@ -121,13 +149,17 @@
 // mdns ignores address filters). A restart, on every change of the host's
 // addresses, sends a fresh round.
 //
-// With NATPortMap on, the host uses libp2p's port mapper: it multicasts
-// UPnP discovery (SSDP M-SEARCH to 239.255.255.250:1900, 7 packets in 4 s)
-// at once and keeps a mapping alive if a router answers. It does not send
-// NAT-PMP on Linux (libp2p finds no gateway there: go-netroute cannot route
-// 0.0.0.0; see FINDINGS), and it says nothing when no router answers. A
-// mapper of collab's own (NAT-PMP to the gateway from the routing table,
-// UPnP, a notice either way) is still to be written.
+// With NATPortMap on, two port mappers run. libp2p's multicasts UPnP
+// discovery (SSDP M-SEARCH to 239.255.255.250:1900, 7 packets in 4 s) at
+// once and keeps a mapping alive if a router answers. It never sends
+// NAT-PMP on Linux (go-netroute cannot route 0.0.0.0; FINDINGS), so
+// portmap.go does: to the IPv4 default gateway read from /proc/net/route,
+// UDP port 5351, one request for the external address and one per
+// listened IPv4 TCP and QUIC port (lifetime PortMapLifetime, renewed at
+// half; dropped at Close), retried every minute while the router does not
+// answer. Mapped addresses join the host's addresses (public first: in
+// tickets, identify, `collab id`); Host.PortMapping says what happened,
+// and one log line says when no router answered and what to do instead.
 //
 // # LAN discovery
 //

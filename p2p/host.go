@@ -146,17 +146,20 @@ type Host struct {
 	discovered  chan peer.AddrInfo // connected mDNS finds, for the caller
 
 	trustedFn func(peer.ID) bool
+	gater     *gater
 	static    []peer.AddrInfo
 	reach     *reachTracker
 	relays    *relayClient
 	relaySvc  *relayService
+	portMap   *portMapper // nil without Config.NATPortMap
 	pathOut   chan peer.ID
 	addrsOut  chan struct{}
 	relayEmit event.Emitter // EvtAutoRelayAddrsUpdated: makes libp2p recompute (and push) our addresses now
 
-	mu      sync.Mutex
-	notices []string
-	lastIPs []string
+	mu       sync.Mutex
+	notices  []string
+	lastIPs  []string
+	verified map[peer.ID][]ma.Multiaddr // VerifyAddrs' finds this session, at most maxVerifiedPeers
 
 	closeOnce sync.Once
 	closeErr  error
@@ -209,7 +212,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("start host: resource manager: %w", err)
 	}
 
-	var built atomic.Pointer[Host] // for the address factory, set once the Host exists
+	var built atomic.Pointer[Host] // for the address factory and the gater, set once the Host exists
+	g := &gater{allowDial: cfg.DialFilter, grace: StrangerGrace, trusted: func(p peer.ID) bool {
+		h := built.Load()
+		return h != nil && h.trusted(p)
+	}}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.NoListenAddrs, // we listen ourselves, address by address
@@ -222,7 +229,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
-		libp2p.ConnectionGater(&gater{allowDial: cfg.DialFilter}),
+		libp2p.ConnectionGater(g),
 		// The circuit relay transport: dial and accept relayed connections
 		// through relays (collaborators, or relays the user named).
 		libp2p.EnableRelay(),
@@ -265,6 +272,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		found:       make(chan peer.AddrInfo, 64),
 		discovered:  make(chan peer.AddrInfo, 64),
 		trustedFn:   cfg.Trusted,
+		gater:       g,
+		verified:    map[peer.ID][]ma.Multiaddr{},
 		static:      cfg.Relays,
 		reach:       newReachTracker(cfg.Reachability),
 		pathOut:     make(chan peer.ID),
@@ -292,6 +301,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := h.startTraversal(cfg); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("start host: %w", err)
+	}
+	if cfg.NATPortMap {
+		h.portMap = newPortMapper(h)
+		h.wg.Add(1)
+		go h.portMap.run(h.ctx)
 	}
 
 	if cfg.MDNS {

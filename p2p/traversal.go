@@ -85,6 +85,7 @@ func (h *Host) advertised(addrs []ma.Multiaddr) []ma.Multiaddr {
 			out = append(out, a)
 		}
 	}
+	out = append(out, h.portMap.mapped()...)
 	out = append(out, h.reach.observedAddrs()...)
 	out = append(out, h.relays.circuitAddrs()...)
 	return ma.Unique(out)

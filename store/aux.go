@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"regexp"
@@ -38,7 +39,16 @@ func (l *NoteLog) WriteAux(name string, data []byte) error {
 
 // ReadAux reads a side file; a missing one is ErrNotFound, a damaged one
 // ErrCorrupt.
-func (l *NoteLog) ReadAux(name string) ([]byte, error) {
+func (l *NoteLog) ReadAux(name string) ([]byte, error) { return l.readAux(name, -1) }
+
+// ReadAuxLimit is ReadAux for a side file whose content should not exceed
+// limit bytes: a larger one (written by hand, or by an older version that
+// did not bound it) is ErrCorrupt, and is not read into memory.
+func (l *NoteLog) ReadAuxLimit(name string, limit int) ([]byte, error) {
+	return l.readAux(name, limit)
+}
+
+func (l *NoteLog) readAux(name string, limit int) ([]byte, error) {
 	if !auxName.MatchString(name) {
 		return nil, fmt.Errorf("side file name %q: %w", name, ErrInvalidID)
 	}
@@ -47,9 +57,12 @@ func (l *NoteLog) ReadAux(name string) ([]byte, error) {
 	if err := l.usable(false); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(l.path("aux." + name))
+	b, err := readFileLimit(l.path("aux."+name), limit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s of note %s: %w", name, l.id, ErrNotFound)
+	}
+	if errors.Is(err, errTooLarge) {
+		return nil, fmt.Errorf("%s of note %s: larger than %d bytes: %w", name, l.id, limit, ErrCorrupt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s of note %s: %w", name, l.id, err)
@@ -59,4 +72,28 @@ func (l *NoteLog) ReadAux(name string) ([]byte, error) {
 		return nil, fmt.Errorf("note %s: %w", l.id, err)
 	}
 	return data, nil
+}
+
+var errTooLarge = errors.New("file too large")
+
+// readFileLimit reads a blob file whose payload may be at most limit bytes
+// (no limit if negative).
+func readFileLimit(path string, limit int) ([]byte, error) {
+	if limit < 0 {
+		return os.ReadFile(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	max := int64(limit) + blobHeaderSize
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, errTooLarge
+	}
+	return b, nil
 }

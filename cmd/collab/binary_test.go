@@ -58,7 +58,7 @@ func binCmd(t testing.TB, home string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func binOK(t *testing.T, home string, args ...string) string {
+func binOK(t testing.TB, home string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := binCmd(t, home, args...)

@@ -88,17 +88,25 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 	// The host trusts the engine's known peers (collaborators); the
 	// engine exists only once the host does.
 	var known atomic.Pointer[engine.Engine]
+	relaySettings, err := nb.RelaySettings()
+	if err != nil {
+		// A damaged settings file must not keep the notes offline.
+		logger.Warn("ignoring the relay settings (collab relay rewrites them)", "err", err)
+	}
+	allowList := &relayAllowList{nb: nb}
+	isKnown := func(p peer.ID) bool {
+		e := known.Load()
+		return e != nil && e.IsKnownPeer(p)
+	}
 	host, err := p2p.New(ctx, p2p.Config{
 		IdentityPath: filepath.Join(nb.Dir(), identityName),
 		ListenAddrs:  opts.listen,
 		MDNS:         opts.mdns,
 		NATPortMap:   opts.nat,
 		Logger:       logger,
-		Trusted: func(p peer.ID) bool {
-			e := known.Load()
-			return e != nil && e.IsKnownPeer(p)
-		},
-		RelayService: opts.relay,
+		Trusted:      isKnown,
+		RelayService: opts.relay || relaySettings.On,
+		RelayAllowed: func(p peer.ID) bool { return isKnown(p) || allowList.has(p) },
 		Reachability: reach,
 	})
 	if err != nil {

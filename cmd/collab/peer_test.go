@@ -17,7 +17,7 @@ import (
 
 // servePeer is a `collab serve` process on loopback.
 type servePeer struct {
-	t    *testing.T
+	t    testing.TB
 	home string
 	name string
 	cmd  *exec.Cmd
@@ -25,7 +25,7 @@ type servePeer struct {
 	done chan error
 }
 
-func startServe(t *testing.T, home, name string) *servePeer {
+func startServe(t testing.TB, home, name string) *servePeer {
 	t.Helper()
 	p := &servePeer{t: t, home: home, name: name, log: &lockedWriter{buf: &bytes.Buffer{}}, done: make(chan error, 1)}
 	p.cmd = binCmd(t, home, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", "debug")
@@ -89,12 +89,12 @@ func (w *lockedWriter) String() string {
 	return w.buf.String()
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	testkit.WaitFor(t, timeout, what, cond)
 }
 
-func catOf(t *testing.T, home, note string) string {
+func catOf(t testing.TB, home, note string) string {
 	t.Helper()
 	out, err := binCmd(t, home, "cat", note).Output()
 	if err != nil {

@@ -39,6 +39,7 @@ func peerCommands() []*command {
 		{name: "invites", args: "[--json]", summary: "list invitations waiting for an answer", flags: jsonFlag, run: cmdInvites},
 		{name: "accept", args: "ID", summary: "accept an invitation: the note joins your notebook", flags: addPeerFlags, run: cmdAccept},
 		{name: "decline", args: "ID", summary: "decline an invitation", run: cmdDecline},
+		{name: "relay", args: "[on | off | allow PEER... | deny PEER...]", summary: "show or change whom collab serve relays for (your collaborators, and peers you allow)", run: cmdRelay},
 	}
 }
 
@@ -55,6 +56,7 @@ var peerOps = map[string]peerOp{
 	"share":  opShare,
 	"accept": opAccept,
 	"peers":  opPeers,
+	"relay":  opRelay,
 }
 
 // controlHandlerFor answers other commands' requests to this process's peer.
@@ -69,7 +71,22 @@ func controlHandlerFor(rt *peerRuntime) controlHandler {
 }
 
 func opID(_ context.Context, rt *peerRuntime, _ controlRequest) (string, any, error) {
-	return idText(rt.host.ID().String(), rt.host.Addrs(), true), nil, nil
+	text := idText(rt.host.ID().String(), rt.host.Addrs(), true)
+	if pm := rt.host.PortMapping(); pm.On {
+		text += portMappingLine(pm) + "\n"
+	}
+	return text, nil, nil
+}
+
+// portMappingLine says what --nat achieved, in plain words.
+func portMappingLine(pm p2p.PortMapping) string {
+	switch {
+	case len(pm.Mapped) > 0:
+		return fmt.Sprintf("port mapping: the router at %s forwards %s to this peer (NAT-PMP)", pm.Gateway, pm.Mapped[0])
+	case pm.Problem != "":
+		return "port mapping: " + pm.Problem + " (UPnP is tried too); forward port 4747 to this machine by hand, or use a relay (collab serve --relay on a public machine)"
+	}
+	return "port mapping: asking the router (NAT-PMP, UPnP)"
 }
 
 func opInvite(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
@@ -348,6 +365,15 @@ func cmdPeers(e *env, args []string) error {
 	}
 	if shown == 0 {
 		fmt.Fprintln(tw, "No peers yet: a note is shared with `collab invite NOTE` (ctrl+s in the editor) and `collab join`.")
+	}
+	if running && len(args) == 0 {
+		// A relay's users need not share a note with us (collab relay
+		// allow): they are listed apart.
+		var uses []relayUse
+		if _, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "relay"}, &uses); err == nil && len(uses) > 0 {
+			tw.Flush()
+			printRelayUses(e.stdout, uses)
+		}
 	}
 	return nil
 }

@@ -45,6 +45,10 @@ const (
 	// NATForward is NATPortPreserving plus a port forward of TCP and UDP
 	// ForwardPort to the home's first host.
 	NATForward
+	// NATPortMapping is NATPortPreserving with an empty port-forward chain
+	// (ip home prerouting) that a port-mapping server the test runs in the
+	// router's namespace (NAT-PMP, UPnP) fills, as a home router does.
+	NATPortMapping
 )
 
 // ForwardPort is the port NATForward routers forward (collab's default).
@@ -57,6 +61,8 @@ func (k NATKind) String() string {
 		return "symmetric"
 	case NATForward:
 		return "forward"
+	case NATPortMapping:
+		return "port-mapping"
 	}
 	return "port-preserving"
 }
@@ -241,6 +247,9 @@ func (in *Internet) NewHome(kind NATKind, hosts int) *Home {
 	return hm
 }
 
+// LAN is the router's address on its LAN (the hosts' default gateway).
+func (hm *Home) LAN() netip.Addr { return hm.lanIP }
+
 // ruleset is the router's NAT and firewall: outbound is translated on
 // wan0, unsolicited inbound dropped (except a forwarded port).
 func (hm *Home) ruleset() string {
@@ -250,6 +259,13 @@ func (hm *Home) ruleset() string {
 	}
 	forward := ""
 	dnat := ""
+	if hm.Kind == NATPortMapping {
+		dnat = `
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+	}`
+		forward = "\n\t\tct status dnat accept"
+	}
 	if hm.Kind == NATForward && len(hm.Hosts) > 0 {
 		to := hm.Hosts[0].Addr.String()
 		dnat = fmt.Sprintf(`

@@ -22,14 +22,17 @@ const protectTag = "collab-sync"
 
 // target is a known peer of some notes, re-dialled while the engine runs.
 type target struct {
-	id       peer.ID
-	name     string // what it calls itself (presence), "" if unknown
-	addrs    []ma.Multiaddr
-	notes    map[crdt.DocumentID]bool
-	backoff  time.Duration
-	next     time.Time
-	failures int
-	dialing  bool
+	id    peer.ID
+	name  string         // what it calls itself (presence), "" if unknown
+	addrs []ma.Multiaddr // confirmed or chosen: dialled at every attempt, kept on disk
+	// claimsChecked: this session has dialled back (or decided not to)
+	// the addresses it claims; see confirmClaims.
+	claimsChecked bool
+	notes         map[crdt.DocumentID]bool
+	backoff       time.Duration
+	next          time.Time
+	failures      int
+	dialing       bool
 }
 
 type dialCall struct {
@@ -50,15 +53,13 @@ func (e *Engine) addTarget(pid peer.ID, id crdt.DocumentID, addrs []string) {
 		e.targets[pid] = t
 	}
 	t.notes[id] = true
+	var fresh []ma.Multiaddr
 	for _, s := range addrs {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			continue
-		}
-		if !slices.ContainsFunc(t.addrs, a.Equal) {
-			t.addrs = append(t.addrs, a)
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			fresh = append(fresh, a)
 		}
 	}
+	t.addrs = mergeAddrs(fresh, t.addrs)
 	e.mu.Unlock()
 	e.host.Protect(pid, protectTag)
 }
@@ -108,25 +109,54 @@ func (e *Engine) IsKnownPeer(pid peer.ID) bool {
 	return ok
 }
 
-// knownPeer describes pid for a note's peers file: its addresses as
-// libp2p last learnt them (listen addresses from identify), and its name
-// if it told us one.
+// knownPeer describes pid for a note's peers file: the addresses its live
+// connections confirm (p2p.Host.ConfirmedAddrs: dialled with success;
+// never what it merely claims), and its name if it told us one.
 func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
-	var addrs []string
-	for _, a := range e.host.LibP2P().Peerstore().Addrs(pid) {
-		addrs = append(addrs, a.String())
-	}
-	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: addrs, LastSeen: time.Now()}
+	addrs := e.host.ConfirmedAddrs(pid)
+	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: stringsOf(addrs[:min(len(addrs), notebook.MaxPeerAddrs)]), LastSeen: time.Now()}
 }
 
 // rememberPeer records pid as a peer of the note, on disk and for redial.
-func (e *Engine) rememberPeer(ns *noteState, pid peer.ID, extra ...string) {
+// chosen says the user named it (a ticket, an accepted invitation); extra
+// are addresses the user gave for it.
+func (e *Engine) rememberPeer(ns *noteState, pid peer.ID, chosen bool, extra ...string) {
 	k := e.knownPeer(pid)
 	k.Addrs = append(k.Addrs, extra...)
+	k.Chosen = chosen
 	if err := ns.note.RememberPeer(k); err != nil {
 		e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
 	}
 	e.addTarget(pid, ns.id, k.Addrs)
+	e.confirmClaims(ns, pid)
+}
+
+// confirmClaims, once per session for a known peer that has only
+// connected to us (so no address of it is confirmed), dials back the
+// addresses it claims on the IP it came from (p2p.Host.VerifyAddrs) and
+// keeps those where it answered. The dials run on a goroutine of their own.
+func (e *Engine) confirmClaims(ns *noteState, pid peer.ID) {
+	e.mu.Lock()
+	t := e.targets[pid]
+	check := t != nil && !t.claimsChecked
+	if check {
+		t.claimsChecked = true
+	}
+	e.mu.Unlock()
+	if !check || len(e.host.ConfirmedAddrs(pid)) > 0 {
+		return
+	}
+	e.spawn(func(ctx context.Context) {
+		found := stringsOf(e.host.VerifyAddrs(ctx, pid))
+		if len(found) == 0 {
+			return
+		}
+		e.log.Debug("confirmed addresses a peer claims", "peer", pid, "addrs", found)
+		if err := ns.note.RememberPeer(notebook.KnownPeer{ID: pid.String(), Addrs: found, LastSeen: time.Now()}); err != nil {
+			e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
+		}
+		e.addTarget(pid, ns.id, found)
+	})
 }
 
 // connect returns the live stream with a peer, dialling and handshaking if
@@ -167,6 +197,9 @@ func (e *Engine) connect(ctx context.Context, info peer.AddrInfo) (*conn, error)
 }
 
 func (e *Engine) dial(ctx context.Context, info peer.AddrInfo) (*conn, error) {
+	if until, reason, ok := e.offences.refused(info.ID, time.Now()); ok {
+		return nil, fmt.Errorf("dial %s: %w until %s (%s)", info.ID, ErrPeerRefused, until.Format(time.DateTime), reason)
+	}
 	if len(info.Addrs) > 0 {
 		e.host.LibP2P().Peerstore().AddAddrs(info.ID, info.Addrs, time.Hour)
 	}
@@ -246,7 +279,7 @@ func (e *Engine) dialLoop(ctx context.Context) {
 			}
 			t.dialing = true
 			inflight++
-			due = append(due, peer.AddrInfo{ID: t.id, Addrs: append([]ma.Multiaddr(nil), t.addrs...)})
+			due = append(due, peer.AddrInfo{ID: t.id, Addrs: slices.Clone(t.addrs)})
 		}
 		e.mu.Unlock()
 		for _, info := range due {
@@ -258,6 +291,7 @@ func (e *Engine) dialLoop(ctx context.Context) {
 }
 
 func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
+	e.forgetUnconfirmed(info)
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	_, err := e.connect(dctx, info)
 	cancel()
@@ -300,6 +334,39 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	}
 }
 
+// forgetUnconfirmed drops the addresses libp2p keeps for a peer that is
+// not connected beyond info.Addrs (the confirmed or chosen ones), so that a
+// redial does not dial them: libp2p keeps what a peer claimed (identify)
+// for 15 minutes after it disconnects, and the redial loop would try those
+// claims again at every attempt. Addresses that collaborators report for
+// the peer (ConnectPeer's fallback) are fetched afresh.
+func (e *Engine) forgetUnconfirmed(info peer.AddrInfo) {
+	if e.host.Connected(info.ID) {
+		return
+	}
+	ps := e.host.LibP2P().Peerstore()
+	for _, a := range ps.Addrs(info.ID) {
+		if !slices.ContainsFunc(info.Addrs, a.Equal) {
+			ps.SetAddr(info.ID, a, 0)
+		}
+	}
+}
+
+// mergeAddrs is fresh followed by the old addresses not among them, at most
+// notebook.MaxPeerAddrs: the least recently confirmed go first.
+func mergeAddrs(fresh, old []ma.Multiaddr) []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, a := range slices.Concat(fresh, old) {
+		if len(out) == notebook.MaxPeerAddrs {
+			break
+		}
+		if !slices.ContainsFunc(out, a.Equal) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // discoveryLoop follows mDNS finds: the host has connected them already. A
 // find that is a known peer of some note is synced with (at once, whatever
 // its backoff); strangers are left alone: no note ID is ever sent to them.
@@ -316,11 +383,8 @@ func (e *Engine) discoveryLoop(ctx context.Context) {
 			e.mu.Lock()
 			t := e.targets[info.ID]
 			if t != nil {
-				for _, a := range info.Addrs {
-					if !slices.ContainsFunc(t.addrs, a.Equal) {
-						t.addrs = append(t.addrs, a)
-					}
-				}
+				// The host connected to these: confirmed.
+				t.addrs = mergeAddrs(info.Addrs, t.addrs)
 				t.next = time.Time{}
 				t.backoff = 0
 			}

@@ -67,12 +67,12 @@ func isTimeout(err error) bool {
 // handleFrame decodes and handles one frame; false ends the stream.
 func (c *conn) handleFrame(frame []byte, limit *rate.Limiter) bool {
 	if !limit.Allow() {
-		c.refuse(fmt.Sprintf("flood: more than %d messages a second", c.e.cfg.MessageRate))
+		c.offend(fmt.Sprintf("flood: more than %d messages a second", c.e.cfg.MessageRate))
 		return false
 	}
 	m, err := wire.Decode(frame)
 	if err != nil {
-		c.refuse("malformed message: " + err.Error())
+		c.offend("malformed message: " + err.Error())
 		return false
 	}
 	return c.handle(m)
@@ -117,13 +117,13 @@ func (c *conn) handle(m wire.Message) bool {
 	case *wire.Ephemeral, *wire.Unknown:
 	default:
 		if route.Sender != c.remoteSender {
-			c.refuse(fmt.Sprintf("spoofed sender: %s message claims senderId %q on the stream of %q", m.Type(), route.Sender, c.remoteSender))
+			c.offend(fmt.Sprintf("spoofed sender: %s message claims senderId %q on the stream of %q", m.Type(), route.Sender, c.remoteSender))
 			return false
 		}
 	}
 	switch m := m.(type) {
 	case *wire.Join, *wire.Peer:
-		c.refuse("second " + m.Type() + " on an open stream")
+		c.offend("second " + m.Type() + " on an open stream")
 		return false
 	case *wire.ErrorMessage:
 		// Logged once, as the reason the stream ended.
@@ -144,7 +144,7 @@ func (c *conn) handle(m wire.Message) bool {
 	}
 	id, err := crdt.ParseDocumentID(route.Document)
 	if err != nil {
-		c.refuse(fmt.Sprintf("malformed message: %s with invalid documentId %q", m.Type(), route.Document))
+		c.offend(fmt.Sprintf("malformed message: %s with invalid documentId %q", m.Type(), route.Document))
 		return false
 	}
 	switch m := m.(type) {

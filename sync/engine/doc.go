@@ -45,6 +45,30 @@
 // repeated only for notes open in an editor here; the first note a stream
 // syncs carries our name once.
 //
+// Known peers and their addresses: a peer that opened a note with us (or
+// that we joined through) is remembered in the note's peers file
+// (notebook.KnownPeer, bounded there) and redialled with backoff. Only
+// confirmed addresses are kept and redialled: those we dialled with
+// success, those of the user's ticket, circuits through a trusted relay,
+// and, for a peer that only ever connected to us, those it claims on the IP
+// it came from that answered a dial back (p2p.Host.VerifyAddrs: once per
+// peer per session, at most p2p.MaxVerifyDials). What a peer merely claims
+// in identify is never written, and a redial first drops the claims libp2p
+// still holds for the peer, so it dials only the confirmed ones. The host
+// trusts the known peers (cmd/collab passes [Engine.IsKnownPeer] as
+// p2p.Config.Trusted): they are never refused a connection, while
+// strangers share p2p.MaxStrangerConns.
+//
+// Divergence (diverge.go): a peer's change refused by the note as a
+// collision (crdt.CollisionError: a different change under an actor and
+// sequence number we hold) means the copies cannot become equal by
+// syncing. It never counts as the peer's offence (the sender may be the
+// honest copy); it is shown in the peer's status (PeerStatus.Diverged) until
+// both sides' heads are equal, and "in sync" is only reported for equal
+// heads. A collision on our own actor is recovered with
+// notebook.Note.Reissue, so our edits reach everyone; one on a third
+// party's actor is shown until that party's copy gives way.
+//
 // Errors about peers are [PeerError]s in plain words: the person by the
 // name they go by ([Engine.PeerName]: from presence, kept with the note's
 // known peers so it is known while they are offline) and the place ("on
@@ -57,10 +81,12 @@
 // One concern a file: engine.go (Config, New, Run, spawning), events.go and
 // status.go (what the engine tells its users); a stream's life in stream.go
 // (reader start, writer, closing), handshake.go (join/peer), senders.go
-// (binding a senderId to the authenticated peer), registry.go (the live
+// (binding a senderId to the authenticated peer), offences.go (refusing
+// peers that repeat bad input), registry.go (the live
 // stream per peer) and dispatch.go (reading, rate limiting, routing each
 // message); a note in notes.go (the engine's open notes), docpeer.go (one
-// note with one peer), rounds.go (automerge sync rounds, collab-doc) and
+// note with one peer), rounds.go (automerge sync rounds, collab-doc), diverge.go
+// (collisions: divergence shown, recovery on our own actor) and
 // push.go (collab-change: the per-keystroke fast path and its relay);
 // presence in presence.go (the local cursor API and the presence loop),
 // presence_state.go (what remote peers show, de-duplication, rate limits),

@@ -32,6 +32,9 @@ var (
 	ErrNotRunning = errors.New("sync engine not running")
 	// ErrUnreachable: none of the given peers could be reached.
 	ErrUnreachable = errors.New("no peer reachable")
+	// ErrPeerRefused: the peer sent bad input repeatedly and is refused
+	// for a while (offences.go).
+	ErrPeerRefused = errors.New("peer refused after repeated bad input")
 )
 
 // Defaults of the Config tuning fields.
@@ -139,6 +142,8 @@ type Engine struct {
 	// strangerBytes is the sum of the frames strangers' streams are
 	// reading or handling (bounded by strangerFrameBudget).
 	strangerBytes atomic.Int64
+	// offences counts peers' bad input and refuses repeat offenders.
+	offences offences
 
 	mu       sync.Mutex
 	ctx      context.Context // Run's; nil before Run
@@ -147,7 +152,6 @@ type Engine struct {
 	notes    map[crdt.DocumentID]*noteState
 	opening  map[crdt.DocumentID]chan struct{}
 	conns    map[peer.ID]*conn
-	senders  map[string]*conn // non-peer-ID senderIds (JS repos) bound to a stream
 	targets  map[peer.ID]*target
 	dialing  map[peer.ID]*dialCall
 	subs     map[int]func(Event)
@@ -219,7 +223,6 @@ func New(cfg Config) (*Engine, error) {
 		notes:    map[crdt.DocumentID]*noteState{},
 		opening:  map[crdt.DocumentID]chan struct{}{},
 		conns:    map[peer.ID]*conn{},
-		senders:  map[string]*conn{},
 		targets:  map[peer.ID]*target{},
 		dialing:  map[peer.ID]*dialCall{},
 		subs:     map[int]func(Event){},

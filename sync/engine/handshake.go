@@ -36,7 +36,8 @@ func (c *conn) acceptHandshake() error {
 	m, err := c.readHandshake()
 	if err != nil {
 		c.close("handshake: " + err.Error())
-		if errors.Is(err, wire.ErrInvalidMessage) {
+		if errors.Is(err, wire.ErrInvalidMessage) || errors.Is(err, wire.ErrFrameTooLarge) {
+			e.punish(c.pid, "handshake: "+err.Error())
 			return fmt.Errorf("handshake: %w", err)
 		}
 		return fmt.Errorf("handshake: no join: %w", err)
@@ -45,6 +46,7 @@ func (c *conn) acceptHandshake() error {
 	j, ok := m.(*wire.Join)
 	if !ok {
 		c.reject(fmt.Sprintf("expected join, got %s", m.Type()))
+		e.punish(c.pid, "expected join, got "+m.Type())
 		return fmt.Errorf("handshake: expected join, got %s", m.Type())
 	}
 	c.remoteSender = j.SenderID
@@ -55,6 +57,7 @@ func (c *conn) acceptHandshake() error {
 	}
 	if err := c.bindSender(j.SenderID, j.PeerMetadata); err != nil {
 		c.reject(err.Error())
+		e.punish(c.pid, err.Error())
 		return err
 	}
 	c.s.SetWriteDeadline(time.Now().Add(e.cfg.HandshakeTimeout))
@@ -93,12 +96,12 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 			return fmt.Errorf("handshake with %s: %w", c.pid, err)
 		}
 		if m.TargetID != e.self {
-			c.refuse("peer message addressed to someone else")
+			c.offend("peer message addressed to someone else")
 			return fmt.Errorf("handshake with %s: peer message for %q", c.pid, m.TargetID)
 		}
 		c.remoteSender = m.SenderID
 		if err := c.bindSender(m.SenderID, m.PeerMetadata); err != nil {
-			c.refuse(err.Error())
+			c.offend(err.Error())
 			return fmt.Errorf("handshake with %s: %w", c.pid, err)
 		}
 		return nil
@@ -111,7 +114,7 @@ func (c *conn) dialHandshake(ctx context.Context) error {
 		}
 		return fmt.Errorf("handshake with %s: refused: %s", c.pid, said)
 	default:
-		c.refuse(fmt.Sprintf("expected peer, got %s", m.Type()))
+		c.offend(fmt.Sprintf("expected peer, got %s", m.Type()))
 		return fmt.Errorf("handshake with %s: expected peer, got %s", c.pid, m.Type())
 	}
 }

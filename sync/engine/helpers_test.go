@@ -71,6 +71,9 @@ type testPeer struct {
 	// dialOK, if set, is asked before every dial the host makes (after
 	// the loopback check): a test cuts a peer off the network with it.
 	dialOK atomic.Pointer[func(ma.Multiaddr) bool]
+	// dialing, if set before start, sees every address the host is about
+	// to dial (what the connection gater is asked about).
+	dialing func(ma.Multiaddr)
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -113,15 +116,24 @@ func (p *testPeer) start() {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// As in cmd/collab: the host trusts the engine's known peers.
+	var known atomic.Pointer[Engine]
 	h, err := p2p.New(ctx, p2p.Config{
 		Identity:    p.key,
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		MDNS:        false,
 		DialFilter: func(a ma.Multiaddr) bool {
+			if p.dialing != nil {
+				p.dialing(a)
+			}
 			ok := p.dialOK.Load()
 			return loopbackOnly(a) && (ok == nil || (*ok)(a))
 		},
 		Logger: p.logger().With("layer", "p2p"),
+		Trusted: func(id peer.ID) bool {
+			e := known.Load()
+			return e != nil && e.IsKnownPeer(id)
+		},
 	})
 	if err != nil {
 		tb.Fatalf("%s: host: %v", p.name, err)
@@ -139,6 +151,7 @@ func (p *testPeer) start() {
 		tb.Fatal(err)
 	}
 	eng.testSent = p.sent
+	known.Store(eng)
 	p.host, p.nb, p.eng = h, nb, eng
 	rctx, rcancel := context.WithCancel(context.Background())
 	p.cancel = rcancel
@@ -296,21 +309,32 @@ type rawPeer struct {
 
 func dialRaw(tb testing.TB, to *testPeer) *rawPeer {
 	tb.Helper()
+	r, err := tryDialRaw(tb, to, newKey(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// tryDialRaw is dialRaw as the identity key; a failure to connect or to
+// open the stream is returned.
+func tryDialRaw(tb testing.TB, to *testPeer, key crypto.PrivKey) (*rawPeer, error) {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h, err := p2p.New(ctx, p2p.Config{Identity: newKey(tb), ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialFilter: loopbackOnly})
+	h, err := p2p.New(ctx, p2p.Config{Identity: key, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}, DialFilter: loopbackOnly})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.Close() })
 	if _, err := h.Connect(ctx, to.addr()); err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	s, err := h.LibP2P().NewStream(ctx, to.host.ID(), wire.ProtocolID)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}
+	return &rawPeer{tb: tb, host: h, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s), id: h.ID().String()}, nil
 }
 
 // handshake sends a proper join, listing the collab extensions exts, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -482,4 +483,141 @@ func TestRefusedJoinLoggedOnceBounded(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A senderId automerge-repo made up proves nothing, so a peer that saw one
+// (in relayed presence) and joins with it first cannot lock its owner
+// out; and what each says in presence is shown next to its own
+// authenticated peer, never next to the senderId they share.
+func TestJSSenderIDCannotBeSquatted(t *testing.T) {
+	a := newPeer(t, "ann", func(c *Config) { c.Heartbeat = 200 * time.Millisecond })
+	id := a.create("for js", "hello js\n")
+	const shared = "js-carol"
+	joinAs := func(name string) *rawPeer {
+		r := dialRaw(t, a)
+		r.send(&wire.Join{SenderID: shared, PeerMetadata: wire.PeerMetadata{StorageID: "st-" + name}, SupportedProtocolVersions: []string{"1"}})
+		m, err := r.read(5 * time.Second)
+		if p, ok := m.(*wire.Peer); err != nil || !ok || p.TargetID != shared {
+			t.Fatalf("%s's join answered %#v, %v", name, m, err)
+		}
+		r.send(&wire.Request{SenderID: shared, TargetID: a.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
+		for {
+			m, err := r.read(10 * time.Second)
+			if err != nil {
+				t.Fatalf("%s gets no answer to its request: %v", name, err)
+			}
+			if _, ok := m.(*wire.Sync); ok {
+				return r
+			}
+		}
+	}
+	squatter := joinAs("squatter")
+	owner := joinAs("carol")
+	for i, r := range []*rawPeer{squatter, owner} {
+		name := []string{"squatter", "carol"}[i]
+		r.send(&wire.Ephemeral{SenderID: shared, TargetID: a.eng.self, DocumentID: id.String(),
+			SessionID: "s-" + name, Count: 1, Data: presencePayload(t, shared, name)})
+	}
+	waitFor(t, 10*time.Second, "both presences at ann", func() bool {
+		s, ok1 := presenceOf(a, id, squatter.id)
+		c, ok2 := presenceOf(a, id, owner.id)
+		return ok1 && ok2 && s.Name == "squatter" && c.Name == "carol" && s.Via == "" && c.Via == ""
+	})
+	if p, ok := presenceOf(a, id, shared); ok {
+		t.Errorf("a presence shown under the unauthenticated senderId: %+v", p)
+	}
+	for i, r := range []*rawPeer{squatter, owner} {
+		r.send(&wire.Request{SenderID: shared, TargetID: a.eng.self, DocumentID: crdt.NewDocumentID().String(), Data: headsOnlySync(nil)})
+		for {
+			m, err := r.read(30 * time.Second)
+			if err != nil {
+				t.Fatalf("stream %d with the shared senderId: %v", i, err)
+			}
+			if _, ok := m.(*wire.DocUnavailable); ok {
+				break
+			}
+		}
+	}
+}
+
+// While bob is away, a member cannot rename him: a presence relayed in
+// his name is shown as relayed, and the name ann knows him by (in
+// messages, `collab peers`, his peers-file entry) stays what he said himself.
+func TestRelayedPresenceDoesNotRenameAPeer(t *testing.T) {
+	fast := func(c *Config) { c.Heartbeat = 200 * time.Millisecond }
+	a, b := newPeer(t, "ann", fast), newPeer(t, "bob", fast)
+	id := a.create("target", "precious text\n")
+	if err := b.join(id, a); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := peer.Decode(b.eng.self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "bob's name at ann", func() bool { return a.eng.PeerName(bob) == "bob" })
+	b.stop()
+	waitFor(t, 10*time.Second, "bob gone", func() bool { return !a.connectedTo(b) })
+	r := memberRaw(t, a, id)
+	r.send(&wire.Ephemeral{SenderID: b.eng.self, TargetID: a.eng.self, DocumentID: id.String(),
+		SessionID: "forged", Count: 1, Data: presencePayload(t, b.eng.self, "mallory")})
+	r.roundTrip(a)
+	waitFor(t, 10*time.Second, "the relayed presence", func() bool {
+		p, ok := presenceOf(a, id, b.eng.self)
+		return ok && p.Name == "mallory" && p.Via == r.id
+	})
+	time.Sleep(300 * time.Millisecond) // the name loop runs after the event
+	if got := a.eng.PeerName(bob); got != "bob" {
+		t.Errorf("ann calls bob %q after a relayed presence", got)
+	}
+	peers, err := a.note(id).KnownPeers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range peers {
+		if k.ID == b.eng.self && k.Name != "bob" {
+			t.Errorf("bob's peers-file entry names him %q", k.Name)
+		}
+	}
+}
+
+// A peer whose streams are closed for bad input is refused once it does it
+// offencesToRefuse times: its next connection gets no stream, ann does
+// not dial it, and one line says so. Others still get in.
+func TestRepeatOffenderIsRefused(t *testing.T) {
+	a := newPeer(t, "ann")
+	id := a.create("target", "precious text\n")
+	key := newKey(t)
+	for i := range offencesToRefuse {
+		r, err := tryDialRaw(t, a, key)
+		if err != nil {
+			t.Fatalf("offence %d: %v", i+1, err)
+		}
+		r.handshake(a)
+		if err := r.fw.WriteFrame([]byte{0xff, 0x00, 0x13}); err != nil {
+			t.Fatal(err)
+		}
+		r.waitClosed(10 * time.Second)
+		r.host.Close()
+	}
+	if n := strings.Count(a.logs.String(), "refusing peer after repeated bad input"); n != 1 {
+		t.Errorf("%d log lines about the refusal, want 1", n)
+	}
+	mallory, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := tryDialRaw(t, a, key); err == nil {
+		r.send(&wire.Join{SenderID: r.id, SupportedProtocolVersions: []string{"1"}})
+		if m, err := r.read(5 * time.Second); err == nil {
+			t.Fatalf("a refused peer got an answer: %#v", m)
+		}
+		r.host.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := a.eng.connect(ctx, peer.AddrInfo{ID: mallory}); !errors.Is(err, ErrPeerRefused) {
+		t.Errorf("ann dials a refused peer: %v", err)
+	}
+	honest := memberRaw(t, a, id)
+	honest.roundTrip(a)
 }

@@ -115,8 +115,12 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	e.invites.Lock()
 	defer e.invites.Unlock()
 	invs := e.readInvitations()
+	// Where to reach the inviter if the user accepts: what its connection
+	// confirms, else what it claims on the IP it came from (bounded; an
+	// accepted invitation is the user's choice, like a ticket).
+	addrs := mergeAddrs(e.host.ConfirmedAddrs(c.pid), e.host.UnverifiedAddrs(c.pid))
 	inv := notebook.Invitation{DocumentID: id, ID: id.String(), Title: title, FromPeer: c.peerKey,
-		Addrs: e.knownPeer(c.pid).Addrs, Received: time.Now()}
+		Addrs: stringsOf(addrs), Received: time.Now()}
 	var offer []byte
 	if body {
 		offer = data
@@ -257,6 +261,9 @@ func (c *conn) askOnce(id crdt.DocumentID) bool {
 // invitationPresence takes the inviter's name from presence it sent for a
 // note it offered us.
 func (e *Engine) invitationPresence(c *conn, id crdt.DocumentID, m *wire.Ephemeral) {
+	if m.SenderID != c.remoteSender {
+		return // someone else's presence relayed: not the inviter's name
+	}
 	typ, state, _, _, ok := decodePresence(m.Data)
 	if !ok || typ != "snapshot" {
 		return

@@ -31,10 +31,14 @@ func (e *Engine) Join(ctx context.Context, id crdt.DocumentID, addrs []ma.Multia
 	if len(infos) == 0 {
 		return fmt.Errorf("join %s: no peer address given", id)
 	}
-	return e.join(ctx, id, infos, nil, "")
+	return e.join(ctx, id, infos, nil, "", true)
 }
 
-func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.AddrInfo, seed []byte, seedPeer string) error {
+// typed says the addresses in infos are the user's (a ticket, typed):
+// they are kept for redial. An invitation's are what the inviter claimed
+// (see addInvitation): once connected, only what the connection confirms
+// is kept.
+func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.AddrInfo, seed []byte, seedPeer string, typed bool) error {
 	if _, err := e.runCtx(); err != nil {
 		return fmt.Errorf("join %s: %w", id, err)
 	}
@@ -94,9 +98,10 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 	if len(conns) == 0 {
 		if ns.hasBody() && seed != nil {
 			// Accepting an offer whose bytes we hold: the note is complete as
-			// offered; sync when the inviter is back.
+			// offered; sync when the inviter is back (at the addresses the
+			// invitation holds: accepting it is the user's choice).
 			for _, info := range infos {
-				e.rememberPeer(ns, info.ID, stringsOf(info.Addrs)...)
+				e.rememberPeer(ns, info.ID, true, stringsOf(info.Addrs)...)
 			}
 			return nil
 		}
@@ -151,11 +156,11 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 	for _, c := range conns {
 		var extra []string
 		for _, info := range infos {
-			if info.ID == c.pid {
+			if typed && info.ID == c.pid {
 				extra = stringsOf(reachableLike(info.Addrs, c.s.Conn().RemoteMultiaddr()))
 			}
 		}
-		e.rememberPeer(ns, c.pid, extra...)
+		e.rememberPeer(ns, c.pid, true, extra...)
 	}
 	e.log.Info("joined note", "note", id, "title", ns.note.Title())
 	return nil
@@ -249,11 +254,14 @@ func (e *Engine) Accept(ctx context.Context, id crdt.DocumentID) error {
 	}
 	info := peer.AddrInfo{ID: pid}
 	for _, s := range inv.Addrs {
+		if len(info.Addrs) == notebook.MaxPeerAddrs {
+			break // an invitation stored by an older version may hold hundreds
+		}
 		if a, err := ma.NewMultiaddr(s); err == nil {
 			info.Addrs = append(info.Addrs, a)
 		}
 	}
-	if err := e.join(ctx, id, []peer.AddrInfo{info}, offer, inv.FromPeer); err != nil {
+	if err := e.join(ctx, id, []peer.AddrInfo{info}, offer, inv.FromPeer, false); err != nil {
 		return plainOr(err, "accept")
 	}
 	e.invites.Lock()

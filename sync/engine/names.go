@@ -74,7 +74,9 @@ func (e *Engine) who(pid peer.ID) string {
 func (p *presenceState) nameOf(sender string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if r := p.remote[sender]; r != nil {
+	// Only what the peer said itself on its own stream: a relayed
+	// presence is another peer's claim about it.
+	if r := p.remote[sender]; r != nil && r.via != nil && r.via.peerKey == sender {
 		return r.name
 	}
 	return ""

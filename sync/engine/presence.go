@@ -259,7 +259,7 @@ func (ns *noteState) presenceSnapshot() []Presence {
 		}
 		pr := Presence{Peer: r.peer, Name: r.name, Color: r.color, HasCursor: r.hasCursor,
 			Cursor: r.cursor, Anchor: r.anchor, Seen: r.seen}
-		if r.via != nil && r.via.remoteSender != r.peer {
+		if r.via != nil && r.via.peerKey != r.peer {
 			pr.Via = r.via.peerKey
 		}
 		out = append(out, pr)

@@ -31,14 +31,15 @@ func (c *conn) onEphemeral(id crdt.DocumentID, m *wire.Ephemeral) bool {
 		e.invitationPresence(c, id, m)
 		return true
 	}
-	if m.SenderID != c.remoteSender {
-		if o := e.streamOf(m.SenderID); o != nil && o != c {
-			e.log.Debug("dropping ephemeral message that claims another connected peer", "peer", c.pid, "claims", firstRunes(m.SenderID, 64))
-			return true
-		}
+	from := m.SenderID
+	if m.SenderID == c.remoteSender {
+		from = c.peerKey
+	} else if e.heardDirectly(m.SenderID, c) {
+		e.log.Debug("dropping ephemeral message that claims another connected peer", "peer", c.pid, "claims", firstRunes(m.SenderID, 64))
+		return true
 	}
 	ns := dp.ns
-	if !ns.pres.fresh(m.SenderID, m.SessionID, m.Count) || !ns.pres.allow(m.SenderID) {
+	if !ns.pres.fresh(from, m.SessionID, m.Count) || !ns.pres.allow(from) {
 		return true
 	}
 	for _, o := range ns.activePeers() {
@@ -49,8 +50,8 @@ func (c *conn) onEphemeral(id crdt.DocumentID, m *wire.Ephemeral) bool {
 		relay.TargetID = o.c.remoteSender
 		o.c.send(&relay)
 	}
-	if ns.pres.apply(m.SenderID, m.Data, c) {
-		e.emit(Event{Kind: PresenceChanged, Note: id, Peer: m.SenderID})
+	if ns.pres.apply(from, m.Data, c) {
+		e.emit(Event{Kind: PresenceChanged, Note: id, Peer: from})
 	}
 	return true
 }
@@ -76,19 +77,21 @@ func (c *conn) allowEphemeral(size int) bool {
 	return false
 }
 
-// streamOf returns the live stream whose peer is sender (a libp2p peer ID,
-// or a senderId bound by a handshake), nil if none.
-func (e *Engine) streamOf(sender string) *conn {
+// heardDirectly reports whether a live stream other than c declared
+// sender in its handshake (a peer ID, or a senderId automerge-repo made
+// up; several streams may declare the same one): a message that c relays
+// in that sender's name is a claim we can check, and it is dropped.
+func (e *Engine) heardDirectly(sender string, c *conn) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c := e.senders[sender]
-	if c == nil {
-		if pid, err := peer.Decode(sender); err == nil {
-			c = e.conns[pid]
+	if pid, err := peer.Decode(sender); err == nil {
+		o := e.conns[pid]
+		return o != nil && o != c && !o.isClosed()
+	}
+	for _, o := range e.conns {
+		if o != c && o.remoteSender == sender && !o.isClosed() {
+			return true
 		}
 	}
-	if c == nil || c.isClosed() {
-		return nil
-	}
-	return c
+	return false
 }

@@ -113,7 +113,7 @@ func (p *presenceState) apply(sender string, data []byte, via *conn) bool {
 	}
 	isNew := r == nil
 	if isNew {
-		if len(p.remote) >= 256 || (sender != via.remoteSender && p.relayedVia(via) >= maxRelayedPresences) {
+		if len(p.remote) >= 256 || (sender != via.peerKey && p.relayedVia(via) >= maxRelayedPresences) {
 			return false
 		}
 		r = &remotePresence{peer: sender}
@@ -141,7 +141,7 @@ func (p *presenceState) apply(sender string, data []byte, via *conn) bool {
 func (p *presenceState) relayedVia(c *conn) int {
 	n := 0
 	for _, r := range p.remote {
-		if r.via == c && r.peer != c.remoteSender {
+		if r.via == c && r.peer != c.peerKey {
 			n++
 		}
 	}

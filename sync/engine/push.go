@@ -65,7 +65,7 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 	}
 	h, err := crdt.HashOf(data)
 	if err != nil {
-		c.refuse(fmt.Sprintf("malformed collab-change for note %s: %v", id, err))
+		c.offend(fmt.Sprintf("malformed collab-change for note %s: %v", id, err))
 		return false
 	}
 	ns := dp.ns
@@ -81,6 +81,9 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		n := dp.failures
 		dp.syncMu.Unlock()
 		c.e.log.Warn("rejected a pushed change", "peer", c.pid, "note", id, "err", err)
+		if c.badInput(id, "a collab-change", err) {
+			return false
+		}
 		if n >= maxSyncFailures {
 			c.refuse(fmt.Sprintf("%d changes in a row for note %s could not be applied", n, id))
 			return false

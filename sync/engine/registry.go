@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/collab-editor/collab/crdt"
 )
 
@@ -40,9 +38,6 @@ func (e *Engine) register(c *conn) bool {
 		}
 	}
 	e.conns[c.pid] = c
-	if _, err := peer.Decode(c.remoteSender); err != nil {
-		e.senders[c.remoteSender] = c
-	}
 	e.mu.Unlock()
 	if old != nil {
 		old.close("replaced by a newer stream")
@@ -54,9 +49,6 @@ func (e *Engine) unregister(c *conn) {
 	e.mu.Lock()
 	if e.conns[c.pid] == c {
 		delete(e.conns, c.pid)
-	}
-	if e.senders[c.remoteSender] == c {
-		delete(e.senders, c.remoteSender)
 	}
 	t := e.targets[c.pid]
 	if t != nil {

@@ -183,7 +183,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	}
 	if dp.activate() {
 		e.log.Info("peer opened note", "peer", c.pid, "note", id)
-		e.rememberPeer(ns, c.pid)
+		e.rememberPeer(ns, c.pid, false)
 	}
 	ns.touch()
 	dp.syncMu.Lock()
@@ -197,6 +197,9 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		}
 		dp.failures++
 		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
+		if c.badInput(id, "a sync message", err) {
+			return false
+		}
 		if dp.failures >= maxSyncFailures {
 			c.refuse(fmt.Sprintf("%d sync messages in a row for note %s could not be applied", dp.failures, id))
 			return false
@@ -312,7 +315,7 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 		return true
 	}
 	if !crdt.IsDocument(data) {
-		c.refuse(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
+		c.offend(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
 		return false
 	}
 	// Under syncMu, so that no round (one the arrival itself starts, say)
@@ -320,7 +323,12 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 	dp.syncMu.Lock()
 	if err := dp.ns.note.ApplyRemote(c.peerKey, data); err != nil {
 		dp.syncMu.Unlock()
-		c.refuse(fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err))
+		reason := fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err)
+		if crdt.IsBadInput(err) {
+			c.offend(reason)
+		} else {
+			c.refuse(reason)
+		}
 		return false
 	}
 	// Our copy is now the peer's as of the document (checked: the heads it
@@ -390,7 +398,7 @@ func parseSyncHeads(msg []byte) ([]crdt.ChangeHash, bool) {
 func (c *conn) onHeadsList(data []byte) bool {
 	docs, err := wire.DecodeHeadsList(data)
 	if err != nil {
-		c.refuse(err.Error())
+		c.offend(err.Error())
 		return false
 	}
 	// Ours of the same notes go back in a list too (those not sent yet:
@@ -506,7 +514,7 @@ func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 	for _, s := range heads {
 		h, err := crdt.ParseChangeHash(s)
 		if err != nil {
-			c.refuse(fmt.Sprintf("malformed collab-heads for note %s: %v", id, err))
+			c.offend(fmt.Sprintf("malformed collab-heads for note %s: %v", id, err))
 			return false
 		}
 		hs = append(hs, h)

@@ -21,17 +21,13 @@ func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
 		// generated IDs fewer.
 		return fmt.Errorf("senderId must be at most %d printable characters", maxSenderID)
 	}
-	if id, err := peer.Decode(sender); err == nil {
-		if id != c.pid {
-			return fmt.Errorf("senderId %s is not this stream's peer %s", sender, c.pid)
-		}
-	} else {
-		c.e.mu.Lock()
-		other := c.e.senders[sender]
-		c.e.mu.Unlock()
-		if other != nil && other.pid != c.pid && !other.isClosed() {
-			return fmt.Errorf("senderId %q is already bound to another peer", sender)
-		}
+	// A senderId that is a peer ID must be the stream's own. Any other
+	// (automerge-repo makes up its own) is a label that proves nothing, so
+	// it is never reserved: one peer claiming it first must not lock out
+	// another that uses it too. What it says is always shown next to the
+	// stream's authenticated peer (presenceKey).
+	if id, err := peer.Decode(sender); err == nil && id != c.pid {
+		return fmt.Errorf("senderId %s is not this stream's peer %s", sender, c.pid)
 	}
 	for _, x := range md.Extensions {
 		switch x {

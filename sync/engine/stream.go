@@ -98,6 +98,11 @@ func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
 // handleStream runs for every inbound stream (on libp2p's goroutine, which
 // the engine counts as its own until the stream ends).
 func (e *Engine) handleStream(s network.Stream) {
+	if _, _, ok := e.offences.refused(s.Conn().RemotePeer(), time.Now()); ok {
+		s.Reset()
+		s.Conn().Close()
+		return
+	}
 	e.mu.Lock()
 	if e.ctx == nil || e.stopped {
 		e.mu.Unlock()
@@ -196,6 +201,18 @@ func (c *conn) refuse(reason string) {
 	reason = peerText(reason)
 	c.e.log.Warn("closing stream", "peer", c.pid, "reason", reason)
 	c.reject(reason)
+}
+
+// offend is refuse for bad input: it also counts against the peer, whom
+// repeated offences get refused for a while (offences.go).
+func (c *conn) offend(reason string) {
+	// Counted before the stream closes: a peer that reconnects at once
+	// meets the refusal.
+	refused := c.e.strike(c.pid, reason)
+	c.refuse(reason)
+	if refused {
+		c.e.host.LibP2P().Network().ClosePeer(c.pid)
+	}
 }
 
 // reject is refuse without the log line, for a caller that logs the

@@ -183,3 +183,41 @@ func validateSyncMessage(b []byte) error {
 func invalid(op opCode, err error) error {
 	return fmt.Errorf("%s: %w: %w", op, ErrRejected, err)
 }
+
+// ErrNeedsDocument: OfferedNote cannot tell the title without the document
+// (a title written as Text); ask a scratch document (NewScratch).
+var ErrNeedsDocument = errors.New("the title needs the whole document")
+
+// OfferedNote reads, in Go and without a worker, the title of the note a
+// stranger's sync message offers, and whether it carries the note whole
+// (its body, and every change the changes it carries depend on). It is
+// what an invitation shows: a stranger's megabytes never reach the core
+// before the user accepts. Malformed messages and ones outside the note
+// schema fail as ReceiveSyncMessage would (ErrRejected).
+func OfferedNote(syncMessage []byte) (title string, whole bool, err error) {
+	m, err := amformat.DecodeSyncMessage(syncMessage)
+	if err != nil {
+		return "", false, invalid(opReceiveSync, err)
+	}
+	for _, c := range m.Changes {
+		if err := amformat.CheckNoteChange(c); err != nil {
+			return "", false, invalid(opReceiveSync, err)
+		}
+	}
+	title, body, ok := amformat.RootSummary(m.Changes)
+	if !ok {
+		return "", false, ErrNeedsDocument
+	}
+	carried := make(map[amformat.Hash]bool, len(m.Changes))
+	for _, c := range m.Changes {
+		carried[c.Hash] = true
+	}
+	for _, c := range m.Changes {
+		for _, d := range c.Deps {
+			if !carried[d] {
+				return title, false, nil
+			}
+		}
+	}
+	return title, body, nil
+}

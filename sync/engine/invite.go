@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -214,8 +215,13 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 }
 
 // titleFromSync reads the title a sync message carries (if it carries the
-// note's changes) on a scratch document.
+// note's changes): in Go (crdt.OfferedNote), or, for a title only the
+// document can tell, on a scratch document.
 func titleFromSync(data []byte) (title string, body bool) {
+	title, body, err := crdt.OfferedNote(data)
+	if !errors.Is(err, crdt.ErrNeedsDocument) {
+		return title, body && err == nil
+	}
 	doc, err := newScratch()
 	if err != nil {
 		return "", false

@@ -63,11 +63,14 @@ type Change struct {
 }
 
 // Rejected is a record or change set aside because the core aborts on it
-// (found at load, or by bisection after a later operation aborted).
+// (found at load, or by bisection after a later operation aborted), or
+// because another copy holds a different change under its actor and
+// sequence number and the note gave way (Collided, see Reissue).
 type Rejected struct {
-	Hash  ChangeHash // zero when the bytes are not exactly one change
-	Bytes []byte
-	Death *DeathError
+	Hash     ChangeHash // zero when the bytes are not exactly one change
+	Bytes    []byte
+	Death    *DeathError // nil when Collided
+	Collided bool
 }
 
 func (r *Rejected) Error() string {
@@ -75,10 +78,18 @@ func (r *Rejected) Error() string {
 	if r.Hash != (ChangeHash{}) {
 		what = "change " + r.Hash.String()
 	}
+	if r.Collided {
+		return fmt.Sprintf("%s was set aside: %v (its edits were made again)", what, ErrCollision)
+	}
 	return fmt.Sprintf("%s was set aside: %v", what, r.Death)
 }
 
-func (r *Rejected) Unwrap() []error { return []error{ErrRejected, r.Death} }
+func (r *Rejected) Unwrap() []error {
+	if r.Collided {
+		return []error{ErrCollision}
+	}
+	return []error{ErrRejected, r.Death}
+}
 
 // Note is one note document. All methods are safe for concurrent use.
 //
@@ -95,10 +106,16 @@ type Note struct {
 	reqMu  sync.Mutex
 	mu     sync.Mutex
 	author string
-	actor  string // hex; the same across restarts, so seq numbers continue
-	limits Limits
-	proc   *procRef
-	closed bool
+	actor  string // hex; the same across worker restarts, so seq numbers continue
+	// ownActors are actors this note's edits used before (earlier
+	// sessions, or before a Reissue): collisions on them are ours to fix.
+	ownActors map[string]bool
+	// yielded are changes under our actors taken in by Reissue: not ours
+	// to give way with again.
+	yielded map[ChangeHash]bool
+	limits  Limits
+	proc    *procRef
+	closed  bool
 
 	// The rebuild recipe.
 	snapshot []byte
@@ -204,11 +221,13 @@ func newNote(author string, limits Limits) *Note {
 		panic(fmt.Sprintf("crdt: reading random bytes: %v", err))
 	}
 	n := &Note{
-		author: author,
-		actor:  hex.EncodeToString(actor[:]),
-		limits: limits,
-		proc:   &procRef{},
-		states: map[uint64][]byte{},
+		author:    author,
+		actor:     hex.EncodeToString(actor[:]),
+		ownActors: map[string]bool{},
+		yielded:   map[ChangeHash]bool{},
+		limits:    limits,
+		proc:      &procRef{},
+		states:    map[uint64][]byte{},
 	}
 	// A note nobody closed (a scratch document, a test's) still ends its
 	// worker once it is garbage.
@@ -588,8 +607,16 @@ func (n *Note) applyUnchecked(changes []byte) error {
 	if err != nil {
 		return err
 	}
+	err = n.collisionLocked(resp.err(), changes, false)
+	var ce *CollisionError
+	if errors.As(err, &ce) && ce.Theirs != nil {
+		// The core stopped at the collision, perhaps after taking some of
+		// the bytes; the recipe keeps all but the change it refused.
+		n.changes = append(n.changes, withoutChunk(changes, ce.Theirs)...)
+		return err
+	}
 	n.changes = append(n.changes, changes)
-	return resp.err()
+	return err
 }
 
 // Heads returns the hashes of the note's current heads.

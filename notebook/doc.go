@@ -19,4 +19,12 @@
 // read at all (treated as damaged; the list is rebuilt from what is learnt
 // next). Which addresses are worth keeping is the caller's call (the sync
 // engine passes only confirmed ones).
+//
+// Collisions (collision.go): a note remembers the actors its own edits were
+// made under (side file "actors", the last 256 sessions that edited), so a
+// change forged under one of them while we were offline is recognised as a
+// collision on our own actor even after a restart. Reissue recovers from
+// it: the dropped originals are kept beside the log (aux.rejected.<hash>),
+// the log is compacted without them, and the edits made again are stored
+// and reach subscribers like any local change.
 package notebook

@@ -60,6 +60,9 @@ type Note struct {
 	editMu sync.Mutex
 
 	mu sync.Mutex
+	// actorSaved is the document's actor as last recorded in the actors
+	// side file (collision.go).
+	actorSaved string
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
 	unsaved    [][]byte
@@ -162,6 +165,7 @@ func (n *Note) emit(updates []Update) {
 }
 
 func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLog) *Note {
+	doc.AddOwnActors(ownActors(log)...)
 	return &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
 }
 
@@ -328,6 +332,7 @@ func (n *Note) commitLocked() ([]crdt.Change, error) {
 	if err != nil || len(fresh) == 0 {
 		return nil, err
 	}
+	n.rememberActorLocked()
 	records := make([][]byte, len(fresh))
 	for i, c := range fresh {
 		records[i] = c.Bytes

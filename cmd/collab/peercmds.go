@@ -353,11 +353,7 @@ func cmdPeers(e *env, args []string) error {
 				if p.InNote {
 					where = "in the note"
 				}
-				sync := "syncing"
-				if p.InSync {
-					sync = "in sync"
-				}
-				state = "connected, " + where + ", " + sync
+				state = "connected, " + where + ", " + syncWords(p)
 			}
 			seen := "never"
 			if !p.LastSeen.IsZero() {
@@ -380,6 +376,20 @@ func cmdPeers(e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// syncWords says how a connected peer's copy stands: "in sync" only for
+// equal heads, and a divergence in plain words, never silently.
+func syncWords(p engine.PeerStatus) string {
+	switch {
+	case p.Diverged != "":
+		return "DIVERGED: " + display.Line(p.Diverged)
+	case p.InSync && p.LastDivergence != "":
+		return "in sync (diverged earlier, recovered: " + display.Line(p.LastDivergence) + ")"
+	case p.InSync:
+		return "in sync"
+	}
+	return "syncing"
 }
 
 func orDash(s string) string {

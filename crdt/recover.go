@@ -321,14 +321,24 @@ func (n *Note) recountPending() {
 	}
 }
 
+// readBaseLocked puts the history of a note opened with LoadKnownFrom into
+// its rebuild recipe, once.
+func (n *Note) readBaseLocked() error {
+	if n.baseSource == nil {
+		return nil
+	}
+	snapshot, records, err := n.baseSource()
+	if err != nil {
+		return fmt.Errorf("read the note's history: %w", err)
+	}
+	n.snapshot, n.changes = snapshot, append(records, n.changes...)
+	n.baseSource = nil
+	return nil
+}
+
 func (n *Note) rebuildLocked() error {
-	if n.baseSource != nil {
-		snapshot, records, err := n.baseSource()
-		if err != nil {
-			return fmt.Errorf("read the note's history: %w", err)
-		}
-		n.snapshot, n.changes = snapshot, append(records, n.changes...)
-		n.baseSource = nil
+	if err := n.readBaseLocked(); err != nil {
+		return err
 	}
 	fresh := n.modelLater
 	if fresh {

@@ -179,6 +179,9 @@ func (n *Note) Reissue(theirs []byte, held []ChangeHash) (ReissueResult, error) 
 	if !n.ownActorLocked(f.Actor.String()) {
 		return ReissueResult{}, fmt.Errorf("reissue for actor %s: %w", shortActor(f.Actor.String()), ErrNotOwnActor)
 	}
+	if err := n.readBaseLocked(); err != nil {
+		return ReissueResult{}, fmt.Errorf("reissue: %w", err)
+	}
 	// Every edit of ours must be in a change before the changes are sorted.
 	if n.pending > 0 {
 		if _, err := n.callHeld(&request{Op: opFlush}, false); err != nil {
@@ -363,8 +366,7 @@ func (n *Note) Reissue(theirs []byte, held []ChangeHash) (ReissueResult, error) 
 	if myTitle != keptTitle {
 		n.journal = append(n.journal, edit{Kind: editTitle, Insert: myTitle})
 	}
-	old := string(n.text.runes)
-	n.text.record(splice.Diff(old, string(newText)))
+	n.text.record(splice.Diff(n.text.String(), string(newText)))
 	n.setAside = append(n.setAside, setAside...)
 	n.recountPending()
 	if n.pending > 0 {

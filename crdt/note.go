@@ -657,8 +657,10 @@ type ChangeInfo struct {
 	Time    time.Time
 	Message string
 	Deps    []ChangeHash
-	// Author, Added and Removed come from collab's commit message; changes
-	// written by other automerge apps leave Author empty and Known false.
+	// Author is the name in collab's commit message (empty for changes
+	// other automerge apps wrote): like Time, what the change's writer
+	// recorded, which nothing verifies. Added and Removed are counted from
+	// the change's own ops (Known: they could be).
 	Author         string
 	Added, Removed int
 	Known          bool
@@ -685,7 +687,8 @@ func (n *Note) History() ([]ChangeInfo, error) {
 			Message: c.Message,
 			Deps:    c.Deps,
 		}
-		info.Author, info.Added, info.Removed, info.Known = parseMessage(info.Message)
+		info.Author, _, _, _ = parseMessage(info.Message)
+		info.Added, info.Removed, info.Known = c.Inserted, c.Deleted, c.Counted
 		out = append(out, info)
 	}
 	return out, nil

@@ -69,19 +69,7 @@ func TestRootSummaryMatchesCore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cs, err := base.Changes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var changes []*Change
-			for _, c := range cs {
-				dc, err := DecodeChange(c.Save())
-				if err != nil {
-					t.Fatal(err)
-				}
-				changes = append(changes, dc)
-			}
-			title, body, ok := RootSummary(changes)
+			title, body, ok := RootSummary(decodedChanges(t, base))
 			if !ok {
 				t.Fatal("a string title was not resolved")
 			}
@@ -106,6 +94,14 @@ func TestRootSummaryLeavesATextTitleToTheModel(t *testing.T) {
 	if _, err := d.Commit("js"); err != nil {
 		t.Fatal(err)
 	}
+	if _, body, ok := RootSummary(decodedChanges(t, d)); ok || !body {
+		t.Fatalf("a Text title: ok %v body %v, want ok false, body true", ok, body)
+	}
+}
+
+// decodedChanges is every change of d, decoded.
+func decodedChanges(t *testing.T, d *automerge.Doc) []*Change {
+	t.Helper()
 	cs, err := d.Changes()
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +114,5 @@ func TestRootSummaryLeavesATextTitleToTheModel(t *testing.T) {
 		}
 		changes = append(changes, dc)
 	}
-	if _, body, ok := RootSummary(changes); ok || !body {
-		t.Fatalf("a Text title: ok %v body %v, want ok false, body true", ok, body)
-	}
+	return changes
 }

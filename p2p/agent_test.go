@@ -68,6 +68,7 @@ type agentReply struct {
 	RTTs     []int64       `json:"rtts,omitempty"` // ns
 	Hash     string        `json:"hash,omitempty"`
 	Relaying []string      `json:"relaying,omitempty"`
+	PortMap  *PortMapping  `json:"portmap,omitempty"`
 }
 
 // TestNATAgent is one peer of the NAT tests; it runs only as their child.
@@ -197,6 +198,9 @@ func agentDo(h *Host, req agentReq) (agentReply, error) {
 		for _, u := range h.RelayingFor() {
 			rep.Relaying = append(rep.Relaying, u.Peer.String())
 		}
+	case "portmap":
+		pm := h.PortMapping()
+		rep.PortMap = &pm
 	case "wait-relayed":
 		// Wait until the host holds a relay slot (circuit addresses).
 		for {

@@ -158,8 +158,10 @@
 // listened IPv4 TCP and QUIC port (lifetime PortMapLifetime, renewed at
 // half; dropped at Close), retried every minute while the router does not
 // answer. Mapped addresses join the host's addresses (public first: in
-// tickets, identify, `collab id`); Host.PortMapping says what happened,
-// and one log line says when no router answered and what to do instead.
+// tickets, identify, `collab id`); Host.PortMapping says what happened
+// with each (for UPnP, whether libp2p's NAT manager found a router and
+// what it maps; that none answered only after 15 s of searching), and one
+// log line says when no router answered and what to do instead.
 //
 // # LAN discovery
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -251,8 +252,15 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent(UserAgent),
 	}
+	// libp2p's NAT manager does UPnP; it is kept so status can say whether
+	// a UPnP router answered.
+	var upnp atomic.Pointer[bhost.NATManager]
 	if cfg.NATPortMap {
-		opts = append(opts, libp2p.NATPortMap())
+		opts = append(opts, libp2p.NATManager(func(n network.Network) bhost.NATManager {
+			m := bhost.NewNATManager(n)
+			upnp.Store(&m)
+			return m
+		}))
 	}
 	lh, err := libp2p.New(opts...)
 	if err != nil {
@@ -304,6 +312,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if cfg.NATPortMap {
 		h.portMap = newPortMapper(h)
+		h.portMap.upnp = func() bhost.NATManager {
+			if m := upnp.Load(); m != nil {
+				return *m
+			}
+			return nil
+		}
 		h.wg.Add(1)
 		go h.portMap.run(h.ctx)
 	}

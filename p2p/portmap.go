@@ -17,6 +17,7 @@ import (
 	"time"
 
 	natpmp "github.com/jackpal/go-nat-pmp"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
@@ -45,19 +46,31 @@ type PortMapping struct {
 	On      bool           // the user asked for it (--nat)
 	Gateway netip.Addr     // the router NAT-PMP was sent to (invalid: none found)
 	Mapped  []ma.Multiaddr // external addresses the router maps to us
-	Problem string         // why nothing is mapped, in plain words ("" while trying, or when mapped)
+	Problem string         // why NAT-PMP mapped nothing, in plain words ("" while trying, or when mapped)
+	// UPnP is what libp2p's UPnP port mapping achieved: UPnPRouter says a
+	// router answered, UPnPMapped what it maps to us; UPnPAsking that it
+	// is too early to say none answered.
+	UPnPRouter bool
+	UPnPMapped []ma.Multiaddr
+	UPnPAsking bool
 }
+
+// upnpPatience is how long libp2p's UPnP discovery is given before status
+// says no UPnP router answered (its SSDP search takes a few seconds).
+const upnpPatience = 15 * time.Second
 
 type portMapper struct {
 	h       *Host
 	gateway func() (netip.Addr, error)
+	upnp    func() bhost.NATManager // libp2p's (nil: not built)
+	started time.Time
 
 	mu    sync.Mutex
 	state PortMapping
 }
 
 func newPortMapper(h *Host) *portMapper {
-	return &portMapper{h: h, gateway: defaultGateway, state: PortMapping{On: true}}
+	return &portMapper{h: h, gateway: defaultGateway, started: time.Now(), state: PortMapping{On: true}}
 }
 
 // PortMapping reports what port mapping achieved (On false without --nat).
@@ -66,9 +79,22 @@ func (h *Host) PortMapping() PortMapping {
 		return PortMapping{}
 	}
 	h.portMap.mu.Lock()
-	defer h.portMap.mu.Unlock()
 	s := h.portMap.state
 	s.Mapped = slices.Clone(s.Mapped)
+	h.portMap.mu.Unlock()
+	var m bhost.NATManager
+	if h.portMap.upnp != nil {
+		m = h.portMap.upnp()
+	}
+	if m != nil && m.HasDiscoveredNAT() {
+		s.UPnPRouter = true
+		for _, l := range h.h.Network().ListenAddresses() {
+			if ext := m.GetMapping(l); ext != nil && manet.IsPublicAddr(ext) {
+				s.UPnPMapped = append(s.UPnPMapped, ext)
+			}
+		}
+	}
+	s.UPnPAsking = !s.UPnPRouter && time.Since(h.portMap.started) < upnpPatience
 	return s
 }
 

@@ -202,6 +202,24 @@ func TestNATPortMapping(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// Status says that neither NAT-PMP nor UPnP answered, once libp2p's
+	// UPnP search had its time; the mapping router answers NAT-PMP only.
+	for {
+		pm := lonely.do(agentReq{Op: "portmap"}, false).PortMap
+		if pm == nil || pm.UPnPRouter || len(pm.Mapped) > 0 || pm.Problem == "" {
+			t.Fatalf("port mapping behind a silent router: %+v", pm)
+		}
+		if !pm.UPnPAsking {
+			break
+		}
+		if time.Now().After(deadline.Add(upnpPatience)) {
+			t.Fatalf("status still says it is asking: %+v", pm)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if pm := home.do(agentReq{Op: "portmap"}, false).PortMap; pm == nil || len(pm.Mapped) == 0 || pm.UPnPRouter {
+		t.Errorf("port mapping behind the NAT-PMP router: %+v", pm)
+	}
 	if r := lonely.do(agentReq{Op: "addrs"}, false); strings.Contains(strings.Join(r.Addrs, " "), silent.WAN.String()) {
 		t.Errorf("a router that never answered appears in the addresses: %v", r.Addrs)
 	}

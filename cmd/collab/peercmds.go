@@ -80,13 +80,25 @@ func opID(_ context.Context, rt *peerRuntime, _ controlRequest) (string, any, er
 
 // portMappingLine says what --nat achieved, in plain words.
 func portMappingLine(pm p2p.PortMapping) string {
+	const advice = "forward port 4747 to this machine by hand, or use a relay (collab serve --relay on a public machine)"
 	switch {
 	case len(pm.Mapped) > 0:
 		return fmt.Sprintf("port mapping: the router at %s forwards %s to this peer (NAT-PMP)", pm.Gateway, pm.Mapped[0])
-	case pm.Problem != "":
-		return "port mapping: " + pm.Problem + " (UPnP is tried too); forward port 4747 to this machine by hand, or use a relay (collab serve --relay on a public machine)"
+	case len(pm.UPnPMapped) > 0:
+		return fmt.Sprintf("port mapping: the router forwards %s to this peer (UPnP)", pm.UPnPMapped[0])
+	case pm.UPnPRouter:
+		return "port mapping: a router answered UPnP but maps no public port to this peer yet (NAT-PMP: " + orAsking(pm.Problem) + "); if it stays so, " + advice
+	case pm.Problem != "" && !pm.UPnPAsking:
+		return "port mapping: nothing mapped (NAT-PMP: " + pm.Problem + "; UPnP: no router answered); " + advice
 	}
 	return "port mapping: asking the router (NAT-PMP, UPnP)"
+}
+
+func orAsking(problem string) string {
+	if problem == "" {
+		return "asking"
+	}
+	return problem
 }
 
 func opInvite(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {

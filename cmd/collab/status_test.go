@@ -5,15 +5,18 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/tui"
 )
 
@@ -130,4 +133,29 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 		return text == "one\ntwo\n" && strings.Contains(bar(), "○ bob · ✓ in sync")
 	})
 	waitPeers("in sync", "connected, online, in sync")
+}
+
+// The port-mapping line of `collab id` says what was mapped and by which
+// protocol, that it is still asking, or that no router answered and what
+// to do then.
+func TestPortMappingLine(t *testing.T) {
+	tcp := ma.StringCast("/ip4/203.0.113.7/tcp/4747")
+	gw := netip.MustParseAddr("192.168.1.1")
+	for _, c := range []struct {
+		pm   p2p.PortMapping
+		want []string
+	}{
+		{p2p.PortMapping{On: true, Gateway: gw, Mapped: []ma.Multiaddr{tcp}}, []string{"192.168.1.1 forwards /ip4/203.0.113.7/tcp/4747", "NAT-PMP"}},
+		{p2p.PortMapping{On: true, Problem: "x", UPnPRouter: true, UPnPMapped: []ma.Multiaddr{tcp}}, []string{"forwards /ip4/203.0.113.7/tcp/4747", "UPnP"}},
+		{p2p.PortMapping{On: true, UPnPRouter: true}, []string{"answered UPnP but maps no public port", "forward port 4747"}},
+		{p2p.PortMapping{On: true, Problem: "the router at 192.168.1.1 does not answer NAT-PMP", UPnPAsking: true}, []string{"asking the router"}},
+		{p2p.PortMapping{On: true, Problem: "the router at 192.168.1.1 does not answer NAT-PMP"}, []string{"nothing mapped", "does not answer NAT-PMP", "UPnP: no router answered", "forward port 4747", "collab serve --relay"}},
+	} {
+		got := portMappingLine(c.pm)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%+v: %q lacks %q", c.pm, got, w)
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,9 @@ const (
 	maxInvites                  = 32
 	maxStrangerInvites          = 16
 	maxInviteData               = 16 << 20 // larger offers are kept without their bytes
+	// maxInviteTitle bounds the title an invitation keeps and shows (in
+	// runes): a stranger's title may be megabytes.
+	maxInviteTitle = 200
 )
 
 // invitationsMaxAge is how long Invitations answers from memory. Changes
@@ -107,6 +111,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	title, body := "", false
 	if len(data) <= maxInviteData {
 		title, body = titleFromSync(data)
+		title = strings.Clone(firstRunes(title, maxInviteTitle))
 	}
 	if _, ok := parseSyncHeads(data); !body && !ok {
 		e.log.Debug("dropping an announcement that is not a sync message", "peer", c.pid, "note", id)

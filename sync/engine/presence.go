@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/sync/wire"
@@ -282,12 +283,30 @@ func headsKeyStrings(ss []string) string {
 	return strings.Join(ss, ",")
 }
 
+// lastRunes and firstRunes cut s to n runes without copying the rest: s
+// may be megabytes from a peer.
 func lastRunes(s string, n int) string {
-	r := []rune(s)
-	return string(r[max(0, len(r)-n):])
+	if n <= 0 {
+		return ""
+	}
+	count := 0
+	for i := len(s); i > 0; {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+		if count++; count == n {
+			return s[i:]
+		}
+	}
+	return s
 }
 
 func firstRunes(s string, n int) string {
-	r := []rune(s)
-	return string(r[:min(len(r), n)])
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
+		}
+		count++
+	}
+	return s
 }

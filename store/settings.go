@@ -23,7 +23,7 @@ func (nb *Notebook) settingPath(name string) string {
 // WriteSetting atomically stores a notebook-wide setting (a small file,
 // mode 0600, checksummed like a note's side files).
 func (nb *Notebook) WriteSetting(name string, data []byte) error {
-	if !auxName.MatchString(name) {
+	if !validAuxName(name) {
 		return fmt.Errorf("setting name %q: %w", name, ErrInvalidID)
 	}
 	if err := nb.writable("write setting " + name); err != nil {
@@ -41,7 +41,7 @@ func (nb *Notebook) WriteSetting(name string, data []byte) error {
 // ReadSetting reads a notebook-wide setting: a missing one is ErrNotFound,
 // a damaged or oversized one ErrCorrupt.
 func (nb *Notebook) ReadSetting(name string) ([]byte, error) {
-	if !auxName.MatchString(name) {
+	if !validAuxName(name) {
 		return nil, fmt.Errorf("setting name %q: %w", name, ErrInvalidID)
 	}
 	f, err := os.Open(nb.settingPath(name))

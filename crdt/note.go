@@ -592,7 +592,11 @@ func (n *Note) Apply(changes []byte) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	if err := validateChanges(changes); err != nil {
+	cs, err := checkedChanges(changes)
+	if err == nil {
+		err = n.checkSeqs(cs)
+	}
+	if err != nil {
 		return invalid(opApply, err)
 	}
 	return n.applyUnchecked(changes)

@@ -133,7 +133,11 @@ func (n *Note) GenerateSyncMessage(s *SyncState) (msg []byte, ok bool, err error
 // describes and returns the changes it carried, for storing. A message the
 // core aborts on is an error wrapping ErrRejected; the note is as it was.
 func (n *Note) ReceiveSyncMessage(s *SyncState, msg []byte) ([]Change, error) {
-	if err := validateSyncMessage(msg); err != nil {
+	m, err := checkedSyncMessage(msg)
+	if err == nil {
+		err = n.checkSeqs(m.Changes)
+	}
+	if err != nil {
 		return nil, invalid(opReceiveSync, err)
 	}
 	return n.receiveSyncUnchecked(s, msg)

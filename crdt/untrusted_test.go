@@ -406,33 +406,42 @@ func mustNewTB(t testing.TB, title, author string) *Note {
 // The inputs under testdata/poison made the core abort not on the input
 // but on what a note does next with a document that took it (TestFuzzCore
 // saves and answers the peer on the same sync state). Through the real
-// path the note takes each, and what comes next still works: a worker
-// that dies on it is rebuilt, and whatever it cannot be rebuilt with is
-// set aside.
+// path the Go gate refuses each it can tell (ErrSeqGap) or the note takes
+// it; either way what comes next works. Straight to the worker (the gate
+// bypassed), the note takes each, and a worker that dies on it is rebuilt
+// and whatever it cannot be rebuilt with is set aside.
 func TestPoisonInputsAreSetAside(t *testing.T) {
-	total, setAside := 0, 0
+	total, refused, setAside := 0, 0, 0
 	for _, target := range targets {
 		names, inputs := readInputs(t, filepath.Join("testdata", "poison", target))
 		for i, in := range inputs {
 			total++
-			n, err := afterPoison(t, target, in)
-			if err != nil {
-				t.Errorf("%s/%s: %v", target, names[i], err)
+			for _, gated := range []bool{true, false} {
+				n, wasRefused, err := afterPoison(t, target, in, gated)
+				if err != nil {
+					t.Errorf("%s/%s (gated %v): %v", target, names[i], gated, err)
+				}
+				if gated && wasRefused {
+					refused++
+				}
+				if !gated {
+					setAside += n
+				}
 			}
-			setAside += n
 		}
 	}
 	if total == 0 {
 		t.Skip("no poison inputs kept under testdata/poison")
 	}
-	t.Logf("%d poison inputs taken, every note working after; %d changes set aside", total, setAside)
+	t.Logf("%d poison inputs: %d refused by the gate; past the gate, every note working after, %d changes set aside", total, refused, setAside)
 }
 
-// afterPoison takes in through target's real path on a copy of the base,
-// then saves, answers on the sync state the input used (a fresh one for
-// apply, merge and load) and types: it reports the first failure, and how
-// many changes the note set aside.
-func afterPoison(t *testing.T, target string, in []byte) (int, error) {
+// afterPoison takes in through target's path (the real one, or straight
+// to the worker) on a copy of the base, then saves, answers on the sync
+// state the input used (a fresh one for apply, merge and load) and types:
+// it reports the first failure, whether the gate refused the input, and
+// how many changes the note set aside.
+func afterPoison(t *testing.T, target string, in []byte, gated bool) (int, bool, error) {
 	f := newFixture(t)
 	defer f.note.Close()
 	n := f.note
@@ -440,7 +449,11 @@ func afterPoison(t *testing.T, target string, in []byte) (int, error) {
 	var err error
 	switch target {
 	case "sync":
-		_, err = n.ReceiveSyncMessage(s, in)
+		if gated {
+			_, err = n.ReceiveSyncMessage(s, in)
+		} else {
+			_, err = n.receiveSyncUnchecked(s, in)
+		}
 	case "syncstate":
 		s, err = n.LoadSyncState(in)
 	case "load":
@@ -450,22 +463,26 @@ func afterPoison(t *testing.T, target string, in []byte) (int, error) {
 			n, s = loaded, loaded.NewSyncState()
 		}
 	default:
-		err = f.run(target, in)
+		err = f.runAs(target, in, gated)
+	}
+	refused := false
+	if gated && errors.Is(err, ErrSeqGap) && errors.Is(err, ErrRejected) {
+		refused, err = true, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("taking the input: %w", err)
+		return 0, refused, fmt.Errorf("taking the input: %w", err)
 	}
 	if _, err := n.Save(); err != nil {
-		return 0, fmt.Errorf("save: %w", err)
+		return 0, refused, fmt.Errorf("save: %w", err)
 	}
 	if _, _, err := n.GenerateSyncMessage(s); err != nil {
-		return 0, fmt.Errorf("answer the peer: %w", err)
+		return 0, refused, fmt.Errorf("answer the peer: %w", err)
 	}
 	if err := n.Splice(0, 0, "typed after"); err != nil {
-		return 0, fmt.Errorf("type: %w", err)
+		return 0, refused, fmt.Errorf("type: %w", err)
 	}
 	if _, err := n.Commit(); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
+		return 0, refused, fmt.Errorf("commit: %w", err)
 	}
-	return len(n.SetAside()), nil
+	return len(n.SetAside()), refused, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/automerge/automerge-go"
 
 	"github.com/collab-editor/collab/crdt/amformat"
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // Root keys of a note document.
@@ -537,10 +538,59 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 		ins = string([]rune(ins))
 	}
 	added := utf8.RuneCountInString(ins)
-	n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: ins})
-	n.text.record([]Splice{{Pos: pos, Delete: del, Insert: ins}})
-	n.notePending(added, del)
+	if n.pendingAdded+added <= MaxChangeRunes {
+		n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: ins})
+		n.text.record([]Splice{{Pos: pos, Delete: del, Insert: ins}})
+		n.notePending(added, del)
+		return nil
+	}
+	// A large insert (a paste, an append of a file) goes in as several
+	// changes of at most MaxChangeRunes: peers refuse a change of more
+	// than a million ops, and one huge transaction can exhaust the
+	// worker.
+	for first := true; ins != "" || first; first = false {
+		if n.pendingAdded >= MaxChangeRunes {
+			// The commit lets go of mu: text merged meanwhile moves
+			// where the rest goes (after what was put in so far).
+			rev := n.text.rev
+			if err := n.flushLocked(); err != nil {
+				return err
+			}
+			if n.text.rev != rev {
+				merged, err := n.text.since(rev)
+				if err != nil {
+					return err
+				}
+				end := splice.MapAll(pos+del, merged, splice.Before)
+				pos = splice.MapAll(pos, merged, splice.Before)
+				del = max(0, end-pos)
+			}
+		}
+		piece := firstRunesOf(ins, MaxChangeRunes-n.pendingAdded)
+		ins = ins[len(piece):]
+		n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: piece})
+		n.text.record([]Splice{{Pos: pos, Delete: del, Insert: piece}})
+		k := utf8.RuneCountInString(piece)
+		n.notePending(k, del)
+		pos, del = pos+k, 0
+	}
 	return nil
+}
+
+// MaxChangeRunes bounds the characters one local change inserts: larger
+// inserts are committed in several changes.
+const MaxChangeRunes = 1 << 16
+
+// firstRunesOf is the first n runes of s (s is valid UTF-8).
+func firstRunesOf(s string, n int) string {
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
+		}
+		count++
+	}
+	return s
 }
 
 func (n *Note) notePending(added, removed int) {

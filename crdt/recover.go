@@ -376,6 +376,15 @@ func (n *Note) buildLocked(op *request) (*response, error) {
 			return resp, err
 		}
 		death = err
+		if len(n.journal) > 0 {
+			// Without the open edits, does it survive? Then they are
+			// what it dies on, and no stored change is to blame (a
+			// probe without changes cannot tell: with no text object
+			// the edits fail harmlessly).
+			if _, err := n.probeEditsLocked(len(n.changes), op, false, nil); err == nil {
+				return nil, n.dropJournalLocked(death)
+			}
+		}
 		if round == maxSetAside || len(n.changes) == 0 {
 			break
 		}
@@ -433,13 +442,18 @@ func rejectedChange(b []byte, death error) *Rejected {
 // note's and its responses are taken in; otherwise it is stopped and the
 // note is left as it was.
 func (n *Note) probeLocked(k int, op *request, keep bool) (*response, error) {
+	return n.probeEditsLocked(k, op, keep, slices.Clone(n.journal))
+}
+
+// probeEditsLocked is probeLocked with edits in place of the journal.
+func (n *Note) probeEditsLocked(k int, op *request, keep bool, edits []edit) (*response, error) {
 	w, err := startWorker(n.limits)
 	if err != nil {
 		return nil, err
 	}
 	init := &request{
 		Op: opInit, Actor: n.actor, Snapshot: n.snapshot, Records: n.changes[:k],
-		Edits: slices.Clone(n.journal), States: n.stateInits(), Probe: true,
+		Edits: edits, States: n.stateInits(), Probe: true,
 	}
 	resp, err := w.call(init, n.limits.Load)
 	if err == nil {
@@ -470,4 +484,26 @@ func (n *Note) probeLocked(k int, op *request, keep bool) (*response, error) {
 		return opResp, nil
 	}
 	return resp, nil
+}
+
+// ErrEditsDropped: the note's open (uncommitted) edits made its worker die
+// however it was rebuilt, so they were dropped; everything committed is
+// kept.
+var ErrEditsDropped = errors.New("the latest edits could not be applied and were dropped")
+
+// dropJournalLocked drops the open edits the worker dies on, rebuilds the
+// note without them and has its text read again.
+func (n *Note) dropJournalLocked(death error) error {
+	n.journal, n.sent = nil, 0
+	n.pending, n.pendingAdded, n.pendingRemoved = 0, 0, 0
+	n.firstPending, n.lastPending = time.Time{}, time.Time{}
+	n.textDrift = true
+	if err := n.rebuildLocked(); err != nil {
+		return errors.Join(fmt.Errorf("%w: %w", ErrEditsDropped, death), err)
+	}
+	if _, err := n.sendLocked(&request{Op: opText}); err != nil {
+		return errors.Join(fmt.Errorf("%w: %w", ErrEditsDropped, death), err)
+	}
+	n.textDrift = false
+	return fmt.Errorf("%w: %w", ErrEditsDropped, death)
 }

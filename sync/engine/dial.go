@@ -33,6 +33,9 @@ type target struct {
 	next          time.Time
 	failures      int
 	dialing       bool
+	// lastErr is why the latest redial failed, in plain words (a
+	// PeerError's text), for `collab peers`; "" once connected.
+	lastErr string
 }
 
 type dialCall struct {
@@ -295,6 +298,10 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	_, err := e.connect(dctx, info)
 	cancel()
+	why := ""
+	if err != nil && ctx.Err() == nil {
+		why = e.failureText(info.ID, err) // before e.mu: it looks up the name
+	}
 	e.mu.Lock()
 	t := e.targets[info.ID]
 	if t == nil {
@@ -303,11 +310,14 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	}
 	t.dialing = false
 	if err == nil {
-		t.backoff, t.failures = 0, 0
+		t.backoff, t.failures, t.lastErr = 0, 0, ""
 		e.mu.Unlock()
 		return
 	}
 	t.failures++
+	if why != "" {
+		t.lastErr = why
+	}
 	t.backoff = min(max(2*t.backoff, time.Second), e.cfg.RedialMax)
 	wait := t.backoff/2 + rand.N(t.backoff/2+1)
 	t.next = time.Now().Add(wait)

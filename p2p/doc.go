@@ -57,7 +57,11 @@
 // the internet report in identify: if one sees us at an address that is
 // not one of our interfaces', a NAT is in between (private); if they see
 // our own public address, we are public. One collaborator's word suffices
-// (libp2p would want four observers). Config.Reachability overrides it.
+// (libp2p would want four observers). A peer usually becomes a
+// collaborator on a connection whose identify already ran (the user joins
+// its note), so what connected peers not trusted yet observed is held (at
+// most 2×MaxStrangerConns, until they disconnect) and counts once Trusted
+// vouches for them (checked every 2 s). Config.Reachability overrides it.
 // AutoNAT v1 is pinned so that it never asks peers to dial us back, and
 // AutoNAT v2 is off: with the few peers a notebook has, neither gives a
 // verdict in useful time (FINDINGS: v2 gave none within 200 s).

@@ -76,24 +76,34 @@ type reachTracker struct {
 
 	mu  sync.Mutex
 	obs map[peer.ID]observation
+	// held is how connected peers not trusted (yet) see us. A peer becomes
+	// trusted when the user joins its note, which happens over a connection
+	// whose identify already ran: without this, the first collaborator's
+	// word (often the only one: the relay the user just met) would count
+	// only after a reconnection. At most maxHeldObservations; dropped when
+	// the peer disconnects.
+	held map[peer.ID]observation
 }
+
+// maxHeldObservations bounds what strangers can make the tracker keep.
+const maxHeldObservations = 2 * MaxStrangerConns
 
 func newReachTracker(forced Reachability) *reachTracker {
-	return &reachTracker{forced: forced, obs: make(map[peer.ID]observation)}
+	return &reachTracker{forced: forced, obs: make(map[peer.ID]observation), held: make(map[peer.ID]observation)}
 }
 
-// observe records how p (trusted, connected over conn) sees us, if conn is a
-// direct connection to a public address. It reports whether anything changed.
-func (r *reachTracker) observe(p peer.ID, conn network.Conn, observed ma.Multiaddr, ownIPs []net.IP) bool {
+// observationOf is how a peer connected over conn sees us, if conn is a
+// direct connection to a public address (ok false otherwise).
+func observationOf(conn network.Conn, observed ma.Multiaddr, ownIPs []net.IP) (observation, bool) {
 	if conn == nil || observed == nil || isRelayed(conn.RemoteMultiaddr()) || !manet.IsPublicAddr(conn.RemoteMultiaddr()) {
-		return false
+		return observation{}, false
 	}
 	if !dialableTransport(observed) {
-		return false
+		return observation{}, false
 	}
 	ip, err := manet.ToIP(observed)
 	if err != nil {
-		return false
+		return observation{}, false
 	}
 	o := observation{observed: observed, natted: !slices.ContainsFunc(ownIPs, ip.Equal)}
 	// A TCP connection we dialed leaves from an ephemeral port (the host
@@ -102,11 +112,74 @@ func (r *reachTracker) observe(p peer.ID, conn network.Conn, observed ma.Multiad
 	if conn.Stat().Direction == network.DirOutbound && isTCP(observed) {
 		o.observed = nil
 	}
+	return o, true
+}
+
+// observe records how p (trusted, connected over conn) sees us, if conn is a
+// direct connection to a public address. It reports whether anything changed.
+func (r *reachTracker) observe(p peer.ID, conn network.Conn, observed ma.Multiaddr, ownIPs []net.IP) bool {
+	o, ok := observationOf(conn, observed, ownIPs)
+	if !ok {
+		return false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	delete(r.held, p)
+	return r.record(p, o)
+}
+
+// record stores p's observation; r.mu is held. It reports whether anything
+// changed.
+func (r *reachTracker) record(p peer.ID, o observation) bool {
 	old, had := r.obs[p]
 	r.obs[p] = o
 	return !had || old.natted != o.natted || !equalAddr(old.observed, o.observed)
+}
+
+// hold keeps how p, not trusted now, sees us, in case the user starts
+// trusting it while it is connected (see held).
+func (r *reachTracker) hold(p peer.ID, conn network.Conn, observed ma.Multiaddr, ownIPs []net.IP) {
+	o, ok := observationOf(conn, observed, ownIPs)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, had := r.held[p]; had || len(r.held) < maxHeldObservations {
+		r.held[p] = o
+	}
+}
+
+// forget drops what p, not trusted, said: it disconnected.
+func (r *reachTracker) forget(p peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.held, p)
+}
+
+// promote counts the held observations of peers trusted now. trusted is
+// called without r.mu held (it may ask the sync engine). It reports whether
+// anything changed.
+func (r *reachTracker) promote(trusted func(peer.ID) bool) bool {
+	r.mu.Lock()
+	held := make([]peer.ID, 0, len(r.held))
+	for p := range r.held {
+		held = append(held, p)
+	}
+	r.mu.Unlock()
+	changed := false
+	for _, p := range held {
+		if !trusted(p) {
+			continue
+		}
+		r.mu.Lock()
+		if o, ok := r.held[p]; ok {
+			delete(r.held, p)
+			changed = r.record(p, o) || changed
+		}
+		r.mu.Unlock()
+	}
+	return changed
 }
 
 // reset drops every observation: our own addresses changed (a new network),
@@ -115,6 +188,7 @@ func (r *reachTracker) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	clear(r.obs)
+	clear(r.held)
 }
 
 // reachability is the current verdict.
@@ -180,6 +254,10 @@ func (h *Host) runReachability(sub event.Subscription) {
 				h.reach.reset()
 				changed()
 			}
+			if h.reach.promote(h.trusted) {
+				h.log.Debug("a peer that is a collaborator now had observed our address")
+				changed()
+			}
 		case e, ok := <-sub.Out():
 			if !ok {
 				return
@@ -187,6 +265,7 @@ func (h *Host) runReachability(sub event.Subscription) {
 			switch e := e.(type) {
 			case event.EvtPeerIdentificationCompleted:
 				if !h.trusted(e.Peer) {
+					h.reach.hold(e.Peer, e.Conn, e.ObservedAddr, h.interfaceIPs())
 					continue
 				}
 				h.keepRecord(e.Peer, e.SignedPeerRecord)
@@ -200,7 +279,11 @@ func (h *Host) runReachability(sub event.Subscription) {
 				h.relays.kick()
 			case event.EvtPeerConnectednessChanged:
 				// Observations outlive connections: how the NAT maps us
-				// does not change when a collaborator goes offline.
+				// does not change when a collaborator goes offline. A
+				// stranger's held word goes with it.
+				if e.Connectedness != network.Connected {
+					h.reach.forget(e.Peer)
+				}
 				h.relays.kick()
 			case event.EvtLocalAddressesUpdated:
 				if h.ownIPsChanged() {

@@ -154,7 +154,7 @@ func TestLANDiscoveryByMDNS(t *testing.T) {
 
 // lanNode is one notebook whose commands run inside its node namespace.
 type lanNode struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	ns   string
 	home string
@@ -246,6 +246,13 @@ func (n *lanNode) serve(mdns bool) *lanServe {
 	if !mdns {
 		args = append(args, "--mdns=false")
 	}
+	return n.serveWith(args...)
+}
+
+// serveWith starts `collab ARGS…` (a serve) in the node's namespace and
+// waits until it answers on its control socket.
+func (n *lanNode) serveWith(args ...string) *lanServe {
+	n.t.Helper()
 	s := &lanServe{n: n, log: &lockedWriter{buf: &bytes.Buffer{}}, done: make(chan error, 1)}
 	s.cmd = n.command(context.Background(), args...)
 	s.cmd.Stderr = s.log
@@ -258,7 +265,7 @@ func (n *lanNode) serve(mdns bool) *lanServe {
 		err := <-s.done
 		s.done <- err
 		if n.t.Failed() {
-			n.t.Logf("%s's serve (mdns=%v) log:\n%s", n.name, mdns, s.log)
+			n.t.Logf("%s's serve (%s) log:\n%s", n.name, strings.Join(args[1:], " "), s.log)
 		}
 	})
 	waitFor(n.t, 20*time.Second, n.name+"'s serve to start", func() bool {

@@ -366,12 +366,17 @@ func cmdPeers(e *env, args []string) error {
 					where = "in the note"
 				}
 				state = "connected, " + where + ", " + syncWords(p)
+				if p.Path != "" {
+					state += ", " + p.Path
+				}
+			case p.Problem != "":
+				state = "not connected: " + p.Problem
 			}
 			seen := "never"
 			if !p.LastSeen.IsZero() {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), display.Line(state), seen)
 			shown++
 		}
 	}

@@ -33,6 +33,9 @@ type target struct {
 	next          time.Time
 	failures      int
 	dialing       bool
+	// lastErr is why the latest redial failed, in plain words (a
+	// PeerError's text), for `collab peers`; "" once connected.
+	lastErr string
 }
 
 type dialCall struct {
@@ -128,7 +131,32 @@ func (e *Engine) rememberPeer(ns *noteState, pid peer.ID, chosen bool, extra ...
 		e.log.Warn("cannot remember peer", "peer", pid, "note", ns.id, "err", err)
 	}
 	e.addTarget(pid, ns.id, k.Addrs)
+	e.keepName(ns, pid, k.Name)
 	e.confirmClaims(ns, pid)
+}
+
+// keepName keeps the name pid goes by with its target (and the note's
+// known peers) now that it is a known peer of ns: nameLoop keeps only the
+// names of peers that already were, and a peer that introduces itself
+// once (a serve) may have done so before the join made it one; without
+// this its name is forgotten when it disconnects ("the relay …1BcxPCSP
+// is offline").
+func (e *Engine) keepName(ns *noteState, pid peer.ID, stored string) {
+	name := e.PeerName(pid)
+	if name == "" {
+		return
+	}
+	e.mu.Lock()
+	if t := e.targets[pid]; t != nil {
+		t.name = name
+	}
+	e.mu.Unlock()
+	if name == stored {
+		return
+	}
+	if err := ns.note.RememberPeer(notebook.KnownPeer{ID: pid.String(), Name: name, LastSeen: time.Now()}); err != nil {
+		e.log.Warn("cannot remember a peer's name", "peer", pid, "note", ns.id, "err", err)
+	}
 }
 
 // confirmClaims, once per session for a known peer that has only
@@ -295,6 +323,10 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	_, err := e.connect(dctx, info)
 	cancel()
+	why := ""
+	if err != nil && ctx.Err() == nil {
+		why = e.failureText(info.ID, err) // before e.mu: it looks up the name
+	}
 	e.mu.Lock()
 	t := e.targets[info.ID]
 	if t == nil {
@@ -303,11 +335,14 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	}
 	t.dialing = false
 	if err == nil {
-		t.backoff, t.failures = 0, 0
+		t.backoff, t.failures, t.lastErr = 0, 0, ""
 		e.mu.Unlock()
 		return
 	}
 	t.failures++
+	if why != "" {
+		t.lastErr = why
+	}
 	t.backoff = min(max(2*t.backoff, time.Second), e.cfg.RedialMax)
 	wait := t.backoff/2 + rand.N(t.backoff/2+1)
 	t.next = time.Now().Add(wait)

@@ -74,7 +74,10 @@
 // known peers so it is known while they are offline) and the place ("on
 // this machine (port 4747)", "at 192.168.1.20 (port 4747)", "through a
 // relay"), never a peer ID or libp2p's text; [RawCauses] gives libp2p's
-// words for the log and --log-level debug.
+// words for the log and --log-level debug. [Engine.Peers] tells the same
+// for each peer of a note: how a connected one is reached (direct on the
+// LAN or the internet, relayed via NAME) and why the last redial of one
+// that is not connected failed.
 //
 // # Files
 //

@@ -51,7 +51,7 @@ func TestTwoPeers(t *testing.T) {
 		return a.eng.Status(id) == InSync && b.eng.Status(id) == InSync
 	})
 	peers := a.eng.Peers(id)
-	if len(peers) != 1 || peers[0].ID != b.host.ID().String() || !peers[0].Connected {
+	if len(peers) != 1 || peers[0].ID != b.host.ID().String() || !peers[0].Connected || peers[0].Path != "direct (LAN)" {
 		t.Errorf("a's peers of the note: %+v", peers)
 	}
 

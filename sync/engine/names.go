@@ -201,6 +201,20 @@ func plainOr(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
+// failureText is why reaching pid failed, as a person should read it: a
+// PeerError's own words, else the plain failure naming the peer (raw
+// libp2p text never reaches it).
+func (e *Engine) failureText(pid peer.ID, err error) string {
+	var pe *PeerError
+	if errors.As(err, &pe) {
+		return pe.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("couldn't reach %s: no answer in time", e.who(pid))
+	}
+	return fmt.Sprintf("couldn't reach %s", e.who(pid))
+}
+
 // dialFailed tells why pid could not be reached, naming it.
 func (e *Engine) dialFailed(pid peer.ID, err error) *PeerError {
 	var de *p2p.DialError

@@ -63,6 +63,13 @@ func TestErrorsNameThePersonAndThePlace(t *testing.T) {
 	if ps := bob.eng.Peers(id); len(ps) != 1 || ps[0].Name != "ann" || ps[0].Connected {
 		t.Errorf("bob's peers of the note while ann is offline: %+v", ps)
 	}
+	// The redial loop's failure is what `collab peers` shows, in the same
+	// plain words.
+	wantProblem := fmt.Sprintf("couldn't reach ann on this machine (port %s): is collab running there?", port)
+	waitFor(t, 10*time.Second, "why ann is unreachable in bob's peers of the note", func() bool {
+		ps := bob.eng.Peers(id)
+		return len(ps) == 1 && ps[0].Problem == wantProblem
+	})
 	err = bob.eng.Join(t.Context(), id, []ma.Multiaddr{annAddr})
 	plain(err, fmt.Sprintf("couldn't reach ann on this machine (port %s): is collab running there?", port))
 	if !errors.Is(err, ErrUnreachable) {

@@ -38,6 +38,9 @@ func (e *Engine) register(c *conn) bool {
 		}
 	}
 	e.conns[c.pid] = c
+	if t := e.targets[c.pid]; t != nil {
+		t.lastErr = "" // connected, whoever dialled: the old failure is history
+	}
 	e.mu.Unlock()
 	if old != nil {
 		old.close("replaced by a newer stream")

@@ -5,8 +5,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
 )
 
 // Status is how a note stands with its peers.
@@ -60,6 +64,13 @@ type PeerStatus struct {
 	// LastDivergence is the last divergence seen with this peer since
 	// the engine started, kept after it was recovered from.
 	LastDivergence string
+	// Path is how a connected peer is reached, in plain words: "direct
+	// (LAN)", "direct (internet)" or "relayed via NAME".
+	Path string
+	// Problem is why the latest attempt to reach a peer that is not
+	// connected failed, in plain words ("" if none failed since it was
+	// last connected).
+	Problem string
 }
 
 // Status reports how note id stands with its peers.
@@ -126,6 +137,7 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 			p.Connected = true
 			p.InSync = dp.isInSync()
 			p.LastSeen = time.Now()
+			p.Path = e.pathText(dp.c.pid)
 		}
 		for _, p := range byID {
 			now, last := ns.divergenceWith(p.ID)
@@ -143,6 +155,15 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 			}
 		}
 	}
+	e.mu.Lock()
+	for _, p := range byID {
+		if pid, err := peer.Decode(p.ID); err == nil && !p.Connected {
+			if t := e.targets[pid]; t != nil {
+				p.Problem = t.lastErr
+			}
+		}
+	}
+	e.mu.Unlock()
 	out := make([]PeerStatus, 0, len(order))
 	for _, pid := range order {
 		out = append(out, *byID[pid])
@@ -157,6 +178,23 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 		return 0
 	})
 	return out
+}
+
+// pathText says how pid is reached now, naming the relay for a relayed
+// connection.
+func (e *Engine) pathText(pid peer.ID) string {
+	path := e.host.Path(pid)
+	if path.Kind != p2p.PathRelayed {
+		return path.Kind.String()
+	}
+	if path.Via == "" {
+		return "relayed"
+	}
+	relay := e.PeerName(path.Via)
+	if relay == "" {
+		relay = display.ID(path.Via.String())
+	}
+	return "relayed via " + relay
 }
 
 // noteStatusChanged emits StatusChanged if the note's status moved.

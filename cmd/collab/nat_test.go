@@ -1,0 +1,525 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/collab-editor/collab/internal/netns"
+)
+
+// The NAT suite with the real binary: issue 11's "What must be shown", with
+// `collab serve` processes where p2p/nat_test.go has p2p agents. An
+// "internet" (netns.Internet) has a public host running `collab serve
+// --relay` for its user rita, and home routers of each netns.NATKind with
+// one host each. Every peer has "met" the relay by joining a note rita
+// made; then the people behind the NATs share notes with `collab invite`
+// and `collab join` and edit them with `collab append`, and `collab peers`
+// must say how they are connected.
+//
+// Every collab command runs inside a namespace the test made (`ip netns
+// exec`); the control socket is a file, so commands in a peer's namespace
+// reach its running serve. Namespaces are named collab-natbin-<pid>-…; ones
+// left by killed runs are removed first. A capture checks that no packet
+// carried an address outside the simulated ranges (netns.PublicRange, the
+// homes' 192.168.<n>.0/24, loopback).
+
+const (
+	natBinPrefix = "collab-natbin-"
+	relayUser    = "rita"
+	relayNote    = "Relay notes"
+	// natSyncWithin bounds every wait for an edit to cross.
+	natSyncWithin = 20 * time.Second
+	// natDirectWithin bounds the wait for a hole-punched connection where
+	// the NATs allow one (FINDINGS: 20–230 ms, one case 10 s).
+	natDirectWithin = 20 * time.Second
+)
+
+// natBinWorld is an internet with a public relay peer and home networks.
+type natBinWorld struct {
+	t         testing.TB
+	bin       string
+	in        *netns.Internet
+	relayHost *netns.Host
+	relay     *lanNode
+	relaySrv  *lanServe
+	relayURL  string // rita's note, which every peer joins to meet her
+	cap       *netns.Capture
+}
+
+// newNATBinWorld builds the internet, the relay host, and whatever build
+// adds (homes, public hosts), then starts the capture and rita's relay.
+func newNATBinWorld(t testing.TB, tag string, build func(in *netns.Internet)) *natBinWorld {
+	if testing.Short() {
+		t.Skip("short mode: the NAT suite builds a dozen network namespaces and runs collab in each")
+	}
+	netns.Require(t, natBinPrefix)
+	netns.RequireNFT(t)
+	w := &natBinWorld{t: t, bin: collabBinary(t)}
+	w.in = netns.NewInternet(t, natBinPrefix, tag)
+	w.relayHost = w.in.PublicHost("relay")
+	build(w.in)
+	w.cap = netns.StartCapture(t, w.in.Namespaces(), w.in.Allowed())
+	t.Cleanup(w.checkCapture)
+	w.relay = w.node(t, relayUser, w.relayHost)
+	w.relayURL = strings.TrimSpace(w.relay.ok("new", relayNote))
+	w.relay.ok("append", relayNote, "kept by rita")
+	w.relaySrv = w.startRelay()
+	return w
+}
+
+func (w *natBinWorld) startRelay() *lanServe {
+	return w.relay.serveWith(natServeArgs(w.relayHost.Addr.String(), "--relay")...)
+}
+
+// natServeArgs are the arguments of `collab serve` on ip (TCP and QUIC on
+// port 4747, what a home's port forward points at), mDNS off.
+func natServeArgs(ip string, extra ...string) []string {
+	return append([]string{"serve",
+		"--listen", "/ip4/" + ip + "/tcp/4747", "--listen", "/ip4/" + ip + "/udp/4747/quic-v1",
+		"--mdns=false", "--log-level", "debug"}, extra...)
+}
+
+// checkCapture fails the test if any packet had an address outside the
+// simulated ranges.
+func (w *natBinWorld) checkCapture() {
+	n, outside, errs := w.cap.Result()
+	for _, err := range errs {
+		w.t.Errorf("capture: %v", err)
+	}
+	if len(outside) > 0 {
+		w.t.Errorf("%d packets had an address outside the simulated ranges:\n%s", len(outside), strings.Join(outside, "\n"))
+	}
+	if n == 0 {
+		w.t.Errorf("the capture saw no packet at all")
+	}
+	w.t.Logf("capture: %d IP packets, all inside %v", n, w.in.Allowed())
+}
+
+// node is a fresh notebook for name whose commands run in h's namespace.
+func (w *natBinWorld) node(t testing.TB, name string, h *netns.Host) *lanNode {
+	return &lanNode{t: t, bin: w.bin, ns: h.NS, home: t.TempDir(), name: name, ip: h.Addr.String()}
+}
+
+// relayFor is rita's node with t as its test (for use in subtests).
+func (w *natBinWorld) relayFor(t testing.TB) *lanNode {
+	r := *w.relay
+	r.t = t
+	return &r
+}
+
+// peerAt starts name's serve on h and has it meet rita: it joins her note
+// with her ticket, then waits until it holds a relay slot (a /p2p-circuit
+// address) — unless h is public.
+func (w *natBinWorld) peerAt(t testing.TB, name string, h *netns.Host) (*lanNode, *lanServe) {
+	t.Helper()
+	n := w.node(t, name, h)
+	s := n.serveWith(natServeArgs(h.Addr.String())...)
+	w.meet(t, n)
+	if h.Home != nil {
+		n.waitCircuit()
+	}
+	return n, s
+}
+
+// meet has n join rita's note with a ticket from her running serve.
+func (w *natBinWorld) meet(t testing.TB, n *lanNode) {
+	t.Helper()
+	tk := strings.TrimSpace(w.relayFor(t).ok("invite", relayNote))
+	if got := strings.TrimSpace(n.ok("join", tk)); got != w.relayURL {
+		t.Fatalf("%s's join of rita's note printed %q, want %s", n.name, got, w.relayURL)
+	}
+	n.waitNote(relayNote, natSyncWithin, "rita's note at "+n.name, "kept by rita")
+}
+
+// waitCircuit waits until the node's running peer has a relay circuit
+// address (it found it is behind a NAT and reserved a slot on rita).
+func (n *lanNode) waitCircuit() {
+	n.t.Helper()
+	waitFor(n.t, natSyncWithin, n.name+"'s relay slot", func() bool {
+		out, err := n.run("id")
+		return err == nil && strings.Contains(out, "/p2p-circuit")
+	})
+}
+
+// peerID is the node's peer ID (the first line of `collab id`).
+func (n *lanNode) peerID() string {
+	n.t.Helper()
+	id, _, _ := strings.Cut(n.ok("id"), "\n")
+	return strings.TrimSpace(id)
+}
+
+func (n *lanNode) catNote(note string) string {
+	out, err := n.run("cat", note)
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+func (n *lanNode) waitNote(note string, timeout time.Duration, what, want string) {
+	n.t.Helper()
+	waitFor(n.t, timeout, what, func() bool { return strings.Contains(n.catNote(note), want) })
+}
+
+// appendStdin appends text read from stdin (the way a big paste arrives).
+func (n *lanNode) appendStdin(note string, text io.Reader) {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var errOut bytes.Buffer
+	cmd := n.command(ctx, "append", note)
+	cmd.Stdin, cmd.Stderr = text, &errOut
+	if err := cmd.Run(); err != nil {
+		n.t.Fatalf("collab append %s < text in %s: %v\n%s", note, n.ns, err, errOut.String())
+	}
+}
+
+// peerLine is the line `collab peers NOTE` prints for peer id.
+func (n *lanNode) peerLine(note, id string) string {
+	out, err := n.run("peers", note)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, id) {
+			return line
+		}
+	}
+	return ""
+}
+
+// natExpectDirect says whether hole punching can give a direct connection
+// between NATs of these kinds (p2p's expectDirect; measured in FINDINGS:
+// a port forward always lets it through, two port-preserving NATs punch,
+// a symmetric NAT facing a port-preserving or symmetric one does not).
+func natExpectDirect(a, b netns.NATKind) bool {
+	if a == netns.NATForward || b == netns.NATForward {
+		return true
+	}
+	return a == netns.NATPortPreserving && b == netns.NATPortPreserving
+}
+
+// natLargeNote is the size of the large note each pair shares. The issue
+// asks for 2 MB; the Automerge core cannot take that in useful time here:
+// a 2 MB append's worker dies (and notebook sets the change aside), a
+// 2 MB note built in 256 KiB appends took 7m48s, and sending it took the
+// inviter 30 s (measured 2026-12-06, load average 13 on 2 cores).
+const natLargeNote = 256 << 10
+
+// largeText is size bytes of random lowercase words (incompressible
+// enough that the sync messages are about as large as the text).
+func largeText(size int, seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 11))
+	var b strings.Builder
+	for b.Len() < size {
+		for range 3 + r.IntN(8) {
+			b.WriteByte(byte('a' + r.IntN(26)))
+		}
+		if r.IntN(12) == 0 {
+			b.WriteByte('\n')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:size-1] + "\n"
+}
+
+// TestNATMatrixBinary: for every unordered pair of NAT kinds (port-
+// preserving, symmetric, forward; each also facing itself), ann behind one
+// NAT and bob behind the other, both having met rita's relay: ann's ticket
+// made behind her NAT lets bob join from behind his, edits flow both ways,
+// `collab peers` shows the path as direct where the NATs allow hole
+// punching and relayed via rita otherwise, and a large note syncs.
+func TestNATMatrixBinary(t *testing.T) {
+	kinds := []netns.NATKind{netns.NATPortPreserving, netns.NATSymmetric, netns.NATForward}
+	homes := map[netns.NATKind][2]*netns.Home{}
+	w := newNATBinWorld(t, "m", func(in *netns.Internet) {
+		for _, k := range kinds {
+			homes[k] = [2]*netns.Home{in.NewHome(k, 1), in.NewHome(k, 1)}
+		}
+	})
+	for i, ka := range kinds {
+		for _, kb := range kinds[i:] {
+			t.Run(fmt.Sprintf("%s-invites-%s", ka, kb), func(t *testing.T) {
+				runNATBinPair(t, w, ka, kb, homes[ka][0].Hosts[0], homes[kb][1].Hosts[0])
+			})
+		}
+	}
+	if out := w.relay.ok("relay"); !strings.Contains(out, "relaying for") {
+		t.Errorf("collab relay on rita's side:\n%s", out)
+	}
+}
+
+func runNATBinPair(t *testing.T, w *natBinWorld, ka, kb netns.NATKind, ha, hb *netns.Host) {
+	begin := time.Now()
+	ann, sa := w.peerAt(t, "ann", ha)
+	bob, sb := w.peerAt(t, "bob", hb)
+	defer sa.stop()
+	defer sb.stop()
+	annID, bobID := ann.peerID(), bob.peerID()
+	t.Logf("both met rita and hold a relay slot after %v", time.Since(begin).Round(time.Millisecond))
+
+	// ann's ticket, made behind her NAT: a relay circuit first, never
+	// loopback.
+	const note = "Across the NATs"
+	url := strings.TrimSpace(ann.ok("new", note))
+	ann.ok("append", note, "from ann")
+	tk := strings.TrimSpace(ann.ok("invite", note))
+	parsed, err := parseTicket(tk)
+	if err != nil {
+		t.Fatalf("ann's ticket %q: %v", tk, err)
+	}
+	if first := parsed.Addrs[0].String(); !strings.Contains(first, "/p2p-circuit/") {
+		t.Errorf("the first address of ann's ticket is not a relay circuit: %s", tk)
+	}
+	if strings.Contains(tk, "/ip4/127.") {
+		t.Errorf("ann's ticket holds loopback: %s", tk)
+	}
+
+	start := time.Now()
+	if got := strings.TrimSpace(bob.ok("join", tk)); got != url {
+		t.Fatalf("bob's join printed %q, want %s", got, url)
+	}
+	bob.waitNote(note, natSyncWithin, "ann's text at bob", "from ann")
+	t.Logf("bob joined from behind his NAT: text after %v", time.Since(start).Round(time.Millisecond))
+
+	// Edits both ways.
+	ann.ok("append", note, "ann again")
+	bob.waitNote(note, natSyncWithin, "ann's edit at bob", "ann again")
+	bob.ok("append", note, "from bob")
+	ann.waitNote(note, natSyncWithin, "bob's edit at ann", "from bob")
+
+	// The path each side shows.
+	relayed := "relayed via " + relayUser
+	if natExpectDirect(ka, kb) {
+		start := time.Now()
+		waitFor(t, natDirectWithin, fmt.Sprintf("a direct path between %s and %s NATs in collab peers", ka, kb), func() bool {
+			return strings.Contains(bob.peerLine(note, annID), "direct (")
+		})
+		t.Logf("direct path shown at bob %v after asking", time.Since(start).Round(time.Millisecond))
+	} else {
+		line := bob.peerLine(note, annID)
+		switch {
+		case strings.Contains(line, relayed):
+		case strings.Contains(line, "direct ("):
+			t.Logf("direct where none was expected (%s×%s): %s", ka, kb, line)
+		default:
+			t.Errorf("bob's collab peers shows neither %q nor a direct path for ann: %q", relayed, line)
+		}
+	}
+	for _, side := range []struct {
+		n    *lanNode
+		peer string
+	}{{bob, annID}, {ann, bobID}} {
+		line := side.n.peerLine(note, side.peer)
+		if !strings.Contains(line, "connected, ") || !(strings.Contains(line, relayed) || strings.Contains(line, "direct (")) {
+			t.Errorf("%s's collab peers does not show how the other is connected: %q", side.n.name, line)
+		}
+		t.Logf("%s sees: %s", side.n.name, strings.Join(strings.Fields(line), " "))
+	}
+
+	// A large note, shared by ticket, crosses whole (through the relay
+	// where the path is relayed). 256 KiB of random words, not the issue's
+	// 2 MB: see natLargeNote.
+	text := largeText(natLargeNote, uint64(ka)<<8|uint64(kb))
+	big := strings.TrimSpace(ann.ok("new", "Large note")) // its URL: the first line becomes the title
+	ann.appendStdin(big, strings.NewReader(text))
+	bigTk := strings.TrimSpace(ann.ok("invite", big))
+	path := pathOf(bob.peerLine(note, annID))
+	start = time.Now()
+	bob.ok("join", bigTk)
+	waitFor(t, 60*time.Second, "the large note at bob", func() bool { return bob.catNote(big) == text })
+	t.Logf("%d KiB note joined and synced in %v (path: %s)", len(text)>>10, time.Since(start).Round(time.Millisecond), path)
+	t.Logf("pair done in %v", time.Since(begin).Round(time.Millisecond))
+}
+
+// pathOf is the path part of a `collab peers` line.
+func pathOf(line string) string {
+	for _, p := range []string{"relayed via ", "direct ("} {
+		if i := strings.Index(line, p); i >= 0 {
+			rest := line[i:]
+			if j := strings.Index(rest, "  "); j >= 0 {
+				rest = rest[:j]
+			}
+			return rest
+		}
+	}
+	return "?"
+}
+
+// sharePair has inviter make a note and joiner join it with the
+// inviter's ticket; it returns the note's URL once the text reached the
+// joiner.
+func sharePair(t testing.TB, inviter, joiner *lanNode, title string) string {
+	t.Helper()
+	url := strings.TrimSpace(inviter.ok("new", title))
+	inviter.ok("append", url, "from "+inviter.name)
+	tk := strings.TrimSpace(inviter.ok("invite", url))
+	if got := strings.TrimSpace(joiner.ok("join", tk)); got != url {
+		t.Fatalf("%s's join printed %q, want %s", joiner.name, got, url)
+	}
+	joiner.waitNote(url, natSyncWithin, inviter.name+"'s text at "+joiner.name, "from "+inviter.name)
+	return url
+}
+
+// TestNATRelayOfflineBinary: ann and bob behind symmetric NATs reach each
+// other only through rita's relay. When rita's serve stops, bob's `collab
+// peers` says in plain words that ann cannot be reached because the relay
+// is offline; an edit ann makes meanwhile crosses within seconds of rita's
+// serve coming back, with no command typed.
+func TestNATRelayOfflineBinary(t *testing.T) {
+	var ha, hb *netns.Host
+	w := newNATBinWorld(t, "o", func(in *netns.Internet) {
+		ha = in.NewHome(netns.NATSymmetric, 1).Hosts[0]
+		hb = in.NewHome(netns.NATSymmetric, 1).Hosts[0]
+	})
+	ann, sa := w.peerAt(t, "ann", ha)
+	bob, sb := w.peerAt(t, "bob", hb)
+	defer sa.stop()
+	defer sb.stop()
+	annID := ann.peerID()
+	url := sharePair(t, ann, bob, "Through rita")
+	relayed := "relayed via " + relayUser
+	waitFor(t, natSyncWithin, "bob shows ann "+relayed, func() bool { return strings.Contains(bob.peerLine(url, annID), relayed) })
+
+	w.relaySrv.stop()
+	stopped := time.Now()
+	var line string
+	waitFor(t, natSyncWithin, "bob's collab peers to say why ann is unreachable", func() bool {
+		line = bob.peerLine(url, annID)
+		return strings.Contains(line, "not connected: ")
+	})
+	t.Logf("%v after rita stopped, bob sees: %s", time.Since(stopped).Round(time.Millisecond), strings.Join(strings.Fields(line), " "))
+	if !strings.Contains(line, "relay "+relayUser) || !strings.Contains(line, "offline") {
+		t.Errorf("bob's collab peers does not say that the relay %s is offline: %q", relayUser, line)
+	}
+	for _, raw := range []string{"failed to dial", "all dials failed", "12D3Koo", "/p2p-circuit"} {
+		if strings.Contains(line[strings.Index(line, "not connected"):], raw) {
+			t.Errorf("libp2p's words (%q) reach the user: %q", raw, line)
+		}
+	}
+
+	ann.ok("append", url, "while rita was away")
+	time.Sleep(2 * time.Second) // away for a while: both sides back off
+	if strings.Contains(bob.catNote(url), "while rita was away") {
+		t.Fatal("ann's edit reached bob with the relay offline")
+	}
+	start := time.Now()
+	w.relaySrv = w.startRelay()
+	up := time.Now()
+	bob.waitNote(url, natSyncWithin, "ann's edit at bob after rita came back", "while rita was away")
+	resumed := time.Since(up)
+	t.Logf("ann's edit reached bob %v after rita's serve answered (%v after it was started)",
+		resumed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if resumed > 10*time.Second {
+		t.Errorf("sync resumed %v after the relay came back, want within 5 s (asserted: 10 s)", resumed.Round(time.Millisecond))
+	}
+	if line := bob.peerLine(url, annID); !strings.Contains(line, "connected, ") {
+		t.Errorf("after rita came back bob's collab peers says %q", line)
+	}
+}
+
+// TestNATPeerMovesBinary: bob, on a public address, moves to another one
+// (his namespace re-addressed, as a laptop joins another network) while
+// his serve keeps running; ann, behind a NAT, remembers only his old
+// address. Edits cross again both ways without a new ticket: the peers
+// find each other through rita, whom both know.
+func TestNATPeerMovesBinary(t *testing.T) {
+	var ha, hb *netns.Host
+	w := newNATBinWorld(t, "v", func(in *netns.Internet) {
+		ha = in.NewHome(netns.NATPortPreserving, 1).Hosts[0]
+		hb = in.PublicHost("bob")
+	})
+	ann, sa := w.peerAt(t, "ann", ha)
+	// bob listens on every address of his namespace: his own changes.
+	bob := w.node(t, "bob", hb)
+	sb := bob.serveWith(natServeArgs("0.0.0.0")...)
+	w.meet(t, bob)
+	defer sa.stop()
+	defer sb.stop()
+	bobID := bob.peerID()
+	// bob invites this time: ann keeps his public address.
+	url := sharePair(t, bob, ann, "Moving")
+	old := hb.Addr
+	waitFor(t, natSyncWithin, "ann connected to bob", func() bool { return strings.Contains(ann.peerLine(url, bobID), "connected, ") })
+
+	hb.Move()
+	t.Logf("moved bob from %s to %s", old, hb.Addr)
+	moved := time.Now()
+	ann.ok("append", url, "ann after the move")
+	bob.waitNote(url, 60*time.Second, "ann's edit at bob after he moved", "ann after the move")
+	t.Logf("ann's edit reached bob %v after he moved", time.Since(moved).Round(time.Millisecond))
+	bob.ok("append", url, "bob from his new place")
+	ann.waitNote(url, natSyncWithin, "bob's edit at ann after he moved", "bob from his new place")
+	line := ann.peerLine(url, bobID)
+	t.Logf("ann sees: %s", strings.Join(strings.Fields(line), " "))
+	if !strings.Contains(line, "connected, ") {
+		t.Errorf("ann's collab peers after bob moved: %q", line)
+	}
+	// Not an old connection that survived: ann's peer connected to bob
+	// again (bob dialling ann through rita, or ann finding bob's new
+	// address through rita).
+	connects := 0
+	for _, l := range strings.Split(sa.log.String(), "\n") {
+		if strings.Contains(l, "peer connected") && strings.Contains(l, bobID) {
+			connects++
+			t.Logf("ann's log: %s", strings.TrimSpace(l))
+		}
+	}
+	if connects < 2 {
+		t.Errorf("ann's serve logged %d connections to bob, want a new one after he moved", connects)
+	}
+}
+
+// BenchmarkNATJoinBinary measures, for each unordered pair of NAT kinds,
+// the time from `collab join TICKET` (bob behind his NAT, through his
+// running serve) to ann's text stored at bob — the command returns once
+// the note is stored — with peers that had never connected to each other
+// (fresh notebooks every iteration, each having met rita's relay; that
+// part is not timed). join-ms is the mean per join.
+//
+//	go test ./cmd/collab -run '^$' -bench BenchmarkNATJoinBinary -benchtime 3x
+func BenchmarkNATJoinBinary(b *testing.B) {
+	kinds := []netns.NATKind{netns.NATPortPreserving, netns.NATSymmetric, netns.NATForward}
+	homes := map[netns.NATKind][2]*netns.Home{}
+	w := newNATBinWorld(b, "b", func(in *netns.Internet) {
+		for _, k := range kinds {
+			homes[k] = [2]*netns.Home{in.NewHome(k, 1), in.NewHome(k, 1)}
+		}
+	})
+	for i, ka := range kinds {
+		for _, kb := range kinds[i:] {
+			b.Run(fmt.Sprintf("%s-%s", ka, kb), func(b *testing.B) {
+				var total time.Duration
+				var paths []string
+				b.StopTimer()
+				for range b.N {
+					ann, sa := w.peerAt(b, "ann", homes[ka][0].Hosts[0])
+					bob, sb := w.peerAt(b, "bob", homes[kb][1].Hosts[0])
+					url := strings.TrimSpace(ann.ok("new", "Bench"))
+					ann.ok("append", url, "from ann")
+					tk := strings.TrimSpace(ann.ok("invite", url))
+					b.StartTimer()
+					start := time.Now()
+					bob.ok("join", tk)
+					total += time.Since(start)
+					b.StopTimer()
+					if got := bob.catNote(url); got != "from ann\n" {
+						b.Fatalf("bob's text after the join: %q", got)
+					}
+					paths = append(paths, pathOf(bob.peerLine(url, ann.peerID())))
+					sa.stop()
+					sb.stop()
+				}
+				b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "join-ms")
+				b.Logf("paths right after each join: %v", paths)
+			})
+		}
+	}
+}

@@ -40,6 +40,9 @@ type PendingJoin struct {
 	LastTry    time.Time
 	LastError  string    // why the last attempt failed, in plain words
 	NextTry    time.Time // zero: as soon as collab runs here
+	// Failed: retrying cannot help (LastError says why): it stays listed,
+	// untried, until the user cancels it or joins again.
+	Failed bool
 }
 
 func pendingJoinFromStore(s store.PendingJoin) (PendingJoin, error) {
@@ -48,13 +51,13 @@ func pendingJoinFromStore(s store.PendingJoin) (PendingJoin, error) {
 		return PendingJoin{}, fmt.Errorf("pending join %q: %w", s.ID, err)
 	}
 	return bounded(PendingJoin{DocumentID: id, Addrs: s.Addrs, Added: s.Added, Attempts: s.Attempts,
-		LastTry: s.LastTry, LastError: s.LastError, NextTry: s.NextTry}), nil
+		LastTry: s.LastTry, LastError: s.LastError, NextTry: s.NextTry, Failed: s.Failed}), nil
 }
 
 func (j PendingJoin) toStore() store.PendingJoin {
 	j = bounded(j)
 	return store.PendingJoin{ID: j.DocumentID.String(), Addrs: j.Addrs, Added: j.Added, Attempts: j.Attempts,
-		LastTry: j.LastTry, LastError: j.LastError, NextTry: j.NextTry}
+		LastTry: j.LastTry, LastError: j.LastError, NextTry: j.NextTry, Failed: j.Failed}
 }
 
 // bounded is j within the bounds a pending join is kept at.

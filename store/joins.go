@@ -39,6 +39,9 @@ type PendingJoin struct {
 	LastTry   time.Time `json:"lastTry"`
 	LastError string    `json:"lastError"` // why the last attempt failed, in plain words
 	NextTry   time.Time `json:"nextTry"`   // zero: when collab next runs
+	// Failed: the last attempt failed in a way retrying cannot mend (the
+	// inviter answered that it lacks the note, say); it is not retried.
+	Failed bool `json:"failed,omitempty"`
 }
 
 func (nb *Notebook) joinsPath() string { return filepath.Join(nb.dir, joinsName) }

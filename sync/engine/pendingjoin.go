@@ -88,7 +88,7 @@ func (e *Engine) keepPending(id crdt.DocumentID, addrs []ma.Multiaddr, cause err
 		return fmt.Errorf("%w (not kept to retry: %w)", cause, err)
 	}
 	e.joinsChanged(id)
-	e.log.Info("join pending: the inviter could not be reached; retrying in the background", "note", id, "err", cause)
+	e.log.Info("join kept pending: the inviter could not be reached", "note", id, "err", cause)
 	return &PendingError{Note: id, NextTry: next, cause: cause}
 }
 

@@ -170,8 +170,8 @@ type Engine struct {
 	joining   map[crdt.DocumentID]bool
 	joinCache pendingJoinsCache
 
-	ready    chan struct{} // closed when Run is up
-	events   chan Event
+	ready     chan struct{} // closed when Run is up
+	events    chan Event
 	wakeDial  chan struct{}
 	wakePres  chan struct{}
 	wakeJoins chan struct{}
@@ -226,19 +226,19 @@ func New(cfg Config) (*Engine, error) {
 	}
 	id := cfg.Host.ID()
 	return &Engine{
-		host:     cfg.Host,
-		nb:       cfg.Notebook,
-		log:      logger,
-		selfID:   id,
-		self:     id.String(),
-		session:  hex.EncodeToString(sess[:]),
-		name:     name,
-		color:    cfg.Color,
-		cfg:      cfg,
-		notes:    map[crdt.DocumentID]*noteState{},
-		opening:  map[crdt.DocumentID]chan struct{}{},
-		conns:    map[peer.ID]*conn{},
-		targets:  map[peer.ID]*target{},
+		host:      cfg.Host,
+		nb:        cfg.Notebook,
+		log:       logger,
+		selfID:    id,
+		self:      id.String(),
+		session:   hex.EncodeToString(sess[:]),
+		name:      name,
+		color:     cfg.Color,
+		cfg:       cfg,
+		notes:     map[crdt.DocumentID]*noteState{},
+		opening:   map[crdt.DocumentID]chan struct{}{},
+		conns:     map[peer.ID]*conn{},
+		targets:   map[peer.ID]*target{},
 		dialing:   map[peer.ID]*dialCall{},
 		joining:   map[crdt.DocumentID]bool{},
 		subs:      map[int]func(Event){},

@@ -446,6 +446,13 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 
 // onDialogResult shows an action's outcome.
 func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
+	if m.act == actJoin && errors.Is(m.err, ErrJoinPending) {
+		// Not a failure to fix here: the list shows the join until the
+		// note arrives.
+		a.dlg = nil
+		a.showFlash("Joining in the background: " + friendlyError(m.err))
+		return nil
+	}
 	if m.err != nil {
 		switch d := a.dlg.(type) {
 		case *promptDialog:

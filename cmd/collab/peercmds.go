@@ -406,10 +406,12 @@ func cmdPeers(e *env, args []string) error {
 			}
 		}
 		for _, p := range live {
-			state := "not connected"
+			state, why := "not connected", ""
 			switch {
 			case !running:
 				state = "not connected (no collab process running)"
+			case !p.Connected && p.Problem != "":
+				state, why = "unreachable", "\t"+display.Line(p.Problem)
 			case p.Connected:
 				// In the note: they have it open (their cursor shows);
 				// online: connected for it, the note not open.
@@ -422,12 +424,15 @@ func cmdPeers(e *env, args []string) error {
 					sync = "in sync"
 				}
 				state = "connected, " + where + ", " + sync
+				if p.Path != "" { // direct (LAN), direct (internet), relayed via NAME
+					state += "; " + display.Line(p.Path)
+				}
 			}
 			seen := "never"
 			if !p.LastSeen.IsZero() {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s%s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen, why)
 			shown++
 		}
 	}

@@ -130,4 +130,5 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 		return text == "one\ntwo\n" && strings.Contains(bar(), "○ bob · ✓ in sync")
 	})
 	waitPeers("in sync", "connected, online, in sync")
+	waitPeers("the path to bob", "in sync; direct (LAN)") // loopback counts as the LAN
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -32,6 +33,7 @@ type target struct {
 	backoff       time.Duration
 	next          time.Time
 	failures      int
+	problem       string // why the last redial failed, in plain words
 	dialing       bool
 }
 
@@ -295,6 +297,14 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	_, err := e.connect(dctx, info)
 	cancel()
+	problem := ""
+	if err != nil {
+		var pe *PeerError
+		if !errors.As(err, &pe) {
+			pe = e.dialFailed(info.ID, err) // words for people, whatever failed
+		}
+		problem = pe.Error()
+	}
 	e.mu.Lock()
 	t := e.targets[info.ID]
 	if t == nil {
@@ -303,11 +313,12 @@ func (e *Engine) redial(ctx context.Context, info peer.AddrInfo) {
 	}
 	t.dialing = false
 	if err == nil {
-		t.backoff, t.failures = 0, 0
+		t.backoff, t.failures, t.problem = 0, 0, ""
 		e.mu.Unlock()
 		return
 	}
 	t.failures++
+	t.problem = problem
 	t.backoff = min(max(2*t.backoff, time.Second), e.cfg.RedialMax)
 	wait := t.backoff/2 + rand.N(t.backoff/2+1)
 	t.next = time.Now().Add(wait)

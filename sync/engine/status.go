@@ -5,8 +5,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/p2p"
 )
 
 // Status is how a note stands with its peers.
@@ -49,6 +52,13 @@ type PeerStatus struct {
 	InNote   bool
 	InSync   bool
 	LastSeen time.Time
+	// Path is how the peer is connected, for people: "direct (LAN)",
+	// "direct (internet)" or "relayed via NAME"; "" when not connected.
+	Path string
+	// Problem is why the last attempt to reach the peer failed, in plain
+	// words with what to do ("couldn't reach ann at …: no answer
+	// (offline, or behind a NAT …)"); "" when connected or not tried.
+	Problem string
 }
 
 // Status reports how note id stands with its peers.
@@ -104,12 +114,20 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 		p.LastSeen = k.LastSeen
 		p.Name = cleanName(k.Name)
 	}
+	e.mu.Lock()
+	for _, t := range e.targets {
+		if p, ok := byID[t.id.String()]; ok && t.failures > 0 {
+			p.Problem = t.problem
+		}
+	}
+	e.mu.Unlock()
 	if ns != nil {
 		for _, dp := range ns.activePeers() {
 			p := add(dp.c.pid.String())
 			p.Connected = true
 			p.InSync = dp.isInSync()
 			p.LastSeen = time.Now()
+			p.Path, p.Problem = e.pathOf(dp.c.pid), ""
 		}
 		for _, pr := range ns.presenceSnapshot() {
 			if p, ok := byID[pr.Peer]; ok {
@@ -134,6 +152,16 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 		return 0
 	})
 	return out
+}
+
+// pathOf says how pid is connected: "direct (LAN)", "direct (internet)",
+// "relayed via NAME".
+func (e *Engine) pathOf(pid peer.ID) string {
+	path := e.host.Path(pid)
+	if path.Kind == p2p.PathRelayed {
+		return "relayed via " + e.who(path.Via)
+	}
+	return path.Kind.String()
 }
 
 // noteStatusChanged emits StatusChanged if the note's status moved.

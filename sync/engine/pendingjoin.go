@@ -229,7 +229,10 @@ func (e *Engine) joinLoop(ctx context.Context) {
 		}
 		joins, err := e.nb.PendingJoins()
 		if err != nil {
+			// Keep the plans (and attempts under way) as they are.
 			e.log.Warn("cannot read the pending joins", "err", err)
+			timer.Reset(time.Minute)
+			continue
 		}
 		now := time.Now()
 		pending := map[crdt.DocumentID]bool{}
@@ -249,15 +252,21 @@ func (e *Engine) joinLoop(ctx context.Context) {
 			if j.Failed || p.cancel != nil {
 				continue
 			}
-			if !now.Before(p.next) && running < maxJoinRetries && e.claimJoin(j.DocumentID) {
-				actx, cancel := context.WithTimeout(ctx, joinAttemptTimeout)
-				p.cancel = cancel
-				running++
-				if !e.spawn(func(runCtx context.Context) { e.attemptJoin(runCtx, actx, j, done) }) {
-					e.releaseJoin(j.DocumentID)
-					return
+			if !now.Before(p.next) {
+				if running >= maxJoinRetries {
+					continue // an attempt that ends wakes the loop
 				}
-				continue
+				if e.claimJoin(j.DocumentID) {
+					actx, cancel := context.WithTimeout(ctx, joinAttemptTimeout)
+					p.cancel = cancel
+					running++
+					if !e.spawn(func(runCtx context.Context) { e.attemptJoin(runCtx, actx, j, done) }) {
+						e.releaseJoin(j.DocumentID)
+						return
+					}
+					continue
+				}
+				p.next = now.Add(time.Second) // a Join of this note is under way: look again soon
 			}
 			if p.next.Before(earliest) {
 				earliest = p.next

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -26,7 +28,12 @@ func quickRetries(c *Config) {
 // on it (restartAnn).
 func offlineInviter(t *testing.T, text string) (ann *testPeer, id crdt.DocumentID, ticket ma.Multiaddr) {
 	t.Helper()
-	ann = newPeer(t, "ann")
+	return offlineInviterNamed(t, "ann", text)
+}
+
+func offlineInviterNamed(t *testing.T, name, text string) (ann *testPeer, id crdt.DocumentID, ticket ma.Multiaddr) {
+	t.Helper()
+	ann = newPeer(t, name)
 	id = ann.create("plans", text)
 	ticket = ann.addr()
 	port, err := ticket.ValueForProtocol(ma.P_TCP)
@@ -261,5 +268,124 @@ func TestPendingJoinsBoundedInEngine(t *testing.T) {
 	}
 	if n := len(pendingIDs(bob)); n != notebook.MaxPendingJoins {
 		t.Errorf("%d pending joins kept", n)
+	}
+}
+
+// Joins, cancels and inviters going away and coming back, in a random
+// order (seeded; the seed is logged): whatever the interleaving of bob's
+// own joins with the background retries, every join bob did not cancel
+// ends with the note and its text once the inviters are up, a cancelled
+// one is never retried, and nothing is left pending or marked failed.
+func TestPendingJoinsRandomised(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 11))
+
+	type inviter struct {
+		p    *testPeer
+		up   bool
+		addr ma.Multiaddr
+	}
+	type shared struct {
+		id   crdt.DocumentID
+		from *inviter
+		text string
+	}
+	var inviters []*inviter
+	var notes []*shared
+	for i := range 3 {
+		name := fmt.Sprintf("inviter%d", i)
+		p, id, ticket := offlineInviterNamed(t, name, name+" note 0\n")
+		inv := &inviter{p: p, addr: ticket}
+		inviters = append(inviters, inv)
+		notes = append(notes, &shared{id: id, from: inv, text: name + " note 0\n"})
+		// A second note of the same inviter: made while it is down, at the
+		// same address.
+		text := name + " note 1\n"
+		n, err := p.nb.Create("second")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Splice(0, 0, text); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+		notes = append(notes, &shared{id: n.ID, from: inv, text: text})
+	}
+	bob := newPeer(t, "bob", quickRetries)
+
+	wanted := map[crdt.DocumentID]bool{} // the last word on it was a join
+	for step := range 40 {
+		switch op := rng.IntN(10); {
+		case op < 5:
+			s := notes[rng.IntN(len(notes))]
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			err := bob.eng.Join(ctx, s.id, []ma.Multiaddr{s.from.addr})
+			cancel()
+			t.Logf("step %d: join %s (inviter up: %v): %v", step, s.id, s.from.up, err)
+			ids, _ := bob.nb.IDs()
+			switch {
+			case err == nil, errors.Is(err, ErrJoinPending):
+			case strings.Contains(err.Error(), "under way already"): // the loop is trying it
+			case errors.Is(err, ErrUnreachable) && slices.Contains(ids, s.id):
+				// bob has the note already: its peers are redialled, no
+				// join is kept.
+			default:
+				t.Fatalf("step %d: join: %v", step, err)
+			}
+			wanted[s.id] = true
+		case op < 7:
+			s := notes[rng.IntN(len(notes))]
+			err := bob.eng.CancelJoin(s.id)
+			t.Logf("step %d: cancel %s: %v", step, s.id, err)
+			if err != nil && !errors.Is(err, notebook.ErrNoPendingJoin) {
+				t.Fatalf("step %d: cancel: %v", step, err)
+			}
+			if err == nil {
+				wanted[s.id] = false
+			}
+		default:
+			inv := inviters[rng.IntN(len(inviters))]
+			if inv.up {
+				inv.p.stop()
+			} else {
+				inv.p.start()
+			}
+			inv.up = !inv.up
+			t.Logf("step %d: %s up: %v", step, inv.p.name, inv.up)
+		}
+		time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+	}
+	for _, inv := range inviters {
+		if !inv.up {
+			inv.p.start()
+		}
+	}
+	waitFor(t, 30*time.Second, "no join pending", func() bool {
+		joins, err := bob.nb.PendingJoins()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range joins {
+			if j.Failed {
+				t.Fatalf("pending join %s failed: %s", j.DocumentID, j.LastError)
+			}
+		}
+		return len(joins) == 0
+	})
+	ids, err := bob.nb.IDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range notes {
+		if wanted[s.id] {
+			if !slices.Contains(ids, s.id) {
+				t.Errorf("%s: joined, not cancelled, but not in bob's notebook", s.id)
+				continue
+			}
+			waitText(t, s.id, s.text, bob)
+		}
 	}
 }

@@ -144,3 +144,42 @@ func TestJoinKeptPendingUntilInviterIsBack(t *testing.T) {
 		t.Errorf("a refused or malformed join was kept pending:\n%s", peers)
 	}
 }
+
+// In a real terminal: bob's notes list shows a join `collab join` kept
+// pending while ann's collab is down ("joining… (… unreachable: retrying
+// in N s)"), and, once ann's collab is back where the ticket says, the
+// note appears in the list on its own and the line goes.
+func TestTUIShowsPendingJoinTmux(t *testing.T) {
+	needTmux(t)
+	homeA, homeB := t.TempDir(), t.TempDir()
+	url := strings.TrimSpace(binOK(t, homeA, "new", "Plan"))
+	binOK(t, homeA, "append", "Plan", "ann's text")
+	ann := startServe(t, homeA, "ann")
+	tk := strings.TrimSpace(binOK(t, homeA, "invite", "Plan"))
+	port := regexp.MustCompile(`/ip4/127\.0\.0\.1/tcp/(\d+)/`).FindStringSubmatch(tk)
+	if port == nil {
+		t.Fatalf("no loopback TCP address in the ticket %q", tk)
+	}
+	ann.stop()
+
+	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, loopbackPeer...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bob's screen:\n%s", bob.screen())
+		}
+	})
+	bob.waitFor("No notes yet", "online")
+	msg := joinFails(t, homeB, 1, tk) // asks bob's running collab
+	if !strings.Contains(msg, "this collab keeps trying in the background") {
+		t.Fatalf("collab join with bob's collab running says\n%s", msg)
+	}
+	bob.waitFor("joining… (", "unreachable: retrying in ")
+
+	startServeOn(t, homeA, "ann", "/ip4/127.0.0.1/tcp/"+port[1])
+	bob.waitFor(" Plan ")
+	bob.waitGone("joining…")
+	if got := catOf(t, homeB, url); got != "ann's text\n" {
+		t.Errorf("the joined note reads %q", got)
+	}
+	bob.quitAnyway()
+}

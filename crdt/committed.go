@@ -36,7 +36,7 @@ func (n *Note) CommittedText() (text string, heads []ChangeHash, ok bool) {
 	if n.pending > 0 || len(n.journal) > 0 || n.textDrift || len(heads) == 0 {
 		return "", nil, false
 	}
-	return string(n.text.runes), heads, true
+	return n.text.String(), heads, true
 }
 
 // SaveIfCommitted returns the whole document like Save, and its heads,

@@ -11,6 +11,8 @@ import (
 	"strconv"
 
 	"github.com/automerge/automerge-go"
+
+	"github.com/collab-editor/collab/crdt/amformat"
 )
 
 // workerEnv, when set in the environment, turns the process into a worker:
@@ -396,16 +398,37 @@ func (c *core) history(resp *response) error {
 	}
 	resp.History = make([]historyEntry, 0, len(changes))
 	for _, ch := range changes {
-		resp.History = append(resp.History, historyEntry{
+		e := historyEntry{
 			Hash:    ch.Hash(),
 			Actor:   ch.ActorID(),
 			Seq:     ch.ActorSeq(),
 			Time:    ch.Timestamp().UnixNano(),
 			Message: ch.Message(),
 			Deps:    ch.Dependencies(),
-		})
+		}
+		if d, err := amformat.DecodeChange(ch.Save()); err == nil {
+			e.Inserted, e.Deleted = countTextOps(d)
+			e.Counted = true
+		}
+		resp.History = append(resp.History, e)
 	}
 	return nil
+}
+
+// countTextOps counts the characters a change inserts into and deletes
+// from the note's text objects (marks and root keys aside).
+func countTextOps(c *amformat.Change) (inserted, deleted int) {
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		switch {
+		case op.Obj.IsZero():
+		case op.Action == amformat.ActionDelete:
+			deleted++
+		case op.Insert && op.Action == amformat.ActionPut:
+			inserted++
+		}
+	}
+	return inserted, deleted
 }
 
 func (c *core) at(heads []ChangeHash, resp *response) error {

@@ -18,7 +18,7 @@ func Diff(old, new string) []Splice { return splice.Diff(old, new) }
 func (n *Note) ReplaceText(text string) ([]Splice, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	splices := Diff(string(n.text.runes), text)
+	splices := Diff(n.text.String(), text)
 	for _, s := range splices {
 		if err := n.spliceLocked(s.Pos, s.Delete, s.Insert); err != nil {
 			return nil, fmt.Errorf("replace text: %w", err)

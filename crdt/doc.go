@@ -33,7 +33,20 @@
 // cached length and journalled, and travel with the next request. Title,
 // Len and HasBody answer from what every response reads back.
 //
-// Scratch documents for strangers' bytes (NewScratch) run under tighter
+// Collisions: a change whose actor and sequence number the note already
+// holds under a different hash is refused by the core ("duplicate seq");
+// Apply and ReceiveSyncMessage turn that into a *CollisionError (it wraps
+// ErrCollision, not ErrRejected: nothing about the bytes is bad, and the
+// sender may be the honest copy). When the actor is one of the note's own
+// (this session's or one passed to AddOwnActors), Reissue gives way to the
+// other change and makes our edits again as one change under a fresh
+// actor, setting the originals aside; it refuses (ErrHeldElsewhere) when
+// peers already hold the changes it would drop. See reissue.go.
+//
+// A stranger's offer (an invitation) is read in Go (OfferedNote: its title
+// and whether it is whole, from the changes' root ops), so its bytes reach
+// no core before the user accepts; only a title written as Text needs a
+// scratch document. Scratch documents for strangers' bytes (NewScratch) run under tighter
 // limits, and only a few at once. Workers die with their parent (Pdeathsig,
 // and EOF on their requests), sit in their own process group, and end when
 // their Note is closed or garbage.

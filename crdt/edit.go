@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/collab-editor/collab/crdt/splice"
 )
@@ -40,11 +41,75 @@ type revEntry struct {
 // the editor path reads and edits it without asking automerge for the
 // whole text, and every change to it is remembered for a while so an
 // editor that is behind learns exactly what changed.
+//
+// An idle note keeps its text packed, as a string (a quarter of the runes'
+// memory for ASCII): a notebook shares hundreds of notes nobody edits. The
+// first edit or merge unpacks it; Hibernate packs it again.
 type textState struct {
-	runes []rune
-	rev   Rev
-	log   []revEntry
-	kept  int // runes inserted by the entries in log
+	runes  []rune // the text, unless packed
+	packed string // the text while isPacked
+	// isPacked: runes is nil and packed holds the text.
+	isPacked bool
+	length   int // in runes, in either form
+	rev      Rev
+	log      []revEntry
+	kept     int // runes inserted by the entries in log
+}
+
+// reset makes text the whole text, packed, as a new revision that editors
+// cannot catch up to by splices (they read the text again).
+func (t *textState) reset(text string) {
+	t.runes, t.packed, t.isPacked = nil, text, true
+	t.length = utf8.RuneCountInString(text)
+	t.rev++
+	t.log, t.kept = nil, 0
+}
+
+// pack keeps the text as a string and drops its runes.
+func (t *textState) pack() {
+	if !t.isPacked {
+		t.packed, t.runes, t.isPacked = string(t.runes), nil, true
+	}
+}
+
+// unpacked returns the text's runes, unpacking it if needed; callers may
+// change them in place only through record.
+func (t *textState) unpacked() []rune {
+	if t.isPacked {
+		t.runes, t.packed, t.isPacked = []rune(t.packed), "", false
+	}
+	return t.runes
+}
+
+// String is the whole text.
+func (t *textState) String() string {
+	if t.isPacked {
+		return t.packed
+	}
+	return string(t.runes)
+}
+
+// Len is the text's length in runes.
+func (t *textState) Len() int { return t.length }
+
+// window copies the runes [start, end) (within the text), unpacking
+// nothing: presence reads a few runes of idle notes.
+func (t *textState) window(start, end int) []rune {
+	if !t.isPacked {
+		return append([]rune(nil), t.runes[start:end]...)
+	}
+	out := make([]rune, 0, end-start)
+	i := 0
+	for _, r := range t.packed {
+		if i >= end {
+			break
+		}
+		if i >= start {
+			out = append(out, r)
+		}
+		i++
+	}
+	return out
 }
 
 // record applies splices (already applied to the document) to the text
@@ -54,10 +119,12 @@ func (t *textState) record(splices []Splice) {
 		return
 	}
 	n := 0
+	t.unpacked()
 	for _, s := range splices {
 		t.runes = slices.Replace(t.runes, s.Pos, s.Pos+s.Delete, []rune(s.Insert)...)
 		n += s.InsertLen()
 	}
+	t.length = len(t.runes)
 	t.rev++
 	t.log = append(t.log, revEntry{rev: t.rev, splices: splices, runes: n})
 	t.kept += n
@@ -106,7 +173,7 @@ func (n *Note) LastHeads() []ChangeHash { return n.lastHeads.get() }
 func (n *Note) ReadText() (text string, rev Rev, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return string(n.text.runes), n.text.rev, nil
+	return n.text.String(), n.text.rev, nil
 }
 
 // Rev is the revision of the note's text now.
@@ -156,7 +223,7 @@ func (n *Note) Edit(base Rev, local []Splice) (EditResult, error) {
 		return EditResult{}, fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
 	// Check the whole batch first, so a bad one changes nothing.
-	length := len(n.text.runes)
+	length := n.text.Len()
 	for _, s := range mine {
 		if err := s.Check(length); err != nil {
 			return EditResult{}, fmt.Errorf("edit: %w: %w", ErrOutOfRange, err)

@@ -63,11 +63,14 @@ type Change struct {
 }
 
 // Rejected is a record or change set aside because the core aborts on it
-// (found at load, or by bisection after a later operation aborted).
+// (found at load, or by bisection after a later operation aborted), or
+// because another copy holds a different change under its actor and
+// sequence number and the note gave way (Collided, see Reissue).
 type Rejected struct {
-	Hash  ChangeHash // zero when the bytes are not exactly one change
-	Bytes []byte
-	Death *DeathError
+	Hash     ChangeHash // zero when the bytes are not exactly one change
+	Bytes    []byte
+	Death    *DeathError // nil when Collided
+	Collided bool
 }
 
 func (r *Rejected) Error() string {
@@ -75,10 +78,18 @@ func (r *Rejected) Error() string {
 	if r.Hash != (ChangeHash{}) {
 		what = "change " + r.Hash.String()
 	}
+	if r.Collided {
+		return fmt.Sprintf("%s was set aside: %v (its edits were made again)", what, ErrCollision)
+	}
 	return fmt.Sprintf("%s was set aside: %v", what, r.Death)
 }
 
-func (r *Rejected) Unwrap() []error { return []error{ErrRejected, r.Death} }
+func (r *Rejected) Unwrap() []error {
+	if r.Collided {
+		return []error{ErrCollision}
+	}
+	return []error{ErrRejected, r.Death}
+}
 
 // Note is one note document. All methods are safe for concurrent use.
 //
@@ -95,14 +106,24 @@ type Note struct {
 	reqMu  sync.Mutex
 	mu     sync.Mutex
 	author string
-	actor  string // hex; the same across restarts, so seq numbers continue
-	limits Limits
-	proc   *procRef
-	closed bool
+	actor  string // hex; the same across worker restarts, so seq numbers continue
+	// ownActors are actors this note's edits used before (earlier
+	// sessions, or before a Reissue): collisions on them are ours to fix.
+	ownActors map[string]bool
+	// yielded are changes under our actors taken in by Reissue: not ours
+	// to give way with again.
+	yielded map[ChangeHash]bool
+	limits  Limits
+	proc    *procRef
+	closed  bool
 
 	// The rebuild recipe.
 	snapshot []byte
 	changes  [][]byte // loaded with the snapshot, then applied or committed since
+	// baseSource, until the document first loads, reads the snapshot and
+	// records from where they are kept (LoadKnownFrom), so a note nobody
+	// uses holds no copy of its history.
+	baseSource BaseSource
 	// recipeGen counts the times the recipe was rearranged (a poisonous
 	// change set aside, a new base): a Checkpoint taken before that is not
 	// made the base (Rebase), since its count of changes no longer applies.
@@ -200,11 +221,13 @@ func newNote(author string, limits Limits) *Note {
 		panic(fmt.Sprintf("crdt: reading random bytes: %v", err))
 	}
 	n := &Note{
-		author: author,
-		actor:  hex.EncodeToString(actor[:]),
-		limits: limits,
-		proc:   &procRef{},
-		states: map[uint64][]byte{},
+		author:    author,
+		actor:     hex.EncodeToString(actor[:]),
+		ownActors: map[string]bool{},
+		yielded:   map[ChangeHash]bool{},
+		limits:    limits,
+		proc:      &procRef{},
+		states:    map[uint64][]byte{},
 	}
 	// A note nobody closed (a scratch document, a test's) still ends its
 	// worker once it is garbage.
@@ -282,12 +305,23 @@ type Known struct {
 // must describe snapshot and records exactly; if it does not, the loaded
 // document's text replaces it then.
 func LoadKnown(snapshot []byte, records [][]byte, author string, known Known) *Note {
+	return LoadKnownFrom(func() ([]byte, [][]byte, error) { return snapshot, records, nil }, author, known)
+}
+
+// BaseSource reads a note's saved document and change records (as Load
+// takes them) from where they are kept.
+type BaseSource func() (snapshot []byte, records [][]byte, err error)
+
+// LoadKnownFrom is LoadKnown for a note whose history stays where it is
+// kept until the first request that needs the document reads it through
+// source. What source reads may hold more than known describes (records
+// stored since): the loaded document's text replaces known's then.
+func LoadKnownFrom(source BaseSource, author string, known Known) *Note {
 	n := newNote(author, NoteLimits)
-	n.snapshot = snapshot
-	n.changes = records
+	n.baseSource = source
 	n.modelLater = true
 	n.body, n.title = bodyText, known.Title
-	n.text.record([]Splice{{Insert: known.Text}})
+	n.text.reset(known.Text)
 	n.lastHeads.set(known.Heads)
 	return n
 }
@@ -357,6 +391,9 @@ func (n *Note) Hibernate() bool {
 	if n.model != nil {
 		n.model, n.modelLater = nil, true
 	}
+	// Nothing used the note for a while: no editor is behind it.
+	n.text.pack()
+	n.text.log, n.text.kept = nil, 0
 	return true
 }
 
@@ -398,7 +435,7 @@ func (n *Note) Author() string { return n.author }
 func (n *Note) Text() (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return string(n.text.runes), nil
+	return n.text.String(), nil
 }
 
 // TextWindow returns a copy of the body's runes [start, end), clamped to
@@ -407,19 +444,19 @@ func (n *Note) Text() (string, error) {
 func (n *Note) TextWindow(start, end int) (window []rune, total int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	total = len(n.text.runes)
+	total = n.text.Len()
 	start, end = max(0, min(start, total)), max(0, min(end, total))
 	if end < start {
 		end = start
 	}
-	return append([]rune(nil), n.text.runes[start:end]...), total
+	return n.text.window(start, end), total
 }
 
 // Len is the body's length in runes.
 func (n *Note) Len() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.text.runes)
+	return n.text.Len()
 }
 
 // Title returns the note's title ("" when it has none).
@@ -488,7 +525,7 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	case bodyForeign:
 		return fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
-	length := len(n.text.runes)
+	length := n.text.Len()
 	if pos < 0 || pos > length || del < 0 || pos+del > length {
 		return fmt.Errorf("splice at %d deleting %d of %d runes: %w", pos, del, length, ErrOutOfRange)
 	}
@@ -570,8 +607,16 @@ func (n *Note) applyUnchecked(changes []byte) error {
 	if err != nil {
 		return err
 	}
+	err = n.collisionLocked(resp.err(), changes, false)
+	var ce *CollisionError
+	if errors.As(err, &ce) && ce.Theirs != nil {
+		// The core stopped at the collision, perhaps after taking some of
+		// the bytes; the recipe keeps all but the change it refused.
+		n.changes = append(n.changes, withoutChunk(changes, ce.Theirs)...)
+		return err
+	}
 	n.changes = append(n.changes, changes)
-	return resp.err()
+	return err
 }
 
 // Heads returns the hashes of the note's current heads.
@@ -612,8 +657,10 @@ type ChangeInfo struct {
 	Time    time.Time
 	Message string
 	Deps    []ChangeHash
-	// Author, Added and Removed come from collab's commit message; changes
-	// written by other automerge apps leave Author empty and Known false.
+	// Author is the name in collab's commit message (empty for changes
+	// other automerge apps wrote): like Time, what the change's writer
+	// recorded, which nothing verifies. Added and Removed are counted from
+	// the change's own ops (Known: they could be).
 	Author         string
 	Added, Removed int
 	Known          bool
@@ -640,7 +687,8 @@ func (n *Note) History() ([]ChangeInfo, error) {
 			Message: c.Message,
 			Deps:    c.Deps,
 		}
-		info.Author, info.Added, info.Removed, info.Known = parseMessage(info.Message)
+		info.Author, _, _, _ = parseMessage(info.Message)
+		info.Added, info.Removed, info.Known = c.Inserted, c.Deleted, c.Counted
 		out = append(out, info)
 	}
 	return out, nil

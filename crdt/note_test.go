@@ -2,10 +2,11 @@ package crdt
 
 import (
 	"errors"
-	"github.com/automerge/automerge-go"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/automerge/automerge-go"
 )
 
 func mustNew(t *testing.T, title, author string) *Note {
@@ -389,5 +390,45 @@ func TestSyncStatesConverge(t *testing.T) {
 	}
 	if !b.HasChange(got[0].Hash) {
 		t.Fatal("HasChange false for a received change")
+	}
+}
+
+// A change's counts in the history are what its ops did, whatever its
+// writer put in its message.
+func TestHistoryCountsWhatAChangeDid(t *testing.T) {
+	n := mustNew(t, "t", "ann")
+	defer n.Close()
+	saved, err := n.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, err := automerge.Load(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := forger.RootMap().Get("text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Text().Insert(0, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forger.Commit("bob: +1000 -40"); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := forger.Changes(n.LastHeads()...)
+	if err != nil || len(changes) != 1 {
+		t.Fatalf("forged changes: %d, %v", len(changes), err)
+	}
+	if err := n.Apply(changes[0].Save()); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := n.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hist[len(hist)-1]
+	if last.Author != "bob" || last.Added != 3 || last.Removed != 0 || !last.Known {
+		t.Fatalf("forged change in the history: %+v, want author bob (as claimed), +3 -0 (as done)", last)
 	}
 }

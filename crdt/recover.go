@@ -137,15 +137,16 @@ func (n *Note) sendLocked(req *request) (*response, error) {
 // then, kept only when the request may merge something and there is no
 // model to say what it changed).
 type sentAt struct {
-	end  int
-	rev  Rev
-	base []rune
+	end     int
+	rev     Rev
+	base    string
+	hasBase bool // base was taken (a merge with no model)
 }
 
 func (n *Note) mark(req *request) sentAt {
 	at := sentAt{end: n.sent + len(req.Edits), rev: n.text.rev}
 	if n.model == nil && mergingOps[req.Op] {
-		at.base = slices.Clone(n.text.runes)
+		at.base, at.hasBase = n.text.String(), true
 	}
 	return at
 }
@@ -214,12 +215,12 @@ func (n *Note) absorb(req *request, resp *response, at sentAt) {
 	if !known && resp.HasText {
 		// No model (or it gave up): what the worker's text says changed
 		// since the text the request left from.
-		base, have := at.base, at.base != nil
+		base, have := at.base, at.hasBase
 		if !have && n.text.rev == at.rev {
-			base, have = n.text.runes, true
+			base, have = n.text.String(), true
 		}
 		if have {
-			merged, known = splice.Diff(string(base), resp.Text), true
+			merged, known = splice.Diff(base, resp.Text), true
 		} else {
 			n.textDrift = true
 		}
@@ -231,7 +232,7 @@ func (n *Note) absorb(req *request, resp *response, at sentAt) {
 		// The model and the core disagree: the core is right.
 		n.model = nil
 		n.textDrift = true
-	} else if !resp.HasText && resp.Body == bodyText && n.model == nil && len(n.journal) == 0 && resp.Len != len(n.text.runes) {
+	} else if !resp.HasText && resp.Body == bodyText && n.model == nil && len(n.journal) == 0 && resp.Len != n.text.Len() {
 		n.textDrift = true
 	}
 }
@@ -320,7 +321,25 @@ func (n *Note) recountPending() {
 	}
 }
 
+// readBaseLocked puts the history of a note opened with LoadKnownFrom into
+// its rebuild recipe, once.
+func (n *Note) readBaseLocked() error {
+	if n.baseSource == nil {
+		return nil
+	}
+	snapshot, records, err := n.baseSource()
+	if err != nil {
+		return fmt.Errorf("read the note's history: %w", err)
+	}
+	n.snapshot, n.changes = snapshot, append(records, n.changes...)
+	n.baseSource = nil
+	return nil
+}
+
 func (n *Note) rebuildLocked() error {
+	if err := n.readBaseLocked(); err != nil {
+		return err
+	}
 	fresh := n.modelLater
 	if fresh {
 		n.modelLater = false
@@ -339,7 +358,7 @@ func (n *Note) rebuildLocked() error {
 // model only changes, so with edits open there is nothing to compare.)
 func (n *Note) checkNewModelLocked() {
 	if n.model != nil && len(n.journal) == 0 &&
-		(n.model.m.Len() != len(n.text.runes) || n.model.m.Title() != n.title) {
+		(n.model.m.Len() != n.text.Len() || n.model.m.Title() != n.title) {
 		n.model = nil
 	}
 }

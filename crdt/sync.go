@@ -158,7 +158,7 @@ func (n *Note) receiveSyncUnchecked(s *SyncState, msg []byte) ([]Change, error) 
 		n.states[s.id] = resp.State
 	}
 	if err := resp.err(); err != nil {
-		return nil, err
+		return nil, n.collisionLocked(err, msg, true)
 	}
 	return resp.Changes, nil
 }

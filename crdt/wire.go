@@ -149,6 +149,11 @@ type historyEntry struct {
 	Time    int64        `cbor:"4,keyasint"` // Unix nanoseconds
 	Message string       `cbor:"5,keyasint"`
 	Deps    []ChangeHash `cbor:"6,keyasint"`
+	// Inserted and Deleted count the change's text ops (Counted: its
+	// bytes decoded), facts of the change rather than its writer's words.
+	Inserted int  `cbor:"7,keyasint,omitempty"`
+	Deleted  int  `cbor:"8,keyasint,omitempty"`
+	Counted  bool `cbor:"9,keyasint,omitempty"`
 }
 
 type response struct {

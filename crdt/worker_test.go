@@ -655,3 +655,68 @@ func TestChangesDuringSnapshotSurviveARebuild(t *testing.T) {
 		})
 	}
 }
+
+// An idle note keeps its text packed (a string, not runes): it reads the
+// same through every accessor, multi-byte runes included, and an edit or a
+// merge after hibernating works on the unpacked text.
+func TestPackedTextReadsTheSame(t *testing.T) {
+	const text = "héllo wörld 😀 — ünïcode\nsecond line"
+	a := mustNew(t, "t", "ann")
+	defer a.Close()
+	a.Splice(0, 0, text)
+	if _, err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	runes := []rune(text)
+	check := func(when string) {
+		t.Helper()
+		if got := mustText(t, a); got != string(runes) {
+			t.Fatalf("%s: text %q", when, got)
+		}
+		if a.Len() != len(runes) {
+			t.Fatalf("%s: len %d, want %d", when, a.Len(), len(runes))
+		}
+		for _, w := range [][2]int{{0, 3}, {4, 14}, {12, 13}, {len(runes) - 4, len(runes) + 5}, {-2, 1}, {9, 2}} {
+			got, total := a.TextWindow(w[0], w[1])
+			s, e := max(0, min(w[0], len(runes))), max(0, min(w[1], len(runes)))
+			e = max(e, s)
+			if string(got) != string(runes[s:e]) || total != len(runes) {
+				t.Fatalf("%s: window %v = %q (%d), want %q", when, w, string(got), total, string(runes[s:e]))
+			}
+		}
+		if got, _, err := a.ReadText(); err != nil || got != string(runes) {
+			t.Fatalf("%s: ReadText %q %v", when, got, err)
+		}
+	}
+	check("awake")
+	if !a.Hibernate() {
+		t.Fatal("no hibernation")
+	}
+	a.mu.Lock()
+	packed := a.text.isPacked && a.text.runes == nil
+	a.mu.Unlock()
+	if !packed {
+		t.Fatal("a hibernated note keeps its text as runes")
+	}
+	check("packed")
+	// An edit after the 😀 (a rune of 4 bytes) lands by runes.
+	a.Splice(13, 0, "!")
+	runes = append(runes[:13], append([]rune("!"), runes[13:]...)...)
+	if _, err := a.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check("edited")
+	saved, err := a.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := LoadKnown(saved, nil, "bob", Known{Title: "t", Text: string(runes), Heads: a.LastHeads()})
+	defer b.Close()
+	b.Splice(b.Len(), 0, " end")
+	if _, err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustText(t, b); got != string(runes)+" end" {
+		t.Fatalf("an edit on a known (packed) note: %q", got)
+	}
+}

@@ -27,4 +27,12 @@
 // At most MaxPendingJoins are kept (one more is refused with
 // ErrTooManyPendingJoins), each with at most MaxPeerAddrs addresses and a
 // bounded error; the same bounds apply to what is read.
+//
+// Collisions (collision.go): a note remembers the actors its own edits were
+// made under (side file "actors", the last 256 sessions that edited), so a
+// change forged under one of them while we were offline is recognised as a
+// collision on our own actor even after a restart. Reissue recovers from
+// it: the dropped originals are kept beside the log (aux.rejected.<hash>),
+// the log is compacted without them, and the edits made again are stored
+// and reach subscribers like any local change.
 package notebook

@@ -60,6 +60,9 @@ type Note struct {
 	editMu sync.Mutex
 
 	mu sync.Mutex
+	// actorSaved is the document's actor as last recorded in the actors
+	// side file (collision.go).
+	actorSaved string
 	// Changes committed to the document that no Append has stored yet (the
 	// disk was full, say). They are retried on every Flush.
 	unsaved    [][]byte
@@ -162,6 +165,7 @@ func (n *Note) emit(updates []Update) {
 }
 
 func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLog) *Note {
+	doc.AddOwnActors(ownActors(log)...)
 	return &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
 }
 
@@ -222,7 +226,19 @@ func (nb *Notebook) openLog(id crdt.DocumentID, log *store.NoteLog, unloaded boo
 	}
 	if unloaded && len(warnings) == 0 {
 		if known, ok := knownView(log); ok {
-			return newNote(id, nb, crdt.LoadKnown(snapshot, records, nb.author, known), log), nil, nil
+			// The history is read again when the document is first
+			// needed, through a handle of its own (this one's position
+			// is the poller's): an idle note holds no copy of it.
+			source := func() ([]byte, [][]byte, error) {
+				again, err := nb.store.OpenNote(id.String())
+				if err != nil {
+					return nil, nil, err
+				}
+				defer again.Close()
+				snapshot, records, _, err := again.Load()
+				return snapshot, records, err
+			}
+			return newNote(id, nb, crdt.LoadKnownFrom(source, nb.author, known), log), nil, nil
 		}
 	}
 	doc, more, err := crdt.Load(snapshot, records, nb.author)
@@ -316,6 +332,7 @@ func (n *Note) commitLocked() ([]crdt.Change, error) {
 	if err != nil || len(fresh) == 0 {
 		return nil, err
 	}
+	n.rememberActorLocked()
 	records := make([][]byte, len(fresh))
 	for i, c := range fresh {
 		records[i] = c.Bytes
@@ -907,7 +924,11 @@ func (n *Note) TextSince(rev crdt.Rev) ([]crdt.Splice, crdt.Rev, error) {
 // Run so the commit policy sees them.
 func (n *Note) Edit(base crdt.Rev, splices []crdt.Splice) (crdt.EditResult, error) {
 	n.editMu.Lock()
-	res, err := n.doc.Edit(base, splices)
+	err := n.loadForEdit()
+	var res crdt.EditResult
+	if err == nil {
+		res, err = n.doc.Edit(base, splices)
+	}
 	n.editMu.Unlock()
 	if err == nil && len(splices) > 0 {
 		n.Kick()

@@ -259,3 +259,57 @@ func TestChangeWaitingForDependencySurvivesCompaction(t *testing.T) {
 		t.Fatalf("text = %q, want both changes", got)
 	}
 }
+
+// A note opened unloaded holds no copy of its history: it reads it when
+// first used, through a handle of its own, and finds there what other
+// processes stored meanwhile (two compactions included) exactly once; an
+// edit is placed in that text, not in the text known at open.
+func TestUnloadedNoteReadsItsHistoryWhenUsed(t *testing.T) {
+	dir := t.TempDir()
+	a := openNB(t, dir, "ann")
+	b := openNB(t, dir, "bob")
+	created, err := a.Create("n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Splice(0, 0, "base\n")
+	if err := created.Close(); err != nil {
+		t.Fatal(err)
+	}
+	nu, warnings, err := b.OpenNoteUnloaded(created.ID)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("open unloaded: %v %v", err, warnings)
+	}
+	t.Cleanup(func() { nu.Close() })
+	if nu.doc.Awake() || text(t, nu) != "base\n" {
+		t.Fatalf("unloaded note: awake %v, text %q", nu.doc.Awake(), text(t, nu))
+	}
+	na := openNote(t, a, created.ID)
+	for i := range 3 {
+		na.Splice(0, 0, "other\n")
+		if _, err := na.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		na.mu.Lock()
+		if err := na.compactLocked(); err != nil {
+			t.Fatalf("compaction %d: %v", i, err)
+		}
+		na.mu.Unlock()
+	}
+	// Placed by the text the history holds, not the text known at open.
+	if err := nu.Append("mine\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nu.Flush(); err != nil {
+		t.Fatalf("flush of the unloaded note: %v", err)
+	}
+	nu.Refresh()
+	na.Refresh()
+	got := text(t, nu)
+	if want := "other\nother\nother\nbase\nmine\n"; got != want {
+		t.Fatalf("after waking: %q, want %q", got, want)
+	}
+	if text(t, na) != got {
+		t.Fatalf("the other process has %q, the woken note %q", text(t, na), got)
+	}
+}

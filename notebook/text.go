@@ -53,6 +53,9 @@ func (n *Note) Save() ([]byte, error) { return n.doc.Save() }
 func (n *Note) SetTitle(title string) error {
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return err
+	}
 	return n.doc.SetTitle(title)
 }
 
@@ -60,6 +63,9 @@ func (n *Note) SetTitle(title string) error {
 func (n *Note) Splice(pos, del int, ins string) error {
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return err
+	}
 	return n.doc.Splice(pos, del, ins)
 }
 
@@ -67,6 +73,9 @@ func (n *Note) Splice(pos, del int, ins string) error {
 func (n *Note) Append(text string) error {
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return err
+	}
 	end := n.doc.Len()
 	if end > 0 && text != "" {
 		// On a line of its own: onto a body that does not end in a
@@ -87,5 +96,18 @@ func (n *Note) Append(text string) error {
 func (n *Note) ReplaceText(text string) ([]crdt.Splice, error) {
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return nil, err
+	}
 	return n.doc.ReplaceText(text)
+}
+
+// loadForEdit loads the document of a note opened unloaded (or
+// hibernated) before a local edit is placed: the history read then may hold
+// more than the text the edit's positions were worked out on.
+func (n *Note) loadForEdit() error {
+	if n.doc.Awake() {
+		return nil
+	}
+	return n.doc.Wake()
 }

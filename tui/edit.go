@@ -661,12 +661,15 @@ func (s *session) refreshStatus() {
 
 // statusParts are the status bar's right-hand items.
 func (s *session) statusParts(a *App) []string {
-	var parts, away []string
+	var parts, away, diverged []string
 	if s.net != nil {
 		// ● people with the note open, ○ people only online (connected
 		// for it: collab serve, or an editor on another note).
 		var here, online []string
 		for _, p := range s.people {
+			if p.Diverged != "" {
+				diverged = append(diverged, display.Name(p.Name, p.ID))
+			}
 			switch {
 			case p.InNote:
 				here = append(here, display.Name(p.Name, p.ID))
@@ -695,10 +698,15 @@ func (s *session) statusParts(a *App) []string {
 		parts = append(parts, "offline")
 	default:
 		st := s.status
-		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Offline: ""}[st]
-		if st == Unreachable && len(away) > 0 {
+		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Diverged: "⚠ ", Offline: ""}[st]
+		switch {
+		case st == Unreachable && len(away) > 0:
 			parts = append(parts, mark+cantReach(away))
-		} else {
+		case st == Diverged && len(diverged) > 0:
+			// Never silent: whose copy cannot match ours (`collab peers`
+			// says why).
+			parts = append(parts, mark+"diverged from "+strings.Join(diverged, ", "))
+		default:
 			parts = append(parts, mark+st.String())
 		}
 	}

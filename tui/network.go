@@ -67,7 +67,10 @@ type Peer struct {
 	ID, Name  string
 	Connected bool // a live connection right now
 	InNote    bool // has the note open in an editor (not just online)
-	InSync    bool // both sides have each other's changes
+	InSync    bool // both sides have each other's changes (equal heads)
+	// Diverged says in plain words why the two copies cannot become equal
+	// ("": they can). Untrusted: shown through display.
+	Diverged string
 }
 
 // Presence is another person's cursor in a note.
@@ -106,6 +109,7 @@ const (
 	InSync                        // every connected peer has every change
 	Syncing                       // changes are on their way
 	Unreachable                   // the note is shared but no peer can be reached
+	Diverged                      // a peer's copy cannot become equal to ours (see Peer.Diverged)
 )
 
 func (s SyncStatus) String() string {
@@ -116,6 +120,8 @@ func (s SyncStatus) String() string {
 		return "syncing"
 	case Unreachable:
 		return "peers unreachable"
+	case Diverged:
+		return "diverged"
 	default:
 		return "offline"
 	}

@@ -89,3 +89,29 @@ func TestStatusShowsOnlineApartFromInTheNote(t *testing.T) {
 		return strings.Contains(strings.Split(h.plain(), "\n")[0], "● bob, carol · ○ dave ·")
 	})
 }
+
+// Issue 8: a divergence is never silent. The status bar names the peer
+// whose copy cannot match ours (sanitised), and says "in sync" again only
+// once the engine does.
+func TestStatusShowsDivergence(t *testing.T) {
+	nbh, id := poemNotebook(t)
+	net := newFakeNet(t, nbh.nb)
+	net.status = Diverged
+	net.peers = []Peer{
+		{ID: "p1", Name: "bob\x1b[31m", Connected: true, InNote: true, Diverged: "refused their change 3 of author c19e3144"},
+		{ID: "p2", Name: "carol", Connected: true, InNote: true, InSync: true},
+	}
+	h := newHarness(t, nbh.nb, Options{Open: &id, Network: net}, 80, 10).noteLoaded()
+	bar := strings.Split(h.plain(), "\n")[0]
+	if !strings.Contains(bar, "⚠ diverged from bob") || strings.Contains(bar, "in sync") || strings.Contains(bar, "diverged from bob, carol") {
+		t.Fatalf("status bar %q", bar)
+	}
+	if strings.Contains(h.view(), "\x1b[31m") {
+		t.Fatalf("a peer's name reached the terminal unsanitised")
+	}
+	net.set(func(f *fakeNet) { f.status, f.peers[0].Diverged, f.peers[0].InSync = InSync, "", true })
+	h.until("in sync once the engine says so", func() bool {
+		bar := strings.Split(h.plain(), "\n")[0]
+		return strings.Contains(bar, "✓ in sync") && !strings.Contains(bar, "diverged")
+	})
+}

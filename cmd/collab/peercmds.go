@@ -419,11 +419,7 @@ func cmdPeers(e *env, args []string) error {
 				if p.InNote {
 					where = "in the note"
 				}
-				sync := "syncing"
-				if p.InSync {
-					sync = "in sync"
-				}
-				state = "connected, " + where + ", " + sync
+				state = "connected, " + where + ", " + syncWords(p)
 				if p.Path != "" { // direct (LAN), direct (internet), relayed via NAME
 					state += "; " + display.Line(p.Path)
 				}
@@ -525,6 +521,20 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
 	}
 	return fmt.Sprintf("%d h", int(d.Round(time.Hour)/time.Hour))
+}
+
+// syncWords says how a connected peer's copy stands: "in sync" only for
+// equal heads, and a divergence in plain words, never silently.
+func syncWords(p engine.PeerStatus) string {
+	switch {
+	case p.Diverged != "":
+		return "DIVERGED: " + display.Line(p.Diverged)
+	case p.InSync && p.LastDivergence != "":
+		return "in sync (diverged earlier, recovered: " + display.Line(p.LastDivergence) + ")"
+	case p.InSync:
+		return "in sync"
+	}
+	return "syncing"
 }
 
 func orDash(s string) string {

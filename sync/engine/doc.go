@@ -79,6 +79,16 @@
 // and, for one that is not connected, why the last redial failed
 // (Problem).
 //
+// Divergence (diverge.go): a peer's change refused by the note as a
+// collision (crdt.CollisionError: a different change under an actor and
+// sequence number we hold) means the copies cannot become equal by
+// syncing. It never counts as the peer's offence (the sender may be the
+// honest copy); it is shown in the peer's status (PeerStatus.Diverged) until
+// both sides' heads are equal, and "in sync" is only reported for equal
+// heads. A collision on our own actor is recovered with
+// notebook.Note.Reissue, so our edits reach everyone; one on a third
+// party's actor is shown until that party's copy gives way.
+//
 // Errors about peers are [PeerError]s in plain words: the person by the
 // name they go by ([Engine.PeerName]: from presence, kept with the note's
 // known peers so it is known while they are offline) and the place ("on
@@ -95,7 +105,8 @@
 // peers that repeat bad input), registry.go (the live
 // stream per peer) and dispatch.go (reading, rate limiting, routing each
 // message); a note in notes.go (the engine's open notes), docpeer.go (one
-// note with one peer), rounds.go (automerge sync rounds, collab-doc) and
+// note with one peer), rounds.go (automerge sync rounds, collab-doc), diverge.go
+// (collisions: divergence shown, recovery on our own actor) and
 // push.go (collab-change: the per-keystroke fast path and its relay);
 // presence in presence.go (the local cursor API and the presence loop),
 // presence_state.go (what remote peers show, de-duplication, rate limits),

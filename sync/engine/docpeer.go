@@ -47,6 +47,10 @@ type docPeer struct {
 	nextHeads   time.Time
 	sentHeads   string
 	differSince time.Time
+	// differFrom is when the stated heads began to differ from ours (zero
+	// while equal); restartedAt is when a silent round last started the
+	// sync state over (stuck).
+	differFrom, restartedAt time.Time
 	// At connect a collab peer's note is compared by heads before any
 	// round (which would load the document); headsWait is when a round
 	// runs anyway if the peer has not stated its heads.
@@ -133,6 +137,9 @@ func (dp *docPeer) setTheirHeads(hs []crdt.ChangeHash) bool {
 	dp.headsWait = time.Time{}
 	dp.fmu.Unlock()
 	inSync := dp.isInSync()
+	if inSync {
+		dp.ns.converged(dp.c.peerKey)
+	}
 	// A peer that states its heads learns ours in turn (once per change
 	// of ours): a peer that attached the note at connect waits for them.
 	dp.scheduleHeads()
@@ -306,4 +313,25 @@ func (c *conn) attachShared(id crdt.DocumentID) *docPeer {
 		dp.activate()
 	}
 	return dp
+}
+
+// restartEvery bounds how often a silent round between differing copies
+// starts the sync state over: each costs a message with a bloom filter of
+// the whole history.
+const restartEvery = 5 * time.Second
+
+// stuck reports, with dp.syncMu held, whether the peer's stated heads have
+// differed from ours for a while (2×divergedFor: pushes and ordinary
+// rounds close a gap sooner) although the round had nothing to send,
+// and no restart happened lately; if so it counts as a restart.
+func (dp *docPeer) stuck(now time.Time) bool {
+	ours := dp.ns.note.LastHeads()
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	if !dp.knowHeads || crdt.SameHeads(dp.theirHeads, ours) || dp.differFrom.IsZero() ||
+		now.Sub(dp.differFrom) < 2*divergedFor || now.Sub(dp.restartedAt) < restartEvery {
+		return false
+	}
+	dp.restartedAt = now
+	return true
 }

@@ -68,6 +68,9 @@ type testPeer struct {
 	logs *logBuf
 	// sent, if set before start, sees every frame the engine writes.
 	sent func(to peer.ID, m wire.Message, size int)
+	// dialOK, if set, is asked before every dial the host makes (after
+	// the loopback check): a test cuts a peer off the network with it.
+	dialOK atomic.Pointer[func(ma.Multiaddr) bool]
 	// dialing, if set before start, sees every address the host is about
 	// to dial (what the connection gater is asked about).
 	dialing func(ma.Multiaddr)
@@ -130,7 +133,8 @@ func (p *testPeer) start() {
 			if p.dialing != nil {
 				p.dialing(a)
 			}
-			return loopbackOnly(a)
+			ok := p.dialOK.Load()
+			return loopbackOnly(a) && (ok == nil || (*ok)(a))
 		},
 		Logger: p.logger().With("layer", "p2p"),
 		Trusted: func(id peer.ID) bool {

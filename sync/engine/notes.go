@@ -27,9 +27,10 @@ type noteState struct {
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
 
 	mu          sync.Mutex
-	dps         map[*conn]*docPeer // peers syncing this note
-	unavailable map[string]bool    // peers that answered doc-unavailable
-	wake        chan struct{}      // closed and replaced when the note or its peers change
+	dps         map[*conn]*docPeer     // peers syncing this note
+	unavailable map[string]bool        // peers that answered doc-unavailable
+	divergences map[string]*divergence // by peer (diverge.go)
+	wake        chan struct{}          // closed and replaced when the note or its peers change
 	started     bool
 	stopRunFn   func()
 

@@ -73,6 +73,9 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
 		return true
 	}
 	if err := ns.note.ApplyRemote(c.peerKey, data); err != nil {
+		if c.refusedChange(ns, err) {
+			return true
+		}
 		dp.syncMu.Lock()
 		dp.failures++
 		n := dp.failures

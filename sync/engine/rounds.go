@@ -110,7 +110,15 @@ func (c *conn) runDirty() time.Duration {
 			continue
 		}
 		dp.syncMu.Lock()
-		c.generate(dp)
+		if !c.generate(dp) && dp.stuck(now) {
+			// Heads differ and automerge has nothing to say: its sync
+			// state believes a refused change arrived (a divergence on
+			// either side). A fresh one offers everything we hold by
+			// bloom filter, so each side learns what the other lacks.
+			c.e.log.Debug("heads differ and the round is silent: starting over", "peer", c.pid, "note", dp.ns.id)
+			dp.state = dp.ns.note.NewSyncState()
+			c.generate(dp)
+		}
 		dp.syncMu.Unlock()
 		if c.isClosed() {
 			return 0
@@ -181,8 +189,13 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
 	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
-		dp.failures++
 		dp.state = ns.note.NewSyncState()
+		if c.refusedChange(ns, err) {
+			// Not a malformed message: the copies diverged (and perhaps
+			// we just recovered). The stream stays; heads tell the rest.
+			return true
+		}
+		dp.failures++
 		e.log.Warn("rejected a sync message", "peer", c.pid, "note", id, "err", err, "failures", dp.failures)
 		if c.badInput(id, "a sync message", err) {
 			return false
@@ -198,7 +211,9 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	dp.fmu.Lock()
 	dp.received = true
 	dp.fmu.Unlock()
-	e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data))
+	if nc, nn, err := crdt.SyncMessageNews(data); err == nil {
+		e.log.Debug("sync received", "peer", c.pid, "note", id, "bytes", len(data), "changes", nc, "needs", nn)
+	}
 	theirs, okTheirs := parseSyncHeads(data)
 	if okTheirs && dp.setTheirHeads(theirs) {
 		e.noteStatusChanged(ns)
@@ -248,13 +263,18 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		}
 	}
 	ours, okOurs := ns.note.CommittedHeads()
-	if !sent || (okTheirs && okOurs && crdt.SameHeads(theirs, ours)) {
+	same := okTheirs && okOurs && crdt.SameHeads(theirs, ours)
+	if !sent || same {
 		dp.fmu.Lock()
 		was := dp.caughtUp
 		dp.caughtUp = true
 		dp.fmu.Unlock()
-		if !was {
+		switch {
+		case was:
+		case same:
 			e.log.Info("in sync", "peer", c.pid, "note", id)
+		default:
+			e.log.Info("caught up (heads still differ)", "peer", c.pid, "note", id)
 		}
 	}
 	e.noteStatusChanged(ns)
@@ -469,6 +489,9 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 		}
 	}
 	if dp.knowHeads && dp.active && !crdt.SameHeads(dp.theirHeads, ours) {
+		if dp.differFrom.IsZero() {
+			dp.differFrom = now
+		}
 		switch {
 		case dp.differSince.IsZero():
 			dp.differSince = now
@@ -480,7 +503,7 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 			wait = max(w, time.Millisecond)
 		}
 	} else {
-		dp.differSince = time.Time{}
+		dp.differSince, dp.differFrom = time.Time{}, time.Time{}
 	}
 	return wait
 }

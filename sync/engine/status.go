@@ -24,6 +24,9 @@ const (
 	Syncing
 	// InSync: every connected peer of the note has what we have.
 	InSync
+	// Diverged: a connected peer's copy cannot become equal to ours by
+	// syncing (a change of one was refused by the other; see Peers).
+	Diverged
 )
 
 // Like every enum's String here: one case per constant, nothing to share.
@@ -37,6 +40,8 @@ func (s Status) String() string {
 		return "syncing"
 	case InSync:
 		return "in sync"
+	case Diverged:
+		return "diverged"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
@@ -59,6 +64,12 @@ type PeerStatus struct {
 	// words with what to do ("couldn't reach ann at …: no answer
 	// (offline, or behind a NAT …)"); "" when connected or not tried.
 	Problem string
+	// Diverged says in plain words why the copies cannot become equal
+	// now ("" while they can).
+	Diverged string
+	// LastDivergence is the last divergence seen with this peer since
+	// the engine started, kept after it was recovered from.
+	LastDivergence string
 }
 
 // Status reports how note id stands with its peers.
@@ -75,12 +86,17 @@ func (e *Engine) Status(id crdt.DocumentID) Status {
 	e.mu.Unlock()
 	if ns != nil {
 		if dps := ns.activePeers(); len(dps) > 0 {
+			st := InSync
 			for _, dp := range dps {
-				if !dp.isInSync() {
-					return Syncing
+				if dp.isInSync() {
+					continue
 				}
+				if now, _ := ns.divergenceWith(dp.c.peerKey); now != "" {
+					return Diverged
+				}
+				st = Syncing
 			}
-			return InSync
+			return st
 		}
 	}
 	if known > 0 && failed {
@@ -128,6 +144,13 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 			p.InSync = dp.isInSync()
 			p.LastSeen = time.Now()
 			p.Path, p.Problem = e.pathOf(dp.c.pid), ""
+		}
+		for _, p := range byID {
+			now, last := ns.divergenceWith(p.ID)
+			p.LastDivergence = last
+			if !p.InSync {
+				p.Diverged = now
+			}
 		}
 		for _, pr := range ns.presenceSnapshot() {
 			if p, ok := byID[pr.Peer]; ok {

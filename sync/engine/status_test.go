@@ -16,10 +16,14 @@ func TestPeersSayPathAndWhyUnreachable(t *testing.T) {
 	if err := bob.join(id, ann); err != nil {
 		t.Fatal(err)
 	}
-	bob.note(id) // his presence (his name) reaches ann
-	waitFor(t, 10*time.Second, "bob connected over the LAN at ann's", func() bool {
+	bob.eng.SetCursorContext(id, 0, 0, "", "x\n") // his presence (his name) reaches ann
+	waitFor(t, 10*time.Second, "bob connected over the LAN at ann's, by name", func() bool {
 		ps := ann.eng.Peers(id)
-		return len(ps) == 1 && ps[0].Connected && ps[0].Path == "direct (LAN)" && ps[0].Problem == ""
+		return len(ps) == 1 && ps[0].Connected && ps[0].Name == "bob" && ps[0].Path == "direct (LAN)" && ps[0].Problem == ""
+	})
+	waitFor(t, 10*time.Second, "bob's name kept with the note's peers", func() bool {
+		peers, err := ann.nb.PeersOf(id)
+		return err == nil && len(peers) == 1 && peers[0].Name == "bob"
 	})
 	bob.stop()
 	waitFor(t, 20*time.Second, "ann to say why bob is unreachable", func() bool {

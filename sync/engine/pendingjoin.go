@@ -81,7 +81,7 @@ func retryLater(err error) bool {
 // says so (wrapping cause).
 func (e *Engine) keepPending(id crdt.DocumentID, addrs []ma.Multiaddr, cause error) error {
 	now := time.Now()
-	next := now.Add(e.cfg.JoinRetryMin)
+	next := now.Add(e.joinRetryDelay(1))
 	j := notebook.PendingJoin{DocumentID: id, Addrs: stringsOf(addrs), Added: now,
 		Attempts: 1, LastTry: now, LastError: cause.Error(), NextTry: next}
 	if err := e.nb.AddPendingJoin(j); err != nil {

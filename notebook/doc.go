@@ -20,6 +20,14 @@
 // next). Which addresses are worth keeping is the caller's call (the sync
 // engine passes only confirmed ones).
 //
+// Pending joins: a join whose inviter could not be reached is kept
+// (PendingJoin: the ticket's addresses, tries, the last error, the next
+// try) in one notebook-wide file that store replaces atomically under a
+// lock, for the running peer to retry and any process to list or cancel.
+// At most MaxPendingJoins are kept (one more is refused with
+// ErrTooManyPendingJoins), each with at most MaxPeerAddrs addresses and a
+// bounded error; the same bounds apply to what is read.
+//
 // Collisions (collision.go): a note remembers the actors its own edits were
 // made under (side file "actors", the last 256 sessions that edited), so a
 // change forged under one of them while we were offline is recognised as a

@@ -27,6 +27,9 @@
 //	    <id>.offer            the bytes offered with it, read only on accepting
 //	    lock                  flock(2) target for changing invitations
 //	  setting.<name>          a notebook-wide setting (e.g. relay), at most 1 MiB
+//	  joins                   pending joins (a JSON list), at most MaxJoinsSize
+//	  joins.lock              flock(2) target for changing the pending joins
+//	  joins.damaged           a damaged joins file's bytes, kept when a change replaced it
 //
 // All directories are created 0700 and all files 0600, explicitly chmod-ed so
 // the umask does not matter. Note ids are 1–200 characters of [A-Za-z0-9_-].
@@ -37,11 +40,11 @@
 //
 //	log.<gen>:  "CLBLOG" u16 version, then records:
 //	            u32 length (1..MaxRecordSize), u32 crc32c(payload), payload
-//	snap.<gen>, view, aux.*, <id>.invite, <id>.offer, setting.*:
-//	            "CLBSNP", "CLBVEW", "CLBAUX", "CLBINV", "CLBOFR" or "CLBSET", u16 version,
+//	snap.<gen>, view, aux.*, <id>.invite, <id>.offer, setting.*, joins:
+//	            "CLBSNP", "CLBVEW", "CLBAUX", "CLBINV", "CLBOFR", "CLBSET" or "CLBJON", u16 version,
 //	            u64 length, u32 crc32c(payload), payload
 //
-// The view and invitation payloads are JSON. A file with a version this build does not know is
+// The view, invitation and pending-join payloads are JSON. A file with a version this build does not know is
 // reported with ErrVersion (a newer collab wrote it), never as corruption.
 //
 // # Why append-only logs

@@ -67,6 +67,7 @@ type promptDialog struct {
 	id           crdt.DocumentID
 	busy         string
 	err          string
+	done         string // what the last action did when that is no error (a join goes on in the background)
 	note         string // explanation under the field
 }
 
@@ -93,7 +94,7 @@ func (d *promptDialog) update(a *App, msg tea.KeyPressMsg) tea.Cmd {
 			d.err = "type something first"
 			return nil
 		}
-		d.err = ""
+		d.err, d.done = "", ""
 		return a.startAction(d, d.act, d.id, v)
 	}
 	d.in.update(msg)
@@ -115,6 +116,8 @@ func (d *promptDialog) view(a *App, maxW int) (string, int, int, bool) {
 		lines = append(lines, a.st.dim.Render(d.busy))
 	case d.err != "":
 		lines = append(lines, a.st.err.Render(wrapText(d.err, w)))
+	case d.done != "":
+		lines = append(lines, a.st.dim.Render(wrapText(d.done, w)))
 	default:
 		lines = append(lines, a.hintBox(w, key.NewBinding(key.WithHelp("enter", "ok")), key.NewBinding(key.WithHelp("esc", "cancel"))))
 	}
@@ -446,6 +449,18 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 
 // onDialogResult shows an action's outcome.
 func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
+	if m.act == actJoin && errors.Is(m.err, ErrJoinPending) {
+		// Not a failure to fix here: the join goes on, and the list shows
+		// it until the note arrives. The dialog (if still shown) says why.
+		const goesOn = " — collab keeps trying in the background; the notes list shows the join."
+		if d, ok := a.dlg.(*promptDialog); ok && d.act == actJoin {
+			d.busy, d.done = "", friendlyError(m.err)+goesOn
+			d.in.ed.SetText("")
+			return nil
+		}
+		a.showFlash("Joining in the background: " + friendlyError(m.err))
+		return nil
+	}
 	if m.err != nil {
 		switch d := a.dlg.(type) {
 		case *promptDialog:

@@ -261,6 +261,7 @@ type fakeNet struct {
 	pres               []Presence
 	status             SyncStatus
 	inv                []Invitation
+	joins              []PendingJoin
 	ticket             string
 	joinID             crdt.DocumentID
 	joinErr            error
@@ -345,6 +346,12 @@ func (f *fakeNet) Invitations() []Invitation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Invitation(nil), f.inv...)
+}
+
+func (f *fakeNet) PendingJoins() []PendingJoin {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]PendingJoin(nil), f.joins...)
 }
 
 func (f *fakeNet) Accept(ctx context.Context, id crdt.DocumentID) error {

@@ -203,6 +203,9 @@ func (l *listState) view(a *App) string {
 			}
 			rows = append(rows, a.st.banner.Render(padRight(ansi.Truncate(text, w, "…"), w)))
 		}
+		for _, text := range pendingJoinLines(a.net.PendingJoins(), a.opts.Now()) {
+			rows = append(rows, a.st.banner.Render(padRight(ansi.Truncate(text, w, "…"), w)))
+		}
 	}
 	body := h - len(rows) - 1
 	notes := l.shown()
@@ -252,6 +255,44 @@ func (l *listState) view(a *App) string {
 		return out + "\n" + a.filterRow()
 	}
 	return out + "\n" + a.footer("enter", "open", "/", "filter", "^F", "search", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
+}
+
+// maxPendingJoinLines bounds the lines pending joins take above the notes.
+const maxPendingJoinLines = 2
+
+// pendingJoinLines says how each pending join stands, a line each (at most
+// maxPendingJoinLines, then how many more): "joining… (ann unreachable:
+// retrying in 40 s)".
+func pendingJoinLines(joins []PendingJoin, now time.Time) []string {
+	var lines []string
+	for i, j := range joins {
+		if i == maxPendingJoinLines {
+			more := "joins"
+			if len(joins)-i == 1 {
+				more = "join"
+			}
+			lines = append(lines, fmt.Sprintf(" …and %d more %s waiting (collab peers lists them)", len(joins)-i, more))
+			break
+		}
+		from := display.Line(j.From)
+		switch {
+		case j.Failed:
+			lines = append(lines, fmt.Sprintf(" join from %s failed: %s (collab join --cancel %s)", from, display.Line(j.Why), j.ID.URL()))
+		case j.NextTry.After(now.Add(time.Second)):
+			lines = append(lines, fmt.Sprintf(" joining… (%s unreachable: retrying in %s)", from, untilText(j.NextTry.Sub(now))))
+		default:
+			lines = append(lines, fmt.Sprintf(" joining… (trying %s now)", from))
+		}
+	}
+	return lines
+}
+
+// untilText is a wait, rounded for people: "40 s", "3 min".
+func untilText(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	}
+	return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
 }
 
 // bar draws a full-width status bar with left and right parts; the left

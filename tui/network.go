@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
@@ -38,8 +40,13 @@ type Network interface {
 	// Invite returns a ticket another person pastes to join the note.
 	Invite(id crdt.DocumentID) (ticket string, err error)
 	// Join fetches the note a ticket names; the note may have no body until
-	// its text arrives (crdt.ErrNoBody).
+	// its text arrives (crdt.ErrNoBody). When the inviter cannot be reached
+	// yet, the error Is ErrJoinPending (its text says why) and the join
+	// goes on in the background: it shows in PendingJoins.
 	Join(ctx context.Context, ticket string) (crdt.DocumentID, error)
+	// PendingJoins lists joins waiting for their inviter to become
+	// reachable, which the network retries until the note arrives.
+	PendingJoins() []PendingJoin
 	// Invitations lists invitations waiting for an answer.
 	Invitations() []Invitation
 	// Accept and Decline answer an invitation.
@@ -72,6 +79,19 @@ type Presence struct {
 	Color      string // hex, e.g. "#ff5f87"
 	Cursor     int    // rune offset
 	Anchor     int    // selection anchor; == Cursor: no selection
+}
+
+// ErrJoinPending: a join could not reach the inviter yet and goes on in
+// the background (see Network.Join).
+var ErrJoinPending = errors.New("join pending")
+
+// PendingJoin is a join waiting for its inviter.
+type PendingJoin struct {
+	ID      crdt.DocumentID
+	From    string    // who invited: a name or a short ID, safe to show
+	NextTry time.Time // zero or past: trying now
+	Failed  bool      // not retried: Why says why
+	Why     string    // the last failure, in plain words
 }
 
 // Invitation is an offer to join a note.

@@ -3,10 +3,17 @@
 // their exit codes (2 for bad usage); the peer runtime of a process (the
 // notebook's peer lock, the control socket other collab processes ask, and
 // logging); each peer operation (id, invite, join, share, accept, peers,
-// relay)
+// relay, cancel-join)
 // written once and reached both through the control socket and from a
 // short-lived peer; tickets; and the adapter that shows the sync engine to
 // the terminal app as its Network.
+//
+// A join whose inviter cannot be reached is kept pending by the engine:
+// `collab join` then says why and who retries it (the running collab, in
+// the background; a short-lived peer never retries, leaving it to the
+// collab that runs later), `collab peers` lists pending joins from the
+// notebook, and `collab join --cancel URL` gives one up (through the
+// running peer when there is one, so an attempt under way stops too).
 //
 // Run with no subcommand it opens the terminal app on the notebook. The
 // same executable is also the Automerge worker process of package crdt.

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"sync"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/display"
@@ -98,7 +102,40 @@ func (a *netAdapter) Invite(id crdt.DocumentID) (string, error) {
 }
 
 func (a *netAdapter) Join(ctx context.Context, s string) (crdt.DocumentID, error) {
-	return joinTicket(ctx, a.rt, []string{s})
+	id, err := joinTicket(ctx, a.rt, []string{s})
+	if errors.Is(err, engine.ErrJoinPending) {
+		err = pendingForTUI{err}
+	}
+	return id, err
+}
+
+// pendingForTUI is the engine's pending join error as the app knows it
+// (tui.ErrJoinPending), with the same words.
+type pendingForTUI struct{ error }
+
+func (p pendingForTUI) Is(target error) bool { return target == tui.ErrJoinPending }
+
+func (p pendingForTUI) Unwrap() error { return p.error }
+
+func (a *netAdapter) PendingJoins() []tui.PendingJoin {
+	var out []tui.PendingJoin
+	for _, j := range a.rt.engine.PendingJoins() {
+		out = append(out, tui.PendingJoin{ID: j.DocumentID, From: a.inviterName(j), NextTry: j.NextTry, Failed: j.Failed, Why: j.LastError})
+	}
+	return out
+}
+
+// inviterName is who a pending join waits for: the name the engine knows
+// the peer by, else the end of its ID.
+func (a *netAdapter) inviterName(j notebook.PendingJoin) string {
+	for _, s := range j.Addrs {
+		if m, err := ma.NewMultiaddr(s); err == nil {
+			if info, err := peer.AddrInfoFromP2pAddr(m); err == nil {
+				return display.Name(a.rt.engine.PeerName(info.ID), info.ID.String())
+			}
+		}
+	}
+	return "the inviter"
 }
 
 func (a *netAdapter) Invitations() []tui.Invitation {

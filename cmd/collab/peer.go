@@ -32,6 +32,9 @@ type peerFlags struct {
 	relay        bool
 	reachability string
 	logLevel     string
+	// shortLived is no flag: the peer runs for one command (withPeer), so
+	// it leaves pending joins to the collab that runs for longer.
+	shortLived bool
 }
 
 type multiFlag []string
@@ -66,11 +69,12 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 // peerRuntime is a running peer: its host and sync engine.
 type peerRuntime struct {
-	host   *p2p.Host
-	engine *engine.Engine
-	lock   *peerLock
-	done   chan error // the engine's Run result
-	cancel context.CancelFunc
+	host       *p2p.Host
+	engine     *engine.Engine
+	shortLived bool // started for one command (see peerFlags.shortLived)
+	lock       *peerLock
+	done       chan error // the engine's Run result
+	cancel     context.CancelFunc
 }
 
 // startPeer runs this notebook's peer until stop is called. It refuses when
@@ -116,6 +120,7 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 	eng, err := engine.New(engine.Config{
 		Host: host, Notebook: nb, Logger: logger,
 		Name: nb.Author(), Color: tui.ColorFor(host.ID().String()),
+		NoJoinRetries: opts.shortLived,
 	})
 	if err != nil {
 		host.Close()
@@ -124,7 +129,7 @@ func startPeer(ctx context.Context, nb *notebook.Notebook, opts peerFlags, logge
 	}
 	known.Store(eng)
 	runCtx, cancel := context.WithCancel(context.Background())
-	rt := &peerRuntime{host: host, engine: eng, lock: lock, done: make(chan error, 1), cancel: cancel}
+	rt := &peerRuntime{host: host, engine: eng, shortLived: opts.shortLived, lock: lock, done: make(chan error, 1), cancel: cancel}
 	go func() { rt.done <- eng.Run(runCtx) }()
 	// Run sets itself up on its goroutine; Join and friends need it running.
 	select {

@@ -27,8 +27,14 @@ type servePeer struct {
 
 func startServe(t testing.TB, home, name string) *servePeer {
 	t.Helper()
+	return startServeOn(t, home, name, "/ip4/127.0.0.1/tcp/0")
+}
+
+// startServeOn is startServe listening on listen (a loopback address).
+func startServeOn(t testing.TB, home, name, listen string) *servePeer {
+	t.Helper()
 	p := &servePeer{t: t, home: home, name: name, log: &lockedWriter{buf: &bytes.Buffer{}}, done: make(chan error, 1)}
-	p.cmd = binCmd(t, home, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--mdns=false", "--log-level", "debug")
+	p.cmd = binCmd(t, home, "serve", "--listen", listen, "--mdns=false", "--log-level", "debug")
 	p.cmd.Env = append(p.cmd.Env, "COLLAB_NAME="+name)
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {

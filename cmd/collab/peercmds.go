@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,7 +36,7 @@ func peerCommands() []*command {
 		{name: "id", args: "", summary: "print this peer's ID and addresses", run: cmdID},
 		{name: "peers", args: "[NOTE]", summary: "list the peers notes are shared with and whether each is connected", run: cmdPeers},
 		{name: "invite", args: "NOTE", summary: "print a ticket another person can join the note with", run: cmdInvite},
-		{name: "join", args: "TICKET | MULTIADDR URL", summary: "fetch a shared note from a peer and keep it synced", flags: addPeerFlags, run: cmdJoin},
+		{name: "join", args: "TICKET | MULTIADDR URL", summary: "fetch a shared note from a peer and keep it synced; an unreachable peer is retried (--cancel URL gives up)", flags: joinFlags, run: cmdJoin},
 		{name: "share", args: "NOTE MULTIADDR", summary: "offer a note to a running peer (it shows up as an invitation there)", flags: addPeerFlags, run: cmdShare},
 		{name: "invites", args: "[--json]", summary: "list invitations waiting for an answer", flags: jsonFlag, run: cmdInvites},
 		{name: "accept", args: "ID", summary: "accept an invitation: the note joins your notebook", flags: addPeerFlags, run: cmdAccept},
@@ -57,6 +59,9 @@ var peerOps = map[string]peerOp{
 	"accept": opAccept,
 	"peers":  opPeers,
 	"relay":  opRelay,
+	// cancel-join goes to the running peer so that an attempt under way
+	// stops too; with none running, cmdJoin edits the notebook itself.
+	"cancel-join": opCancelJoin,
 }
 
 // controlHandlerFor answers other commands' requests to this process's peer.
@@ -124,6 +129,10 @@ func inviteTicket(rt *peerRuntime, id crdt.DocumentID) (ticket, error) {
 
 func opJoin(ctx context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
 	id, err := joinTicket(ctx, rt, strings.Fields(req.Ticket))
+	var pending *engine.PendingError
+	if errors.As(err, &pending) {
+		return "", nil, pendingJoinError(rt, pending)
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -137,6 +146,53 @@ func joinTicket(ctx context.Context, rt *peerRuntime, args []string) (crdt.Docum
 		return crdt.DocumentID{}, err
 	}
 	return t.Doc, rt.engine.Join(ctx, t.Doc, t.Addrs)
+}
+
+// plainError is a message for people over an error that keeps the raw
+// causes (engine.RawCauses) and sentinels behind it.
+type plainError struct {
+	msg   string
+	cause error
+}
+
+func (e *plainError) Error() string { return e.msg }
+
+func (e *plainError) Unwrap() error { return e.cause }
+
+// pendingJoinError says that a join could not reach the inviter, why, and
+// who will retry it: this process while it runs, or (a peer started for
+// the command) the collab that runs later.
+func pendingJoinError(rt *peerRuntime, pending *engine.PendingError) error {
+	url := pending.Note.URL()
+	retry := fmt.Sprintf("The join is pending: this collab keeps trying in the background (next try %s, then less and less often, at least every %s).",
+		inDuration(time.Until(pending.NextTry)), shortDuration(engine.DefaultJoinRetryMax))
+	if rt.shortLived {
+		retry = "The join is pending: it is tried again when collab runs here (collab, or collab serve)."
+	}
+	return &plainError{
+		msg:   fmt.Sprintf("%v\n%s\n`collab peers` shows how it goes; `collab join --cancel %s` gives up.", pending, retry, url),
+		cause: pending,
+	}
+}
+
+func opCancelJoin(_ context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
+	id, err := crdt.ParseDocumentID(req.Note)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := rt.engine.CancelJoin(id); err != nil {
+		return "", nil, err
+	}
+	return "cancelled the join of " + id.URL(), nil, nil
+}
+
+// joinCancel is join's --cancel flag.
+var joinCancel bool
+
+func joinFlags(fs *flag.FlagSet) {
+	addPeerFlags(fs)
+	joinCancel = false
+	fs.BoolVar(&joinCancel, "cancel", false, "give up a pending join (URL, or the ticket you joined with): it is no longer retried")
 }
 
 func opShare(ctx context.Context, rt *peerRuntime, req controlRequest) (string, any, error) {
@@ -317,6 +373,14 @@ func cmdPeers(e *env, args []string) error {
 	var ids []crdt.DocumentID
 	if len(args) == 1 {
 		id, err := nb.Resolve(args[0])
+		if pid, perr := crdt.ParseDocumentID(args[0]); errors.Is(err, notebook.ErrNotFound) && perr == nil {
+			if j, jerr := nb.PendingJoin(pid); jerr == nil { // not a note yet
+				_, cerr := callControl(context.Background(), nb.Dir(), controlRequest{Op: "id"}, nil)
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				printPendingJoins(tw, []notebook.PendingJoin{j}, cerr == nil, time.Now())
+				return tw.Flush()
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -354,10 +418,12 @@ func cmdPeers(e *env, args []string) error {
 			}
 		}
 		for _, p := range live {
-			state := "not connected"
+			state, why := "not connected", ""
 			switch {
 			case !running:
 				state = "not connected (no collab process running)"
+			case !p.Connected && p.Problem != "":
+				state, why = "unreachable", "\t"+display.Line(p.Problem)
 			case p.Connected:
 				// In the note: they have it open (their cursor shows);
 				// online: connected for it, the note not open.
@@ -366,18 +432,33 @@ func cmdPeers(e *env, args []string) error {
 					where = "in the note"
 				}
 				state = "connected, " + where + ", " + syncWords(p)
-				if p.Path != "" {
-					state += ", " + p.Path
+				if p.Path != "" { // direct (LAN), direct (internet), relayed via NAME
+					state += "; " + display.Line(p.Path)
 				}
-			case p.Problem != "":
-				state = "not connected: " + p.Problem
 			}
 			seen := "never"
 			if !p.LastSeen.IsZero() {
 				seen = p.LastSeen.Local().Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s\n", id, p.ID, orDash(display.Line(p.Name)), display.Line(state), seen)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tlast seen %s%s\n", id, p.ID, orDash(display.Line(p.Name)), state, seen, why)
 			shown++
+		}
+	}
+	if len(args) == 0 {
+		joins, err := nb.PendingJoins()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "collab: warning: %v\n", err)
+		}
+		if len(joins) > 0 {
+			if shown > 0 {
+				fmt.Fprintln(tw)
+			}
+			if len(ids) == 0 { // running was not asked
+				_, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "id"}, nil)
+				running = err == nil
+			}
+			printPendingJoins(tw, joins, running, time.Now())
+			shown += len(joins)
 		}
 	}
 	if shown == 0 {
@@ -393,6 +474,65 @@ func cmdPeers(e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// printPendingJoins lists joins waiting for their inviter: the note, who
+// invited, what happens next, and why the last try failed (plain words, as
+// the engine put them, made safe to show).
+func printPendingJoins(w io.Writer, joins []notebook.PendingJoin, running bool, now time.Time) {
+	fmt.Fprintln(w, "Pending joins (collab join --cancel URL gives up one):")
+	for _, j := range joins {
+		state := "waiting for collab to run here"
+		switch {
+		case j.Failed:
+			state = "not retried"
+		case running && !j.NextTry.IsZero():
+			state = "next try " + inDuration(j.NextTry.Sub(now))
+		case running:
+			state = "trying now"
+		}
+		tries := "1 try"
+		if j.Attempts != 1 {
+			tries = fmt.Sprintf("%d tries", j.Attempts)
+		}
+		if !j.LastTry.IsZero() {
+			tries += ", last " + j.LastTry.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "%s\tfrom %s\t%s (%s)\t%s\n", j.DocumentID.URL(), inviterOf(j), state, tries, orDash(display.Line(j.LastError)))
+	}
+}
+
+// inviterOf names the peer a pending join waits for: the end of the peer
+// ID of its ticket's first address (a ticket carries no name).
+func inviterOf(j notebook.PendingJoin) string {
+	for _, s := range j.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			if info, err := peer.AddrInfoFromP2pAddr(a); err == nil {
+				return "the peer " + display.ID(info.ID.String())
+			}
+		}
+	}
+	return "-"
+}
+
+// inDuration says when something happens, for people: "in 40 s", "in 3
+// min", "in a moment".
+func inDuration(d time.Duration) string {
+	if d < time.Second {
+		return "in a moment"
+	}
+	return "in " + shortDuration(d)
+}
+
+// shortDuration is d rounded for people: "40 s", "3 min", "2 h".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
+	}
+	return fmt.Sprintf("%d h", int(d.Round(time.Hour)/time.Hour))
 }
 
 // syncWords says how a connected peer's copy stands: "in sync" only for
@@ -450,10 +590,44 @@ func parseJoinArgs(args []string) (ticket, error) {
 }
 
 func cmdJoin(e *env, args []string) error {
+	if joinCancel {
+		return cancelJoin(e, args)
+	}
 	if _, err := parseJoinArgs(args); err != nil {
 		return usageError{err.Error()}
 	}
 	return withPeer(e, controlRequest{Op: "join", Ticket: strings.Join(args, " ")})
+}
+
+// cancelJoin gives up the pending join a URL (or the ticket) names: through
+// the running peer, so an attempt under way stops, else in the notebook.
+func cancelJoin(e *env, args []string) error {
+	if err := wantArgs(args, 1, 2, "the URL of a pending join (see collab peers)"); err != nil {
+		return err
+	}
+	id, err := crdt.ParseDocumentID(args[0])
+	if err != nil {
+		t, terr := parseJoinArgs(args)
+		if terr != nil {
+			return usagef("--cancel: %v", err)
+		}
+		id = t.Doc
+	}
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	text, err := callControl(context.Background(), nb.Dir(), controlRequest{Op: "cancel-join", Note: id.String()}, nil)
+	if errors.Is(err, errNoPeerProcess) {
+		if err := nb.RemovePendingJoin(id); err != nil {
+			return err
+		}
+		text = "cancelled the join of " + id.URL()
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, text)
+	return nil
 }
 
 func cmdShare(e *env, args []string) error {
@@ -515,6 +689,7 @@ func withShortLivedPeer(ctx context.Context, e *env, nb *notebook.Notebook, req 
 		// it never takes 4747 from the collab that runs later.
 		opts.listen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
 	}
+	opts.shortLived = true
 	rt, err := startPeer(ctx, nb, opts, logger)
 	if err != nil {
 		return "", err

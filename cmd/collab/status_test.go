@@ -133,6 +133,7 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 		return text == "one\ntwo\n" && strings.Contains(bar(), "○ bob · ✓ in sync")
 	})
 	waitPeers("in sync", "connected, online, in sync")
+	waitPeers("the path to bob", "in sync; direct (LAN)") // loopback counts as the LAN
 }
 
 // The port-mapping line of `collab id` says what was mapped and by which

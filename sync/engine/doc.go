@@ -1,8 +1,8 @@
 // Package engine keeps a notebook's notes in sync with other collab peers
 // and with JavaScript automerge-repo peers. It owns the streams, who may
 // have which note, sync rounds and the change fast path, redialling known
-// peers, joining and offering notes, invitations as they arrive, and
-// presence.
+// peers, joining and offering notes (and retrying joins whose inviter
+// could not be reached), invitations as they arrive, and presence.
 //
 // The protocol is automerge-repo's message set carried over libp2p streams
 // with protocol ID [wire.ProtocolID]; package sync/wire is its codec and
@@ -15,9 +15,10 @@
 // ends: per stream a reader (the handshake, then every message), a writer
 // with a bounded queue (a peer too slow to drain it is disconnected) and a
 // syncer (sync rounds that are not replies, sync-state saving); the
-// redialler; the mDNS follower; presence; event delivery; and the Note.Run
-// of every note it opened, which commits with crdt.LivePolicy while a peer
-// is connected for the note. Run returns after all of them stopped, with
+// redialler; the mDNS follower; presence; event delivery; the retries of
+// pending joins (one loop, at most two attempts at a time, each bounded);
+// and the Note.Run of every note it opened, which commits with
+// crdt.LivePolicy while a peer is connected for the note. Run returns after all of them stopped, with
 // sync states saved and every note flushed and closed.
 //
 // Access: a note's ID is its capability. A peer gets a note only after it
@@ -59,6 +60,25 @@
 // p2p.Config.Trusted): they are never refused a connection, while
 // strangers share p2p.MaxStrangerConns.
 //
+// Pending joins: a [Engine.Join] of a note we lack whose peers could not be
+// reached now but may be later (no answer, refused connection, a dropped
+// connection; not a peer that lacks the note, speaks another protocol,
+// refuses us or is ourselves) is kept in the notebook
+// (notebook.PendingJoin) and returned as a [PendingError]
+// ([ErrJoinPending], and why in plain words). Run retries pending joins
+// with jittered backoff, Config.JoinRetryMin (5 s) doubling to
+// JoinRetryMax (5 min), each attempt bounded to 2 minutes; joins found at
+// start are tried at once. Success removes the join (the note is then as
+// after any join); an answer that retrying cannot mend marks it Failed
+// (listed, not retried); [Engine.CancelJoin] or another process removing
+// it stops it. Every change emits [JoinsChanged]. A peer started for one
+// command sets Config.NoJoinRetries.
+//
+// Peer status: [Engine.Peers] says how each connected peer is reached
+// (PeerStatus.Path: direct (LAN), direct (internet), relayed via NAME)
+// and, for one that is not connected, why the last redial failed
+// (Problem).
+//
 // Divergence (diverge.go): a peer's change refused by the note as a
 // collision (crdt.CollisionError: a different change under an actor and
 // sequence number we hold) means the copies cannot become equal by
@@ -96,6 +116,7 @@
 // presence_codec.go (the envelope), presence_relay.go (passing ephemeral
 // messages on) and reanchor.go (placing a cursor after concurrent edits);
 // dial.go (known peers, dialling with backoff, mDNS finds), join.go (Join,
-// Share, Accept), invite.go (invitations as they arrive) and names.go
-// (peers' names, errors in plain words).
+// Share, Accept), pendingjoin.go (pending joins and their retries),
+// invite.go (invitations as they arrive) and names.go (peers' names,
+// errors in plain words).
 package engine

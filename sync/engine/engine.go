@@ -124,6 +124,14 @@ type Config struct {
 	// IdleAfter is how long a note nothing uses keeps its document loaded
 	// (see idle.go).
 	IdleAfter time.Duration
+	// JoinRetryMin and JoinRetryMax bound the backoff between attempts
+	// of a pending join (see pendingjoin.go): the first wait, doubled
+	// after each failure up to the second.
+	JoinRetryMin, JoinRetryMax time.Duration
+	// NoJoinRetries: Run does not retry pending joins (a peer started for
+	// one command leaves them to the collab that runs for longer). Join
+	// still keeps a join it could not complete pending.
+	NoJoinRetries bool
 }
 
 // Engine syncs the notes of a notebook with peers over a p2p.Host. Create it
@@ -158,11 +166,15 @@ type Engine struct {
 	nextSub  int
 	invites  sync.Mutex // serialises invitation files
 	invCache invitationCache
+	// joining: notes a join is under way for (Join, or a retry).
+	joining   map[crdt.DocumentID]bool
+	joinCache pendingJoinsCache
 
-	ready    chan struct{} // closed when Run is up
-	events   chan Event
-	wakeDial chan struct{}
-	wakePres chan struct{}
+	ready     chan struct{} // closed when Run is up
+	events    chan Event
+	wakeDial  chan struct{}
+	wakePres  chan struct{}
+	wakeJoins chan struct{}
 
 	// testSent, if set before Run, sees every frame written (tests).
 	testSent func(to peer.ID, m wire.Message, size int)
@@ -194,6 +206,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	def(&cfg.FrameTimeout, DefaultFrameTimeout)
 	def(&cfg.IdleAfter, DefaultIdleAfter)
+	def(&cfg.JoinRetryMin, DefaultJoinRetryMin)
+	def(&cfg.JoinRetryMax, DefaultJoinRetryMax)
+	cfg.JoinRetryMax = max(cfg.JoinRetryMax, cfg.JoinRetryMin)
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -211,25 +226,27 @@ func New(cfg Config) (*Engine, error) {
 	}
 	id := cfg.Host.ID()
 	return &Engine{
-		host:     cfg.Host,
-		nb:       cfg.Notebook,
-		log:      logger,
-		selfID:   id,
-		self:     id.String(),
-		session:  hex.EncodeToString(sess[:]),
-		name:     name,
-		color:    cfg.Color,
-		cfg:      cfg,
-		notes:    map[crdt.DocumentID]*noteState{},
-		opening:  map[crdt.DocumentID]chan struct{}{},
-		conns:    map[peer.ID]*conn{},
-		targets:  map[peer.ID]*target{},
-		dialing:  map[peer.ID]*dialCall{},
-		subs:     map[int]func(Event){},
-		ready:    make(chan struct{}),
-		events:   make(chan Event, 256),
-		wakeDial: make(chan struct{}, 1),
-		wakePres: make(chan struct{}, 1),
+		host:      cfg.Host,
+		nb:        cfg.Notebook,
+		log:       logger,
+		selfID:    id,
+		self:      id.String(),
+		session:   hex.EncodeToString(sess[:]),
+		name:      name,
+		color:     cfg.Color,
+		cfg:       cfg,
+		notes:     map[crdt.DocumentID]*noteState{},
+		opening:   map[crdt.DocumentID]chan struct{}{},
+		conns:     map[peer.ID]*conn{},
+		targets:   map[peer.ID]*target{},
+		dialing:   map[peer.ID]*dialCall{},
+		joining:   map[crdt.DocumentID]bool{},
+		subs:      map[int]func(Event){},
+		ready:     make(chan struct{}),
+		events:    make(chan Event, 256),
+		wakeDial:  make(chan struct{}, 1),
+		wakePres:  make(chan struct{}, 1),
+		wakeJoins: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -238,8 +255,8 @@ func (e *Engine) ID() string { return e.self }
 
 // Run registers the sync protocol's stream handler and syncs until ctx ends.
 // It owns every goroutine of the engine: per stream a reader, a writer and
-// a syncer; the redialler; the mDNS follower; presence; event delivery; and
-// the Note.Run of every note it opened. It returns after all have stopped,
+// a syncer; the redialler; the mDNS follower; presence; event delivery; the
+// retries of pending joins; and the Note.Run of every note it opened. It returns after all have stopped,
 // with every note flushed and closed and sync states saved.
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
@@ -265,6 +282,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.presenceLoop)
 	e.spawn(e.nameLoop)
 	e.spawn(e.idleLoop)
+	if !e.cfg.NoJoinRetries {
+		e.spawn(e.joinLoop)
+	}
 	e.host.LibP2P().SetStreamHandler(wire.ProtocolID, e.handleStream)
 	e.log.Info("sync engine started", "peer", e.self, "protocol", wire.ProtocolID)
 	close(e.ready)

@@ -15,6 +15,9 @@ const (
 	PeersChanged
 	InvitationReceived
 	StatusChanged
+	// JoinsChanged: a pending join was added, tried, completed (the note
+	// is in the notebook now) or cancelled.
+	JoinsChanged
 )
 
 // Like every enum's String here: one case per constant, nothing to share.
@@ -28,6 +31,8 @@ func (k EventKind) String() string {
 		return "invitation received"
 	case StatusChanged:
 		return "status changed"
+	case JoinsChanged:
+		return "pending joins changed"
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }

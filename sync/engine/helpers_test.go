@@ -74,6 +74,9 @@ type testPeer struct {
 	// dialing, if set before start, sees every address the host is about
 	// to dial (what the connection gater is asked about).
 	dialing func(ma.Multiaddr)
+	// listen, if set before start, is the address to listen on (a fixed
+	// port, to come back where a ticket says); default a free port.
+	listen string
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -118,9 +121,13 @@ func (p *testPeer) start() {
 	defer cancel()
 	// As in cmd/collab: the host trusts the engine's known peers.
 	var known atomic.Pointer[Engine]
+	listen := "/ip4/127.0.0.1/tcp/0"
+	if p.listen != "" {
+		listen = p.listen
+	}
 	h, err := p2p.New(ctx, p2p.Config{
 		Identity:    p.key,
-		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
+		ListenAddrs: []string{listen},
 		MDNS:        false,
 		DialFilter: func(a ma.Multiaddr) bool {
 			if p.dialing != nil {

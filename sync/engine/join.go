@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,12 @@ import (
 // the note is left behind; if every peer answered that it lacks the note,
 // the error wraps ErrUnavailable and names them. Joining a note we already
 // have just adds the peers and syncs.
+//
+// When the note is new to us and no peer could be reached now (offline,
+// unreachable, the connection dropped) but may be later, the join is kept
+// pending: the error is a *PendingError (ErrJoinPending, and ErrUnreachable
+// with why), and Run retries it in the background until the note arrives
+// or CancelJoin. A join that completes ends a pending one of the note.
 func (e *Engine) Join(ctx context.Context, id crdt.DocumentID, addrs []ma.Multiaddr) error {
 	infos, err := peer.AddrInfosFromP2pAddrs(addrs...)
 	if err != nil {
@@ -31,7 +38,28 @@ func (e *Engine) Join(ctx context.Context, id crdt.DocumentID, addrs []ma.Multia
 	if len(infos) == 0 {
 		return fmt.Errorf("join %s: no peer address given", id)
 	}
-	return e.join(ctx, id, infos, nil, "", true)
+	if !e.claimJoin(id) {
+		return fmt.Errorf("join %s: a join of this note is under way already (a pending join being retried): wait for it, or cancel it first", id)
+	}
+	err = e.join(ctx, id, infos, nil, "", true)
+	e.releaseJoin(id)
+	var pe *PeerError
+	switch {
+	case err == nil:
+		if rerr := e.nb.RemovePendingJoin(id); rerr == nil {
+			e.joinsChanged(id)
+		} else if !errors.Is(rerr, notebook.ErrNoPendingJoin) {
+			e.log.Warn("cannot forget a pending join", "note", id, "err", rerr)
+		}
+		return nil
+	case !errors.As(err, &pe) || !pe.retry:
+		return err
+	case e.opened(id) != nil:
+		// The note was ours before (a failed join drops only a note it
+		// created): its known peers are redialled anyway.
+		return err
+	}
+	return e.keepPending(id, addrs, err)
 }
 
 // typed says the addresses in infos are the user's (a ticket, typed):
@@ -109,7 +137,8 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		for i, err := range errs {
 			msgs[i] = err.Error()
 		}
-		err := &PeerError{msg: strings.Join(msgs, "; "), kind: ErrUnreachable, cause: errors.Join(errs...)}
+		err := &PeerError{msg: strings.Join(msgs, "; "), kind: ErrUnreachable, cause: errors.Join(errs...),
+			retry: slices.ContainsFunc(errs, retryLater)}
 		e.log.Debug("join failed", "note", id, "err", err, "cause", strings.Join(RawCauses(err), "; "))
 		return fail(err)
 	}
@@ -306,5 +335,6 @@ func (e *Engine) closedBeforeNote(closed []*conn) error {
 		msg:   fmt.Sprintf("the connection to %s closed before the note arrived: try again", display.List(names)),
 		kind:  ErrUnreachable,
 		cause: errors.New(strings.Join(reasons, "; ")),
+		retry: true,
 	}
 }

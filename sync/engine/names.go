@@ -141,6 +141,12 @@ type PeerError struct {
 	msg   string
 	kind  error // ErrUnreachable, ErrUnavailable, or nil
 	cause error
+	// final: trying again later cannot help (the peer speaks another
+	// protocol, refuses us, or is this peer itself).
+	final bool
+	// retry: of a failed join, some peer may answer later (see
+	// retryLater): Join keeps it pending.
+	retry bool
 }
 
 func (e *PeerError) Error() string { return e.msg }
@@ -235,7 +241,7 @@ func (e *Engine) streamFailed(pid peer.ID, at ma.Multiaddr, err error) *PeerErro
 	if p := p2p.Place(at, ""); p != "" {
 		where = " " + p
 	}
-	why := "the connection failed; try again"
+	why, final := "the connection failed; try again", true
 	switch s := err.Error(); {
 	case strings.Contains(s, "protocols not supported"), strings.Contains(s, "protocol not supported"):
 		why = "something answered there, but not collab's sync"
@@ -248,8 +254,10 @@ func (e *Engine) streamFailed(pid peer.ID, at ma.Multiaddr, err error) *PeerErro
 		why = "their collab speaks another version of the sync protocol" + detail + ": update collab on both sides"
 	case strings.Contains(s, "refused"):
 		why = "they refused the connection"
+	default:
+		final = false
 	}
-	return &PeerError{msg: fmt.Sprintf("couldn't sync with %s%s: %s", e.who(pid), where, why), cause: err}
+	return &PeerError{msg: fmt.Sprintf("couldn't sync with %s%s: %s", e.who(pid), where, why), cause: err, final: final}
 }
 
 // remoteAddr is the address of the live connection to pid, or nil.

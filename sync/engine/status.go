@@ -58,19 +58,19 @@ type PeerStatus struct {
 	InNote   bool
 	InSync   bool
 	LastSeen time.Time
+	// Path is how the peer is connected, for people: "direct (LAN)",
+	// "direct (internet)" or "relayed via NAME"; "" when not connected.
+	Path string
+	// Problem is why the last attempt to reach the peer failed, in plain
+	// words with what to do ("couldn't reach ann at …: no answer
+	// (offline, or behind a NAT …)"); "" when connected or not tried.
+	Problem string
 	// Diverged says in plain words why the copies cannot become equal
 	// now ("" while they can).
 	Diverged string
 	// LastDivergence is the last divergence seen with this peer since
 	// the engine started, kept after it was recovered from.
 	LastDivergence string
-	// Path is how a connected peer is reached, in plain words: "direct
-	// (LAN)", "direct (internet)" or "relayed via NAME".
-	Path string
-	// Problem is why the latest attempt to reach a peer that is not
-	// connected failed, in plain words ("" if none failed since it was
-	// last connected).
-	Problem string
 }
 
 // Status reports how note id stands with its peers.

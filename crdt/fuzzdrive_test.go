@@ -160,17 +160,27 @@ func appendLine(t *testing.T, path, line string) {
 // fuzzGate is what production runs in the notebook-holding process on the
 // bytes of target before any worker sees them (see Apply, Merge,
 // ReceiveSyncMessage, LoadSyncState, Load): an error is a rejection.
-func fuzzGate(target string, in []byte) error {
+// gate holds the base as production's note would (its model answers the
+// sequence-number check; nothing is applied to it).
+func fuzzGate(target string, in []byte, gate *Note) error {
 	switch target {
 	case "apply":
 		if len(in) == 0 {
 			return errEmptyInput
 		}
-		return validateChanges(in)
+		cs, err := checkedChanges(in)
+		if err == nil {
+			err = gate.checkSeqs(cs)
+		}
+		return err
 	case "merge":
 		return validateChanges(in)
 	case "sync":
-		return validateSyncMessage(in)
+		m, err := checkedSyncMessage(in)
+		if err == nil {
+			err = gate.checkSeqs(m.Changes)
+		}
+		return err
 	case "syncstate":
 		// With the worker up (the note open) the bytes go to the core as
 		// they are; plainSyncState is what decides when it is not.
@@ -195,7 +205,7 @@ func gateReason(err error) string {
 		{"checksum", amformat.ErrChecksum}, {"malformed", amformat.ErrMalformed},
 		{"too-large", amformat.ErrTooLarge}, {"unsupported", amformat.ErrUnsupported},
 		{"missing-deps", amformat.ErrMissingDeps}, {"duplicate-seq", amformat.ErrDuplicateSeq},
-		{"conflict", amformat.ErrConflict}, {"empty", errEmptyInput},
+		{"conflict", amformat.ErrConflict}, {"empty", errEmptyInput}, {"seq-gap", ErrSeqGap},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name
@@ -244,6 +254,11 @@ func runFuzz(t *testing.T, target string, seed uint64, execs int, budget time.Du
 	st := &fuzzStats{sites: map[string]int{}, gateReasons: map[string]int{}}
 	mut := newMutator(seed, target, pool, all)
 	t.Logf("%s: seed %d, %d seeds in the pool (%d bytes in all)", target, seed, len(pool), poolBytes(pool))
+	gate, _, err := Load(base, nil, "gate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Close()
 	child, err := startFuzzChild(base)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +333,7 @@ func runFuzz(t *testing.T, target string, seed uint64, execs int, budget time.Du
 		in := mut.next()
 		st.execs++
 		var gateErr error
-		if err := guarded(func() { gateErr = fuzzGate(target, in) }); err != nil {
+		if err := guarded(func() { gateErr = fuzzGate(target, in, gate) }); err != nil {
 			st.parentPanics++
 			st.rejected++ // production would have died here; counted, kept, failed
 			t.Logf("%s: the gate panicked: %v", target, err)

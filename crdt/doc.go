@@ -32,6 +32,10 @@
 // Keystrokes cost no round trip: Splice and SetTitle are checked against the
 // cached length and journalled, and travel with the next request. Title,
 // Len and HasBody answer from what every response reads back.
+// An insert larger than MaxChangeRunes is committed as several changes, so
+// no peer refuses one as too large and no one transaction exhausts the
+// worker; open edits a worker dies on however it is rebuilt are dropped
+// (ErrEditsDropped), never blamed on stored changes.
 //
 // Collisions: a change whose actor and sequence number the note already
 // holds under a different hash is refused by the core ("duplicate seq");

@@ -19,6 +19,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt/amformat"
 	"github.com/collab-editor/collab/crdt/splice"
+	"github.com/collab-editor/collab/internal/display"
 )
 
 // Root keys of a note document.
@@ -566,7 +567,7 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 				del = max(0, end-pos)
 			}
 		}
-		piece := firstRunesOf(ins, MaxChangeRunes-n.pendingAdded)
+		piece := display.FirstRunes(ins, MaxChangeRunes-n.pendingAdded)
 		ins = ins[len(piece):]
 		n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: piece})
 		n.text.record([]Splice{{Pos: pos, Delete: del, Insert: piece}})
@@ -580,18 +581,6 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 // MaxChangeRunes bounds the characters one local change inserts: larger
 // inserts are committed in several changes.
 const MaxChangeRunes = 1 << 16
-
-// firstRunesOf is the first n runes of s (s is valid UTF-8).
-func firstRunesOf(s string, n int) string {
-	count := 0
-	for i := range s {
-		if count == n {
-			return s[:i]
-		}
-		count++
-	}
-	return s
-}
 
 func (n *Note) notePending(added, removed int) {
 	now := time.Now()

@@ -73,3 +73,17 @@ func List(names []string) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
+
+// FirstRunes is the first n runes of s (all of s if shorter), cut without
+// copying the rest: s may be megabytes from a peer. Invalid bytes count as
+// one rune each, as ranging over s does.
+func FirstRunes(s string, n int) string {
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
+		}
+		count++
+	}
+	return s
+}

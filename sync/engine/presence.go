@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/sync/wire"
 )
 
@@ -300,13 +301,4 @@ func lastRunes(s string, n int) string {
 	return s
 }
 
-func firstRunes(s string, n int) string {
-	count := 0
-	for i := range s {
-		if count == n {
-			return s[:i]
-		}
-		count++
-	}
-	return s
-}
+func firstRunes(s string, n int) string { return display.FirstRunes(s, n) }

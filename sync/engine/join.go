@@ -38,7 +38,7 @@ func (e *Engine) Join(ctx context.Context, id crdt.DocumentID, addrs []ma.Multia
 	if len(infos) == 0 {
 		return fmt.Errorf("join %s: no peer address given", id)
 	}
-	if !e.claimJoin(id) {
+	if !e.claimJoin(id) && !e.claimCancelledJoin(ctx, id) {
 		return fmt.Errorf("join %s: a join of this note is under way already (a pending join being retried): wait for it, or cancel it first", id)
 	}
 	err = e.join(ctx, id, infos, nil, "", true)

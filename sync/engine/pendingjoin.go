@@ -164,6 +164,34 @@ func (e *Engine) claimJoin(id crdt.DocumentID) bool {
 	return true
 }
 
+// claimCancelledJoin claims id once the retry holding it stops, when that
+// retry's pending join was cancelled (it stops within moments: the loop
+// cancels it): a user who cancels and joins again is not told a join is
+// under way. It gives up when a pending join of id is still kept (a real
+// retry is under way), after cancelledJoinWait, or when ctx ends.
+func (e *Engine) claimCancelledJoin(ctx context.Context, id crdt.DocumentID) bool {
+	deadline := time.Now().Add(cancelledJoinWait)
+	for time.Now().Before(deadline) {
+		joins, err := e.nb.PendingJoins()
+		if err != nil || slices.ContainsFunc(joins, func(j notebook.PendingJoin) bool { return j.DocumentID == id }) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+		if e.claimJoin(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// cancelledJoinWait bounds how long Join waits for the retry of a
+// cancelled pending join to stop.
+const cancelledJoinWait = 10 * time.Second
+
 func (e *Engine) releaseJoin(id crdt.DocumentID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

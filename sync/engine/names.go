@@ -244,7 +244,9 @@ func (e *Engine) streamFailed(pid peer.ID, at ma.Multiaddr, err error) *PeerErro
 	why, final := "the connection failed; try again", true
 	switch s := err.Error(); {
 	case strings.Contains(s, "protocols not supported"), strings.Contains(s, "protocol not supported"):
-		why = "something answered there, but not collab's sync"
+		// Not final: a collab that is starting answers libp2p a moment
+		// before its sync handler is set up.
+		why, final = "something answered there, but not collab's sync (yet)", false
 	case errors.Is(err, wire.ErrUnsupportedVersion):
 		// The versions each side speaks, as the handshake put them.
 		_, detail, _ := strings.Cut(s, wire.ErrUnsupportedVersion.Error())

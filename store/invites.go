@@ -220,20 +220,11 @@ func (nb *Notebook) withInvitesLocked(f func() error) error {
 	if err := mkdirPrivate(nb.invitesDir()); err != nil {
 		return fmt.Errorf("invitations: %w", err)
 	}
-	lf, err := openOrCreatePrivate(filepath.Join(nb.invitesDir(), invitesLock))
+	lf, err := lockExclusive(filepath.Join(nb.invitesDir(), invitesLock))
 	if err != nil {
 		return fmt.Errorf("lock invitations: %w", err)
 	}
 	defer lf.Close() // releases the flock
-	for {
-		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("lock invitations: %w", err)
-	}
 	return f()
 }
 
@@ -268,4 +259,24 @@ func (nb *Notebook) removeIfOrphan(e fs.DirEntry) {
 			os.Remove(path)
 		}
 	}
+}
+
+// lockExclusive opens (creating, 0600) the lock file at path and takes an
+// exclusive flock on it; closing the file releases it.
+func lockExclusive(path string) (*os.File, error) {
+	lf, err := openOrCreatePrivate(path)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		lf.Close()
+		return nil, err
+	}
+	return lf, nil
 }

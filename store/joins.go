@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Pending joins (joins that could not reach the inviter yet and are
@@ -84,20 +82,11 @@ func (nb *Notebook) UpdatePendingJoins(update func([]PendingJoin) ([]PendingJoin
 	if err := nb.writable("change pending joins"); err != nil {
 		return err
 	}
-	lf, err := openOrCreatePrivate(filepath.Join(nb.dir, joinsLock))
+	lf, err := lockExclusive(filepath.Join(nb.dir, joinsLock))
 	if err != nil {
 		return fmt.Errorf("lock pending joins: %w", err)
 	}
 	defer lf.Close() // releases the flock
-	for {
-		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("lock pending joins: %w", err)
-	}
 	joins, err := nb.PendingJoins()
 	if errors.Is(err, ErrCorrupt) {
 		if err := nb.keepDamagedJoins(); err != nil {

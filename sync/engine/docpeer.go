@@ -51,6 +51,9 @@ type docPeer struct {
 	// while equal); restartedAt is when a silent round last started the
 	// sync state over (stuck).
 	differFrom, restartedAt time.Time
+	// recheck is how long differing heads wait for the next round: it
+	// doubles from divergedFor up to maxRecheck while they keep differing.
+	recheck time.Duration
 	// At connect a collab peer's note is compared by heads before any
 	// round (which would load the document); headsWait is when a round
 	// runs anyway if the peer has not stated its heads.

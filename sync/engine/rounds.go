@@ -492,21 +492,33 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 		if dp.differFrom.IsZero() {
 			dp.differFrom = now
 		}
+		if dp.recheck == 0 {
+			dp.recheck = divergedFor
+		}
 		switch {
 		case dp.differSince.IsZero():
 			dp.differSince = now
-		case now.Sub(dp.differSince) >= divergedFor:
-			dp.differSince = time.Time{}
+		case now.Sub(dp.differSince) >= dp.recheck:
+			// A round now, and while the heads still differ another one
+			// later, less and less often (a divergence can last). The
+			// wake-up must be asked for here: a silent round leaves no
+			// traffic to wake the syncer, and the next tick may be
+			// SyncInterval away (a stall seen under load).
+			dp.differSince = now
+			dp.recheck = min(2*dp.recheck, maxRecheck)
 			dp.dirty = true
 		}
-		if w := divergedFor - now.Sub(dp.differSince); !dp.differSince.IsZero() && (wait == 0 || w < wait) {
+		if w := dp.recheck - now.Sub(dp.differSince); wait == 0 || w < wait {
 			wait = max(w, time.Millisecond)
 		}
 	} else {
-		dp.differSince, dp.differFrom = time.Time{}, time.Time{}
+		dp.differSince, dp.differFrom, dp.recheck = time.Time{}, time.Time{}, 0
 	}
 	return wait
 }
+
+// maxRecheck caps the wait between rounds while stated heads differ.
+const maxRecheck = 30 * time.Second
 
 // onHeads records the heads a collab peer stated for a note it shares.
 func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {

@@ -47,6 +47,12 @@ func (l *logBuf) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// tail is the last n lines logged.
+func (l *logBuf) tail(n int) string {
+	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
 func (l *logBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,6 +111,11 @@ func newPeer(tb testing.TB, name string, cfg ...func(*Config)) *testPeer {
 	tb.Cleanup(func() {
 		p.stop()
 		p.logs.done.Store(true)
+		// A failure under CI load is seldom reproduced by hand: keep the
+		// peer's last lines with it (with -v they were shown already).
+		if tb.Failed() && !testing.Verbose() {
+			tb.Logf("[%s] last log lines:\n%s", name, p.logs.tail(40))
+		}
 	})
 	return p
 }

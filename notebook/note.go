@@ -420,9 +420,8 @@ func (n *Note) Tidy() error {
 	n.compactDue.Store(false)
 	n.compactNow.Store(false)
 	switch {
-	case err == nil, errors.Is(err, crdt.ErrBadSnapshot), errors.Is(err, store.ErrCompactRaced):
-		// A snapshot the core cannot load back, or another process's
-		// compaction: nothing replaced, nothing to report.
+	case err == nil, errors.Is(err, store.ErrCompactRaced):
+		// Another process's compaction: nothing replaced, nothing wrong.
 		return nil
 	case errors.Is(err, ErrHousekeeping):
 		return err

@@ -3,8 +3,6 @@ package crdt
 import (
 	"encoding/hex"
 	"errors"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/collab-editor/collab/crdt/amformat"
@@ -22,34 +20,8 @@ func forgeAs(t *testing.T, made []byte, actor string, seq uint64) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := amformat.ActorID(raw)
-	old := c.Actors()
-	var others []amformat.ActorID
-	for _, a := range old[1:] {
-		if a != want && !slices.Contains(others, a) {
-			others = append(others, a)
-		}
-	}
-	slices.SortFunc(others, func(a, b amformat.ActorID) int { return strings.Compare(string(a), string(b)) })
-	index := map[amformat.ActorID]uint32{old[0]: 0}
-	for i, a := range others {
-		index[a] = uint32(i + 1)
-	}
-	remap := func(id *amformat.OpID) {
-		if id.Counter != 0 {
-			id.Actor = index[old[id.Actor]]
-		}
-	}
-	for i := range c.Ops {
-		op := &c.Ops[i]
-		remap(&op.ID)
-		remap(&op.Obj)
-		remap(&op.Key.Elem)
-		for j := range op.Pred {
-			remap(&op.Pred[j])
-		}
-	}
-	c.Actor, c.OtherActors, c.Seq = want, others, seq
+	c.SetActor(amformat.ActorID(raw))
+	c.Seq = seq
 	c.Rehash()
 	return c.Encode()
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Change is one decoded change: its metadata and every op. Op IDs' actor
@@ -35,6 +36,44 @@ func (c *Change) Actors() []ActorID {
 
 // MaxOp is the counter of the change's last op (StartOp-1 if it has none).
 func (c *Change) MaxOp() uint64 { return c.StartOp + uint64(len(c.Ops)) - 1 }
+
+// SetActor makes actor the change's own actor: the op IDs the change's own
+// ops carry, and every reference to them, move to it, and the other actors
+// are renumbered in sorted order as the format requires. The hash is stale
+// until Rehash. A change re-attributed this way is what a forger sends, so
+// tests of collisions use it.
+func (c *Change) SetActor(actor ActorID) {
+	old := c.Actors()
+	var others []ActorID
+	for _, a := range old[1:] {
+		if a != actor && !slices.Contains(others, a) {
+			others = append(others, a)
+		}
+	}
+	slices.SortFunc(others, func(a, b ActorID) int { return strings.Compare(string(a), string(b)) })
+	index := map[ActorID]uint32{old[0]: 0}
+	for i, a := range others {
+		index[a] = uint32(i + 1)
+	}
+	remap := func(id *OpID) {
+		if id.Counter != 0 {
+			id.Actor = index[old[id.Actor]]
+		}
+	}
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		remap(&op.ID)
+		remap(&op.Obj)
+		remap(&op.Key.Elem)
+		for j := range op.Pred {
+			remap(&op.Pred[j])
+		}
+		for j := range op.Succ {
+			remap(&op.Succ[j])
+		}
+	}
+	c.Actor, c.OtherActors = actor, others
+}
 
 // The op columns of a change chunk.
 var (

@@ -300,3 +300,67 @@ func TestHeadsOfChangesMatchCore(t *testing.T) {
 		t.Fatalf("heads %v, core %v", heads, core)
 	}
 }
+
+// A change re-attributed to another actor is one the core takes as that
+// actor's, with its references to other actors' ops intact, and moving it
+// back gives the original bytes.
+func TestSetActorKeepsReferencesToOthers(t *testing.T) {
+	a := coreNote(t, "aa")
+	if err := coreText(t, a).Insert(0, "base"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit("base"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetActorID("ff"); err != nil {
+		t.Fatal(err)
+	}
+	// Ops on aa's text object and after aa's elements: references to
+	// another actor.
+	if err := coreText(t, b).Splice(2, 1, "XY"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := b.Commit("edit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := b.Change(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := made.Save()
+	c, err := DecodeChange(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := c.Actor
+	c.SetActor(ActorID("\x11"))
+	c.Rehash()
+	moved := c.Encode()
+	// The core takes it on a copy that holds its dependencies, as 11's.
+	target, err := a.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := target.LoadIncremental(moved); err != nil {
+		t.Fatalf("core refused the re-attributed change: %v", err)
+	}
+	if got, err := coreText(t, target).Get(); err != nil || got != "baXYe" {
+		t.Errorf("text %q (%v), want %q", got, err, "baXYe")
+	}
+	back, err := DecodeChange(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Actor.String() != "11" {
+		t.Errorf("actor %s, want 11", back.Actor)
+	}
+	back.SetActor(orig)
+	if !bytes.Equal(back.Encode(), raw) {
+		t.Error("moving the change back did not give its original bytes")
+	}
+}

@@ -117,46 +117,14 @@ func forge(t *testing.T, p *testPeer, id crdt.DocumentID, actor string, seq uint
 	return c.Encode()
 }
 
-// reassign makes actor the change's own actor, renumbering the actor
-// indexes its ops use.
+// reassign makes actor (hex) the change's own actor.
 func reassign(t *testing.T, c *amformat.Change, actor string) {
 	t.Helper()
 	raw, err := hex.DecodeString(actor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := amformat.ActorID(raw)
-	old := c.Actors()
-	others := []amformat.ActorID{}
-	for _, a := range old[1:] {
-		if a != want && !slices.Contains(others, a) {
-			others = append(others, a)
-		}
-	}
-	slices.SortFunc(others, func(a, b amformat.ActorID) int { return strings.Compare(string(a), string(b)) })
-	// The change's own ops (actor index 0) become want's.
-	index := map[amformat.ActorID]uint32{old[0]: 0}
-	for i, a := range others {
-		index[a] = uint32(i + 1)
-	}
-	remap := func(id *amformat.OpID) {
-		if id.Counter != 0 {
-			id.Actor = index[old[id.Actor]]
-		}
-	}
-	for i := range c.Ops {
-		op := &c.Ops[i]
-		remap(&op.ID)
-		remap(&op.Obj)
-		remap(&op.Key.Elem)
-		for j := range op.Pred {
-			remap(&op.Pred[j])
-		}
-		for j := range op.Succ {
-			remap(&op.Succ[j])
-		}
-	}
-	c.Actor, c.OtherActors = want, others
+	c.SetActor(amformat.ActorID(raw))
 }
 
 // statusWatch samples what each peer says of its collaborators and

@@ -4,4 +4,11 @@
 // goes through the Network interface, which the sync engine implements.
 // The notes list shows invitations and pending joins (joins waiting for
 // their inviter, with when the next try is) above the notes.
+//
+// The editor's status bar says how each connected collaborator is reached,
+// short ("● ann direct", "○ bob via rita"), and why one that cannot be
+// reached is not, in the network's plain words cut to fit ("✗ ann is
+// behind a NAT and no relay you both know is online: …"); ctrl+o opens the
+// people dialog with the full words for each. Names, paths and reasons are
+// peers' strings and go through internal/display.
 package tui

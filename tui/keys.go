@@ -40,12 +40,13 @@ var listKeys = struct {
 // editKeys are the editor screen's own keys; everything else goes to the
 // editor component.
 var editKeys = struct {
-	Close, Quit, Find, Invite, History, Follow, Help key.Binding
+	Close, Quit, Find, Invite, People, History, Follow, Help key.Binding
 }{
 	Close:   bindH("ctrl+q", "close the note (back to the list)", "ctrl+q"),
 	Quit:    bindH("ctrl+c", "quit (copies instead when text is selected)", "ctrl+c"),
 	Find:    bind("find in the note", "ctrl+f"),
 	Invite:  bind("invite someone (ticket, copied)", "ctrl+s"),
+	People:  bindH("ctrl+o", "people on this note: how each is reached, or why not", "ctrl+o"),
 	History: bind("history", "ctrl+r"),
 	Follow:  bindH("ctrl+t", "follow the next person / stop following", "ctrl+t"),
 	Help:    bindH("f1/ctrl+/", "every key", "f1", "ctrl+/", "ctrl+_"),
@@ -101,7 +102,7 @@ func helpSections() []helpSection {
 	k := editor.DefaultKeyMap()
 	return []helpSection{
 		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.Filter, l.Search, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
-		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.History, e.Follow, e.Help}},
+		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.People, e.History, e.Follow, e.Help}},
 		{"Editing", []key.Binding{
 			k.Left, k.Right, k.Up, k.Down, k.WordLeft, k.WordRight, k.LineStart, k.LineEnd,
 			k.PageUp, k.PageDown, k.DocStart, k.DocEnd,

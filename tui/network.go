@@ -49,6 +49,9 @@ type Network interface {
 	// PendingJoins lists joins waiting for their inviter to become
 	// reachable, which the network retries until the note arrives.
 	PendingJoins() []PendingJoin
+	// CancelJoin gives up a pending join: it is no longer retried (an
+	// attempt under way stops) and leaves PendingJoins.
+	CancelJoin(id crdt.DocumentID) error
 	// Invitations lists invitations waiting for an answer.
 	Invitations() []Invitation
 	// Accept and Decline answer an invitation.

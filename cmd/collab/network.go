@@ -125,6 +125,8 @@ func (a *netAdapter) PendingJoins() []tui.PendingJoin {
 	return out
 }
 
+func (a *netAdapter) CancelJoin(id crdt.DocumentID) error { return a.rt.engine.CancelJoin(id) }
+
 // inviterName is who a pending join waits for: the name the engine knows
 // the peer by, else the end of its ID.
 func (a *netAdapter) inviterName(j notebook.PendingJoin) string {

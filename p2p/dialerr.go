@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/collab-editor/collab/internal/display"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/sec"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -46,7 +48,12 @@ type DialError struct {
 	Addr ma.Multiaddr
 	// Relay is the relay involved, for relay failures.
 	Relay peer.ID
-	Err   error
+	// BehindNAT: besides Kind, what we hold of the peer says it sits
+	// behind a NAT that only a relay gets through, and no relay it uses
+	// is connected to us (Host.ConnectPeer decides; see looksBehindNAT).
+	// Explain then says so, and what to do.
+	BehindNAT bool
+	Err       error
 }
 
 func (e *DialError) Error() string { return e.Explain("the peer "+shortID(e.Peer), "") }
@@ -70,6 +77,13 @@ func (e *DialError) Explain(name, relayName string) string {
 	where := ""
 	if place := Place(e.Addr, relayName); place != "" {
 		where = " " + place
+	}
+	if e.BehindNAT {
+		relayNote := ""
+		if e.Kind == FailRelayOffline && relayName != "" {
+			relayNote = fmt.Sprintf(" (the relay %s is offline)", relayName)
+		}
+		return fmt.Sprintf("%s is behind a NAT and no relay you both know is online%s: run `collab serve --relay` on a machine with a public address that you both know, or forward port %d on one side", name, relayNote, DefaultPort)
 	}
 	switch e.Kind {
 	case FailNoAddrs:
@@ -245,4 +259,45 @@ func relayOf(a ma.Multiaddr) peer.ID {
 		}
 	}
 	return ""
+}
+
+// looksBehindNAT reports whether the addresses held for a peer that did
+// not answer say it is behind a NAT that only a relay gets through: every
+// direct address is a private one on none of our own networks (its home
+// LAN, not ours), or it is known only through relays, and no relay in its
+// circuit addresses is connected to us. A public, loopback or DNS address,
+// or a private one on our own network, leaves other explanations open.
+func (h *Host) looksBehindNAT(addrs []ma.Multiaddr) bool {
+	if len(addrs) == 0 {
+		return false
+	}
+	ours := ownNetworks()
+	for _, a := range addrs {
+		if isRelayed(a) {
+			if r := relayOf(a); r != "" && h.h.Network().Connectedness(r) == network.Connected {
+				return false
+			}
+			continue
+		}
+		ip, err := manet.ToIP(a)
+		if err != nil || ip.IsLoopback() || !manet.IsPrivateAddr(a) || slices.ContainsFunc(ours, func(n *net.IPNet) bool { return n.Contains(ip) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownNetworks are the networks this machine's interfaces are on.
+func ownNetworks() []*net.IPNet {
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []*net.IPNet
+	for _, a := range ifaddrs {
+		if n, ok := a.(*net.IPNet); ok {
+			out = append(out, n)
+		}
+	}
+	return out
 }

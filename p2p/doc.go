@@ -123,7 +123,12 @@
 // (FailureKind) and told in plain words by Explain with the person's and
 // the relay's names and the place ("couldn't reach ann at 192.168.1.20
 // (port 4747): is collab running there?", "on this machine", "through the
-// relay bob"; see Place); Raw keeps libp2p's text for debug logs.
+// relay bob"; see Place); Raw keeps libp2p's text for debug logs. When
+// nobody answered for the peer and every address held for it is a private
+// one on none of our networks, or a circuit through a relay that is not
+// connected, DialError.BehindNAT is set and Explain says "ann is behind a
+// NAT and no relay you both know is online", with what to do (a relay both
+// know, or a forwarded port 4747).
 //
 // # What the host sends by itself
 //

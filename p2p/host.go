@@ -451,12 +451,29 @@ func (h *Host) ConnectPeer(ctx context.Context, info peer.AddrInfo) error {
 // explain sharpens a failure that says no more than "no answer in time"
 // (libp2p gives up on every address at once when the deadline passes):
 // when the peer is known only through relays and none of those relays is
-// connected, the relay is what is missing.
+// connected, the relay is what is missing. It then decides whether the
+// peer looks behind a NAT (DialError.BehindNAT).
 func (h *Host) explain(info peer.AddrInfo, e *DialError) *DialError {
-	if e.Kind != FailTimeout && e.Kind != FailUnknown {
-		return e
-	}
 	addrs := append(slices.Clone(info.Addrs), h.h.Peerstore().Addrs(info.ID)...)
+	if e.Kind == FailRefused && e.Addr != nil && isRelayed(e.Addr) {
+		// The relay's machine refused: no relay runs there now.
+		e.Kind = FailRelayOffline
+	}
+	if e.Kind == FailTimeout || e.Kind == FailUnknown {
+		h.blameOfflineRelay(addrs, e)
+	}
+	switch e.Kind {
+	case FailTimeout, FailUnknown, FailNoRoute, FailNoAddrs, FailRelayOffline:
+		// Nobody that speaks for the peer answered: what we hold of its
+		// addresses is all there is to go by.
+		e.BehindNAT = h.looksBehindNAT(addrs)
+	}
+	return e
+}
+
+// blameOfflineRelay makes a timeout a FailRelayOffline when the peer is
+// known through relays and none of them is connected.
+func (h *Host) blameOfflineRelay(addrs []ma.Multiaddr, e *DialError) {
 	var relays []peer.ID
 	for _, a := range addrs {
 		if r := relayOf(a); r != "" && !slices.Contains(relays, r) {
@@ -464,15 +481,14 @@ func (h *Host) explain(info peer.AddrInfo, e *DialError) *DialError {
 		}
 	}
 	if len(relays) == 0 {
-		return e
+		return
 	}
 	for _, r := range relays {
 		if h.h.Network().Connectedness(r) == network.Connected {
-			return e // the relay is there; the peer is not reachable through it
+			return // the relay is there; the peer is not reachable through it
 		}
 	}
 	e.Kind, e.Relay = FailRelayOffline, relays[0]
-	return e
 }
 
 // firstDialShare is how long ConnectPeer lets the given addresses try before

@@ -40,6 +40,7 @@ const (
 	actAccept
 	actDecline
 	actRestoreVersion
+	actCancelJoin
 )
 
 // dialogResultMsg reports an action a dialog started.
@@ -441,6 +442,8 @@ func (a *App) startAction(d dialog, act action, id crdt.DocumentID, arg string) 
 		}
 	case actDecline:
 		return func() tea.Msg { return res(net.Decline(id)) }
+	case actCancelJoin:
+		return func() tea.Msg { return res(net.CancelJoin(id)) }
 	case actRestoreVersion:
 		return a.restoreVersion()
 	}
@@ -475,7 +478,8 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 			return nil
 		}
 		what := map[action]string{actCreate: "create the note", actRename: "rename the note", actTrash: "move the note to the trash",
-			actJoin: "join", actAccept: "accept the invitation", actDecline: "decline the invitation", actRestoreVersion: "restore"}[m.act]
+			actJoin: "join", actAccept: "accept the invitation", actDecline: "decline the invitation", actRestoreVersion: "restore",
+			actCancelJoin: "cancel the join"}[m.act]
 		a.showErr(fmt.Errorf("can't %s: %w", what, m.err))
 		return nil
 	}
@@ -503,6 +507,9 @@ func (a *App) onDialogResult(m dialogResultMsg) tea.Cmd {
 			a.dlg = nil
 		}
 		a.showFlash("Declined “" + display.Title(m.title) + "”")
+	case actCancelJoin:
+		a.list.joinSel = crdt.DocumentID{}
+		a.showFlash("Cancelled the join from " + display.Line(m.title) + ": it is no longer tried")
 	}
 	return nil
 }

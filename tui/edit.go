@@ -510,6 +510,9 @@ func (a *App) editorKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Follow):
 		a.followNext()
 		return nil
+	case key.Matches(msg, k.People):
+		a.dlg = &peopleDialog{}
+		return nil
 	}
 	return s.editorInput(a, msg)
 }
@@ -659,24 +662,38 @@ func (s *session) refreshStatus() {
 	}
 }
 
-// statusParts are the status bar's right-hand items.
-func (s *session) statusParts(a *App) []string {
-	var parts, away, diverged []string
+// statusParts are the status bar's right-hand items; why is the index of
+// the one saying why someone cannot be reached (-1: none), whyShort its
+// short form ("✗ can't reach ann") for a bar too narrow for the reason.
+func (s *session) statusParts(a *App) (parts []string, why int, whyShort string) {
+	why = -1
+	var away, diverged, problems, problemNames []string
 	if s.net != nil {
 		// ● people with the note open, ○ people only online (connected
 		// for it: collab serve, or an editor on another note).
+		// Each connected one with how it is reached: "ann direct", "bob
+		// via rita" (the people dialog has the full words).
 		var here, online []string
 		for _, p := range s.people {
+			name := display.Name(p.Name, p.ID)
 			if p.Diverged != "" {
-				diverged = append(diverged, display.Name(p.Name, p.ID))
+				diverged = append(diverged, name)
+			}
+			how := name
+			if sp := shortPath(p.Path); sp != "" {
+				how += " " + sp
 			}
 			switch {
 			case p.InNote:
-				here = append(here, display.Name(p.Name, p.ID))
+				here = append(here, how)
 			case p.Connected:
-				online = append(online, display.Name(p.Name, p.ID))
+				online = append(online, how)
 			default:
-				away = append(away, display.Name(p.Name, p.ID))
+				away = append(away, name)
+				if p.Problem != "" {
+					problems = append(problems, display.Line(p.Problem))
+					problemNames = append(problemNames, name)
+				}
 			}
 		}
 		if len(here) > 0 {
@@ -700,6 +717,11 @@ func (s *session) statusParts(a *App) []string {
 		st := s.status
 		mark := map[SyncStatus]string{InSync: "✓ ", Syncing: "↻ ", Unreachable: "✗ ", Diverged: "⚠ ", Offline: ""}[st]
 		switch {
+		case st == Unreachable && len(away) == 1 && len(problems) == 1:
+			// The reason names the person: "ann is behind a NAT and no
+			// relay you both know is online: …" (cut to fit by view).
+			why, whyShort = len(parts), mark+cantReach(away)
+			parts = append(parts, mark+problems[0])
 		case st == Unreachable && len(away) > 0:
 			parts = append(parts, mark+cantReach(away))
 		case st == Diverged && len(diverged) > 0:
@@ -708,6 +730,15 @@ func (s *session) statusParts(a *App) []string {
 			parts = append(parts, mark+"diverged from "+strings.Join(diverged, ", "))
 		default:
 			parts = append(parts, mark+st.String())
+		}
+		// Someone else cannot be reached while these sync: said too.
+		switch {
+		case st == Unreachable:
+		case len(problems) == 1:
+			why, whyShort = len(parts), "✗ "+cantReach(problemNames)
+			parts = append(parts, "✗ "+problems[0])
+		case len(problems) > 1:
+			parts = append(parts, "✗ "+cantReach(problemNames))
 		}
 	}
 	switch {
@@ -724,12 +755,32 @@ func (s *session) statusParts(a *App) []string {
 	default:
 		parts = append(parts, "saving…")
 	}
-	return parts
+	return parts, why, whyShort
 }
 
+// statusRight is the status bar's right-hand side. When it is too wide,
+// the reason why someone cannot be reached (in full in the people dialog)
+// is cut first, or said short, so the rest still shows.
+func (s *session) statusRight(a *App) string {
+	parts, why, whyShort := s.statusParts(a)
+	join := func() string { return " " + strings.Join(parts, " · ") + " " }
+	room := a.w - min(ansi.StringWidth(s.displayTitle())+1, max(10, a.w/3))
+	if over := ansi.StringWidth(join()) - room; over > 0 && why >= 0 {
+		if w := ansi.StringWidth(parts[why]) - over; w >= minReasonWidth {
+			parts[why] = ansi.Truncate(parts[why], w, "…")
+		} else {
+			parts[why] = whyShort
+		}
+	}
+	return join()
+}
+
+// minReasonWidth is the least of a reason the status bar shows cut; with
+// less room it names whom it cannot reach instead.
+const minReasonWidth = 24
+
 func (s *session) view(a *App) string {
-	right := " " + strings.Join(s.statusParts(a), " · ") + " "
-	top := a.bar(" "+s.displayTitle(), right)
+	top := a.bar(" "+s.displayTitle(), s.statusRight(a))
 	var body string
 	switch {
 	case s.noBody && !s.loading:
@@ -743,7 +794,7 @@ func (s *session) view(a *App) string {
 	if s.find != nil {
 		bottom = s.find.view(a)
 	} else {
-		bottom = a.footer("^Q", "close", "^F", "find", "^S", "share", "^R", "history", "^T", "follow", "F1", "keys")
+		bottom = a.footer("^Q", "close", "^F", "find", "^S", "share", "^R", "history", "^T", "follow", "F1", "keys", "^O", "people")
 	}
 	return top + "\n" + body + "\n" + bottom
 }

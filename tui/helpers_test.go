@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,6 +270,7 @@ type fakeNet struct {
 	cleared            int      // ClearCursor calls
 	events             chan any
 	accepted, declined []crdt.DocumentID
+	cancelled          []crdt.DocumentID // CancelJoin calls
 	closeOnce          sync.Once
 }
 
@@ -352,6 +354,15 @@ func (f *fakeNet) PendingJoins() []PendingJoin {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]PendingJoin(nil), f.joins...)
+}
+
+// CancelJoin drops the join, as the engine does.
+func (f *fakeNet) CancelJoin(id crdt.DocumentID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancelled = append(f.cancelled, id)
+	f.joins = slices.DeleteFunc(f.joins, func(j PendingJoin) bool { return j.ID == id })
+	return nil
 }
 
 func (f *fakeNet) Accept(ctx context.Context, id crdt.DocumentID) error {

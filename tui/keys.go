@@ -18,34 +18,38 @@ func bindH(keysHelp, help string, keys ...string) key.Binding {
 
 // listKeys are the notes list's keys.
 var listKeys = struct {
-	Up, Down, Top, Bottom, Open, Filter, Search, New, Rename, Delete, Undo, Join, Invites, Help, Quit key.Binding
+	Up, Down, Top, Bottom, Open, Filter, Search, New, Rename, Delete, Undo, Join, CancelJoin, Invites, Help, Quit key.Binding
 }{
-	Up:      bindH("↑/ctrl+p", "previous note", "up", "ctrl+p", "k"),
-	Down:    bindH("↓/ctrl+n", "next note", "down", "ctrl+n"),
-	Top:     bindH("home", "first note", "home", "pgup"),
-	Bottom:  bindH("end", "last note", "end", "pgdown"),
-	Open:    bind("open the note", "enter"),
-	Filter:  bindH("/", "filter the notes by title or text (esc clears)", "/"),
-	Search:  bindH("ctrl+f", "search every note's lines; enter opens at the match", "ctrl+f"),
-	New:     bind("new note", "n"),
-	Rename:  bind("rename", "r"),
-	Delete:  bind("move to the trash", "d", "delete"),
-	Undo:    bind("bring back the note just trashed", "u"),
-	Join:    bind("join a shared note from a ticket", "j"),
-	Invites: bind("invitations", "i"),
-	Help:    bind("every key", "?"),
-	Quit:    bindH("q/ctrl+c", "quit", "q", "ctrl+c"),
+	Up:     bindH("↑/ctrl+p", "previous note", "up", "ctrl+p", "k"),
+	Down:   bindH("↓/ctrl+n", "next note", "down", "ctrl+n"),
+	Top:    bindH("home", "first note", "home", "pgup"),
+	Bottom: bindH("end", "last note", "end", "pgdown"),
+	Open:   bind("open the note", "enter"),
+	Filter: bindH("/", "filter the notes by title or text (esc clears)", "/"),
+	Search: bindH("ctrl+f", "search every note's lines; enter opens at the match", "ctrl+f"),
+	New:    bind("new note", "n"),
+	Rename: bind("rename", "r"),
+	Delete: bind("move to the trash", "d", "delete"),
+	Undo:   bind("bring back the note just trashed", "u"),
+	Join:   bind("join a shared note from a ticket", "j"),
+	// The delete key on a pending join's line (↑ past the first note
+	// selects the lines above the notes); listed apart for the help.
+	CancelJoin: bindH("↑ then d", "cancel a pending join (↑ selects its line)", "d", "delete"),
+	Invites:    bind("invitations", "i"),
+	Help:       bind("every key", "?"),
+	Quit:       bindH("q/ctrl+c", "quit", "q", "ctrl+c"),
 }
 
 // editKeys are the editor screen's own keys; everything else goes to the
 // editor component.
 var editKeys = struct {
-	Close, Quit, Find, Invite, History, Follow, Help key.Binding
+	Close, Quit, Find, Invite, People, History, Follow, Help key.Binding
 }{
 	Close:   bindH("ctrl+q", "close the note (back to the list)", "ctrl+q"),
 	Quit:    bindH("ctrl+c", "quit (copies instead when text is selected)", "ctrl+c"),
 	Find:    bind("find in the note", "ctrl+f"),
 	Invite:  bind("invite someone (ticket, copied)", "ctrl+s"),
+	People:  bindH("ctrl+o", "people on this note: how each is reached, or why not", "ctrl+o"),
 	History: bind("history", "ctrl+r"),
 	Follow:  bindH("ctrl+t", "follow the next person / stop following", "ctrl+t"),
 	Help:    bindH("f1/ctrl+/", "every key", "f1", "ctrl+/", "ctrl+_"),
@@ -100,8 +104,8 @@ func helpSections() []helpSection {
 	l, e, f, h, d := listKeys, editKeys, findKeys, historyKeys, dialogKeys
 	k := editor.DefaultKeyMap()
 	return []helpSection{
-		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.Filter, l.Search, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.Invites, l.Help, l.Quit}},
-		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.History, e.Follow, e.Help}},
+		{"Notes list", []key.Binding{l.Up, l.Down, l.Top, l.Bottom, l.Open, l.Filter, l.Search, l.New, l.Rename, l.Delete, l.Undo, l.Join, l.CancelJoin, l.Invites, l.Help, l.Quit}},
+		{"Editor", []key.Binding{e.Close, e.Quit, e.Find, e.Invite, e.People, e.History, e.Follow, e.Help}},
 		{"Editing", []key.Binding{
 			k.Left, k.Right, k.Up, k.Down, k.WordLeft, k.WordRight, k.LineStart, k.LineEnd,
 			k.PageUp, k.PageDown, k.DocStart, k.DocEnd,

@@ -25,6 +25,67 @@ type listState struct {
 	trashed *notebook.Summary // the note d just trashed, for u
 	stamp   uint64            // the notebook's ListStamp when notes was read
 	filter  *searchQuery      // the / filter, nil when off
+	// joinSel is the pending join whose line is selected (above the
+	// notes: ↑ past the first note); zero when a note is.
+	joinSel crdt.DocumentID
+}
+
+// shownJoins are the pending joins that have a line of their own above the
+// notes (the rest are counted), which ↑ and ↓ can select.
+func (a *App) shownJoins() []PendingJoin {
+	if a.net == nil {
+		return nil
+	}
+	joins := a.net.PendingJoins()
+	return joins[:min(len(joins), maxPendingJoinLines)]
+}
+
+// selectedJoin is the pending join whose line is selected, if one is (a
+// join that left the list since leaves nothing selected there).
+func (a *App) selectedJoin(joins []PendingJoin) (PendingJoin, int, bool) {
+	var zero crdt.DocumentID
+	if a.list.joinSel == zero {
+		return PendingJoin{}, -1, false
+	}
+	for i, j := range joins {
+		if j.ID == a.list.joinSel {
+			return j, i, true
+		}
+	}
+	a.list.joinSel = zero
+	return PendingJoin{}, -1, false
+}
+
+// joinKey handles the keys that act on a selected pending join's line:
+// moving, and d/delete, which asks before cancelling it. ok is false for
+// the keys it leaves to the list.
+func (a *App) joinKey(msg tea.KeyPressMsg, joins []PendingJoin, j PendingJoin, i int) (tea.Cmd, bool) {
+	k := listKeys
+	switch {
+	case key.Matches(msg, k.Up):
+		a.list.joinSel = joins[max(0, i-1)].ID
+	case key.Matches(msg, k.Down):
+		if i+1 < len(joins) {
+			a.list.joinSel = joins[i+1].ID
+		} else {
+			a.list.joinSel, a.list.sel = crdt.DocumentID{}, 0
+		}
+	case key.Matches(msg, k.Delete):
+		from := display.Line(j.From)
+		a.dlg = &confirmDialog{
+			title: "Cancel the join",
+			text:  fmt.Sprintf("Stop trying to join the note %s shared?\ncollab no longer tries to reach them for it; a new ticket from %s joins it again.", from, from),
+			act:   actCancelJoin, id: j.ID, yes: "cancel the join", arg: from,
+		}
+	case key.Matches(msg, k.Open), key.Matches(msg, k.Rename):
+		// Nothing to open or rename yet: the note has not arrived.
+	case key.Matches(msg, k.Top), key.Matches(msg, k.Bottom):
+		a.list.joinSel = crdt.DocumentID{} // back to the notes, then as usual
+		return nil, false
+	default:
+		return nil, false
+	}
+	return nil, true
 }
 
 func (l *listState) set(notes []notebook.Summary, stamp uint64, err error) {
@@ -112,11 +173,20 @@ func (a *App) onListStamp(m listStampMsg) tea.Cmd {
 func (a *App) listKey(msg tea.KeyPressMsg) tea.Cmd {
 	l := &a.list
 	k := listKeys
+	joins := a.shownJoins()
+	if j, i, ok := a.selectedJoin(joins); ok {
+		if cmd, done := a.joinKey(msg, joins, j, i); done {
+			return cmd
+		}
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		return a.requestQuit()
 	case key.Matches(msg, k.Help):
 		a.help = &helpState{}
+	case key.Matches(msg, k.Up) && l.sel == 0 && len(joins) > 0 && l.joinSel == (crdt.DocumentID{}):
+		// Past the first note: the pending joins' lines above.
+		l.joinSel = joins[len(joins)-1].ID
 	case key.Matches(msg, k.Up):
 		l.sel = max(0, l.sel-1)
 	case key.Matches(msg, k.Down):
@@ -195,6 +265,7 @@ func (l *listState) view(a *App) string {
 		}
 	}
 	rows = append(rows, a.bar(left, right))
+	onJoin := false // a pending join's line is selected, not a note
 	if a.net != nil {
 		if inv := a.net.Invitations(); len(inv) > 0 {
 			text := fmt.Sprintf(" %s invites you to “%s” — press i", display.Line(inv[0].From), display.Title(inv[0].Title))
@@ -203,7 +274,16 @@ func (l *listState) view(a *App) string {
 			}
 			rows = append(rows, a.st.banner.Render(padRight(ansi.Truncate(text, w, "…"), w)))
 		}
-		for _, text := range pendingJoinLines(a.net.PendingJoins(), a.opts.Now()) {
+		joins := a.net.PendingJoins()
+		var selJoin int
+		_, selJoin, onJoin = a.selectedJoin(joins[:min(len(joins), maxPendingJoinLines)])
+		for i, text := range pendingJoinLines(joins, a.opts.Now()) {
+			if i == selJoin {
+				// Marked, not only styled: without colour the banner
+				// and the selection are both reversed.
+				rows = append(rows, a.st.selected.Render(padRight(ansi.Truncate("›"+text, w, "…"), w)))
+				continue
+			}
 			rows = append(rows, a.st.banner.Render(padRight(ansi.Truncate(text, w, "…"), w)))
 		}
 	}
@@ -244,7 +324,7 @@ func (l *listState) view(a *App) string {
 		for i := l.top; i < len(notes) && i < l.top+n; i++ {
 			note := notes[i]
 			r := padRight(row(display.Title(note.Title), strings.Join(l.online[note.ID], ", "), relTime(a.opts.Now(), note.Modified)), w)
-			if i == l.sel {
+			if i == l.sel && !onJoin {
 				r = a.st.selected.Render(r)
 			}
 			rows = append(rows, r)
@@ -253,6 +333,9 @@ func (l *listState) view(a *App) string {
 	out := fitLines(rows, h-1)
 	if l.filter != nil {
 		return out + "\n" + a.filterRow()
+	}
+	if onJoin {
+		return out + "\n" + a.footer("d", "cancel this join", "↓", "back to the notes", "?", "keys", "q", "quit")
 	}
 	return out + "\n" + a.footer("enter", "open", "/", "filter", "^F", "search", "n", "new", "r", "rename", "d", "delete", "j", "join", "i", "invites", "?", "keys", "q", "quit")
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -47,6 +49,9 @@ type Network interface {
 	// PendingJoins lists joins waiting for their inviter to become
 	// reachable, which the network retries until the note arrives.
 	PendingJoins() []PendingJoin
+	// CancelJoin gives up a pending join: it is no longer retried (an
+	// attempt under way stops) and leaves PendingJoins.
+	CancelJoin(id crdt.DocumentID) error
 	// Invitations lists invitations waiting for an answer.
 	Invitations() []Invitation
 	// Accept and Decline answer an invitation.
@@ -71,6 +76,14 @@ type Peer struct {
 	// Diverged says in plain words why the two copies cannot become equal
 	// ("": they can). Untrusted: shown through display.
 	Diverged string
+	// Path is how a connected peer is reached: "direct (LAN)", "direct
+	// (internet)", "relayed via NAME" ("" when not connected or not known).
+	// Untrusted (a relay's name): shown through display.
+	Path string
+	// Problem is why the last attempt to reach a peer that is not
+	// connected failed, in plain words with what to do ("": none failed).
+	// Untrusted: shown through display.
+	Problem string
 }
 
 // Presence is another person's cursor in a note.
@@ -125,6 +138,21 @@ func (s SyncStatus) String() string {
 	default:
 		return "offline"
 	}
+}
+
+// shortPath is a connected peer's path as the status bar says it: "direct"
+// (LAN or internet), "via NAME" (a relay), or "" when not known.
+func shortPath(path string) string {
+	path = display.Line(path)
+	switch {
+	case strings.HasPrefix(path, "direct"):
+		return "direct"
+	case strings.HasPrefix(path, "relayed via "):
+		return "via " + display.FirstRunes(strings.TrimPrefix(path, "relayed via "), 16)
+	case path == "relayed":
+		return "relayed"
+	}
+	return ""
 }
 
 // cantReach says whom the status bar cannot reach, by name: "can't reach

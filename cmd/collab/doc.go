@@ -15,6 +15,11 @@
 // notebook, and `collab join --cancel URL` gives one up (through the
 // running peer when there is one, so an attempt under way stops too).
 //
+// `collab id` prints the peer ID, then its addresses (scripts read the first
+// two fields), then one line per collaborator: how it is reached, or why
+// not (engine.Engine.Collaborators, asked through the running peer; with
+// none running, one line says it is not known and nobody is dialled).
+//
 // Run with no subcommand it opens the terminal app on the notebook. The
 // same executable is also the Automerge worker process of package crdt.
 package main

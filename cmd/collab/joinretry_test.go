@@ -183,3 +183,37 @@ func TestTUIShowsPendingJoinTmux(t *testing.T) {
 	}
 	bob.quitAnyway()
 }
+
+// In a real terminal: bob gives up a pending join from the notes list (↑
+// selects its line, d, y); the running collab stops retrying it and
+// `collab peers` no longer lists it. With ann's collab gone, bob opens
+// nothing: the note never arrives.
+func TestTUICancelsPendingJoinTmux(t *testing.T) {
+	needTmux(t)
+	homeA, homeB := t.TempDir(), t.TempDir()
+	binOK(t, homeA, "new", "Plan")
+	ann := startServe(t, homeA, "ann")
+	tk := strings.TrimSpace(binOK(t, homeA, "invite", "Plan"))
+	ann.stop()
+
+	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, loopbackPeer...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bob's screen:\n%s", bob.screen())
+		}
+	})
+	bob.waitFor("No notes yet", "online")
+	joinFails(t, homeB, 1, tk)
+	bob.waitFor("joining… (", "unreachable: retrying in ")
+	bob.keys("Up")
+	bob.waitFor("› joining… (", "d cancel this join")
+	bob.keys("d")
+	bob.waitFor("Cancel the join", "Stop trying to join the note")
+	bob.keys("y")
+	bob.waitFor("Cancelled the join from ")
+	bob.waitGone("joining…")
+	if peers := binOK(t, homeB, "peers"); strings.Contains(peers, "Pending joins") {
+		t.Errorf("collab peers still lists the cancelled join:\n%s", peers)
+	}
+	bob.quitAnyway()
+}

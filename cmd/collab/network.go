@@ -57,7 +57,7 @@ func (a *netAdapter) Open(id crdt.DocumentID) (*notebook.Note, error) { return a
 func (a *netAdapter) Peers(id crdt.DocumentID) []tui.Peer {
 	var out []tui.Peer
 	for _, p := range a.rt.engine.Peers(id) {
-		out = append(out, tui.Peer{ID: p.ID, Name: p.Name, Connected: p.Connected, InNote: p.InNote, InSync: p.InSync, Diverged: p.Diverged})
+		out = append(out, tui.Peer{ID: p.ID, Name: p.Name, Connected: p.Connected, InNote: p.InNote, InSync: p.InSync, Diverged: p.Diverged, Path: p.Path, Problem: p.Problem})
 	}
 	return out
 }
@@ -124,6 +124,8 @@ func (a *netAdapter) PendingJoins() []tui.PendingJoin {
 	}
 	return out
 }
+
+func (a *netAdapter) CancelJoin(id crdt.DocumentID) error { return a.rt.engine.CancelJoin(id) }
 
 // inviterName is who a pending join waits for: the name the engine knows
 // the peer by, else the end of its ID.

@@ -33,7 +33,7 @@ const joinTimeout = 90 * time.Second
 func peerCommands() []*command {
 	return []*command{
 		{name: "serve", args: "[--listen ADDR]... [--mdns=false]", summary: "run headless: keep every note synced with its peers", flags: addPeerFlags, run: cmdServe},
-		{name: "id", args: "", summary: "print this peer's ID and addresses", run: cmdID},
+		{name: "id", args: "", summary: "print this peer's ID and addresses, and how each collaborator is reached (or why not)", run: cmdID},
 		{name: "peers", args: "[NOTE]", summary: "list the peers notes are shared with and whether each is connected", run: cmdPeers},
 		{name: "invite", args: "NOTE", summary: "print a ticket another person can join the note with", run: cmdInvite},
 		{name: "join", args: "TICKET | MULTIADDR URL", summary: "fetch a shared note from a peer and keep it synced; an unreachable peer is retried (--cancel URL gives up)", flags: joinFlags, run: cmdJoin},
@@ -80,8 +80,43 @@ func opID(_ context.Context, rt *peerRuntime, _ controlRequest) (string, any, er
 	if pm := rt.host.PortMapping(); pm.On {
 		text += portMappingLine(pm) + "\n"
 	}
-	return text, nil, nil
+	return text + collaboratorsText(rt.engine.Collaborators()), nil, nil
 }
+
+// collaboratorsText is `collab id`'s section on the collaborators: how each
+// is reached (direct (LAN), direct (internet), relayed via NAME) or why it
+// cannot be, in plain words with what to do. It follows the addresses, so
+// the ID and the first address stay the first two fields of the output.
+func collaboratorsText(peers []engine.PeerStatus) string {
+	if len(peers) == 0 {
+		return "collaborators: none yet (share a note with `collab invite NOTE`, or join one with `collab join TICKET`)\n"
+	}
+	var b strings.Builder
+	b.WriteString("collaborators:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, p := range peers {
+		fmt.Fprintf(tw, "  %s\t%s\n", display.Name(p.Name, p.ID), collaboratorState(p))
+	}
+	tw.Flush()
+	return b.String()
+}
+
+// collaboratorState says how one collaborator stands, for people.
+func collaboratorState(p engine.PeerStatus) string {
+	switch {
+	case p.Connected && p.Path != "" && p.Path != p2p.PathNone.String():
+		return display.Line(p.Path)
+	case p.Connected:
+		return "connected"
+	case p.Problem != "":
+		return "unreachable: " + display.Line(p.Problem)
+	}
+	return "not connected (not tried yet)"
+}
+
+// noCollaboratorsLine is what `collab id` says of collaborators when no
+// collab process runs the peer: nobody is dialled to find out.
+const noCollaboratorsLine = "collaborators: not known while no collab process runs here (run collab or collab serve; collab peers lists who they are)\n"
 
 // portMappingLine says what --nat achieved, in plain words.
 func portMappingLine(pm p2p.PortMapping) string {
@@ -301,7 +336,7 @@ func cmdID(e *env, args []string) error {
 		return err
 	}
 	text, _, err := answerOrPredict(nb, controlRequest{Op: "id"}, func(id peer.ID, addrs []ma.Multiaddr) string {
-		return idText(id.String(), addrs, false)
+		return idText(id.String(), addrs, false) + noCollaboratorsLine
 	})
 	if err != nil {
 		return err

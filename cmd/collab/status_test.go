@@ -102,7 +102,8 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 
 	// bob opens the note (his editor sends his cursor): in the note.
 	bob.engine.SetCursorContext(id, 0, 0, "", "one\n")
-	app.Until(20*time.Second, "● bob", func() bool { return strings.Contains(bar(), "● bob") })
+	// The bar says how bob is reached: directly (loopback is the LAN).
+	app.Until(20*time.Second, "● bob direct", func() bool { return strings.Contains(bar(), "● bob direct") })
 	waitPeers("bob is in the note", "connected, in the note, ")
 	// bob closes it but stays connected: online.
 	bob.engine.ClearCursor(id)
@@ -130,7 +131,7 @@ func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
 	})
 	app.Until(10*time.Second, "✓ in sync after equal heads", func() bool {
 		text, _, _ := app.Model.(*tui.App).EditorState()
-		return text == "one\ntwo\n" && strings.Contains(bar(), "○ bob · ✓ in sync")
+		return text == "one\ntwo\n" && strings.Contains(bar(), "○ bob direct · ✓ in sync")
 	})
 	waitPeers("in sync", "connected, online, in sync")
 	waitPeers("the path to bob", "in sync; direct (LAN)") // loopback counts as the LAN

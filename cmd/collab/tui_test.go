@@ -374,8 +374,10 @@ func TestTUITwoPeersTmux(t *testing.T) {
 
 	// Each sees the other: online in the status bar, and the other's
 	// cursor (a coloured cell) with their name after it on its row.
-	bob.waitFor("● ann", "in sync")
-	ann.waitFor("● bob", "in sync")
+	// The status bar says how each is reached: directly (loopback is the
+	// LAN).
+	bob.waitFor("● ann direct", "in sync")
+	ann.waitFor("● bob direct", "in sync")
 	bob.waitColor(peerLabel("ann wrote this", "ann"))
 	bob.waitMatch(regexp.MustCompile(`(?m)^ann wrote this  ann *$`))
 
@@ -422,6 +424,16 @@ func TestTUITwoPeersTmux(t *testing.T) {
 	ann.waitFor("Quit collab?", "bob is connected")
 	ann.keys("y")
 	ann.waitExit()
+	// ann's collab is gone: bob's status bar says why she cannot be
+	// reached, and ctrl+o says it in full.
+	bob.keys("Enter")
+	bob.waitFor(" Plan ", "✗ couldn't reach ann on this machine (port ")
+	bob.keys("C-o")
+	bob.waitFor("People on this note", "✗ ann: can't be reached: couldn't reach ann on")
+	bob.keys("Escape")
+	bob.waitGone("People on this note")
+	bob.keys("C-q")
+	bob.waitMatch(regexp.MustCompile(`(?m)^ Plan +`))
 	bob.quitAnyway()
 
 	want := "ann wrote this, then more (ann again)\nbob adds a line (bob again)"

@@ -77,7 +77,11 @@
 // Peer status: [Engine.Peers] says how each connected peer is reached
 // (PeerStatus.Path: direct (LAN), direct (internet), relayed via NAME)
 // and, for one that is not connected, why the last redial failed
-// (Problem).
+// (Problem: p2p's plain words, among them "ann is behind a NAT and no
+// relay you both know is online" when every address we hold for ann is on
+// a home LAN not ours or through a relay that is offline).
+// [Engine.Collaborators] says the same for every known peer of the
+// notebook at once, for `collab id`.
 //
 // Divergence (diverge.go): a peer's change refused by the note as a
 // collision (crdt.CollisionError: a different change under an actor and

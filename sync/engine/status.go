@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -176,6 +177,46 @@ func (e *Engine) Peers(id crdt.DocumentID) []PeerStatus {
 			return 1
 		}
 		return 0
+	})
+	return out
+}
+
+// Collaborators lists every known peer of the notebook's notes once, for
+// `collab id`: whether a sync stream with it is up, how it is reached
+// (Path) or why the last attempt to reach it failed (Problem), and the
+// name it goes by (safe to show). Connected ones come first; InNote,
+// InSync and the divergence fields are per note and left empty.
+func (e *Engine) Collaborators() []PeerStatus {
+	type known struct {
+		id        peer.ID
+		problem   string
+		connected bool
+	}
+	e.mu.Lock()
+	all := make([]known, 0, len(e.targets))
+	for _, t := range e.targets {
+		c := e.conns[t.id]
+		all = append(all, known{id: t.id, problem: t.lastErr, connected: c != nil && !c.isClosed()})
+	}
+	e.mu.Unlock()
+	out := make([]PeerStatus, 0, len(all))
+	for _, k := range all { // PeerName and pathText take e.mu themselves
+		p := PeerStatus{ID: k.id.String(), Name: e.PeerName(k.id), Connected: k.connected}
+		if k.connected {
+			p.Path, p.LastSeen = e.pathText(k.id), time.Now()
+		} else {
+			p.Problem = k.problem
+		}
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b PeerStatus) int {
+		if a.Connected != b.Connected {
+			if a.Connected {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Name+"\x00"+a.ID, b.Name+"\x00"+b.ID)
 	})
 	return out
 }

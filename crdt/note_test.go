@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -430,5 +431,62 @@ func TestHistoryCountsWhatAChangeDid(t *testing.T) {
 	last := hist[len(hist)-1]
 	if last.Author != "bob" || last.Added != 3 || last.Removed != 0 || !last.Known {
 		t.Fatalf("forged change in the history: %+v, want author bob (as claimed), +3 -0 (as done)", last)
+	}
+}
+
+// A checkpoint taken while someone types is the document it says it is:
+// Verify (a fresh worker loading it) finds its heads and its text. The
+// worker is answered without the note's lock, so edits land between the
+// save and the digest; seeded typing moves where.
+func TestCheckpointWhileTypingVerifies(t *testing.T) {
+	for seed := range uint64(3) {
+		n := mustNew(t, "typed into", "a")
+		rng := rand.New(rand.NewPCG(seed, 7))
+		stop, typed := make(chan struct{}), make(chan error, 1)
+		go func() {
+			defer close(typed)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := n.Splice(rng.IntN(n.Len()+1), 0, "x"); err != nil {
+					typed <- err
+					return
+				}
+				if rng.IntN(4) == 0 {
+					if _, err := n.Commit(); err != nil {
+						typed <- err
+						return
+					}
+				}
+				if i%8 == 0 {
+					time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond)
+				}
+			}
+		}()
+		verified := 0
+		for range 12 {
+			cp, err := n.Checkpoint()
+			if errors.Is(err, ErrKeptChanging) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cp.Verify(); err != nil {
+				t.Fatalf("seed %d: a checkpoint taken while typing: %v", seed, err)
+			}
+			verified++
+		}
+		close(stop)
+		if err := <-typed; err != nil {
+			t.Fatal(err)
+		}
+		n.Close()
+		if verified == 0 {
+			t.Errorf("seed %d: no checkpoint could be taken while typing", seed)
+		}
 	}
 }

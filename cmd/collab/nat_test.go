@@ -303,6 +303,22 @@ func runNATBinPair(t *testing.T, w *natBinWorld, ka, kb netns.NATKind, ha, hb *n
 			return strings.Contains(bob.peerLine(note, annID), "direct (")
 		})
 		t.Logf("direct path shown at bob %v after asking", time.Since(start).Round(time.Millisecond))
+		// Sync moved to the direct connection before the relayed one
+		// closed: no stream between them was cut (only replaced).
+		waitFor(t, natSyncWithin, "rita relaying no connection", func() bool {
+			out, err := w.relay.run("relay")
+			return err == nil && !strings.Contains(out, "relayed connection")
+		})
+		for _, side := range []struct {
+			s    *lanServe
+			peer string
+		}{{sb, annID}, {sa, bobID}} {
+			for _, l := range strings.Split(side.s.log.String(), "\n") {
+				if strings.Contains(l, `msg="peer disconnected" peer=`+side.peer) && !strings.Contains(l, "replaced by a newer stream") && !strings.Contains(l, "moved to a direct connection") {
+					t.Errorf("%s's sync stream to the other was cut after the direct upgrade: %s", side.s.n.name, l)
+				}
+			}
+		}
 	} else {
 		line := bob.peerLine(note, annID)
 		switch {

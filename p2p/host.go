@@ -157,10 +157,12 @@ type Host struct {
 	addrsOut  chan struct{}
 	relayEmit event.Emitter // EvtAutoRelayAddrsUpdated: makes libp2p recompute (and push) our addresses now
 
-	mu       sync.Mutex
-	notices  []string
-	lastIPs  []string
-	verified map[peer.ID][]ma.Multiaddr // VerifyAddrs' finds this session, at most maxVerifiedPeers
+	mu      sync.Mutex
+	notices []string
+	lastIPs []string
+	// lastIPsSeen is when lastIPs were last read and still held.
+	lastIPsSeen time.Time
+	verified    map[peer.ID][]ma.Multiaddr // VerifyAddrs' finds this session, at most maxVerifiedPeers
 
 	closeOnce sync.Once
 	closeErr  error
@@ -292,7 +294,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		lh.Peerstore().AddAddrs(r.ID, r.Addrs, peerstore.PermanentAddrTTL)
 	}
 	built.Store(h)
-	h.ownIPsChanged() // remember the starting ones
+	h.ownIPsChanged() // remember the starting ones (nothing is connected yet)
 	if h.mdnsService == "" {
 		h.mdnsService = DefaultMDNSService
 	}

@@ -249,8 +249,9 @@ func (h *Host) runReachability(sub event.Subscription) {
 		case <-h.ctx.Done():
 			return
 		case <-poll.C:
-			if h.ownIPsChanged() {
+			if lost, seen, ok := h.ownIPsChanged(); ok {
 				h.log.Info("this machine's addresses changed", "addrs", h.interfaceAddrs())
+				h.closeStranded(lost, seen)
 				h.reach.reset()
 				changed()
 			}
@@ -286,7 +287,8 @@ func (h *Host) runReachability(sub event.Subscription) {
 				}
 				h.relays.kick()
 			case event.EvtLocalAddressesUpdated:
-				if h.ownIPsChanged() {
+				if lost, seen, ok := h.ownIPsChanged(); ok {
+					h.closeStranded(lost, seen)
 					h.reach.reset()
 					changed()
 				}
@@ -308,16 +310,53 @@ func (h *Host) interfaceIPs() []net.IP {
 }
 
 // ownIPsChanged reports whether the host's interface IPs differ from the
-// last call's.
-func (h *Host) ownIPsChanged() bool {
+// last call's, which of those are gone, and when they were last seen.
+func (h *Host) ownIPsChanged() (lost []string, seen time.Time, changed bool) {
 	ss := sortedStrings(h.interfaceIPs())
+	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	seen, h.lastIPsSeen = h.lastIPsSeen, now
 	if slices.Equal(ss, h.lastIPs) {
-		return false
+		return nil, seen, false
+	}
+	for _, ip := range h.lastIPs {
+		if !slices.Contains(ss, ip) {
+			lost = append(lost, ip)
+		}
 	}
 	h.lastIPs = ss
-	return true
+	return lost, seen, true
+}
+
+// closeStranded closes the connections that went out from an address this
+// machine lost (a laptop that moved to another network). Nothing tells
+// them they are dead: packets now leave from another address, which the
+// NATs on the way and the peer do not know, and the connection would only
+// time out (QUIC after 30 s), while redials would reuse it meanwhile. A
+// connection whose local address is a wildcard (a QUIC socket listening on
+// 0.0.0.0) may have used the lost address too, so it goes as well if it
+// opened while the address was there (before seen) and is not to this
+// machine. Closing them makes the sync engine redial at once, through a
+// relay or a collaborator who knows where the peer is now.
+func (h *Host) closeStranded(lost []string, seen time.Time) {
+	if len(lost) == 0 {
+		return
+	}
+	for _, c := range h.h.Network().Conns() {
+		if isRelayed(c.RemoteMultiaddr()) || manet.IsIPLoopback(c.RemoteMultiaddr()) {
+			continue // a circuit goes with the connection to its relay
+		}
+		ip, err := manet.ToIP(c.LocalMultiaddr())
+		if err != nil {
+			continue
+		}
+		if !slices.Contains(lost, ip.String()) && !(ip.IsUnspecified() && c.Stat().Opened.Before(seen)) {
+			continue
+		}
+		h.log.Info("closing a connection from an address this machine no longer has", "peer", c.RemotePeer(), "local", c.LocalMultiaddr())
+		_ = c.Close()
+	}
 }
 
 // Reachability returns whether peers on the internet can dial this host

@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(peakRSSEnv) != "" {
 		os.Exit(runReportingPeakRSS(os.Args[1:]))
 	}
+	if listen := os.Getenv(keysAgentEnv); listen != "" {
+		os.Exit(runKeysAgent(listen))
+	}
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))

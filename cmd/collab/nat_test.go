@@ -167,10 +167,11 @@ func (n *lanNode) waitNote(note string, timeout time.Duration, what, want string
 	waitFor(n.t, timeout, what, func() bool { return strings.Contains(n.catNote(note), want) })
 }
 
-// appendStdin appends text read from stdin (the way a big paste arrives).
-func (n *lanNode) appendStdin(note string, text io.Reader) {
+// appendStdin appends text read from stdin (the way a big paste arrives),
+// allowing the command up to within.
+func (n *lanNode) appendStdin(note string, text io.Reader, within time.Duration) {
 	n.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	var errOut bytes.Buffer
 	cmd := n.command(ctx, "append", note)
@@ -178,6 +179,21 @@ func (n *lanNode) appendStdin(note string, text io.Reader) {
 	if err := cmd.Run(); err != nil {
 		n.t.Fatalf("collab append %s < text in %s: %v\n%s", note, n.ns, err, errOut.String())
 	}
+}
+
+// runWithin runs a collab command in the node's namespace that may take
+// up to within, failing the test if it fails.
+func (n *lanNode) runWithin(within time.Duration, args ...string) string {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	cmd := n.command(ctx, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		n.t.Fatalf("collab %v in %s: %v\n%s", args, n.ns, err, errOut.String())
+	}
+	return out.String()
 }
 
 // peerLine is the line `collab peers NOTE` prints for peer id.
@@ -205,12 +221,21 @@ func natExpectDirect(a, b netns.NATKind) bool {
 	return a == netns.NATPortPreserving && b == netns.NATPortPreserving
 }
 
-// natLargeNote is the size of the large note each pair shares. The issue
-// asks for 2 MB; the Automerge core cannot take that in useful time here:
-// a 2 MB append's worker dies (and notebook sets the change aside), a
-// 2 MB note built in 256 KiB appends took 7m48s, and sending it took the
-// inviter 30 s (measured 2026-12-06, load average 13 on 2 cores).
-const natLargeNote = 256 << 10
+// natLargeNote and natHugeNote are the large notes of the matrix: the
+// issue's 2 MB in the pair whose path stays relayed (symmetric ×
+// symmetric), so that it crosses rita's relay, and 256 KiB in the pair that
+// hole-punches between port-preserving NATs (over the direct path); the
+// other pairs share no large note. CI time decides: the Automerge core
+// spends ~5–9 µs per character on every side (measured 2026-12-06 with
+// perf, load average 6–9 on 2 cores: `collab append` of 2 MB takes
+// 13–15 s to commit its 32 changes and 16–18 s more to verify the
+// compacted snapshot on close; the inviter's serve loads the note, ~18 s,
+// before it can send it; the joiner applies it, ~15 s, and verifies its own
+// compaction), so the 2 MB pair takes about two minutes.
+const (
+	natLargeNote = 256 << 10
+	natHugeNote  = 2 << 20
+)
 
 // largeText is size bytes of random lowercase words (incompressible
 // enough that the sync messages are about as large as the text).
@@ -235,7 +260,9 @@ func largeText(size int, seed uint64) string {
 // NAT and bob behind the other, both having met rita's relay: ann's ticket
 // made behind her NAT lets bob join from behind his, edits flow both ways,
 // `collab peers` shows the path as direct where the NATs allow hole
-// punching and relayed via rita otherwise, and a large note syncs.
+// punching and relayed via rita otherwise; a 2 MB note crosses rita's
+// relay byte-identical (symmetric × symmetric), and a 256 KiB note a
+// hole-punched path (port-preserving × port-preserving).
 func TestNATMatrixBinary(t *testing.T) {
 	kinds := []netns.NATKind{netns.NATPortPreserving, netns.NATSymmetric, netns.NATForward}
 	homes := map[netns.NATKind][2]*netns.Home{}
@@ -303,6 +330,22 @@ func runNATBinPair(t *testing.T, w *natBinWorld, ka, kb netns.NATKind, ha, hb *n
 			return strings.Contains(bob.peerLine(note, annID), "direct (")
 		})
 		t.Logf("direct path shown at bob %v after asking", time.Since(start).Round(time.Millisecond))
+		// Sync moved to the direct connection before the relayed one
+		// closed: no stream between them was cut (only replaced).
+		waitFor(t, natSyncWithin, "rita relaying no connection", func() bool {
+			out, err := w.relay.run("relay")
+			return err == nil && !strings.Contains(out, "relayed connection")
+		})
+		for _, side := range []struct {
+			s    *lanServe
+			peer string
+		}{{sb, annID}, {sa, bobID}} {
+			for _, l := range strings.Split(side.s.log.String(), "\n") {
+				if strings.Contains(l, `msg="peer disconnected" peer=`+side.peer) && !strings.Contains(l, "replaced by a newer stream") && !strings.Contains(l, "moved to a direct connection") {
+					t.Errorf("%s's sync stream to the other was cut after the direct upgrade: %s", side.s.n.name, l)
+				}
+			}
+		}
 	} else {
 		line := bob.peerLine(note, annID)
 		switch {
@@ -324,18 +367,47 @@ func runNATBinPair(t *testing.T, w *natBinWorld, ka, kb netns.NATKind, ha, hb *n
 		t.Logf("%s sees: %s", side.n.name, strings.Join(strings.Fields(line), " "))
 	}
 
-	// A large note, shared by ticket, crosses whole (through the relay
-	// where the path is relayed). 256 KiB of random words, not the issue's
-	// 2 MB: see natLargeNote.
-	text := largeText(natLargeNote, uint64(ka)<<8|uint64(kb))
+	// A large note, shared by ticket, crosses whole: 2 MB through rita's
+	// relay where the path stays relayed, 256 KiB over a hole-punched path
+	// (see natLargeNote).
+	var size int
+	var within time.Duration
+	switch {
+	case ka == netns.NATSymmetric && kb == netns.NATSymmetric:
+		size, within = natHugeNote, 4*time.Minute
+	case ka == netns.NATPortPreserving && kb == netns.NATPortPreserving:
+		size, within = natLargeNote, time.Minute
+	default:
+		t.Logf("pair done in %v", time.Since(begin).Round(time.Millisecond))
+		return
+	}
+	text := largeText(size, uint64(ka)<<8|uint64(kb))
 	big := strings.TrimSpace(ann.ok("new", "Large note")) // its URL: the first line becomes the title
-	ann.appendStdin(big, strings.NewReader(text))
+	start = time.Now()
+	ann.appendStdin(big, strings.NewReader(text), within)
+	t.Logf("%d KiB appended at ann in %v", len(text)>>10, time.Since(start).Round(time.Millisecond))
 	bigTk := strings.TrimSpace(ann.ok("invite", big))
 	path := pathOf(bob.peerLine(note, annID))
+	rx0, tx0 := w.relayHost.Bytes()
 	start = time.Now()
-	bob.ok("join", bigTk)
-	waitFor(t, 60*time.Second, "the large note at bob", func() bool { return bob.catNote(big) == text })
-	t.Logf("%d KiB note joined and synced in %v (path: %s)", len(text)>>10, time.Since(start).Round(time.Millisecond), path)
+	bob.runWithin(within, "join", bigTk) // it returns once the note is stored
+	waitFor(t, within, "the large note at bob", func() bool { return bob.catNote(big) == text })
+	rx1, tx1 := w.relayHost.Bytes()
+	after := pathOf(bob.peerLine(note, annID))
+	t.Logf("%d KiB note joined and synced byte-identical in %v (path: %s, then %s; rita's link meanwhile: %d KiB in, %d KiB out)",
+		len(text)>>10, time.Since(start).Round(time.Millisecond), path, after, (rx1-rx0)>>10, (tx1-tx0)>>10)
+	if size == natHugeNote {
+		// It crossed rita: her link carried at least the note's stored
+		// size (1.3 MB for these 2 MB of random words) each way, and the
+		// path was relayed before and after.
+		const least = 1 << 20
+		if rx1-rx0 < least || tx1-tx0 < least {
+			t.Errorf("the 2 MB note did not cross rita's relay: her link carried %d bytes in, %d out while it synced", rx1-rx0, tx1-tx0)
+		}
+		if !strings.HasPrefix(path, "relayed via "+relayUser) || !strings.HasPrefix(after, "relayed via "+relayUser) {
+			t.Errorf("the path was %q before the 2 MB note and %q after, want relayed via %s", path, after, relayUser)
+		}
+	}
 	t.Logf("pair done in %v", time.Since(begin).Round(time.Millisecond))
 }
 
@@ -474,6 +546,65 @@ func TestNATPeerMovesBinary(t *testing.T) {
 	}
 	if connects < 2 {
 		t.Errorf("ann's serve logged %d connections to bob, want a new one after he moved", connects)
+	}
+}
+
+// TestNATPeerBehindNATMovesBinary: ann, behind a home router, takes her
+// laptop to another home (her namespace moved behind another router: new
+// LAN address, new public address) while her serve keeps running; bob,
+// behind a NAT of his own, knows only where she was. Both met rita. Edits
+// cross again both ways without a new ticket: ann takes a new relay slot
+// on rita from her new home and bob finds her through rita. The time from
+// the move to each edit's arrival is logged (the reconnection).
+func TestNATPeerBehindNATMovesBinary(t *testing.T) {
+	var ha, hb *netns.Host
+	var newHome *netns.Home
+	w := newNATBinWorld(t, "w", func(in *netns.Internet) {
+		ha = in.NewHome(netns.NATPortPreserving, 1).Hosts[0]
+		hb = in.NewHome(netns.NATPortPreserving, 1).Hosts[0]
+		newHome = in.NewHome(netns.NATPortPreserving, 0)
+	})
+	// ann listens on every address of her namespace, whichever it has.
+	ann := w.node(t, "ann", ha)
+	sa := ann.serveWith(natServeArgs("0.0.0.0")...)
+	w.meet(t, ann)
+	ann.waitCircuit()
+	bob, sb := w.peerAt(t, "bob", hb)
+	defer sa.stop()
+	defer sb.stop()
+	annID := ann.peerID()
+	url := sharePair(t, ann, bob, "Moving laptop")
+	waitFor(t, natSyncWithin, "bob connected to ann", func() bool { return strings.Contains(bob.peerLine(url, annID), "connected, ") })
+	// Settled, as after a while of working together: the relayed
+	// connection the join went through is gone (it outlives the direct
+	// upgrade by a few seconds and would carry edits across the move), and
+	// bob is connected to ann directly.
+	waitFor(t, natSyncWithin, "rita relaying no connection and bob directly connected to ann", func() bool {
+		out, err := w.relay.run("relay")
+		line := bob.peerLine(url, annID)
+		return err == nil && !strings.Contains(out, "relayed connection") && strings.Contains(line, "connected, ") && strings.Contains(line, "direct (")
+	})
+	t.Logf("before the move bob sees: %s", strings.Join(strings.Fields(bob.peerLine(url, annID)), " "))
+	connectsBefore := strings.Count(sb.log.String(), "msg=\"peer connected\" peer="+annID)
+
+	oldAddr, oldWAN := ha.Addr, ha.Home.WAN
+	ha.MoveHome(newHome)
+	moved := time.Now()
+	t.Logf("moved ann from %s (public %s) to %s (public %s)", oldAddr, oldWAN, ha.Addr, newHome.WAN)
+	ann.ok("append", url, "ann from her new home")
+	bob.waitNote(url, natSyncWithin, "ann's edit at bob after she moved", "ann from her new home")
+	t.Logf("ann's edit reached bob %v after she moved", time.Since(moved).Round(time.Millisecond))
+	bob.ok("append", url, "bob to ann's new home")
+	ann.waitNote(url, natSyncWithin, "bob's edit at ann after she moved", "bob to ann's new home")
+	t.Logf("bob's edit reached ann %v after she moved", time.Since(moved).Round(time.Millisecond))
+	line := bob.peerLine(url, annID)
+	t.Logf("bob sees: %s", strings.Join(strings.Fields(line), " "))
+	if !strings.Contains(line, "connected, ") {
+		t.Errorf("bob's collab peers after ann moved: %q", line)
+	}
+	// A new connection, not one that survived the move.
+	if after := strings.Count(sb.log.String(), "msg=\"peer connected\" peer="+annID); after <= connectsBefore {
+		t.Errorf("bob's serve logged no new connection to ann after she moved (%d before, %d after)", connectsBefore, after)
 	}
 }
 

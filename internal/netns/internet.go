@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +88,7 @@ type Host struct {
 	Home *Home      // nil for a public host
 
 	in   *Internet
-	link string // the core's end of its link (public hosts)
+	link string // the other end of its link: the core's (public hosts) or the router's
 	gw   netip.Addr
 }
 
@@ -101,6 +103,7 @@ type Home struct {
 	in    *Internet
 	n     int
 	lanIP netip.Addr
+	moved int // hosts moved here (MoveHome): they get .101, .102, …
 }
 
 // NewInternet makes the core router namespace <prefix><pid>-<tag>-core. It
@@ -203,6 +206,53 @@ func (h *Host) Move() {
 	h.Addr, h.gw = addr, gw
 }
 
+// MoveHome moves a host behind another home's router, as a laptop taken
+// from one home network to another: its link to the old router is
+// removed (the old address goes with it), and it gets the next address of
+// to's LAN and to's router as its gateway. Its processes keep running. (A
+// port forward keeps pointing where it did.)
+func (h *Host) MoveHome(to *Home) {
+	in := h.in
+	in.t.Helper()
+	if h.Home == nil || to.in != in {
+		in.t.Fatal("netns: MoveHome is for hosts behind a home router of the same internet")
+	}
+	old := h.Home
+	in.ip("-n", old.Router, "link", "del", h.link) // and eth0, its peer
+	old.Hosts = slices.DeleteFunc(old.Hosts, func(o *Host) bool { return o == h })
+	to.moved++
+	veth := fmt.Sprintf("m%d", to.moved)
+	addr := netip.AddrFrom4([4]byte{192, 168, byte(to.n), byte(100 + to.moved)})
+	in.ip("-n", to.Router, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", h.NS)
+	in.ip("-n", to.Router, "link", "set", veth, "master", "lan0")
+	in.ip("-n", to.Router, "link", "set", veth, "up")
+	in.ip("-n", h.NS, "addr", "add", addr.String()+"/24", "dev", "eth0")
+	in.ip("-n", h.NS, "link", "set", "eth0", "multicast", "on")
+	in.ip("-n", h.NS, "link", "set", "eth0", "up")
+	in.ip("-n", h.NS, "route", "replace", "default", "via", to.lanIP.String())
+	h.Addr, h.Home, h.gw, h.link = addr, to, to.lanIP, veth
+	to.Hosts = append(to.Hosts, h)
+}
+
+// Bytes returns what the host's interface received and sent so far.
+func (h *Host) Bytes() (rx, tx int64) {
+	h.in.t.Helper()
+	read := func(what string) int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", h.NS, "cat", "/sys/class/net/eth0/statistics/"+what).Output()
+		if err != nil {
+			h.in.t.Fatalf("netns: %s's %s: %v", h.NS, what, err)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			h.in.t.Fatalf("netns: %s's %s: %v", h.NS, what, err)
+		}
+		return n
+	}
+	return read("rx_bytes"), read("tx_bytes")
+}
+
 // SetLink takes a host's only interface down or up (down: the host is
 // offline; its processes keep running).
 func (h *Host) SetLink(up bool) {
@@ -241,7 +291,7 @@ func (in *Internet) NewHome(kind NATKind, hosts int) *Home {
 		in.ip("-n", ns, "link", "set", "eth0", "multicast", "on")
 		in.ip("-n", ns, "link", "set", "eth0", "up")
 		in.ip("-n", ns, "route", "add", "default", "via", hm.lanIP.String())
-		hm.Hosts = append(hm.Hosts, &Host{NS: ns, Addr: addr, Home: hm, in: in, gw: hm.lanIP})
+		hm.Hosts = append(hm.Hosts, &Host{NS: ns, Addr: addr, Home: hm, in: in, link: veth, gw: hm.lanIP})
 	}
 	in.nft(hm.Router, hm.ruleset())
 	return hm

@@ -15,7 +15,8 @@
 // ends: per stream a reader (the handshake, then every message), a writer
 // with a bounded queue (a peer too slow to drain it is disconnected) and a
 // syncer (sync rounds that are not replies, sync-state saving); the
-// redialler; the mDNS follower; presence; event delivery; the retries of
+// redialler; the mDNS follower; the path follower (moving a stream off a
+// relay, below) and the moves it starts; presence; event delivery; the retries of
 // pending joins (one loop, at most two attempts at a time, each bounded);
 // and the Note.Run of every note it opened, which commits with
 // crdt.LivePolicy while a peer is connected for the note. Run returns after all of them stopped, with
@@ -82,6 +83,15 @@
 // a home LAN not ours or through a relay that is offline).
 // [Engine.Collaborators] says the same for every known peer of the
 // notebook at once, for `collab id`.
+//
+// Off the relay (pathmove.go): when a direct connection to a peer appears
+// (hole punching) while our stream to it runs over a relay, the side that
+// opened the stream opens a new one over the direct connection, which
+// replaces it once its handshake is done; the host closes the relayed
+// connection soon after (p2p.RelayRetireGrace), so a stream left there
+// would be reset. Until the new stream is registered the old one counts as
+// connected (the peer may drop it first), and a join waiting for a note
+// carries on over the new stream.
 //
 // Divergence (diverge.go): a peer's change refused by the note as a
 // collision (crdt.CollisionError: a different change under an actor and

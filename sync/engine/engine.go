@@ -282,6 +282,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.spawn(e.presenceLoop)
 	e.spawn(e.nameLoop)
 	e.spawn(e.idleLoop)
+	e.spawn(e.pathLoop)
 	if !e.cfg.NoJoinRetries {
 		e.spawn(e.joinLoop)
 	}

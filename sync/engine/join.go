@@ -157,18 +157,35 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 		}
 		var refused, closed []*conn
 		open := 0
+		replaced := map[int]*conn{}
 		ns.mu.Lock()
-		for _, c := range conns {
+		for i, c := range conns {
 			switch {
 			case ns.unavailable[c.peerKey]:
 				refused = append(refused, c)
+			case c.isClosed() && c.isMoving():
+				open++ // its replacement is on the way
 			case c.isClosed():
+				if r := e.replacement(c); r != nil {
+					replaced[i] = r
+					open++
+					continue
+				}
 				closed = append(closed, c)
 			default:
 				open++
 			}
 		}
 		ns.mu.Unlock()
+		// A stream replaced by a newer one to the same peer (moved off a
+		// relay, or a redial) carries the join on.
+		for i, r := range replaced {
+			conns[i] = r
+			if dp := r.attach(ns); dp != nil {
+				dp.activate()
+				dp.markDirty(false)
+			}
+		}
 		if open == 0 {
 			if len(refused) > 0 {
 				return fail(e.unavailable(refused))
@@ -337,4 +354,16 @@ func (e *Engine) closedBeforeNote(closed []*conn) error {
 		cause: errors.New(strings.Join(reasons, "; ")),
 		retry: true,
 	}
+}
+
+// replacement is the live stream that replaced the closed c to the same
+// peer, or nil.
+func (e *Engine) replacement(c *conn) *conn {
+	e.mu.Lock()
+	r := e.conns[c.pid]
+	e.mu.Unlock()
+	if r == nil || r == c || r.isClosed() {
+		return nil
+	}
+	return r
 }

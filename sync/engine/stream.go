@@ -41,9 +41,14 @@ type conn struct {
 	// introduced: our name went to the peer in a presence message on
 	// this stream (see Engine.introduce).
 	introduced atomic.Bool
-	js         bool // not a collab peer: sync messages, throttled
-	ephemeral  bool // the peer keeps nothing: do not resume its sync state
-	since      time.Time
+	// moving: a stream over a direct connection is being opened to
+	// replace this one, which is on a relay (pathmove.go); moveDone is
+	// closed when that is over, either way.
+	moving    atomic.Bool
+	moveDone  chan struct{}
+	js        bool // not a collab peer: sync messages, throttled
+	ephemeral bool // the peer keeps nothing: do not resume its sync state
+	since     time.Time
 
 	qmu      sync.Mutex
 	queue    []outFrame    // frames for the writer, oldest first
@@ -83,12 +88,13 @@ func (e *Engine) newConn(s network.Stream, outbound bool) *conn {
 		e: e, s: s, fr: wire.NewFrameReader(s), fw: wire.NewFrameWriter(s),
 		pid: s.Conn().RemotePeer(), peerKey: s.Conn().RemotePeer().String(),
 		outbound: outbound, since: time.Now(),
-		wake:   make(chan struct{}, 1),
-		kick:   make(chan struct{}, 1),
-		closed: make(chan struct{}),
-		drain:  make(chan struct{}),
-		ready:  make(chan struct{}),
-		docs:   map[crdt.DocumentID]*docPeer{},
+		wake:     make(chan struct{}, 1),
+		kick:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+		drain:    make(chan struct{}),
+		ready:    make(chan struct{}),
+		moveDone: make(chan struct{}),
+		docs:     map[crdt.DocumentID]*docPeer{},
 
 		ephMsgs:  rate.NewLimiter(ephemeralStreamRate, ephemeralStreamRate),
 		ephBytes: rate.NewLimiter(ephemeralStreamBytes, ephemeralStreamBytes),
@@ -153,12 +159,37 @@ func (c *conn) serve() {
 	go c.syncer()
 	close(c.ready)
 	e.emit(Event{Kind: PeersChanged, Peer: c.peerKey})
+	e.moveOffRelay(c) // a direct connection may have appeared while it opened
 
 	c.readLoop()
 
 	c.close(c.closeReason())
+	if c.moving.Load() {
+		// The peer drops this stream once the new one is set up, maybe
+		// before we have registered it: wait, so that the peer does not
+		// look disconnected meanwhile.
+		<-c.moveDone
+		if e.replacement(c) != nil {
+			moved := "moved to a direct connection"
+			c.reason.Store(&moved)
+		}
+	}
 	c.wg.Wait()
 	e.unregister(c)
+}
+
+// isMoving reports whether a stream to replace c is being opened
+// (pathmove.go).
+func (c *conn) isMoving() bool {
+	if !c.moving.Load() {
+		return false
+	}
+	select {
+	case <-c.moveDone:
+		return false
+	default:
+		return true
+	}
 }
 
 func (c *conn) isClosed() bool {

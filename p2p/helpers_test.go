@@ -70,14 +70,23 @@ func testKey(t testing.TB) crypto.PrivKey {
 func newLoopbackHost(t *testing.T, listen ...string) *Host {
 	t.Helper()
 	guard := loopbackGuard()
+	return startHost(t, guard, Config{ListenAddrs: listen, DialFilter: guard.filter})
+}
+
+// startHost starts a host with cfg (a fresh identity and the test's logger
+// unless set), closes it at the end of the test, and then checks that
+// nothing outside guard was dialled.
+func startHost(t *testing.T, guard *dialGuard, cfg Config) *Host {
+	t.Helper()
+	if cfg.Identity == nil {
+		cfg.Identity = testKey(t)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	h, err := New(ctx, Config{
-		Identity:    testKey(t),
-		ListenAddrs: listen,
-		DialFilter:  guard.filter,
-		Logger:      testLogger(t),
-	})
+	h, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

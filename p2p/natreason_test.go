@@ -40,10 +40,7 @@ func newNATCheckHost(t *testing.T, home ma.Multiaddr) *Host {
 	t.Helper()
 	guard := loopbackGuard()
 	homeIP, _ := manet.ToIP(home)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	h, err := New(ctx, Config{
-		Identity:    testKey(t),
+	return startHost(t, guard, Config{
 		ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
 		DialFilter: func(a ma.Multiaddr) bool {
 			if ip, err := manet.ToIP(a); err == nil && ip.Equal(homeIP) {
@@ -51,19 +48,8 @@ func newNATCheckHost(t *testing.T, home ma.Multiaddr) *Host {
 			}
 			return guard.filter(a)
 		},
-		Logger:  testLogger(t),
 		Trusted: func(peer.ID) bool { return true },
 	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		guard.check(t)
-	})
-	return h
 }
 
 func circuitVia(t *testing.T, relay *Host) ma.Multiaddr {

@@ -22,28 +22,14 @@ import (
 func newRelayTestHost(t *testing.T, trusted func(peer.ID) bool, relays []peer.AddrInfo, service bool, reach Reachability) *Host {
 	t.Helper()
 	guard := loopbackGuard()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	h, err := New(ctx, Config{
-		Identity:     testKey(t),
+	return startHost(t, guard, Config{
 		ListenAddrs:  []string{"/ip4/127.0.0.1/tcp/0"},
 		DialFilter:   guard.filter,
-		Logger:       testLogger(t),
 		Trusted:      trusted,
 		Relays:       relays,
 		RelayService: service,
 		Reachability: reach,
 	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		guard.check(t)
-	})
-	return h
 }
 
 func waitRelayState(t *testing.T, h *Host, relay peer.ID, ok func(RelayState) bool) RelayState {

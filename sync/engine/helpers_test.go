@@ -83,6 +83,9 @@ type testPeer struct {
 	// listen, if set before start, is the address to listen on (a fixed
 	// port, to come back where a ticket says); default a free port.
 	listen string
+	// hostCfg, if set before start, adjusts the host's configuration
+	// (relays, reachability).
+	hostCfg func(*p2p.Config)
 
 	host   *p2p.Host
 	nb     *notebook.Notebook
@@ -136,7 +139,7 @@ func (p *testPeer) start() {
 	if p.listen != "" {
 		listen = p.listen
 	}
-	h, err := p2p.New(ctx, p2p.Config{
+	hcfg := p2p.Config{
 		Identity:    p.key,
 		ListenAddrs: []string{listen},
 		MDNS:        false,
@@ -152,7 +155,11 @@ func (p *testPeer) start() {
 			e := known.Load()
 			return e != nil && e.IsKnownPeer(id)
 		},
-	})
+	}
+	if p.hostCfg != nil {
+		p.hostCfg(&hcfg)
+	}
+	h, err := p2p.New(ctx, hcfg)
 	if err != nil {
 		tb.Fatalf("%s: host: %v", p.name, err)
 	}

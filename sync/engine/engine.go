@@ -165,10 +165,10 @@ type Engine struct {
 	subs     map[int]func(Event)
 	nextSub  int
 	invites  sync.Mutex // serialises invitation files
-	invCache invitationCache
+	invCache listCache[notebook.Invitation]
 	// joining: notes a join is under way for (Join, or a retry).
 	joining   map[crdt.DocumentID]bool
-	joinCache pendingJoinsCache
+	joinCache listCache[notebook.PendingJoin]
 
 	ready     chan struct{} // closed when Run is up
 	events    chan Event

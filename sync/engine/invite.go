@@ -5,8 +5,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -42,48 +40,17 @@ const (
 // invitations on every frame reads their files at most once a second.
 const invitationsMaxAge = time.Second
 
-// invitationCache is the last listing of pending invitations.
-type invitationCache struct {
-	mu    sync.Mutex
-	invs  []notebook.Invitation
-	at    time.Time // when read; zero: stale
-	gen   uint64    // bumped by every change
-	reads atomic.Int64
-}
-
 // Invitations lists pending invitations, newest first. It is cheap to call
 // often (a UI's every render): see invitationsMaxAge.
 func (e *Engine) Invitations() []notebook.Invitation {
-	ic := &e.invCache
-	ic.mu.Lock()
-	if !ic.at.IsZero() && time.Since(ic.at) < invitationsMaxAge {
-		invs := slices.Clone(ic.invs)
-		ic.mu.Unlock()
-		return invs
-	}
-	gen := ic.gen
-	ic.mu.Unlock()
-	invs := e.readInvitations()
-	ic.mu.Lock()
-	if ic.gen == gen { // nothing changed while we read
-		ic.invs, ic.at = invs, time.Now()
-	}
-	ic.mu.Unlock()
-	return slices.Clone(invs)
+	return e.invCache.get(invitationsMaxAge, e.readInvitations)
 }
 
 // invitationsChanged makes the next Invitations read the files again.
-func (e *Engine) invitationsChanged() {
-	ic := &e.invCache
-	ic.mu.Lock()
-	ic.gen++
-	ic.at = time.Time{}
-	ic.mu.Unlock()
-}
+func (e *Engine) invitationsChanged() { e.invCache.changed() }
 
 // readInvitations reads the pending invitations from disk.
 func (e *Engine) readInvitations() []notebook.Invitation {
-	e.invCache.reads.Add(1)
 	invs, warnings, err := e.nb.Invitations()
 	for _, w := range append(warnings, err) {
 		if w != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -108,43 +107,19 @@ func (e *Engine) CancelJoin(id crdt.DocumentID) error {
 // often (a UI's every render): it reads the file at most once a second,
 // and at once after a change this engine made.
 func (e *Engine) PendingJoins() []notebook.PendingJoin {
-	c := &e.joinCache
-	c.mu.Lock()
-	if !c.at.IsZero() && time.Since(c.at) < pendingJoinsMaxAge {
-		joins := slices.Clone(c.joins)
-		c.mu.Unlock()
+	return e.joinCache.get(pendingJoinsMaxAge, func() []notebook.PendingJoin {
+		joins, err := e.nb.PendingJoins()
+		if err != nil {
+			e.log.Warn("cannot read the pending joins", "err", err)
+		}
 		return joins
-	}
-	gen := c.gen
-	c.mu.Unlock()
-	joins, err := e.nb.PendingJoins()
-	if err != nil {
-		e.log.Warn("cannot read the pending joins", "err", err)
-	}
-	c.mu.Lock()
-	if c.gen == gen {
-		c.joins, c.at = joins, time.Now()
-	}
-	c.mu.Unlock()
-	return slices.Clone(joins)
-}
-
-// pendingJoinsCache is the last listing of pending joins.
-type pendingJoinsCache struct {
-	mu    sync.Mutex
-	joins []notebook.PendingJoin
-	at    time.Time // when read; zero: stale
-	gen   uint64    // bumped by every change
+	})
 }
 
 // joinsChanged drops the cached listing, wakes the retry loop and tells
 // subscribers.
 func (e *Engine) joinsChanged(id crdt.DocumentID) {
-	c := &e.joinCache
-	c.mu.Lock()
-	c.gen++
-	c.at = time.Time{}
-	c.mu.Unlock()
+	e.joinCache.changed()
 	select {
 	case e.wakeJoins <- struct{}{}:
 	default:

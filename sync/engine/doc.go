@@ -129,8 +129,10 @@
 // presence_state.go (what remote peers show, de-duplication, rate limits),
 // presence_codec.go (the envelope), presence_relay.go (passing ephemeral
 // messages on) and reanchor.go (placing a cursor after concurrent edits);
-// dial.go (known peers, dialling with backoff, mDNS finds), join.go (Join,
-// Share, Accept), pendingjoin.go (pending joins and their retries),
-// invite.go (invitations as they arrive) and names.go (peers' names,
+// dial.go (known peers, dialling with backoff, mDNS finds), pathmove.go
+// (moving a stream off a relay once a direct connection exists), join.go
+// (Join, Share, Accept), pendingjoin.go (pending joins and their retries),
+// invite.go (invitations as they arrive), listcache.go (the listings of
+// both that a UI asks for on every frame) and names.go (peers' names,
 // errors in plain words).
 package engine

@@ -65,7 +65,7 @@ func newNATBinWorld(t testing.TB, tag string, build func(in *netns.Internet)) *n
 	w.relayHost = w.in.PublicHost("relay")
 	build(w.in)
 	w.cap = netns.StartCapture(t, w.in.Namespaces(), w.in.Allowed())
-	t.Cleanup(w.checkCapture)
+	t.Cleanup(func() { w.cap.Check(t) })
 	w.relay = w.node(t, relayUser, w.relayHost)
 	w.relayURL = strings.TrimSpace(w.relay.ok("new", relayNote))
 	w.relay.ok("append", relayNote, "kept by rita")
@@ -83,22 +83,6 @@ func natServeArgs(ip string, extra ...string) []string {
 	return append([]string{"serve",
 		"--listen", "/ip4/" + ip + "/tcp/4747", "--listen", "/ip4/" + ip + "/udp/4747/quic-v1",
 		"--mdns=false", "--log-level", "debug"}, extra...)
-}
-
-// checkCapture fails the test if any packet had an address outside the
-// simulated ranges.
-func (w *natBinWorld) checkCapture() {
-	n, outside, errs := w.cap.Result()
-	for _, err := range errs {
-		w.t.Errorf("capture: %v", err)
-	}
-	if len(outside) > 0 {
-		w.t.Errorf("%d packets had an address outside the simulated ranges:\n%s", len(outside), strings.Join(outside, "\n"))
-	}
-	if n == 0 {
-		w.t.Errorf("the capture saw no packet at all")
-	}
-	w.t.Logf("capture: %d IP packets, all inside %v", n, w.in.Allowed())
 }
 
 // node is a fresh notebook for name whose commands run in h's namespace.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,22 @@ func (c *Capture) Result() (packets int, outside []string, errs []error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.packets, slices.Clone(c.bad), slices.Clone(c.errs)
+}
+
+// Check stops the capture and fails tb if any packet had an address outside
+// the allowed ranges, or if it saw no packet at all (then it proves
+// nothing).
+func (c *Capture) Check(tb testing.TB) {
+	tb.Helper()
+	n, outside, errs := c.Result()
+	for _, err := range errs {
+		tb.Errorf("capture: %v", err)
+	}
+	if len(outside) > 0 {
+		tb.Errorf("%d packets had an address outside the simulated ranges:\n%s", len(outside), strings.Join(outside, "\n"))
+	}
+	if n == 0 {
+		tb.Errorf("the capture saw no packet at all")
+	}
+	tb.Logf("capture: %d IP packets, all inside %v", n, c.allowed)
 }

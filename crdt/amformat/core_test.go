@@ -363,4 +363,27 @@ func TestSetActorKeepsReferencesToOthers(t *testing.T) {
 	if !bytes.Equal(back.Encode(), raw) {
 		t.Error("moving the change back did not give its original bytes")
 	}
+
+	// Moved onto the very actor it refers to (a forgery of aa's next
+	// change): references to aa's ops become references to its own actor.
+	forged, err := DecodeChange(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged.SetActor(ActorID("\xaa"))
+	forged.Seq = 3 // aa made "create" and "base"
+	if len(forged.OtherActors) != 0 {
+		t.Errorf("other actors %v, want none", forged.OtherActors)
+	}
+	forged.Rehash()
+	asAA, err := a.Fork()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := asAA.LoadIncremental(forged.Encode()); err != nil {
+		t.Fatalf("core refused the change moved onto aa: %v", err)
+	}
+	if got, err := coreText(t, asAA).Get(); err != nil || got != "baXYe" {
+		t.Errorf("as aa's: text %q (%v), want %q", got, err, "baXYe")
+	}
 }

@@ -187,20 +187,20 @@ func (c *core) do(req *request, resp *response) error {
 		resp.Text, resp.HasText = s, err == nil
 		return err
 	case opTextDigest:
-		s, err := c.textString()
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256([]byte(s))
-		resp.Data = sum[:]
-		resp.Heads = c.doc.Heads()
-		return nil
+		sum, err := c.textDigest()
+		resp.Data, resp.Heads = sum, c.doc.Heads()
+		return err
 	case opHeads:
 		resp.Heads = c.doc.Heads()
 		return nil
 	case opSave:
 		resp.Data = c.doc.Save()
 		resp.Heads = c.doc.Heads()
+		if req.Digest {
+			var err error
+			resp.Digest, err = c.textDigest()
+			return err
+		}
 		return nil
 	case opApply:
 		if err := c.doc.LoadIncremental(req.Data); err != nil {
@@ -313,6 +313,16 @@ func (c *core) text() (*automerge.Text, error) {
 	default:
 		return nil, fmt.Errorf("%q is a %v, not Text: %w", KeyText, v.Kind(), ErrNotANote)
 	}
+}
+
+// textDigest is the SHA-256 of the text.
+func (c *core) textDigest() ([]byte, error) {
+	s, err := c.textString()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(s))
+	return sum[:], nil
 }
 
 func (c *core) textString() (string, error) {

@@ -843,45 +843,24 @@ func (n *Note) Rebase(cp *Checkpoint) {
 }
 
 // saveHeld saves the document and reads its text digest; the caller holds
-// reqMu and mu. mu is let go while the worker answers, so edits made then
-// ride on the digest request and are committed by it: the pair is taken
-// again until the digest reads the heads that were saved (a checkpoint
-// whose text is newer than its document fails Verify).
+// reqMu and mu. Both come from one request: mu is let go while the worker
+// answers, and an edit made meanwhile would ride on a second request, so a
+// digest read apart could describe a newer document than the one saved.
 func (n *Note) saveHeld() (data []byte, heads []ChangeHash, digest []byte, err error) {
-	for range maxSaveTries {
-		resp, err := n.callHeld(&request{Op: opSave}, false)
-		if err == nil {
-			err = resp.err()
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		data, heads = resp.Data, resp.Heads
-		if resp, err = n.callHeld(&request{Op: opTextDigest}, false); err == nil {
-			err = resp.err()
-		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if !SameHeads(resp.Heads, heads) {
-			continue // edited meanwhile
-		}
-		digest = resp.Data
-		if n.model != nil && sha256.Sum256([]byte(n.model.m.Text())) != [32]byte(digest) {
-			// The model went wrong somewhere: the core is right.
-			n.model, n.textDrift = nil, true
-		}
-		return data, heads, digest, nil
+	resp, err := n.callHeld(&request{Op: opSave, Digest: true}, false)
+	if err == nil {
+		err = resp.err()
 	}
-	return nil, nil, nil, fmt.Errorf("save: %w", ErrKeptChanging)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, heads, digest = resp.Data, resp.Heads, resp.Digest
+	if n.model != nil && sha256.Sum256([]byte(n.model.m.Text())) != [32]byte(digest) {
+		// The model went wrong somewhere: the core is right.
+		n.model, n.textDrift = nil, true
+	}
+	return data, heads, digest, nil
 }
-
-// maxSaveTries bounds the attempts at saving a note that is being edited.
-const maxSaveTries = 5
-
-// ErrKeptChanging: the note was edited during every attempt at saving it
-// whole; nothing was replaced, and a later try may succeed.
-var ErrKeptChanging = errors.New("the note kept changing while it was saved")
 
 // ErrBadSnapshot: a saved document does not load back as the same note.
 var ErrBadSnapshot = errors.New("saved document does not load back as it was")

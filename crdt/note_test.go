@@ -466,27 +466,19 @@ func TestCheckpointWhileTypingVerifies(t *testing.T) {
 				}
 			}
 		}()
-		verified := 0
 		for range 12 {
 			cp, err := n.Checkpoint()
-			if errors.Is(err, ErrKeptChanging) {
-				continue
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := cp.Verify(); err != nil {
 				t.Fatalf("seed %d: a checkpoint taken while typing: %v", seed, err)
 			}
-			verified++
 		}
 		close(stop)
 		if err := <-typed; err != nil {
 			t.Fatal(err)
 		}
 		n.Close()
-		if verified == 0 {
-			t.Errorf("seed %d: no checkpoint could be taken while typing", seed)
-		}
 	}
 }

@@ -101,6 +101,9 @@ type request struct {
 	// Probe makes opInit read the heads as well (the text it reads anyway),
 	// so a record that only aborts the core when read is caught at load.
 	Probe bool `cbor:"13,keyasint,omitempty"`
+	// Digest makes opSave hash the text too (Response.Digest): in one
+	// request, so both describe the same document.
+	Digest bool `cbor:"15,keyasint,omitempty"`
 }
 
 // bodyKind says what the root "text" key holds.
@@ -183,6 +186,8 @@ type response struct {
 	// State is the sync state's bytes after the request (opReceiveSync), so
 	// a restart restores what the peer last told us.
 	State []byte `cbor:"14,keyasint,omitempty"`
+	// Digest is the SHA-256 of the text (opSave with Digest).
+	Digest []byte `cbor:"17,keyasint,omitempty"`
 }
 
 // err turns a wire error back into an error wrapping its sentinel.

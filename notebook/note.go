@@ -412,10 +412,6 @@ func (n *Note) Tidy() error {
 		return nil
 	}
 	err := n.compact()
-	if errors.Is(err, crdt.ErrKeptChanging) {
-		// Typed into throughout: try again at the next quiet moment.
-		return nil
-	}
 	if err != nil {
 		// Keep the log (every record is in it) and try again once it has
 		// doubled, not at every quiet moment.

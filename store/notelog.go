@@ -79,7 +79,8 @@ type NoteLog struct {
 	gen    uint64
 	pos    int64 // offset just after the last record read or written
 
-	pending    [][]byte    // records read but not yet handed to the caller (after an error)
+	pending    [][]byte    // records read but not yet handed to the caller (after an error, or carried by CompactChecked)
+	handed     Position    // while pending is not empty: everything before it was handed to the caller
 	damaged    []logDamage // damaged runs skipped while reading, not yet set aside
 	badTail    int64       // log size at which Poll last found an invalid tail, or -1
 	badTailMod time.Time   // and the log's modification time then
@@ -161,6 +162,11 @@ func (l *NoteLog) Close() error {
 func (l *NoteLog) Position() Position {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.pending) > 0 {
+		// Read, not handed out: a view stamped past them would claim
+		// records its document lacks.
+		return l.handed
+	}
 	return Position{Gen: l.gen, Offset: l.pos}
 }
 
@@ -408,6 +414,10 @@ func nlink(fi fs.FileInfo) uint64 {
 // checks that its log is still the note's current log. Records consumed
 // before an error are kept in l.pending and returned by the next call.
 func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
+	if len(l.pending) == 0 {
+		// Should this read's records end up pending, they begin here.
+		l.handed = Position{Gen: l.gen, Offset: l.pos}
+	}
 	out, l.pending = l.pending, nil
 	defer func() {
 		if err != nil {

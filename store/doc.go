@@ -15,6 +15,8 @@
 //	      log.<gen>           records appended after snap.<gen>
 //	      carry.<gen>         how many records at the start of log.<gen> were
 //	                          carried over from log.<gen-1> (CompactChecked)
+//	      epoch.<gen>         generation gen begins a new epoch of the note (epoch.go)
+//	      archive.<k>         the whole document of epoch k when epoch k+1 began
 //	      view                cached title/text/heads as of a log position
 //	      corrupt.<gen>.<ns>  bytes cut off a bad log tail, kept for manual recovery
 //	      corrupt.<gen>.at-<offset>  a damaged run readers skipped mid-log, kept before compaction
@@ -40,8 +42,8 @@
 //
 //	log.<gen>:  "CLBLOG" u16 version, then records:
 //	            u32 length (1..MaxRecordSize), u32 crc32c(payload), payload
-//	snap.<gen>, view, aux.*, <id>.invite, <id>.offer, setting.*, joins:
-//	            "CLBSNP", "CLBVEW", "CLBAUX", "CLBINV", "CLBOFR", "CLBSET" or "CLBJON", u16 version,
+//	snap.<gen>, archive.<k>, epoch.<gen>, view, aux.*, <id>.invite, <id>.offer, setting.*, joins:
+//	            "CLBSNP", "CLBEPO", "CLBVEW", "CLBAUX", "CLBINV", "CLBOFR", "CLBSET" or "CLBJON", u16 version,
 //	            u64 length, u32 crc32c(payload), payload
 //
 // The view, invitation and pending-join payloads are JSON. A file with a version this build does not know is

@@ -352,6 +352,11 @@ func (l *NoteLog) Load() (snapshot []byte, records [][]byte, warnings []error, e
 		snapshot, records = snap, recs
 	} else if errors.Is(serr, ErrVersion) {
 		return nil, nil, nil, fmt.Errorf("load note %s: %w", l.id, serr)
+	} else if _, begins, _ := l.readEpoch(gen); begins {
+		// The generation before holds another epoch's document: its
+		// records do not belong to this one.
+		return nil, nil, nil, fmt.Errorf("load note %s: the snapshot that begins epoch at generation %d: %w (the epoch before is in %s)",
+			l.id, gen, serr, archivePrefix+"*")
 	} else {
 		// Fall back to the previous generation: its snapshot and log hold
 		// the same records as the bad snapshot.
@@ -482,7 +487,11 @@ func (l *NoteLog) catchUp(writer bool) (out [][]byte, err error) {
 			return out, nil
 		}
 		// Generation gen is complete and immutable; continue in gen+1 from
-		// its start. Its snapshot holds nothing we have not read.
+		// its start. Its snapshot holds nothing we have not read, unless it
+		// begins an epoch: a new document, to be loaded whole.
+		if _, err := os.Stat(l.path(epochName(l.gen + 1))); err == nil {
+			return out, fmt.Errorf("note %s: %w", l.id, ErrNewEpoch)
+		}
 		nf, err := os.OpenFile(l.path(next), l.logFlag(), 0)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -736,7 +745,7 @@ func (l *NoteLog) CompactChecked(save func(unseen [][]byte) ([]byte, error), che
 		// Damaged runs are skipped: setAsideDamaged kept their bytes.
 		carried, _, _, _, _ = parseRecords(buf)
 	}
-	return l.switchGeneration(data, carried)
+	return l.switchGeneration(data, carried, nil)
 }
 
 // ErrCompactRaced: another process compacted the note while this one was
@@ -776,7 +785,7 @@ func (l *NoteLog) compactSave(save func(unseen [][]byte) ([]byte, error), switch
 	}
 	from := Position{Gen: l.gen, Offset: l.pos}
 	if switchNow {
-		return data, from, l.switchGeneration(data, nil)
+		return data, from, l.switchGeneration(data, nil, nil)
 	}
 	return data, from, nil
 }
@@ -784,9 +793,14 @@ func (l *NoteLog) compactSave(save func(unseen [][]byte) ([]byte, error), switch
 // switchGeneration writes snap.<G+1> and log.<G+1> (holding carried, the
 // records after what the snapshot covers), moves to them, and removes the
 // generations before G. The caller holds mu and the exclusive lock.
-func (l *NoteLog) switchGeneration(data []byte, carried [][]byte) error {
+func (l *NoteLog) switchGeneration(data []byte, carried [][]byte, epoch *EpochInfo) error {
 	old, gen := l.gen, l.gen+1
 	l.removeTemps()
+	// Before the snapshot: a reader that finds log.<G+1> must know whether
+	// it begins an epoch.
+	if err := l.markEpoch(gen, epoch); err != nil {
+		return fmt.Errorf("note %s: mark %s: %w", l.id, epochName(gen), err)
+	}
 
 	snapPath := l.path(snapName(gen))
 	if err := writeFileAtomic(snapPath, encodeBlob(snapMagic, data), tmpPrefix); err != nil {

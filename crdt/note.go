@@ -707,6 +707,12 @@ type ChangeInfo struct {
 	Author         string
 	Added, Removed int
 	Known          bool
+	// Epoch is the epoch of the note's history the change belongs to;
+	// BeginsEpoch marks the root change an epoch begins with (it holds
+	// the text at the cut, not anyone's edit). The caller that knows the
+	// note's epochs sets them (notebook).
+	Epoch       uint64
+	BeginsEpoch bool
 }
 
 // History lists every change, in an order where dependencies come first.

@@ -358,8 +358,14 @@ func (n *Note) storeLocked() error {
 		return nil
 	}
 	others, err := n.log.Append(n.unsaved...)
-	if errors.Is(err, store.ErrStale) {
+	switch {
+	case errors.Is(err, store.ErrStale):
 		if err = n.reloadLocked(); err == nil {
+			others, err = n.log.Append(n.unsaved...)
+		}
+	case errors.Is(err, store.ErrNewEpoch):
+		// unsaved becomes their translations into the new epoch.
+		if err = n.followEpochLocked(); err == nil {
 			others, err = n.log.Append(n.unsaved...)
 		}
 	}
@@ -420,8 +426,9 @@ func (n *Note) Tidy() error {
 	n.compactDue.Store(false)
 	n.compactNow.Store(false)
 	switch {
-	case err == nil, errors.Is(err, store.ErrCompactRaced):
-		// Another process's compaction: nothing replaced, nothing wrong.
+	case err == nil, errors.Is(err, store.ErrCompactRaced), errors.Is(err, store.ErrNewEpoch):
+		// Another process's compaction or new epoch: nothing replaced,
+		// nothing wrong (the next look follows it).
 		return nil
 	case errors.Is(err, ErrHousekeeping):
 		return err
@@ -569,6 +576,10 @@ func (n *Note) Refresh() (got bool, err error) {
 		if errors.Is(err, store.ErrStale) {
 			got = true
 			return n.reloadLocked()
+		}
+		if errors.Is(err, store.ErrNewEpoch) {
+			got = true
+			return n.followEpochLocked()
 		}
 		if err != nil {
 			return fmt.Errorf("read changes of note %s: %w", n.ID, err)

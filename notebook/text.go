@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -34,15 +35,37 @@ func (n *Note) TextWindow(start, end int) ([]rune, int) { return n.doc.TextWindo
 // first and the last were made.
 func (n *Note) Pending() (edits int, first, last time.Time) { return n.doc.Pending() }
 
-// History lists every change, dependencies first.
-func (n *Note) History() ([]crdt.ChangeInfo, error) { return n.doc.History() }
+// History lists every change, dependencies first: those of the epochs
+// before the note's (archived) come first.
+func (n *Note) History() ([]crdt.ChangeInfo, error) {
+	before, e, err := n.epochHistory()
+	if err != nil {
+		return nil, err
+	}
+	hist, err := n.doc.History()
+	if err != nil {
+		return nil, err
+	}
+	for i := range hist {
+		hist[i].Epoch = e.Number
+		hist[i].BeginsEpoch = e.Number > 0 && hist[i].Hash == e.Root
+	}
+	return append(before, hist...), nil
+}
 
 // Heads returns the note's current heads (committing open edits).
 func (n *Note) Heads() ([]crdt.ChangeHash, error) { return n.doc.Heads() }
 
 // At returns the title and text as of the given heads.
 func (n *Note) At(heads ...crdt.ChangeHash) (title, text string, err error) {
-	return n.doc.At(heads...)
+	title, text, err = n.doc.At(heads...)
+	if errors.Is(err, crdt.ErrUnknownHash) {
+		// Perhaps a version from before the note's epoch.
+		if e, eerr := n.Epoch(); eerr == nil && e.Number > 0 {
+			return n.atArchived(e.Number, heads)
+		}
+	}
+	return title, text, err
 }
 
 // Save returns the whole document in automerge's storage format (what

@@ -1,0 +1,208 @@
+package notebook
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/store"
+)
+
+// Epochs cut a note's history (crdt/epoch.go, store/epoch.go): the note
+// goes on in a new document that holds its title and text, so opening,
+// syncing and keeping it cost what its text costs. The epoch before is
+// archived in the note's directory; History and At reach back through it.
+
+// ErrShared: the note is shared with peers, and epochs are not yet part of
+// the sync protocol, so a peer still in the epoch before would send its
+// whole history back (or a change collab could not place).
+var ErrShared = errors.New("the note is shared with peers")
+
+// StartEpoch begins a new epoch of the note at its current heads: the
+// history so far is archived, and the note goes on from one change that
+// holds its title and text. Open edits are committed and stored first;
+// other processes with the note open follow on their next look. It refuses
+// a note shared with peers (ErrShared).
+func (n *Note) StartEpoch() (crdt.Epoch, error) {
+	if n.nb.readOnly {
+		return crdt.Epoch{}, fmt.Errorf("note %s: start an epoch: %w", n.ID, store.ErrReadOnly)
+	}
+	peers, err := n.KnownPeers()
+	if err != nil {
+		return crdt.Epoch{}, err
+	}
+	if len(peers) > 0 {
+		return crdt.Epoch{}, fmt.Errorf("note %s is shared with %d peers: %w", n.ID, len(peers), ErrShared)
+	}
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return crdt.Epoch{}, err
+	}
+	var e crdt.Epoch
+	err = n.step(func() error {
+		// Under mu throughout (the lock order is mu, then the log's): no
+		// change may reach the document between the cut and the reset.
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
+		if err := n.storeLocked(); err != nil {
+			return err
+		}
+		cur, err := n.log.Epoch()
+		if err != nil {
+			return err
+		}
+		var first []byte
+		err = n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
+			if err := n.applyLocked(unseen); err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			archive, begun, doc, err := n.doc.BeginEpoch(n.ID, cur.Epoch+1)
+			if err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			e, first = begun, doc
+			return archive, epochInfo(e), doc, nil
+		})
+		if err != nil {
+			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
+		}
+		if err := n.doc.Reset(first); err != nil {
+			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
+		}
+		n.compactDue.Store(false)
+		n.compactNow.Store(false)
+		n.compactRefusedAt.Store(0)
+		n.viewStale = true
+		n.queue(Update{Origin: FromDisk}) // no list: the document is new
+		return nil
+	})
+	if err != nil {
+		return crdt.Epoch{}, err
+	}
+	return e, n.writeView()
+}
+
+func epochInfo(e crdt.Epoch) store.EpochInfo {
+	info := store.EpochInfo{Epoch: e.Number, Root: e.Root.String()}
+	for _, h := range e.Heads {
+		info.Heads = append(info.Heads, h.String())
+	}
+	return info
+}
+
+func epochOf(info store.EpochInfo) (crdt.Epoch, error) {
+	e := crdt.Epoch{Number: info.Epoch}
+	var err error
+	if e.Root, err = crdt.ParseChangeHash(info.Root); err != nil {
+		return crdt.Epoch{}, fmt.Errorf("epoch %d: root: %w", info.Epoch, err)
+	}
+	for _, s := range info.Heads {
+		h, err := crdt.ParseChangeHash(s)
+		if err != nil {
+			return crdt.Epoch{}, fmt.Errorf("epoch %d: heads: %w", info.Epoch, err)
+		}
+		e.Heads = append(e.Heads, h)
+	}
+	return e, nil
+}
+
+// Epoch returns the epoch the note is in (Number 0: its history was never
+// cut).
+func (n *Note) Epoch() (crdt.Epoch, error) {
+	info, err := n.log.Epoch()
+	if err != nil || info.Epoch == 0 {
+		return crdt.Epoch{}, err
+	}
+	return epochOf(info)
+}
+
+// followEpochLocked moves the note into the epoch another process began:
+// the new epoch's document replaces this one, and this process's changes
+// of the epoch before that are not on disk (committed, not yet stored) are
+// translated into it, to be stored with the next Append.
+func (n *Note) followEpochLocked() error {
+	if _, err := n.commitLocked(); err != nil {
+		return err
+	}
+	snapshot, records, _, err := n.log.Load()
+	if err != nil {
+		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+	}
+	info, err := n.log.Epoch()
+	if err != nil {
+		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+	}
+	var late [][]byte
+	if len(n.unsaved) > 0 {
+		e, err := epochOf(info)
+		if err != nil {
+			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+		}
+		archive, err := n.log.Archive(info.Epoch - 1)
+		if err != nil {
+			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+		}
+		if late, err = crdt.TranslateLate(n.ID, e, archive, n.unsaved); err != nil {
+			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+		}
+	}
+	if err := n.doc.Reset(snapshot); err != nil {
+		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+	}
+	for _, r := range append(slices.Clone(records), late...) {
+		if err := n.doc.Apply(r); err != nil {
+			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+		}
+	}
+	n.unsaved = late
+	n.unsavedN.Store(int64(len(late)))
+	n.viewStale = true
+	n.queue(Update{Origin: FromDisk}) // no list: the document is new
+	return nil
+}
+
+// epochHistory lists the changes of the archived epochs before the
+// note's, oldest first.
+func (n *Note) epochHistory() ([]crdt.ChangeInfo, crdt.Epoch, error) {
+	e, err := n.Epoch()
+	if err != nil || e.Number == 0 {
+		return nil, e, err
+	}
+	var out []crdt.ChangeInfo
+	for k := range e.Number {
+		archive, err := n.log.Archive(k)
+		if err != nil {
+			return nil, e, err
+		}
+		hist, err := crdt.ArchiveHistory(archive)
+		if err != nil {
+			return nil, e, fmt.Errorf("note %s: epoch %d: %w", n.ID, k, err)
+		}
+		for i := range hist {
+			hist[i].Epoch = k
+			// An epoch's root holds the text at the cut, not an edit.
+			hist[i].BeginsEpoch = k > 0 && len(hist[i].Deps) == 0
+		}
+		out = append(out, hist...)
+	}
+	return out, e, nil
+}
+
+// atArchived returns the title and text as of heads in an archived epoch.
+func (n *Note) atArchived(upTo uint64, heads []crdt.ChangeHash) (title, text string, err error) {
+	for k := range upTo {
+		archive, err := n.log.Archive(k)
+		if err != nil {
+			return "", "", err
+		}
+		title, text, err := crdt.ArchiveAt(archive, heads...)
+		if errors.Is(err, crdt.ErrUnknownHash) {
+			continue
+		}
+		return title, text, err
+	}
+	return "", "", fmt.Errorf("%v: %w", heads, crdt.ErrUnknownHash)
+}

@@ -43,6 +43,7 @@ func commandList() []*command {
 		{name: "export", args: "NOTE [-o FILE] [--text]", summary: "write the note as an Automerge document (or plain text)", flags: exportFlags, run: cmdExport},
 		{name: "import", args: "FILE [--id ID] [--title T]", summary: "add an Automerge document or a text file as a note", flags: importFlags, run: cmdImport},
 		{name: "search", args: "QUERY [--json]", summary: "find notes whose title or text holds QUERY, with the matching lines", flags: jsonFlag, run: cmdSearch},
+		{name: "compact", args: "NOTE", summary: "cut a note's history: it goes on from its text, the history before is archived", run: cmdCompact},
 		{name: "merge", args: "NOTE FILE", summary: "merge another copy of the same note (offline sync)", run: cmdMerge},
 		{name: "version", args: "", summary: "print collab's version", run: cmdVersion},
 	}, peerCommands()...)
@@ -274,6 +275,24 @@ func cmdAppend(e *env, args []string) error {
 	})
 }
 
+func cmdCompact(e *env, args []string) error {
+	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
+		return err
+	}
+	return withNote(e, args[0], func(n *notebook.Note) error {
+		ep, err := n.StartEpoch()
+		if errors.Is(err, notebook.ErrShared) {
+			return fmt.Errorf("%s is shared with peers, and cutting a shared note's history is not supported yet: %w", display.Line(n.Title()), err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: epoch %d begins with its text (%d characters); the history before it is archived in the notebook, and `collab log` still shows it\n",
+			display.Line(n.Title()), ep.Number, n.Len())
+		return nil
+	})
+}
+
 type logEntry struct {
 	Hash    string    `json:"hash"`
 	Author  string    `json:"author"`
@@ -282,6 +301,10 @@ type logEntry struct {
 	Added   *int      `json:"added"`
 	Removed *int      `json:"removed"`
 	Message string    `json:"message"`
+	// Epoch is the epoch of the note's history the change is in;
+	// BeginsEpoch marks the change an epoch begins with.
+	Epoch       uint64 `json:"epoch"`
+	BeginsEpoch bool   `json:"beginsEpoch,omitempty"`
 }
 
 func cmdLog(e *env, args []string) error {
@@ -296,7 +319,8 @@ func cmdLog(e *env, args []string) error {
 		entries := make([]logEntry, 0, len(hist))
 		for i := len(hist) - 1; i >= 0; i-- {
 			h := hist[i]
-			le := logEntry{Hash: h.Hash.String(), Author: h.Author, Actor: h.Actor, Time: h.Time, Message: h.Message}
+			le := logEntry{Hash: h.Hash.String(), Author: h.Author, Actor: h.Actor, Time: h.Time, Message: h.Message,
+				Epoch: h.Epoch, BeginsEpoch: h.BeginsEpoch}
 			if h.Known {
 				le.Added, le.Removed = &h.Added, &h.Removed
 			}
@@ -310,6 +334,10 @@ func cmdLog(e *env, args []string) error {
 			who, stats := display.Line(le.Author), "?"
 			if who == "" {
 				who = "actor " + display.ID(le.Actor)
+			}
+			if le.BeginsEpoch {
+				fmt.Fprintf(tw, "%s\t\t%s\n", le.Hash[:12], fmt.Sprintf("epoch %d begins (the text as it was then); the history before it:", le.Epoch))
+				continue
 			}
 			if le.Added != nil {
 				stats = fmt.Sprintf("+%d -%d", *le.Added, *le.Removed)

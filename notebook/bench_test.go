@@ -12,7 +12,7 @@ import (
 // paperNotebook stores the paper trace's note, replayed with the given
 // policy (nil: one change per edit), compacted into a snapshot as a
 // long-running collab leaves it.
-func paperNotebook(b *testing.B, policy *crdt.CommitPolicy) (*Notebook, crdt.DocumentID, string) {
+func paperNotebook(b *testing.B, policy *crdt.CommitPolicy, epoch bool) (*Notebook, crdt.DocumentID, string) {
 	tr := trace.Paper(b)
 	doc, _ := paper.Replay(b, tr, policy)
 	data, err := doc.Save()
@@ -33,6 +33,11 @@ func paperNotebook(b *testing.B, policy *crdt.CommitPolicy) (*Notebook, crdt.Doc
 	if err != nil {
 		b.Fatal(err)
 	}
+	if epoch {
+		if _, err := n.StartEpoch(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if err := n.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -46,9 +51,10 @@ func BenchmarkOpenNote(b *testing.B) {
 	for _, c := range []struct {
 		name   string
 		policy *crdt.CommitPolicy
-	}{{"history=per-edit", nil}, {"history=policy", &crdt.DefaultPolicy}} {
+		epoch  bool
+	}{{"history=per-edit", nil, false}, {"history=policy", &crdt.DefaultPolicy, false}, {"history=per-edit,compacted", nil, true}} {
 		b.Run(c.name, func(b *testing.B) {
-			nb, id, want := paperNotebook(b, c.policy)
+			nb, id, want := paperNotebook(b, c.policy, c.epoch)
 			var first, full time.Duration
 			for b.Loop() {
 				start := time.Now()

@@ -409,7 +409,7 @@ func (a *App) layout() {
 // quit closes the open note (storing everything) and ends the program.
 func (a *App) quit() tea.Cmd {
 	a.quitting = true
-	if a.sess != nil && a.sess.loading && len(a.sess.early) > 0 {
+	if a.sess != nil && a.sess.loading && a.sess.typedWhileLoading() {
 		// Keys typed while loading are stored first.
 		a.sess.afterLoad = a.quit
 		return nil

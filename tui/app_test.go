@@ -408,9 +408,44 @@ func TestKeysTypedWhileLoadingAreKept(t *testing.T) {
 	if !h.a.sess.loading || !strings.Contains(h.plain(), "cached text") || !strings.Contains(h.plain(), "loading") {
 		t.Fatalf("want the cached text while loading:\n%s", h.plain())
 	}
-	h.keys("ctrl+end", "type: and more", "ctrl+q")
+	h.keys("ctrl+end", "type: and more")
+	if !h.a.sess.loading || !strings.Contains(h.plain(), "cached text and more") {
+		t.Fatalf("keys typed on the current cached text are not shown while loading:\n%s", h.plain())
+	}
+	h.keys("ctrl+q")
 	h.until("quit", func() bool { return h.quit })
 	if got := noteText(t, nb.Dir(), id); got != "cached text and more" {
+		t.Fatalf("stored %q", got)
+	}
+}
+
+// Keys typed on the cached text while the note loads are rebased past
+// what another process stored meanwhile (whether the load saw it or the
+// note's runner brings it later): both are kept.
+func TestKeysTypedWhileLoadingMeetChangesThatArrived(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Quick", "cached text")
+	h := newHarness(t, nb, Options{Open: &id}, 60, 10)
+	h.keys("ctrl+end", "type: and more")
+	// Another process appends before this one's load is seen: the loaded
+	// text is not the cached one.
+	other, err := notebook.Open(nb.Dir(), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := other.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Splice(0, 0, "bob: "); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("ctrl+q")
+	h.until("quit", func() bool { return h.quit })
+	if got := noteText(t, nb.Dir(), id); got != "bob: cached text and more" {
 		t.Fatalf("stored %q", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/crdt/splice"
 	"github.com/collab-editor/collab/internal/display"
 	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/tui/editor"
@@ -71,7 +72,12 @@ type session struct {
 	// asks nothing of the network).
 	people     []Peer
 	sentCursor [2]int
-	early      []tea.Msg      // keys typed while loading
+	early      []tea.Msg      // keys typed while loading, when the cached text was not current
+	// viewText is the cached text shown while loading, when it covered
+	// every change on disk: keys typed then are shown at once, and their
+	// splices (on viewText) go to the note once it has loaded.
+	viewText   *string
+	earlyEdits []editor.Splice
 	afterLoad  func() tea.Cmd // close or quit asked for while loading
 	w, h       int
 	closed     bool
@@ -120,11 +126,17 @@ func (a *App) openNoteAt(id crdt.DocumentID, at *matchAt) tea.Cmd {
 	}
 	s.sentCursor = [2]int{-1, -1}
 	s.nb = a.nb
-	if v, _, err := a.nb.PeekView(id); err == nil {
+	s.ed.Blur()
+	if v, current, err := a.nb.PeekView(id); err == nil {
 		s.title = v.Title
 		s.ed.SetText(v.Text)
+		if current {
+			// Editable at once: the note, once loaded, holds this text
+			// (or the edits are rebased onto what arrived meanwhile).
+			s.viewText = &v.Text
+			s.ed.Focus()
+		}
 	}
-	s.ed.Blur()
 	a.sess = s
 	a.hist = nil
 	a.screen = screenEditor
@@ -195,7 +207,7 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 			m.note.Close()
 		}
 		a.showErr(fmt.Errorf("can't open the note: %w", m.err))
-		s.early = nil
+		s.early, s.earlyEdits = nil, nil
 		if s.afterLoad != nil {
 			return s.afterLoad()
 		}
@@ -204,7 +216,26 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 	s.note = m.note
 	s.title = m.title
 	s.noBody = m.noBody
-	if !m.noBody {
+	early := s.earlyEdits
+	s.earlyEdits = nil
+	switch {
+	case !m.noBody && len(early) > 0:
+		// The editor shows the cached text with what was typed on it. What
+		// the note holds beyond the cached text is shown as a remote
+		// change, and the typing goes to the note rebased past it.
+		arrived := splice.Diff(*s.viewText, m.text)
+		typed, shown := splice.Transform(early, arrived, false)
+		if err := s.ed.ApplyRemote(shown); err != nil {
+			s.ed.SetTextFromRemote(m.text)
+			typed = nil
+			a.showErr(fmt.Errorf("keys typed while the note loaded were not kept: %w", err))
+		}
+		s.rev = m.rev
+		s.ed.Focus()
+		if len(typed) > 0 {
+			s.applyLocal(a, typed)
+		}
+	case !m.noBody:
 		// The editor showed the cached view while loading; the note's text
 		// replaces it as a remote change would, so a scroll made meanwhile
 		// stays on its text.
@@ -247,9 +278,9 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 	}
 	s.refreshPresence(a)
 	s.refreshStatus()
-	early := s.early
+	earlyKeys := s.early
 	s.early = nil
-	for _, msg := range early {
+	for _, msg := range earlyKeys {
 		cmds = append(cmds, s.editorInput(a, msg))
 	}
 	s.sendCursor()
@@ -405,9 +436,22 @@ func (s *session) sendCursor() {
 	}
 }
 
+// typedWhileLoading reports keys typed before the note loaded that it
+// does not hold yet.
+func (s *session) typedWhileLoading() bool { return len(s.early) > 0 || len(s.earlyEdits) > 0 }
+
 // editorInput passes keys, pastes and mouse events to the editor and the
 // edits it makes to the note.
 func (s *session) editorInput(a *App, msg tea.Msg) tea.Cmd {
+	if s.loading && s.viewText != nil {
+		// Typed on the cached text: shown now, stored once loaded.
+		switch msg.(type) {
+		case tea.KeyPressMsg, tea.PasteMsg, tea.MouseWheelMsg:
+			splices, cmd := s.ed.Update(msg)
+			s.earlyEdits = append(s.earlyEdits, splices...)
+			return cmd
+		}
+	}
 	if s.loading {
 		// Typed before the note loaded: kept and replayed once it has.
 		switch msg.(type) {
@@ -554,7 +598,7 @@ func (a *App) closeNote() tea.Cmd {
 		return a.quit()
 	}
 	s := a.sess
-	if s.loading && len(s.early) > 0 {
+	if s.loading && s.typedWhileLoading() {
 		// Keys typed while loading are stored first.
 		s.afterLoad = a.closeNote
 		return nil

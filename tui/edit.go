@@ -72,7 +72,7 @@ type session struct {
 	// asks nothing of the network).
 	people     []Peer
 	sentCursor [2]int
-	early      []tea.Msg      // keys typed while loading, when the cached text was not current
+	early      []tea.Msg // keys typed while loading, when the cached text was not current
 	// viewText is the cached text shown while loading, when it covered
 	// every change on disk: keys typed then are shown at once, and their
 	// splices (on viewText) go to the note once it has loaded.

@@ -1,6 +1,8 @@
 package notebook
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -135,6 +137,21 @@ func (n *Note) followEpochLocked() error {
 	if err != nil {
 		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
 	}
+	// The log now reads the new epoch: the document must follow whatever
+	// happens. A key typed since the commit above is committed in the
+	// old document and translated with the rest.
+	for try := 0; ; try++ {
+		err = n.doc.Reset(snapshot)
+		if !errors.Is(err, crdt.ErrEditsOpen) || try == maxResetTries {
+			break
+		}
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+	}
 	var late [][]byte
 	if len(n.unsaved) > 0 {
 		e, err := epochOf(info)
@@ -146,11 +163,11 @@ func (n *Note) followEpochLocked() error {
 			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
 		}
 		if late, err = crdt.TranslateLate(n.ID, e, archive, n.unsaved); err != nil {
-			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
+			// Never stored into the new epoch's log, whose document they do
+			// not belong to: kept aside for manual recovery instead.
+			kept := n.keepUntranslatedLocked()
+			return errors.Join(fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err), kept)
 		}
-	}
-	if err := n.doc.Reset(snapshot); err != nil {
-		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
 	}
 	for _, r := range append(slices.Clone(records), late...) {
 		if err := n.doc.Apply(r); err != nil {
@@ -163,6 +180,27 @@ func (n *Note) followEpochLocked() error {
 	n.queue(Update{Origin: FromDisk}) // no list: the document is new
 	return nil
 }
+
+// keepUntranslatedLocked moves unsaved changes of an epoch before into
+// side files (untranslated.<sha256>).
+func (n *Note) keepUntranslatedLocked() error {
+	var errs []error
+	var left [][]byte // not kept aside: stay unsaved, to be stored and then set aside as rejected
+	for _, r := range n.unsaved {
+		sum := sha256.Sum256(r)
+		if err := n.log.WriteAux("untranslated."+hex.EncodeToString(sum[:]), r); err != nil {
+			errs = append(errs, err)
+			left = append(left, r)
+		}
+	}
+	n.unsaved = left
+	n.unsavedN.Store(int64(len(left)))
+	return errors.Join(errs...)
+}
+
+// maxResetTries bounds how often following an epoch commits keys typed
+// meanwhile before it gives up (each try is a commit and a reset).
+const maxResetTries = 8
 
 // epochHistory lists the changes of the archived epochs before the
 // note's, oldest first.

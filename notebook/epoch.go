@@ -52,28 +52,38 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 		if err := n.storeLocked(); err != nil {
 			return err
 		}
-		cur, err := n.log.Epoch()
-		if err != nil {
-			return err
-		}
 		var first []byte
-		err = n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
-			if err := n.applyLocked(unseen); err != nil {
-				return nil, store.EpochInfo{}, nil, err
+		for try := 0; ; try++ {
+			err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
+				if err := n.applyLocked(unseen); err != nil {
+					return nil, store.EpochInfo{}, nil, err
+				}
+				archive, begun, doc, err := n.doc.BeginEpoch(n.ID, n.epoch+1)
+				if err != nil {
+					return nil, store.EpochInfo{}, nil, err
+				}
+				e, first = begun, doc
+				return archive, epochInfo(e), doc, nil
+			})
+			if errors.Is(err, store.ErrNewEpoch) && try < 3 {
+				// Another process began one: follow it, then cut that.
+				if err := n.followEpochLocked(); err != nil {
+					return err
+				}
+				if err := n.storeLocked(); err != nil {
+					return err
+				}
+				continue
 			}
-			archive, begun, doc, err := n.doc.BeginEpoch(n.ID, cur.Epoch+1)
 			if err != nil {
-				return nil, store.EpochInfo{}, nil, err
+				return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
 			}
-			e, first = begun, doc
-			return archive, epochInfo(e), doc, nil
-		})
-		if err != nil {
-			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
+			break
 		}
 		if err := n.doc.Reset(first); err != nil {
 			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
 		}
+		n.epoch = e.Number
 		n.compactDue.Store(false)
 		n.compactNow.Store(false)
 		n.compactRefusedAt.Store(0)
@@ -152,17 +162,11 @@ func (n *Note) followEpochLocked() error {
 	if err != nil {
 		return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
 	}
-	var late [][]byte
-	if len(n.unsaved) > 0 {
-		e, err := epochOf(info)
-		if err != nil {
-			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
-		}
-		archive, err := n.log.Archive(info.Epoch - 1)
-		if err != nil {
-			return fmt.Errorf("note %s: follow a new epoch: %w", n.ID, err)
-		}
-		if late, err = crdt.TranslateLate(n.ID, e, archive, n.unsaved); err != nil {
+	// What this process committed in its epoch and had not stored goes
+	// through every epoch begun since, one after the other.
+	late := n.unsaved
+	for k := n.epoch + 1; k <= info.Epoch && len(late) > 0; k++ {
+		if late, err = n.translateInto(k, late); err != nil {
 			// Never stored into the new epoch's log, whose document they do
 			// not belong to: kept aside for manual recovery instead.
 			kept := n.keepUntranslatedLocked()
@@ -176,9 +180,27 @@ func (n *Note) followEpochLocked() error {
 	}
 	n.unsaved = late
 	n.unsavedN.Store(int64(len(late)))
+	n.epoch = info.Epoch
 	n.viewStale = true
 	n.queue(Update{Origin: FromDisk}) // no list: the document is new
 	return nil
+}
+
+// translateInto translates changes of epoch k-1 into epoch k.
+func (n *Note) translateInto(k uint64, changes [][]byte) ([][]byte, error) {
+	info, err := n.log.EpochInfo(k)
+	if err != nil {
+		return nil, err
+	}
+	e, err := epochOf(info)
+	if err != nil {
+		return nil, err
+	}
+	archive, err := n.log.Archive(k - 1)
+	if err != nil {
+		return nil, err
+	}
+	return crdt.TranslateLate(n.ID, e, archive, changes)
 }
 
 // keepUntranslatedLocked moves unsaved changes of an epoch before into

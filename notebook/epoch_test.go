@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"errors"
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -167,5 +168,79 @@ func TestStartEpochRefusesASharedNote(t *testing.T) {
 	}
 	if _, err := created.StartEpoch(); !errors.Is(err, ErrShared) {
 		t.Fatalf("StartEpoch on a shared note: %v", err)
+	}
+}
+
+// Several processes type into one note while one of them cuts its history
+// again and again, with edits left unstored across cuts (each process
+// stores when it happens to): after everyone has stored and looked,
+// every copy reads the same, and every character typed is there once.
+func TestEpochsWithSeveralProcessesKeepEveryCharacter(t *testing.T) {
+	for seed := int64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(seed))
+			dir := t.TempDir()
+			first := openNB(t, dir, "p0")
+			created, err := first.Create("n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := created.ID
+			created.Close()
+			procs := []*Note{openNote(t, first, id)}
+			for i := 1; i < 3; i++ {
+				procs = append(procs, openNote(t, openNB(t, dir, fmt.Sprint("p", i)), id))
+			}
+			next := rune(0x4E00) // each typed character is unique
+			cuts := 0
+			for range 300 {
+				p := procs[rng.Intn(len(procs))]
+				switch r := rng.Intn(20); {
+				case r < 12:
+					if err := p.Splice(rng.Intn(p.Len()+1), 0, string(next)); err != nil {
+						t.Fatal(err)
+					}
+					next++
+				case r < 16:
+					if _, err := p.Flush(); err != nil {
+						t.Fatal(err)
+					}
+				case r < 19:
+					if _, err := p.Refresh(); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					if _, err := p.StartEpoch(); err != nil {
+						t.Fatal(err)
+					}
+					cuts++
+				}
+			}
+			for range 2 {
+				for _, p := range procs {
+					if _, err := p.Flush(); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := p.Refresh(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			want := text(t, procs[0])
+			for i, p := range procs[1:] {
+				if got := text(t, p); got != want {
+					t.Fatalf("process %d reads %q, process 0 %q", i+1, got, want)
+				}
+			}
+			for c := rune(0x4E00); c < next; c++ {
+				if n := strings.Count(want, string(c)); n != 1 {
+					t.Fatalf("character %d of %d appears %d times (%d cuts)", c-0x4E00, next-0x4E00, n, cuts)
+				}
+			}
+			if cuts == 0 {
+				t.Fatal("no cut happened")
+			}
+			t.Logf("%d characters, %d cuts", next-0x4E00, cuts)
+		})
 	}
 }

@@ -45,6 +45,8 @@ type Note struct {
 	nb  *Notebook
 	doc *crdt.Note
 	log *store.NoteLog
+	// epoch is the epoch of the note's history doc holds (guarded by mu).
+	epoch uint64
 
 	peersMu   sync.Mutex  // serialises read-modify-write of the peers file
 	peers     []KnownPeer // the peers file as last read or written
@@ -166,7 +168,11 @@ func (n *Note) emit(updates []Update) {
 
 func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLog) *Note {
 	doc.AddOwnActors(ownActors(log)...)
-	return &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
+	n := &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
+	if info, err := log.Epoch(); err == nil {
+		n.epoch = info.Epoch
+	}
+	return n
 }
 
 // OpenNote loads a note. warnings report recovered damage (a torn log tail,
@@ -504,6 +510,12 @@ func (n *Note) reloadLocked() error {
 	snapshot, records, _, err := n.log.Load()
 	if err != nil {
 		return fmt.Errorf("reload note %s: %w", n.ID, err)
+	}
+	if info, err := n.log.Epoch(); err != nil {
+		return fmt.Errorf("reload note %s: %w", n.ID, err)
+	} else if info.Epoch != n.epoch {
+		// Epochs began meanwhile: the snapshot is another document.
+		return n.followEpochLocked()
 	}
 	if len(snapshot) > 0 {
 		if _, err := n.doc.Merge(snapshot); err != nil {

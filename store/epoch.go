@@ -188,3 +188,27 @@ func (l *NoteLog) readEpochAt(gen uint64) (EpochInfo, bool, error) {
 	}
 	return l.readEpoch(best)
 }
+
+// EpochInfo returns how epoch k (≥ 1) of the note began.
+func (l *NoteLog) EpochInfo(k uint64) (EpochInfo, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return EpochInfo{}, fmt.Errorf("note %s: %w", l.id, err)
+	}
+	for _, e := range entries {
+		g, ok := parseGen(e.Name(), epochPrefix)
+		if !ok {
+			continue
+		}
+		info, found, err := l.readEpoch(g)
+		if err != nil {
+			return EpochInfo{}, fmt.Errorf("note %s: %w", l.id, err)
+		}
+		if found && info.Epoch == k && info.Gen == g {
+			return info, nil
+		}
+	}
+	return EpochInfo{}, fmt.Errorf("note %s: epoch %d: %w", l.id, k, ErrNotFound)
+}

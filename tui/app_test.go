@@ -49,20 +49,7 @@ func TestRemoteChangeKeepsCursor(t *testing.T) {
 	if h.a.sess.ed.CursorPos() != 6 {
 		t.Fatalf("cursor %d", h.a.sess.ed.CursorPos())
 	}
-	other, err := notebook.Open(nb.Dir(), "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := other.OpenNote(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Splice(0, 0, ">> "); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
+	otherProcessInserts(t, nb, id, ">> ")
 	h.until("the other process's edit", func() bool { return h.a.sess.ed.Text() == ">> hello world" })
 	if got := h.a.sess.ed.CursorPos(); got != 9 {
 		t.Fatalf("cursor at %d, want 9 (still before \"world\")", got)
@@ -429,20 +416,7 @@ func TestKeysTypedWhileLoadingMeetChangesThatArrived(t *testing.T) {
 	h.keys("ctrl+end", "type: and more")
 	// Another process appends before this one's load is seen: the loaded
 	// text is not the cached one.
-	other, err := notebook.Open(nb.Dir(), "bob")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := other.OpenNote(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Splice(0, 0, "bob: "); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
+	otherProcessInserts(t, nb, id, "bob: ")
 	h.keys("ctrl+q")
 	h.until("quit", func() bool { return h.quit })
 	if got := noteText(t, nb.Dir(), id); got != "bob: cached text and more" {
@@ -462,5 +436,25 @@ func TestListShowsWhatThePeerListensOn(t *testing.T) {
 	narrow := newHarness(t, nbh.nb, Options{Network: peerNet(t, nbh), Reach: reach}, 40, 12).listLoaded()
 	if first := strings.SplitN(narrow.plain(), "\n", 2)[0]; strings.Contains(first, "port") || !strings.Contains(first, "online") {
 		t.Fatalf("narrow title bar %q", first)
+	}
+}
+
+// otherProcessInserts puts text at the start of a note from another
+// process on the same notebook (another Notebook value), stored.
+func otherProcessInserts(t *testing.T, nb *notebook.Notebook, id crdt.DocumentID, text string) {
+	t.Helper()
+	other, err := notebook.Open(nb.Dir(), "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := other.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Splice(0, 0, text); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

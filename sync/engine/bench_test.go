@@ -94,15 +94,31 @@ func BenchmarkKeystrokeToRemote(b *testing.B) {
 	}
 }
 
-// BenchmarkColdJoin: an empty peer joins the paper note (history=policy)
-// from one that has it: time until Join returns, and bytes on the wire
-// both directions until the exchange is over.
+// BenchmarkColdJoin: an empty peer joins the paper note from one that has
+// it: time until Join returns, and bytes on the wire both directions until
+// the exchange is over. Histories: the commit policy's, one change per
+// keystroke, and that cut by `collab compact` (issue 10: a join costs what
+// the text costs).
 func BenchmarkColdJoin(b *testing.B) {
-	data := paper.Saved(b, "policy")
+	for _, c := range []struct {
+		name, history string
+		cut           bool
+	}{{"history=policy", "policy", false}, {"history=per-edit", "per-edit", false}, {"history=per-edit,compacted", "per-edit", true}} {
+		b.Run(c.name, func(b *testing.B) { benchColdJoin(b, c.history, c.cut) })
+	}
+}
+
+func benchColdJoin(b *testing.B, history string, cut bool) {
+	data := paper.Saved(b, history)
 	pa := quietPeer(b, "ann")
 	n, err := pa.nb.Import(crdt.DocumentID{}, data)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if cut {
+		if _, err := n.StartEpoch(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	id := n.ID
 	n.Close()

@@ -709,8 +709,9 @@ type ChangeInfo struct {
 	Known          bool
 	// Epoch is the epoch of the note's history the change belongs to;
 	// BeginsEpoch marks the root change an epoch begins with (it holds
-	// the text at the cut, not anyone's edit). The caller that knows the
-	// note's epochs sets them (notebook).
+	// the text at the cut, not anyone's edit; its Deps are then the heads
+	// it was cut at). The caller that knows the note's epochs sets them
+	// (notebook).
 	Epoch       uint64
 	BeginsEpoch bool
 }

@@ -47,7 +47,14 @@ func Sessions(history []ChangeInfo, heads []ChangeHash, gap time.Duration) []Ses
 	var out []*Session
 	lastAt := map[*Session]int{} // history index of a session's last change
 	byAuthor := map[string]*open{}
+	// The change an epoch begins with is nobody's edit: it stands for the
+	// heads it was cut at (its Deps, as notebook reports them).
+	cutAt := map[ChangeHash][]ChangeHash{}
 	for i, c := range history {
+		if c.BeginsEpoch {
+			cutAt[c.Hash] = c.Deps
+			continue
+		}
 		key := c.Author
 		if key == "" {
 			key = "actor:" + c.Actor
@@ -79,6 +86,9 @@ func Sessions(history []ChangeInfo, heads []ChangeHash, gap time.Duration) []Ses
 	res := make([]Session, len(out))
 	for i, s := range out {
 		res[i] = *s
+	}
+	if len(heads) == 1 && cutAt[heads[0]] != nil {
+		heads = cutAt[heads[0]] // a note just cut reads as it was
 	}
 	if len(res) > 0 && len(heads) > 0 && !SameHeads(res[0].Heads, heads) {
 		m := res[0]

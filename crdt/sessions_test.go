@@ -78,3 +78,25 @@ func mustSave(t testing.TB, n *Note) []byte {
 	}
 	return b
 }
+
+// The change an epoch begins with is nobody's session: the history reads
+// on from the heads it was cut at, and a note just cut shows its last
+// session as its current text (no merged entry).
+func TestSessionsSkipAnEpochsRoot(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	h := func(b byte) ChangeHash { return ChangeHash{b} }
+	hist := []ChangeInfo{
+		{Hash: h(1), Author: "ann", Time: t0, Added: 5, Known: true},
+		{Hash: h(2), Author: "ann", Time: t0.Add(time.Minute), Deps: []ChangeHash{h(1)}, Added: 3, Known: true},
+		{Hash: h(9), Time: time.UnixMilli(0), Deps: []ChangeHash{h(2)}, Added: 8, Known: true, BeginsEpoch: true, Epoch: 1},
+	}
+	ss := Sessions(hist, []ChangeHash{h(9)}, SessionGap)
+	if len(ss) != 1 || ss[0].Author != "ann" || ss[0].Added != 8 || ss[0].Merged {
+		t.Fatalf("just after the cut: %+v", ss)
+	}
+	hist = append(hist, ChangeInfo{Hash: h(3), Author: "bob", Time: t0.Add(10 * time.Minute), Deps: []ChangeHash{h(9)}, Added: 1, Known: true, Epoch: 1})
+	ss = Sessions(hist, []ChangeHash{h(3)}, SessionGap)
+	if len(ss) != 2 || ss[0].Author != "bob" || ss[1].Author != "ann" || !SameHeads(ss[0].Parent, []ChangeHash{h(9)}) {
+		t.Fatalf("after an edit in the new epoch: %+v", ss)
+	}
+}

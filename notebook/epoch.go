@@ -243,8 +243,16 @@ func (n *Note) epochHistory() ([]crdt.ChangeInfo, crdt.Epoch, error) {
 		}
 		for i := range hist {
 			hist[i].Epoch = k
-			// An epoch's root holds the text at the cut, not an edit.
-			hist[i].BeginsEpoch = k > 0 && len(hist[i].Deps) == 0
+			// An epoch's root holds the text at the cut, not an edit; it
+			// is shown as following the heads it was cut at.
+			if k > 0 && len(hist[i].Deps) == 0 {
+				hist[i].BeginsEpoch = true
+				if info, err := n.log.EpochInfo(k); err == nil {
+					if e, err := epochOf(info); err == nil {
+						hist[i].Deps = e.Heads
+					}
+				}
+			}
 		}
 		out = append(out, hist...)
 	}

@@ -48,7 +48,11 @@ func (n *Note) History() ([]crdt.ChangeInfo, error) {
 	}
 	for i := range hist {
 		hist[i].Epoch = e.Number
-		hist[i].BeginsEpoch = e.Number > 0 && hist[i].Hash == e.Root
+		if e.Number > 0 && hist[i].Hash == e.Root {
+			// Not an edit: the text at the cut, following the heads it
+			// was cut at, so the history reads on across epochs.
+			hist[i].BeginsEpoch, hist[i].Deps = true, e.Heads
+		}
 	}
 	return append(before, hist...), nil
 }

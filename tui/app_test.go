@@ -161,6 +161,43 @@ func TestHistoryRestore(t *testing.T) {
 	}
 }
 
+// A version from before the note's history was cut (collab compact) is
+// still in the history and can be restored.
+func TestHistoryRestoreAcrossAnEpoch(t *testing.T) {
+	nb := openNotebook(t, "alice")
+	id := makeNote(t, nb, "Draft", "first version")
+	n, _, err := nb.OpenNote(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.ReplaceText("second version"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, nb, Options{Open: &id, Policy: live}, 60, 14).noteLoaded()
+	h.keys("ctrl+r").historyShown()
+	for _, ss := range h.a.hist.sessions {
+		if ss.First.Year() < 2000 {
+			t.Fatalf("the epoch's first change (time 0) shows as an edit: %+v", ss)
+		}
+	}
+	h.findVersion("first version")
+	h.keys("enter", "y")
+	if h.a.screen != screenEditor || h.a.sess.ed.Text() != "first version" {
+		t.Fatalf("screen %v, text %q", h.a.screen, h.a.sess.ed.Text())
+	}
+	h.saved()
+	h.keys("ctrl+q").until("quit", func() bool { return h.quit })
+	if got := noteText(t, nb.Dir(), id); got != "first version" {
+		t.Fatalf("stored %q", got)
+	}
+}
+
 func TestPresenceFollowAndCursor(t *testing.T) {
 	nb := openNotebook(t, "alice")
 	long := strings.Repeat("line\n", 100)

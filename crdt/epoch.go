@@ -199,26 +199,20 @@ func ArchiveAt(archive []byte, heads ...ChangeHash) (title, text string, err err
 	if err != nil {
 		return "", "", err
 	}
-	byHash := make(map[amformat.Hash]*amformat.Change, len(history))
+	have := make(map[amformat.Hash]bool, len(history))
 	for _, c := range history {
-		byHash[c.Hash] = c
+		have[c.Hash] = true
 	}
-	past := map[amformat.Hash]bool{}
-	stack := make([]amformat.Hash, 0, len(heads))
-	for _, h := range heads {
-		if byHash[amformat.Hash(h)] == nil {
+	hs := make([]amformat.Hash, len(heads))
+	for i, h := range heads {
+		if !have[amformat.Hash(h)] {
 			return "", "", fmt.Errorf("%s: %w", h, ErrUnknownHash)
 		}
-		stack = append(stack, amformat.Hash(h))
+		hs[i] = amformat.Hash(h)
 	}
-	for len(stack) > 0 {
-		h := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if past[h] {
-			continue
-		}
-		past[h] = true
-		stack = append(stack, byHash[h].Deps...)
+	past, err := amformat.PastOf(history, hs)
+	if err != nil {
+		return "", "", fmt.Errorf("read an archived epoch: %w", err)
 	}
 	m := amformat.NewModel()
 	for _, c := range history {

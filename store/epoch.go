@@ -109,10 +109,6 @@ func (l *NoteLog) Archive(k uint64) ([]byte, error) {
 // crash leaves either the old epoch or the new one. Other readers get
 // ErrNewEpoch from their next Poll or Append.
 func (l *NoteLog) StartEpoch(begin func(unseen [][]byte) (archive []byte, info EpochInfo, first []byte, err error)) error {
-	cur, err := l.Epoch()
-	if err != nil {
-		return err
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
@@ -125,15 +121,16 @@ func (l *NoteLog) StartEpoch(begin func(unseen [][]byte) (archive []byte, info E
 		return err
 	}
 	defer l.unlock()
+	// ErrNewEpoch when another process began one since this reader last
+	// read: the caller follows it first.
 	unseen, err := l.catchUp(true)
+	if err != nil {
+		return fmt.Errorf("start an epoch of note %s: %w", l.id, err)
+	}
+	cur, _, err := l.readEpochAt(l.gen)
 	if err != nil {
 		l.pending = unseen
 		return fmt.Errorf("start an epoch of note %s: %w", l.id, err)
-	}
-	if again, _, _ := l.readEpochAt(l.gen); again.Epoch != cur.Epoch {
-		// Another process began one while we waited for the lock.
-		l.pending = unseen
-		return fmt.Errorf("start an epoch of note %s: %w", l.id, ErrNewEpoch)
 	}
 	archive, info, first, err := begin(unseen)
 	if err != nil {
@@ -170,16 +167,31 @@ func (l *NoteLog) markEpoch(gen uint64, info *EpochInfo) error {
 	return writeFileAtomic(l.path(epochName(gen)), encodeBlob(epochMagic, payload), tmpPrefix)
 }
 
+// epochGens lists the generations that begin an epoch. The caller holds mu.
+func (l *NoteLog) epochGens() ([]uint64, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, err
+	}
+	var gens []uint64
+	for _, e := range entries {
+		if g, ok := parseGen(e.Name(), epochPrefix); ok {
+			gens = append(gens, g)
+		}
+	}
+	return gens, nil
+}
+
 // readEpochAt is the epoch generation gen belongs to. The caller holds mu.
 func (l *NoteLog) readEpochAt(gen uint64) (EpochInfo, bool, error) {
-	entries, err := os.ReadDir(l.dir)
+	gens, err := l.epochGens()
 	if err != nil {
 		return EpochInfo{}, false, err
 	}
 	var best uint64
 	found := false
-	for _, e := range entries {
-		if g, ok := parseGen(e.Name(), epochPrefix); ok && g <= gen && (!found || g > best) {
+	for _, g := range gens {
+		if g <= gen && (!found || g > best) {
 			best, found = g, true
 		}
 	}
@@ -193,15 +205,11 @@ func (l *NoteLog) readEpochAt(gen uint64) (EpochInfo, bool, error) {
 func (l *NoteLog) EpochInfo(k uint64) (EpochInfo, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	entries, err := os.ReadDir(l.dir)
+	gens, err := l.epochGens()
 	if err != nil {
 		return EpochInfo{}, fmt.Errorf("note %s: %w", l.id, err)
 	}
-	for _, e := range entries {
-		g, ok := parseGen(e.Name(), epochPrefix)
-		if !ok {
-			continue
-		}
+	for _, g := range gens {
 		info, found, err := l.readEpoch(g)
 		if err != nil {
 			return EpochInfo{}, fmt.Errorf("note %s: %w", l.id, err)

@@ -95,24 +95,9 @@ func StartEpoch(actor ActorID, history []*Change, heads []Hash) (*Epoch, []*Chan
 	if len(heads) == 0 {
 		return nil, nil, fmt.Errorf("start an epoch: no heads")
 	}
-	byHash := make(map[Hash]*Change, len(history))
-	for _, c := range history {
-		byHash[c.Hash] = c
-	}
-	covered := map[Hash]bool{}
-	stack := slices.Clone(heads)
-	for len(stack) > 0 {
-		h := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if covered[h] {
-			continue
-		}
-		c := byHash[h]
-		if c == nil {
-			return nil, nil, fmt.Errorf("start an epoch: %w: heads name %v, which the history lacks", ErrMissingDeps, short(h))
-		}
-		covered[h] = true
-		stack = append(stack, c.Deps...)
+	covered, err := PastOf(history, heads)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start an epoch: %w", err)
 	}
 	// atH becomes the previous epoch's model: Translate adds each late
 	// change to it once translated, so a late change's anchors are read
@@ -361,6 +346,32 @@ func (e *Epoch) nearestBefore(ref gid, c *Change) gid {
 		}
 	}
 	return gid{}
+}
+
+// PastOf is the set of changes of history (any order) that heads cover:
+// the heads and everything they depend on. A head or dep history lacks is
+// ErrMissingDeps.
+func PastOf(history []*Change, heads []Hash) (map[Hash]bool, error) {
+	byHash := make(map[Hash]*Change, len(history))
+	for _, c := range history {
+		byHash[c.Hash] = c
+	}
+	past := map[Hash]bool{}
+	stack := slices.Clone(heads)
+	for len(stack) > 0 {
+		h := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if past[h] {
+			continue
+		}
+		c := byHash[h]
+		if c == nil {
+			return nil, fmt.Errorf("%w: %v is not in the history", ErrMissingDeps, short(h))
+		}
+		past[h] = true
+		stack = append(stack, c.Deps...)
+	}
+	return past, nil
 }
 
 // lateBefore is the set of late changes in c's past.

@@ -43,37 +43,9 @@ func checkIDHead(t *testing.T, out, id string) {
 // reached in plain words; with no collab process running it says in one
 // line that it does not know, and dials nobody.
 func TestIDSaysHowEachCollaboratorIsReached(t *testing.T) {
-	start := func(name string) (*peerRuntime, *notebook.Notebook, func()) {
-		nb, err := notebook.Open(t.TempDir(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt, err := startPeer(context.Background(), nb, peerFlags{listen: multiFlag{"/ip4/127.0.0.1/tcp/0"}, logLevel: "info"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var once sync.Once
-		stop := func() {
-			once.Do(func() {
-				if err := rt.stop(); err != nil {
-					t.Errorf("%s: stop: %v", name, err)
-				}
-			})
-		}
-		t.Cleanup(stop)
-		return rt, nb, stop
-	}
-	ann, annNB, _ := start("ann")
-	bob, _, stopBob := start("bob")
-	ctx, cancel := context.WithCancel(context.Background())
-	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- serveControl(ctx, annNB.Dir(), controlHandlerFor(ann)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-ctlDone; err != nil {
-			t.Error(err)
-		}
-	})
+	ann, annNB, _ := startLoopbackPeer(t, "ann")
+	bob, _, stopBob := startLoopbackPeer(t, "bob")
+	serveControlOf(t, annNB, ann)
 	annID := ann.host.ID().String()
 	waitFor(t, 10*time.Second, "ann's control socket", func() bool {
 		_, err := callControl(context.Background(), annNB.Dir(), controlRequest{Op: "id"}, nil)
@@ -140,4 +112,44 @@ func lineWith(out, s string) string {
 		}
 	}
 	return ""
+}
+
+// startLoopbackPeer runs a peer (the runtime `collab serve` runs) on a new
+// notebook, listening on loopback only; stop ends it once (also at the
+// test's end).
+func startLoopbackPeer(t *testing.T, name string) (rt *peerRuntime, nb *notebook.Notebook, stop func()) {
+	t.Helper()
+	nb, err := notebook.Open(t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err = startPeer(context.Background(), nb, peerFlags{listen: multiFlag{"/ip4/127.0.0.1/tcp/0"}, logLevel: "info"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if err := rt.stop(); err != nil {
+				t.Errorf("%s: stop: %v", name, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return rt, nb, stop
+}
+
+// serveControlOf answers the notebook's control socket for rt, as a
+// running collab does, until the test ends.
+func serveControlOf(t *testing.T, nb *notebook.Notebook, rt *peerRuntime) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveControl(ctx, nb.Dir(), controlHandlerFor(rt)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }

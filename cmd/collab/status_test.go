@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/collab-editor/collab/internal/testkit"
-	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/p2p"
 	"github.com/collab-editor/collab/tui"
 )
@@ -24,33 +21,9 @@ import (
 // copies are in sync, as the terminal app's status bar and `collab peers`
 // show them, with two real peers on loopback.
 func TestStatusInTheNoteOnlineAndInSync(t *testing.T) {
-	start := func(name string) (*peerRuntime, *notebook.Notebook) {
-		nb, err := notebook.Open(t.TempDir(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rt, err := startPeer(context.Background(), nb, peerFlags{listen: multiFlag{"/ip4/127.0.0.1/tcp/0"}, logLevel: "info"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if err := rt.stop(); err != nil {
-				t.Errorf("%s: stop: %v", name, err)
-			}
-		})
-		return rt, nb
-	}
-	ann, annNB := start("ann")
-	bob, _ := start("bob")
-	ctx, cancel := context.WithCancel(context.Background())
-	ctlDone := make(chan error, 1)
-	go func() { ctlDone <- serveControl(ctx, annNB.Dir(), controlHandlerFor(ann)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-ctlDone; err != nil {
-			t.Error(err)
-		}
-	})
+	ann, annNB, _ := startLoopbackPeer(t, "ann")
+	bob, _, _ := startLoopbackPeer(t, "bob")
+	serveControlOf(t, annNB, ann)
 
 	annNote, err := ann.engine.Open(mustCreate(t, annNB, "Plan"))
 	if err != nil {

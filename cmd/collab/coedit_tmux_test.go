@@ -27,8 +27,7 @@ func TestTUIThreeTypistsTmux(t *testing.T) {
 		if !t.Failed() {
 			return
 		}
-		for _, n := range names {
-			t.Logf("%s's screen:\n%s", n, panes[n].screen())
+		for _, n := range names { // each pane's screen is logged by startTmuxAs
 			if b, err := os.ReadFile(filepath.Join(homes[n], tuiLogName)); err == nil {
 				t.Logf("%s's log:\n%s", n, b)
 			}

@@ -163,11 +163,6 @@ func TestTUIShowsPendingJoinTmux(t *testing.T) {
 	ann.stop()
 
 	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, loopbackPeer...)...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bob's screen:\n%s", bob.screen())
-		}
-	})
 	bob.waitFor("No notes yet", "online")
 	msg := joinFails(t, homeB, 1, tk) // asks bob's running collab
 	if !strings.Contains(msg, "this collab keeps trying in the background") {
@@ -197,11 +192,6 @@ func TestTUICancelsPendingJoinTmux(t *testing.T) {
 	ann.stop()
 
 	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, loopbackPeer...)...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("bob's screen:\n%s", bob.screen())
-		}
-	})
 	bob.waitFor("No notes yet", "online")
 	joinFails(t, homeB, 1, tk)
 	bob.waitFor("joining… (", "unreachable: retrying in ")

@@ -55,7 +55,15 @@ func startTmuxAs(t *testing.T, home, user string, args ...string) *tmuxSession {
 	// The shell reports collab's exit status and keeps the pane open.
 	shell := strings.Join(cmdline, " ") + `; echo "[collab exited $?]"; sleep 600`
 	s.run("-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", "-s", s.name, shell)
-	t.Cleanup(func() { exec.Command("tmux", "-S", s.sock, "kill-server").Run() })
+	t.Cleanup(func() {
+		// A failed test shows what the pane showed last.
+		if t.Failed() {
+			if out, err := exec.Command("tmux", "-S", s.sock, "capture-pane", "-p", "-t", s.name).Output(); err == nil {
+				t.Logf("%s's screen:\n%s", user, out)
+			}
+		}
+		exec.Command("tmux", "-S", s.sock, "kill-server").Run()
+	})
 	return s
 }
 
@@ -327,11 +335,6 @@ func TestTUITwoPeersTmux(t *testing.T) {
 	peerArgs := append([]string{"--log-level", "debug"}, loopbackPeer...)
 	ann := startTmuxAs(t, homeA, "ann", append([]string{"--home", homeA}, peerArgs...)...)
 	bob := startTmuxAs(t, homeB, "bob", append([]string{"--home", homeB}, peerArgs...)...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("ann's screen:\n%s\nbob's screen:\n%s", ann.screen(), bob.screen())
-		}
-	})
 	start := time.Now()
 
 	// ann: a new note from the list, and a line of text.

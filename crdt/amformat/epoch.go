@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -221,10 +222,11 @@ func (e *Epoch) Translate(c *Change) (*Change, error) {
 	startOp++
 	actor := lateActor(e.Root.Hash, c.Actor)
 	actors := c.Actors()
-	m := e.prev
-	var ops []Op // op IDs here carry gids via ops' side table below
+	// ops[i]'s IDs are spelt out in refs[i] until resolveOps turns them
+	// into the translation's actor indexes.
+	var ops []Op
 	var refs [][]gid
-	own := map[gid]gid{}
+	own, ownTitle := map[gid]gid{}, map[gid]gid{} // c's elements, c's title ops → the translation's
 	mapElem := func(g gid) (gid, bool) {
 		if t, ok := own[g]; ok {
 			return t, true
@@ -242,7 +244,10 @@ func (e *Epoch) Translate(c *Change) (*Change, error) {
 			}
 			var pred []gid
 			for _, p := range op.Pred {
-				if t, ok := e.titleOps[gid{p.Counter, actors[p.Actor]}]; ok {
+				pg := gid{p.Counter, actors[p.Actor]}
+				if t, ok := ownTitle[pg]; ok {
+					pred = append(pred, t)
+				} else if t, ok := e.titleOps[pg]; ok {
 					pred = append(pred, t)
 				}
 			}
@@ -251,8 +256,7 @@ func (e *Epoch) Translate(c *Change) (*Change, error) {
 			}
 			id := next()
 			if op.Action == ActionPut {
-				own[opG] = id // a later op of c may name it as a predecessor
-				e.titleOps[opG] = id
+				ownTitle[opG] = id // a later op of c may name it as a predecessor
 			}
 			ops = append(ops, Op{Key: Key{Prop: KeyTitle}, Action: op.Action, Value: op.Value})
 			refs = append(refs, append([]gid{id, {}, {}}, pred...))
@@ -294,15 +298,16 @@ func (e *Epoch) Translate(c *Change) (*Change, error) {
 	t.Rehash()
 	// The previous epoch's model learns c only now: the anchors above
 	// were found among the elements c's author saw.
-	if _, err := m.Apply(c); err != nil {
+	if _, err := e.prev.Apply(c); err != nil {
 		return nil, fmt.Errorf("translate change %v: %w", short(c.Hash), err)
 	}
+	// Only now that c is known to fit does the epoch remember what its
+	// translation made.
 	for g, tg := range own {
-		if _, title := e.titleOps[g]; !title {
-			e.elems[g] = tg
-			e.origin[g] = c.Hash
-		}
+		e.elems[g] = tg
+		e.origin[g] = c.Hash
 	}
+	maps.Copy(e.titleOps, ownTitle)
 	e.done[c.Hash] = t
 	e.late[c.Hash] = c
 	e.maxOp[t.Hash] = max(startOp-1, t.MaxOp())

@@ -375,3 +375,46 @@ func TestEpochLateChangesCrossTwoSwitches(t *testing.T) {
 		})
 	}
 }
+
+// A late change the epoch before refuses (here: a sequence number that
+// skips ahead) is an error and leaves the epoch as it was: the real late
+// changes still translate to the same bytes.
+func TestEpochRefusedLateChangeChangesNothing(t *testing.T) {
+	history, heads := epochSession(t, 3, false)
+	actor := EpochActor([]byte("note"), 1, heads)
+	want, _, err := StartEpoch(actor, history, heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var covered, late []*Change
+	for _, c := range history {
+		if want.Covers(c.Hash) {
+			covered = append(covered, c)
+		} else {
+			late = append(late, c)
+		}
+	}
+	e, _, err := StartEpoch(actor, covered, heads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range late {
+		bad, err := DecodeChange(c.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad.Seq += 100
+		bad.Rehash()
+		if _, err := e.Translate(bad); err == nil {
+			t.Fatalf("a change with seq %d was translated", bad.Seq)
+		}
+		got, err := e.Translate(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := want.Translated(c.Hash)
+		if !bytes.Equal(got.Encode(), ref.Encode()) {
+			t.Fatalf("after a refused change, late change %v translates differently", short(c.Hash))
+		}
+	}
+}

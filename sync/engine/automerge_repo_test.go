@@ -80,5 +80,15 @@ func TestAutomergeRepoPeer(t *testing.T) {
 	if msg, ok, _ := doc.GenerateSyncMessage(j.state); ok {
 		r.send(&wire.Sync{SenderID: "js-repo-1", TargetID: a.eng.self, DocumentID: id.String(), Data: msg})
 	}
-	waitText(t, id, "A: hello js\nfrom js\n", a)
+	// A real automerge-repo peer answers every sync message, and the sync
+	// protocol may take a round or more before it sends its change; keep
+	// answering until ann has it.
+	want := "A: hello js\nfrom js\n"
+	deadline := time.Now().Add(20 * time.Second)
+	for a.text(id) != want && time.Now().Before(deadline) {
+		j.pump(t, 100*time.Millisecond)
+	}
+	if got := a.text(id); got != want {
+		t.Fatalf("ann has %q, want %q", got, want)
+	}
 }

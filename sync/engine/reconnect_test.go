@@ -121,7 +121,7 @@ func TestOnePeerReconnectingLeaksNothing(t *testing.T) {
 	j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: a.eng.self, id: id, sender: r.id}
 	first, _, _ := doc.GenerateSyncMessage(j.state)
 	r.send(&wire.Request{SenderID: r.id, TargetID: a.eng.self, DocumentID: id.String(), Data: first})
-	j.pump(t, 2*time.Second)
+	j.pumpUntil(t, 20*time.Second, func() bool { return j.jsText() == "stays in sync\n" })
 	if got, _ := doc.Text(); got != "stays in sync\n" {
 		t.Fatalf("after %d connections the note synced as %q", reconnects, got)
 	}

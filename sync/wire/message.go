@@ -30,6 +30,10 @@ const (
 	// many documents in one message (at connect, of every note the two
 	// peers share), packed in binary (HeadsList).
 	MsgCollabHeadsList = "collab-heads-list"
+	// MsgCollabEpoch is collab's extension: the note's history was cut,
+	// and epoch Epoch of it began at Heads of the epoch before with the
+	// change Root (PROTOCOL.md 9.5).
+	MsgCollabEpoch = "collab-epoch"
 )
 
 // ExtChange is the collab extension a peer lists in PeerMetadata.Extensions
@@ -45,9 +49,13 @@ const ExtHeads = "collab-heads/1"
 // ExtHeadsList is the collab extension for collab-heads-list messages.
 const ExtHeadsList = "collab-heads-list/1"
 
+// ExtEpoch is the collab extension for epochs: collab-epoch messages, and
+// the collabEpoch key of note messages.
+const ExtEpoch = "collab-epoch/1"
+
 // Message is one protocol message: one of *Join, *Peer, *ErrorMessage,
 // *Leave, *Sync, *Request, *DocUnavailable, *Ephemeral, *CollabChange,
-// *CollabDoc, *CollabHeads, *CollabHeadsList, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
+// *CollabDoc, *CollabHeads, *CollabHeadsList, *CollabEpoch, *RemoteSubscriptionChange, *RemoteHeadsChanged or *Unknown.
 //
 // Each type describes its CBOR map once, in its fields method: the keys
 // as automerge-repo spells them, in the order they are sent, and whether
@@ -76,6 +84,7 @@ var knownTypes = []func() Message{
 	func() Message { return new(CollabDoc) },
 	func() Message { return new(CollabHeads) },
 	func() Message { return new(CollabHeadsList) },
+	func() Message { return new(CollabEpoch) },
 	func() Message { return new(RemoteSubscriptionChange) },
 	func() Message { return new(RemoteHeadsChanged) },
 }
@@ -168,11 +177,14 @@ type Sync struct {
 	TargetID   string
 	DocumentID string
 	Data       []byte
+	// Epoch is the note's epoch the data belongs to (0, and not sent, for
+	// the first; only between peers that speak ExtEpoch).
+	Epoch uint64
 }
 
 func (*Sync) Type() string { return MsgSync }
 func (m *Sync) fields() []field {
-	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data)
+	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data, &m.Epoch)
 }
 
 // Request is a Sync sent by a peer that lacks the document and asks for it.
@@ -181,11 +193,14 @@ type Request struct {
 	TargetID   string
 	DocumentID string
 	Data       []byte
+	// Epoch is the note's epoch the data belongs to (0, and not sent, for
+	// the first; only between peers that speak ExtEpoch).
+	Epoch uint64
 }
 
 func (*Request) Type() string { return MsgRequest }
 func (m *Request) fields() []field {
-	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data)
+	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data, &m.Epoch)
 }
 
 // CollabChange pushes one automerge change (Data: the change's bytes, as
@@ -195,11 +210,14 @@ type CollabChange struct {
 	TargetID   string
 	DocumentID string
 	Data       []byte
+	// Epoch is the note's epoch the data belongs to (0, and not sent, for
+	// the first; only between peers that speak ExtEpoch).
+	Epoch uint64
 }
 
 func (*CollabChange) Type() string { return MsgCollabChange }
 func (m *CollabChange) fields() []field {
-	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data)
+	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data, &m.Epoch)
 }
 
 // CollabDoc carries a whole document (Data: automerge's saved form) to a
@@ -209,11 +227,14 @@ type CollabDoc struct {
 	TargetID   string
 	DocumentID string
 	Data       []byte
+	// Epoch is the note's epoch the data belongs to (0, and not sent, for
+	// the first; only between peers that speak ExtEpoch).
+	Epoch uint64
 }
 
 func (*CollabDoc) Type() string { return MsgCollabDoc }
 func (m *CollabDoc) fields() []field {
-	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data)
+	return documentData(&m.SenderID, &m.TargetID, &m.DocumentID, &m.Data, &m.Epoch)
 }
 
 // CollabHeads tells a collab peer the sender's heads of a document: hex
@@ -223,6 +244,7 @@ type CollabHeads struct {
 	TargetID   string
 	DocumentID string
 	Heads      []string
+	Epoch      uint64 // the epoch the heads are in (as in Sync)
 }
 
 func (*CollabHeads) Type() string { return MsgCollabHeads }
@@ -232,6 +254,32 @@ func (m *CollabHeads) fields() []field {
 		{"targetId", &m.TargetID, required},
 		{"documentId", &m.DocumentID, required},
 		{"heads", &m.Heads, nilable},
+		{"collabEpoch", &m.Epoch, optional},
+	}
+}
+
+// CollabEpoch tells a collab peer that epoch Epoch (≥ 1) of a note began
+// at Heads (hex change hashes) of epoch Epoch-1, with the change Root.
+// Every peer that holds Heads builds the same Root (crdt/amformat/epoch.go),
+// so the receiver checks the claim by building it.
+type CollabEpoch struct {
+	SenderID   string
+	TargetID   string
+	DocumentID string
+	Epoch      uint64
+	Heads      []string
+	Root       string
+}
+
+func (*CollabEpoch) Type() string { return MsgCollabEpoch }
+func (m *CollabEpoch) fields() []field {
+	return []field{
+		{"senderId", &m.SenderID, required},
+		{"targetId", &m.TargetID, required},
+		{"documentId", &m.DocumentID, required},
+		{"epoch", &m.Epoch, required},
+		{"heads", &m.Heads, required},
+		{"root", &m.Root, required},
 	}
 }
 
@@ -254,12 +302,13 @@ func (m *CollabHeadsList) fields() []field {
 
 // documentData is the shape of sync, request, collab-change and collab-doc:
 // automerge bytes about one document.
-func documentData(sender, target, document *string, data *[]byte) []field {
+func documentData(sender, target, document *string, data *[]byte, epoch *uint64) []field {
 	return []field{
 		{"senderId", sender, required},
 		{"targetId", target, required},
 		{"documentId", document, required},
 		{"data", data, required},
+		{"collabEpoch", epoch, optional},
 	}
 }
 

@@ -24,6 +24,10 @@ func allMessages() []Message {
 		&CollabChange{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Data: []byte{0x85, 0x6f, 0x4a, 0x83}},
 		&CollabDoc{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Data: []byte{0x85, 0x6f, 0x4a, 0x83, 0}},
 		&CollabHeadsList{SenderID: "a", TargetID: "b", Data: make([]byte, 17)},
+		&CollabHeads{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Heads: []string{}, Epoch: 3},
+		&CollabChange{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Data: []byte{0x85}, Epoch: 2},
+		&CollabEpoch{SenderID: "a", TargetID: "b", DocumentID: "4NMNnkMhL8jXrdJ9jamS58PAVdXu", Epoch: 1,
+			Heads: []string{strings.Repeat("ab", 32)}, Root: strings.Repeat("cd", 32)},
 		&ErrorMessage{Message: "unsupported protocol versions [2]; this peer speaks [1]"},
 		&ErrorMessage{SenderID: "a", TargetID: "b", Message: ""},
 		&Leave{SenderID: "a"},
@@ -390,6 +394,38 @@ func TestEncodeWireShape(t *testing.T) {
 	}
 	if !bytes.Contains(frame, cbx{}.str("heads").arr(0)) {
 		t.Errorf("nil heads not sent as []: %x", frame)
+	}
+}
+
+func TestEpochKeyOnlyWhenCut(t *testing.T) {
+	// An automerge-repo peer never sees collabEpoch: epoch 0 leaves it out.
+	frame, err := Encode(&Sync{SenderID: "a", TargetID: "b", DocumentID: "d", Data: []byte{0x42}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(frame, []byte("collabEpoch")) {
+		t.Errorf("epoch 0 sent: %x", frame)
+	}
+	frame, err = Encode(&Sync{SenderID: "a", TargetID: "b", DocumentID: "d", Data: []byte{0x42}, Epoch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.(*Sync).Epoch; got != 7 {
+		t.Errorf("epoch %d after a round trip, want 7", got)
+	}
+	// An announcement names its epoch, heads and root.
+	for _, bad := range []*CollabEpoch{
+		{SenderID: "a", TargetID: "b", DocumentID: "d", Heads: []string{"x"}, Root: "r"},
+		{SenderID: "a", TargetID: "b", DocumentID: "d", Epoch: 1, Root: "r"},
+		{SenderID: "a", TargetID: "b", DocumentID: "d", Epoch: 1, Heads: []string{"x"}},
+	} {
+		if _, err := Encode(bad); !errors.Is(err, ErrInvalidMessage) {
+			t.Errorf("Encode(%+v) = %v, want ErrInvalidMessage", bad, err)
+		}
 	}
 }
 

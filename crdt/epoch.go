@@ -47,6 +47,41 @@ func (n *Note) BeginEpoch(note DocumentID, number uint64) (archive []byte, e Epo
 	return archive, e, first, nil
 }
 
+// ErrEpochMismatch: an epoch said to begin at heads the document holds
+// does not begin with the root said; the claim is false (or made by
+// different rules), and following it would merge two different notes.
+var ErrEpochMismatch = errors.New("the epoch's root is not the one those heads give")
+
+// FollowEpoch cuts the note's history where epoch e begins, as whoever
+// began it did: at e.Heads, which the document must hold (ErrNotCovered
+// otherwise), building the same root (ErrEpochMismatch otherwise). It
+// returns the whole document as it is (the archive of the epoch that
+// ends), the new epoch's first document, and the document's changes e.Heads
+// do not cover translated into the new epoch (in dependency order: to
+// apply after first), exactly as every peer that holds them translates
+// them. The note itself is unchanged.
+func (n *Note) FollowEpoch(note DocumentID, e Epoch) (archive, first []byte, late [][]byte, err error) {
+	archive, _, err = n.saveWithHeads()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	root, translated, err := startEpoch(note, e.Number, archive, nil, e.Heads)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if got := ChangeHash(root.Hash); got != e.Root {
+		return nil, nil, nil, fmt.Errorf("follow epoch %d: root %s at those heads, not %s: %w", e.Number, got, e.Root, ErrEpochMismatch)
+	}
+	if first, err = documentOf(root.Encode()); err != nil {
+		return nil, nil, nil, fmt.Errorf("follow epoch %d: %w", e.Number, err)
+	}
+	late = make([][]byte, len(translated))
+	for i, c := range translated {
+		late[i] = c.Encode()
+	}
+	return archive, first, late, nil
+}
+
 // documentOf saves changes (built here, not from outside) as a document.
 func documentOf(changes ...[]byte) ([]byte, error) {
 	scratch, _, err := Load(nil, changes, "")

@@ -80,3 +80,58 @@ func TestBeginEpochIsTheSameOnEveryCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A copy that went on typing after the heads an epoch began at follows it:
+// same root, and its late edit translated into the epoch. A claim whose
+// root those heads do not give, or heads the copy lacks, are refused.
+func TestFollowEpoch(t *testing.T) {
+	a, err := New("plan", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.Splice(0, 0, "shared text\n"))
+	_, err = a.Commit()
+	must(err)
+	saved, err := a.Save()
+	must(err)
+	b, _, err := Load(saved, nil, "bob")
+	must(err)
+	defer b.Close()
+	must(b.Splice(b.Len(), 0, "bob was offline\n"))
+	_, err = b.Commit()
+	must(err)
+
+	id := NewDocumentID()
+	_, e, first, err := a.BeginEpoch(id, 1)
+	must(err)
+	_, bFirst, late, err := b.FollowEpoch(id, e)
+	must(err)
+	if string(bFirst) != string(first) || len(late) != 1 {
+		t.Fatalf("bob's cut: same first document %v, %d late changes (want 1)", string(bFirst) == string(first), len(late))
+	}
+	must(a.Reset(first))
+	for _, c := range late {
+		must(a.Apply(c))
+	}
+	if text, _ := a.Text(); text != "shared text\nbob was offline\n" {
+		t.Fatalf("ann after bob's late edit: %q", text)
+	}
+
+	forged := e
+	forged.Root[0] ^= 1
+	if _, _, _, err := b.FollowEpoch(id, forged); !errors.Is(err, ErrEpochMismatch) {
+		t.Errorf("a forged root: %v, want ErrEpochMismatch", err)
+	}
+	other := e
+	other.Heads = []ChangeHash{{1, 2, 3}}
+	if _, _, _, err := b.FollowEpoch(id, other); !errors.Is(err, ErrNotCovered) {
+		t.Errorf("heads bob lacks: %v, want ErrNotCovered", err)
+	}
+}

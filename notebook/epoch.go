@@ -16,26 +16,24 @@ import (
 // syncing and keeping it cost what its text costs. The epoch before is
 // archived in the note's directory; History and At reach back through it.
 
-// ErrShared: the note is shared with peers, and epochs are not yet part of
-// the sync protocol, so a peer still in the epoch before would send its
-// whole history back (or a change collab could not place).
-var ErrShared = errors.New("the note is shared with peers")
+// ErrShared: the note is shared with a peer not known to follow epochs
+// (an automerge-repo peer, or a collab too old): such a peer keeps the one
+// document, so cutting it would leave that peer a copy nobody could merge
+// with again.
+var ErrShared = errors.New("the note is shared with a peer that cannot follow a cut history")
 
 // StartEpoch begins a new epoch of the note at its current heads: the
 // history so far is archived, and the note goes on from one change that
 // holds its title and text. Open edits are committed and stored first;
-// other processes with the note open follow on their next look. It refuses
-// a note shared with peers (ErrShared).
+// other processes with the note open follow on their next look, peers
+// when the sync engine announces it. It refuses a note shared with a peer
+// that cannot follow (ErrShared).
 func (n *Note) StartEpoch() (crdt.Epoch, error) {
 	if n.nb.readOnly {
 		return crdt.Epoch{}, fmt.Errorf("note %s: start an epoch: %w", n.ID, store.ErrReadOnly)
 	}
-	peers, err := n.KnownPeers()
-	if err != nil {
+	if err := n.CanCut(); err != nil {
 		return crdt.Epoch{}, err
-	}
-	if len(peers) > 0 {
-		return crdt.Epoch{}, fmt.Errorf("note %s is shared with %d peers: %w", n.ID, len(peers), ErrShared)
 	}
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
@@ -43,7 +41,7 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 		return crdt.Epoch{}, err
 	}
 	var e crdt.Epoch
-	err = n.step(func() error {
+	err := n.step(func() error {
 		// Under mu throughout (the lock order is mu, then the log's): no
 		// change may reach the document between the cut and the reset.
 		if _, err := n.commitLocked(); err != nil {
@@ -95,6 +93,162 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 		return crdt.Epoch{}, err
 	}
 	return e, n.writeView()
+}
+
+// CanCut reports why the note's history may not be cut (ErrShared), or nil.
+func (n *Note) CanCut() error {
+	peers, err := n.KnownPeers()
+	if err != nil {
+		return err
+	}
+	var cannot int
+	for _, p := range peers {
+		if !p.Epochs {
+			cannot++
+		}
+	}
+	if cannot > 0 {
+		return fmt.Errorf("note %s: %d of its %d peers: %w", n.ID, cannot, len(peers), ErrShared)
+	}
+	return nil
+}
+
+// FollowEpoch moves the note into epoch e, which a peer began: the note's
+// history is cut at e.Heads exactly as that peer cut it (the root built
+// here must be e.Root: crdt.ErrEpochMismatch otherwise), and the changes
+// this copy has that e.Heads do not cover (edits made offline) are
+// translated into the new epoch and stored there. e must be the next
+// epoch; the document must hold e.Heads (crdt.ErrNotCovered otherwise:
+// fetch the epoch before first). Nothing changes when it fails.
+func (n *Note) FollowEpoch(e crdt.Epoch) error {
+	if n.nb.readOnly {
+		return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, store.ErrReadOnly)
+	}
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return err
+	}
+	err := n.step(func() error {
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
+		if err := n.storeLocked(); err != nil {
+			return err
+		}
+		var first []byte
+		var late [][]byte
+		for try := 0; ; try++ {
+			if n.epoch >= e.Number {
+				// Another process of this notebook followed it (or began
+				// one) meanwhile: it must be the same epoch.
+				have, err := n.log.EpochInfo(e.Number)
+				if err != nil {
+					return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
+				}
+				if have.Root != e.Root.String() {
+					return fmt.Errorf("note %s: follow epoch %d: this notebook's epoch %d began with %s: %w", n.ID, e.Number, e.Number, have.Root, crdt.ErrEpochMismatch)
+				}
+				return nil
+			}
+			if e.Number != n.epoch+1 {
+				return fmt.Errorf("note %s: follow epoch %d: the note is in epoch %d", n.ID, e.Number, n.epoch)
+			}
+			err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
+				if err := n.applyLocked(unseen); err != nil {
+					return nil, store.EpochInfo{}, nil, err
+				}
+				archive, doc, translated, err := n.doc.FollowEpoch(n.ID, e)
+				if err != nil {
+					return nil, store.EpochInfo{}, nil, err
+				}
+				first, late = doc, translated
+				return archive, epochInfo(e), doc, nil
+			})
+			if errors.Is(err, store.ErrNewEpoch) && try < 3 {
+				if err := n.followEpochLocked(); err != nil {
+					return err
+				}
+				if err := n.storeLocked(); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
+			}
+			break
+		}
+		if err := n.doc.Reset(first); err != nil {
+			return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
+		}
+		for _, c := range late {
+			if err := n.doc.Apply(c); err != nil {
+				return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
+			}
+		}
+		n.unsaved = append(n.unsaved, late...)
+		n.unsavedN.Store(int64(len(n.unsaved)))
+		n.epoch = e.Number
+		n.compactDue.Store(false)
+		n.compactNow.Store(false)
+		n.compactRefusedAt.Store(0)
+		n.viewStale = true
+		n.queue(Update{Origin: FromDisk}) // no list: the document is new
+		return n.storeLocked()
+	})
+	if err != nil {
+		return err
+	}
+	return n.writeView()
+}
+
+// AdoptEpoch makes a note that holds nothing yet (just joined) go on in
+// epoch e of it, which began before this notebook had it: what peers send
+// of it belongs to that epoch. The epochs before are not here (History
+// begins with e).
+func (n *Note) AdoptEpoch(e crdt.Epoch) error {
+	if n.nb.readOnly {
+		return fmt.Errorf("note %s: adopt epoch %d: %w", n.ID, e.Number, store.ErrReadOnly)
+	}
+	n.editMu.Lock()
+	defer n.editMu.Unlock()
+	if err := n.loadForEdit(); err != nil {
+		return err
+	}
+	return n.step(func() error {
+		if n.epoch >= e.Number {
+			return nil
+		}
+		if _, err := n.commitLocked(); err != nil {
+			return err
+		}
+		if err := n.storeLocked(); err != nil {
+			return err
+		}
+		err := n.log.AdoptEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
+			if err := n.applyLocked(unseen); err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			heads, err := n.doc.Heads()
+			if err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			if len(heads) > 0 {
+				return nil, store.EpochInfo{}, nil, fmt.Errorf("the note already holds %d heads of its epoch %d", len(heads), n.epoch)
+			}
+			empty, err := n.doc.Save()
+			if err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			return nil, epochInfo(e), empty, nil
+		})
+		if err != nil {
+			return fmt.Errorf("note %s: adopt epoch %d: %w", n.ID, e.Number, err)
+		}
+		n.epoch = e.Number
+		return nil
+	})
 }
 
 func epochInfo(e crdt.Epoch) store.EpochInfo {
@@ -234,6 +388,9 @@ func (n *Note) epochHistory() ([]crdt.ChangeInfo, crdt.Epoch, error) {
 	var out []crdt.ChangeInfo
 	for k := range e.Number {
 		archive, err := n.log.Archive(k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // joined in a later epoch: this one was never here
+		}
 		if err != nil {
 			return nil, e, err
 		}
@@ -263,6 +420,9 @@ func (n *Note) epochHistory() ([]crdt.ChangeInfo, crdt.Epoch, error) {
 func (n *Note) atArchived(upTo uint64, heads []crdt.ChangeHash) (title, text string, err error) {
 	for k := range upTo {
 		archive, err := n.log.Archive(k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return "", "", err
 		}

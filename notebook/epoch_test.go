@@ -3,6 +3,7 @@ package notebook
 import (
 	"errors"
 	"fmt"
+	"github.com/collab-editor/collab/crdt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -154,9 +155,10 @@ func TestAnotherProcessFollowsANewEpoch(t *testing.T) {
 	}
 }
 
-// A note shared with peers keeps its one document: a peer in the epoch
-// before would otherwise send its history back.
-func TestStartEpochRefusesASharedNote(t *testing.T) {
+// A note shared with a peer not known to follow epochs (automerge-repo,
+// an older collab) keeps its one document; one whose peers all follow
+// them may be cut.
+func TestStartEpochRefusesANoteSharedWithAPeerThatCannotFollow(t *testing.T) {
 	book := openNB(t, t.TempDir(), "ann")
 	created, err := book.Create("n")
 	if err != nil {
@@ -167,7 +169,117 @@ func TestStartEpochRefusesASharedNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := created.StartEpoch(); !errors.Is(err, ErrShared) {
-		t.Fatalf("StartEpoch on a shared note: %v", err)
+		t.Fatalf("StartEpoch on a note shared with a peer that cannot follow: %v", err)
+	}
+	if err := created.RememberPeer(KnownPeer{ID: "12D3KooWPeer", Epochs: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := created.StartEpoch(); err != nil {
+		t.Fatalf("StartEpoch on a note shared with a peer that follows: %v", err)
+	}
+}
+
+// Bob typed while offline; ann cut the note meanwhile. Bob follows her
+// epoch (the same root), his offline line is translated into it, and once
+// ann has his translations both copies read the same, with every line once;
+// both still list the history before the cut. A joiner adopts the epoch.
+func TestFollowEpochKeepsOfflineEdits(t *testing.T) {
+	ann := openNB(t, t.TempDir(), "ann")
+	bob := openNB(t, t.TempDir(), "bob")
+	a, err := ann.Create("plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.Append("shared line\n"))
+	_, err = a.Flush()
+	must(err)
+	saved, err := a.Save()
+	must(err)
+	b, err := bob.Import(a.ID, saved)
+	must(err)
+	defer b.Close()
+	must(b.Append("bob offline\n"))
+	_, err = b.Flush()
+	must(err)
+	must(a.Append("ann before the cut\n"))
+	_, err = a.Flush()
+	must(err)
+	e, err := a.StartEpoch()
+	must(err)
+
+	// Bob lacks ann's last change: he cannot cut where she did.
+	if err := b.FollowEpoch(e); !errors.Is(err, crdt.ErrNotCovered) {
+		t.Fatalf("following without the heads: %v", err)
+	}
+	archive, err := a.log.Archive(0)
+	must(err)
+	_, err = b.Merge(archive)
+	must(err)
+	forged := e
+	forged.Root[1] ^= 1
+	if err := b.FollowEpoch(forged); !errors.Is(err, crdt.ErrEpochMismatch) {
+		t.Fatalf("following a forged root: %v", err)
+	}
+	must(b.FollowEpoch(e))
+	if got, _ := b.Epoch(); got.Root != e.Root {
+		t.Fatalf("bob is in %+v, ann began %+v", got, e)
+	}
+	// Bob's translated line goes to ann as any change does.
+	bobDoc, err := b.Save()
+	must(err)
+	_, err = a.Merge(bobDoc)
+	must(err)
+	want, _ := a.Text()
+	for _, line := range []string{"shared line\n", "ann before the cut\n", "bob offline\n"} {
+		if strings.Count(want, line) != 1 {
+			t.Errorf("ann reads %q: %q is not there once", want, line)
+		}
+	}
+	if text, _ := b.Text(); text != want {
+		t.Errorf("bob reads %q, ann %q", text, want)
+	}
+	for who, n := range map[string]*Note{"ann": a, "bob": b} {
+		hist, err := n.History()
+		must(err)
+		var before, after int
+		for _, h := range hist {
+			if h.Epoch == 0 {
+				before++
+			} else {
+				after++
+			}
+		}
+		// ann: her history before the cut; both: the root and bob's line.
+		if before < 2 || after < 2 {
+			t.Errorf("%s's history lists %d changes before the cut and %d after", who, before, after)
+		}
+	}
+
+	// A joiner of epoch 1 starts empty, adopts it, then takes the epoch's
+	// document; its history begins with the epoch.
+	cy := openNB(t, t.TempDir(), "cy")
+	c, err := cy.Join(a.ID)
+	must(err)
+	defer c.Close()
+	must(c.AdoptEpoch(e))
+	annDoc, err := a.Save()
+	must(err)
+	must(c.ApplyRemote("ann", annDoc))
+	if got, _ := c.Epoch(); got.Number != 1 {
+		t.Fatalf("the joiner is in epoch %d", got.Number)
+	}
+	if text, _ := c.Text(); text != want {
+		t.Errorf("the joiner reads %q", text)
+	}
+	if _, err := c.History(); err != nil {
+		t.Errorf("the joiner's history: %v", err)
 	}
 }
 

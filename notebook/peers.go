@@ -29,6 +29,10 @@ type KnownPeer struct {
 	Addrs    []string  `json:"addrs"`
 	LastSeen time.Time `json:"lastSeen"`
 	Chosen   bool      `json:"chosen,omitempty"`
+	// Epochs: the peer follows cut histories (a collab peer that speaks
+	// the epoch extension). Once seen it stays: a note shared with a peer
+	// not known to is never cut (StartEpoch).
+	Epochs bool `json:"epochs,omitempty"`
 }
 
 // Bounds of a note's address book, applied when it is written and when it
@@ -180,6 +184,10 @@ func (n *Note) RememberPeer(p KnownPeer) error {
 	addrs := mergeAddrs(p.Addrs, peers[i].Addrs)
 	if !slices.Equal(addrs, peers[i].Addrs) {
 		peers[i].Addrs = addrs
+		changed = true
+	}
+	if p.Epochs && !peers[i].Epochs {
+		peers[i].Epochs = true
 		changed = true
 	}
 	if p.Chosen && !peers[i].Chosen {

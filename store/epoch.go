@@ -109,6 +109,18 @@ func (l *NoteLog) Archive(k uint64) ([]byte, error) {
 // crash leaves either the old epoch or the new one. Other readers get
 // ErrNewEpoch from their next Poll or Append.
 func (l *NoteLog) StartEpoch(begin func(unseen [][]byte) (archive []byte, info EpochInfo, first []byte, err error)) error {
+	return l.beginEpoch(false, begin)
+}
+
+// AdoptEpoch makes a note that holds nothing yet (a joiner's) go on in a
+// later epoch, which began elsewhere: like StartEpoch, with info.Epoch any
+// later one and no archive (the epochs before were never here). begin
+// returns a nil archive.
+func (l *NoteLog) AdoptEpoch(begin func(unseen [][]byte) (archive []byte, info EpochInfo, first []byte, err error)) error {
+	return l.beginEpoch(true, begin)
+}
+
+func (l *NoteLog) beginEpoch(adopt bool, begin func(unseen [][]byte) (archive []byte, info EpochInfo, first []byte, err error)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.usable(true); err != nil {
@@ -137,15 +149,20 @@ func (l *NoteLog) StartEpoch(begin func(unseen [][]byte) (archive []byte, info E
 		l.pending = unseen
 		return fmt.Errorf("start an epoch of note %s: %w", l.id, err)
 	}
-	if info.Epoch != cur.Epoch+1 {
+	switch {
+	case adopt && (info.Epoch <= cur.Epoch || archive != nil):
+		return fmt.Errorf("adopt epoch %d of note %s: it is in epoch %d", info.Epoch, l.id, cur.Epoch)
+	case !adopt && info.Epoch != cur.Epoch+1:
 		return fmt.Errorf("start an epoch of note %s: epoch %d follows %d, not %d", l.id, info.Epoch, cur.Epoch, cur.Epoch+1)
 	}
 	if err := l.setAsideDamaged(); err != nil {
 		return fmt.Errorf("start an epoch of note %s: %w", l.id, err)
 	}
 	info.Gen = l.gen + 1
-	if err := writeFileAtomic(l.path(archiveName(cur.Epoch)), encodeBlob(snapMagic, archive), tmpPrefix); err != nil {
-		return fmt.Errorf("start an epoch of note %s: write %s: %w", l.id, archiveName(cur.Epoch), err)
+	if !adopt {
+		if err := writeFileAtomic(l.path(archiveName(cur.Epoch)), encodeBlob(snapMagic, archive), tmpPrefix); err != nil {
+			return fmt.Errorf("start an epoch of note %s: write %s: %w", l.id, archiveName(cur.Epoch), err)
+		}
 	}
 	return l.switchGeneration(first, nil, &info)
 }

@@ -282,7 +282,7 @@ func cmdCompact(e *env, args []string) error {
 	return withNote(e, args[0], func(n *notebook.Note) error {
 		ep, err := n.StartEpoch()
 		if errors.Is(err, notebook.ErrShared) {
-			return fmt.Errorf("%s is shared with peers, and cutting a shared note's history is not supported yet: %w", display.Line(n.Title()), err)
+			return fmt.Errorf("%s keeps its one history: %w (an automerge-repo app or an older collab, which would be left with a copy nobody could merge with)", display.Line(n.Title()), err)
 		}
 		if err != nil {
 			return err

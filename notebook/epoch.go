@@ -56,7 +56,7 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 				if err := n.applyLocked(unseen); err != nil {
 					return nil, store.EpochInfo{}, nil, err
 				}
-				archive, begun, doc, err := n.doc.BeginEpoch(n.ID, n.epoch+1)
+				archive, begun, doc, err := n.doc.BeginEpoch(n.ID, n.epoch.Load()+1)
 				if err != nil {
 					return nil, store.EpochInfo{}, nil, err
 				}
@@ -81,7 +81,7 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 		if err := n.doc.Reset(first); err != nil {
 			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
 		}
-		n.epoch = e.Number
+		n.epoch.Store(e.Number)
 		n.compactDue.Store(false)
 		n.compactNow.Store(false)
 		n.compactRefusedAt.Store(0)
@@ -139,7 +139,7 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 		var first []byte
 		var late [][]byte
 		for try := 0; ; try++ {
-			if n.epoch >= e.Number {
+			if n.epoch.Load() >= e.Number {
 				// Another process of this notebook followed it (or began
 				// one) meanwhile: it must be the same epoch.
 				have, err := n.log.EpochInfo(e.Number)
@@ -151,8 +151,8 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 				}
 				return nil
 			}
-			if e.Number != n.epoch+1 {
-				return fmt.Errorf("note %s: follow epoch %d: the note is in epoch %d", n.ID, e.Number, n.epoch)
+			if e.Number != n.epoch.Load()+1 {
+				return fmt.Errorf("note %s: follow epoch %d: the note is in epoch %d", n.ID, e.Number, n.epoch.Load())
 			}
 			err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
 				if err := n.applyLocked(unseen); err != nil {
@@ -189,7 +189,7 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 		}
 		n.unsaved = append(n.unsaved, late...)
 		n.unsavedN.Store(int64(len(n.unsaved)))
-		n.epoch = e.Number
+		n.epoch.Store(e.Number)
 		n.compactDue.Store(false)
 		n.compactNow.Store(false)
 		n.compactRefusedAt.Store(0)
@@ -217,7 +217,7 @@ func (n *Note) AdoptEpoch(e crdt.Epoch) error {
 		return err
 	}
 	return n.step(func() error {
-		if n.epoch >= e.Number {
+		if n.epoch.Load() >= e.Number {
 			return nil
 		}
 		if _, err := n.commitLocked(); err != nil {
@@ -235,7 +235,7 @@ func (n *Note) AdoptEpoch(e crdt.Epoch) error {
 				return nil, store.EpochInfo{}, nil, err
 			}
 			if len(heads) > 0 {
-				return nil, store.EpochInfo{}, nil, fmt.Errorf("the note already holds %d heads of its epoch %d", len(heads), n.epoch)
+				return nil, store.EpochInfo{}, nil, fmt.Errorf("the note already holds %d heads of its epoch %d", len(heads), n.epoch.Load())
 			}
 			empty, err := n.doc.Save()
 			if err != nil {
@@ -246,7 +246,7 @@ func (n *Note) AdoptEpoch(e crdt.Epoch) error {
 		if err != nil {
 			return fmt.Errorf("note %s: adopt epoch %d: %w", n.ID, e.Number, err)
 		}
-		n.epoch = e.Number
+		n.epoch.Store(e.Number)
 		return nil
 	})
 }
@@ -274,6 +274,11 @@ func epochOf(info store.EpochInfo) (crdt.Epoch, error) {
 	}
 	return e, nil
 }
+
+// EpochNumber is the epoch the note's document is in, as this process
+// last looked (without the disk: another process may have begun a later
+// one, which the note follows on its next look).
+func (n *Note) EpochNumber() uint64 { return n.epoch.Load() }
 
 // Epoch returns the epoch the note is in (Number 0: its history was never
 // cut).
@@ -319,7 +324,7 @@ func (n *Note) followEpochLocked() error {
 	// What this process committed in its epoch and had not stored goes
 	// through every epoch begun since, one after the other.
 	late := n.unsaved
-	for k := n.epoch + 1; k <= info.Epoch && len(late) > 0; k++ {
+	for k := n.epoch.Load() + 1; k <= info.Epoch && len(late) > 0; k++ {
 		if late, err = n.translateInto(k, late); err != nil {
 			// Never stored into the new epoch's log, whose document they do
 			// not belong to: kept aside for manual recovery instead.
@@ -334,7 +339,7 @@ func (n *Note) followEpochLocked() error {
 	}
 	n.unsaved = late
 	n.unsavedN.Store(int64(len(late)))
-	n.epoch = info.Epoch
+	n.epoch.Store(info.Epoch)
 	n.viewStale = true
 	n.queue(Update{Origin: FromDisk}) // no list: the document is new
 	return nil

@@ -45,8 +45,9 @@ type Note struct {
 	nb  *Notebook
 	doc *crdt.Note
 	log *store.NoteLog
-	// epoch is the epoch of the note's history doc holds (guarded by mu).
-	epoch uint64
+	// epoch is the epoch of the note's history doc holds (changed under
+	// mu; read without it by EpochNumber).
+	epoch atomic.Uint64
 
 	peersMu   sync.Mutex  // serialises read-modify-write of the peers file
 	peers     []KnownPeer // the peers file as last read or written
@@ -170,7 +171,7 @@ func newNote(id crdt.DocumentID, nb *Notebook, doc *crdt.Note, log *store.NoteLo
 	doc.AddOwnActors(ownActors(log)...)
 	n := &Note{ID: id, nb: nb, doc: doc, log: log, kick: make(chan struct{}, 1)}
 	if info, err := log.Epoch(); err == nil {
-		n.epoch = info.Epoch
+		n.epoch.Store(info.Epoch)
 	}
 	return n
 }
@@ -513,7 +514,7 @@ func (n *Note) reloadLocked() error {
 	}
 	if info, err := n.log.Epoch(); err != nil {
 		return fmt.Errorf("reload note %s: %w", n.ID, err)
-	} else if info.Epoch != n.epoch {
+	} else if info.Epoch != n.epoch.Load() {
 		// Epochs began meanwhile: the snapshot is another document.
 		return n.followEpochLocked()
 	}

@@ -275,6 +275,20 @@ func epochOf(info store.EpochInfo) (crdt.Epoch, error) {
 	return e, nil
 }
 
+// EpochAt returns how epoch k (≥ 1) of the note began; store.ErrNotFound
+// for one this notebook never had (it joined later).
+func (n *Note) EpochAt(k uint64) (crdt.Epoch, error) {
+	info, err := n.log.EpochInfo(k)
+	if err != nil {
+		return crdt.Epoch{}, err
+	}
+	return epochOf(info)
+}
+
+// Archive returns the whole document of epoch k as it was when epoch k+1
+// began (store.ErrNotFound for one this notebook never had).
+func (n *Note) Archive(k uint64) ([]byte, error) { return n.log.Archive(k) }
+
 // EpochNumber is the epoch the note's document is in, as this process
 // last looked (without the disk: another process may have begun a later
 // one, which the note follows on its next look).

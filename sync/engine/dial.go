@@ -117,7 +117,17 @@ func (e *Engine) IsKnownPeer(pid peer.ID) bool {
 // never what it merely claims), and its name if it told us one.
 func (e *Engine) knownPeer(pid peer.ID) notebook.KnownPeer {
 	addrs := e.host.ConfirmedAddrs(pid)
-	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: stringsOf(addrs[:min(len(addrs), notebook.MaxPeerAddrs)]), LastSeen: time.Now()}
+	return notebook.KnownPeer{ID: pid.String(), Name: e.PeerName(pid), Addrs: stringsOf(addrs[:min(len(addrs), notebook.MaxPeerAddrs)]),
+		LastSeen: time.Now(), Epochs: e.followsEpochs(pid)}
+}
+
+// followsEpochs reports whether pid's live stream says it follows cut
+// histories (epochs.go).
+func (e *Engine) followsEpochs(pid peer.ID) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.conns[pid]
+	return c != nil && c.epochExt
 }
 
 // rememberPeer records pid as a peer of the note, on disk and for redial.

@@ -149,18 +149,20 @@ func (c *conn) handle(m wire.Message) bool {
 	}
 	switch m := m.(type) {
 	case *wire.Request:
-		return c.onSync(id, m.Data, true)
+		return c.onSync(id, m.Data, true, m.Epoch)
 	case *wire.Sync:
-		return c.onSync(id, m.Data, false)
+		return c.onSync(id, m.Data, false, m.Epoch)
 	case *wire.DocUnavailable:
 		c.onUnavailable(id)
 		return true
 	case *wire.CollabChange:
-		return c.onChange(id, m.Data)
+		return c.onChange(id, m.Data, m.Epoch)
 	case *wire.CollabDoc:
-		return c.onDoc(id, m.Data)
+		return c.onDoc(id, m.Data, m.Epoch)
 	case *wire.CollabHeads:
-		return c.onHeads(id, m.Heads)
+		return c.onHeads(id, m.Heads, m.Epoch)
+	case *wire.CollabEpoch:
+		return c.onEpoch(id, m)
 	case *wire.Ephemeral:
 		return c.onEphemeral(id, m)
 	}

@@ -58,6 +58,16 @@ type docPeer struct {
 	// round (which would load the document); headsWait is when a round
 	// runs anyway if the peer has not stated its heads.
 	headsWait time.Time
+
+	// Epochs (epochs.go): the peer's copy is of an epoch that is not ours
+	// and never will be (its announcement was refused); the epochs this
+	// stream was told of, by the peer's epoch; the epochs whose archive it
+	// was sent; an announced epoch we follow once the epoch before
+	// arrived whole.
+	epochConflict bool
+	announced     map[uint64]bool
+	archived      map[uint64]bool
+	pendingEpoch  *crdt.Epoch
 }
 
 // attach returns the stream's state for note ns, making it (with the sync
@@ -288,7 +298,8 @@ func (dp *docPeer) listHeads() (wire.DocHeads, bool) {
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
 	key := headsKey(ours)
-	if key == dp.sentHeads || len(ours) > wire.MaxHeadsPerDoc {
+	if key == dp.sentHeads || len(ours) > wire.MaxHeadsPerDoc || dp.ns.epochTag(dp.c) != 0 {
+		// A list has no epoch: heads of a cut note go alone.
 		return wire.DocHeads{}, false
 	}
 	dp.sentHeads = key

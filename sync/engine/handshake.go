@@ -11,7 +11,7 @@ import (
 )
 
 func (c *conn) myMetadata() wire.PeerMetadata {
-	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads, wire.ExtHeadsList}}
+	return wire.PeerMetadata{Extensions: []string{wire.ExtChange, wire.ExtDoc, wire.ExtHeads, wire.ExtHeadsList, wire.ExtEpoch}}
 }
 
 // readHandshake reads a join or peer: a few IDs, so a larger frame (which

@@ -74,7 +74,7 @@ func (e *Engine) Decline(id crdt.DocumentID) error {
 
 // addInvitation turns an unsolicited sync for a note we lack into a pending
 // invitation. It is not answered.
-func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
+func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte, epoch uint64) {
 	title, body := "", false
 	if len(data) <= maxInviteData {
 		title, body = titleFromSync(data)
@@ -94,11 +94,13 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte) {
 	addrs := mergeAddrs(e.host.ConfirmedAddrs(c.pid), e.host.UnverifiedAddrs(c.pid))
 	inv := notebook.Invitation{DocumentID: id, ID: id.String(), Title: title, FromPeer: c.peerKey,
 		Addrs: stringsOf(addrs), Received: time.Now()}
+	// An offer of a cut note (epoch > 0) is shown, not kept: accepting
+	// joins it as a joiner does, which adopts its epoch.
 	var offer []byte
-	if body {
+	if body && epoch == 0 {
 		offer = data
 	}
-	fresh, hasOffer := true, body
+	fresh, hasOffer := true, offer != nil
 	for _, old := range invs {
 		if old.DocumentID == id {
 			fresh = false

@@ -264,7 +264,7 @@ func (e *Engine) Share(ctx context.Context, id crdt.DocumentID, addr ma.Multiadd
 		return plainOr(err, "share %s", id)
 	}
 	done := make(chan error, 2)
-	c.sendDone(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data}, done)
+	c.sendDone(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: data, Epoch: ns.epochTag(c)}, done)
 	c.sendDone(&wire.Ephemeral{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(),
 		SessionID: e.session, Count: e.count.Add(1), Data: e.localPayload(ns)}, done)
 	for range 2 {

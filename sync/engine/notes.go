@@ -23,6 +23,7 @@ type noteState struct {
 	lastUsed   atomic.Int64 // unix ns of the last change or sync round (idle.go)
 	held       atomic.Bool  // opened for the UI (Open): never hibernated
 	lastStatus atomic.Int32
+	epoch      atomic.Uint64 // the epoch the engine syncs (epochs.go)
 	unsub      func()
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
 
@@ -45,6 +46,7 @@ func (e *Engine) newNoteState(n *notebook.Note) *noteState {
 		wake:        make(chan struct{}),
 	}
 	ns.seen.init(8192)
+	ns.epoch.Store(n.EpochNumber())
 	ns.touch()
 	ns.pres.init()
 	ns.unsub = n.Subscribe(ns.onUpdate)

@@ -15,6 +15,10 @@ import (
 // them. It must not block: it only queues frames and marks peers for a sync
 // round.
 func (ns *noteState) onUpdate(u notebook.Update) {
+	if ns.note.EpochNumber() != ns.epoch.Load() {
+		// Cut here or by another process, or followed: peers learn it.
+		ns.e.epochMoved(ns)
+	}
 	except := ""
 	switch u.Origin {
 	case notebook.FromPeer:
@@ -48,7 +52,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		}
 		if push && dp.c.collab && dp.isCaughtUp() {
 			for _, c := range u.Changes {
-				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c})
+				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c, Epoch: ns.epochTag(dp.c)})
 			}
 			continue
 		}
@@ -57,10 +61,13 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 }
 
 // onChange applies a change a collab peer pushed, once.
-func (c *conn) onChange(id crdt.DocumentID, data []byte) bool {
+func (c *conn) onChange(id crdt.DocumentID, data []byte, epoch uint64) bool {
 	dp := c.doc(id)
 	if dp == nil || !dp.isActive() {
 		c.e.log.Debug("dropping a change for a note the peer has not opened", "peer", c.pid, "note", id)
+		return true
+	}
+	if !c.admitEpoch(dp, epoch, false, nil, false) {
 		return true
 	}
 	h, err := crdt.HashOf(data)

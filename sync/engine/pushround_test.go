@@ -52,7 +52,7 @@ func TestASyncMessageThePushesCoverGetsNoAnswer(t *testing.T) {
 	ann.edit(id, 0, 0, "typed ")
 	waitText(t, id, "typed start\n", ann, bob)
 	before := annSyncs.Load()
-	if !c.onSync(id, stale, false) {
+	if !c.onSync(id, stale, false, 0) {
 		t.Fatal("ann refused bob's message")
 	}
 	time.Sleep(300 * time.Millisecond) // a reply would be written by now

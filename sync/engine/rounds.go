@@ -145,16 +145,16 @@ func (c *conn) generate(dp *docPeer) bool {
 	asking := !dp.received && !ns.hasBody()
 	dp.fmu.Unlock()
 	if asking {
-		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: ns.epochTag(c)})
 	} else {
-		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg})
+		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: ns.epochTag(c)})
 	}
 	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
 	return true
 }
 
 // onSync handles request and sync: the peer asks for (or syncs) note id.
-func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
+func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uint64) bool {
 	e := c.e
 	ns, err := e.openNote(id)
 	if err != nil {
@@ -164,7 +164,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 				e.log.Info("refused request: no such note here", "peer", c.pid, "note", id)
 				c.send(&wire.DocUnavailable{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String()})
 			} else {
-				e.addInvitation(c, id, data)
+				e.addInvitation(c, id, data, epoch)
 			}
 			return true
 		case errors.Is(err, ErrNotRunning):
@@ -184,6 +184,9 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 	if dp.activate() {
 		e.log.Info("peer opened note", "peer", c.pid, "note", id)
 		e.rememberPeer(ns, c.pid, false)
+	}
+	if stated, ok := parseSyncHeads(data); !c.admitEpoch(dp, epoch, isRequest, stated, ok) {
+		return true
 	}
 	ns.touch()
 	dp.syncMu.Lock()
@@ -226,10 +229,10 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		if err != nil {
 			e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
 		} else {
-			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc})
+			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc, Epoch: ns.epochTag(c)})
 			// Then a sync message with just our heads, so the peer's sync
 			// state learns what it now shares with us.
-			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: ns.epochTag(c)})
 			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
 			// The peer holds our heads once it has applied the document (if
 			// it cannot, it closes the stream). Until its next message says
@@ -258,7 +261,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool) bool {
 		// sync state must learn our heads too.
 		if _, err := ns.note.Flush(); err == nil {
 			if heads, ok := ns.note.CommittedHeads(); ok {
-				c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads)})
+				c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: ns.epochTag(c)})
 			}
 		}
 	}
@@ -308,7 +311,7 @@ func (c *conn) pushesCover(dp *docPeer, msg []byte, theirs []crdt.ChangeHash, ok
 
 // onDoc applies a whole document a collab peer sent for a note we asked
 // it for, then tells it our heads.
-func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
+func (c *conn) onDoc(id crdt.DocumentID, data []byte, epoch uint64) bool {
 	dp := c.doc(id)
 	if dp == nil || !dp.isActive() {
 		c.e.log.Debug("dropping a document for a note we did not ask for", "peer", c.pid, "note", id)
@@ -317,6 +320,9 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 	if !crdt.IsDocument(data) {
 		c.offend(fmt.Sprintf("malformed collab-doc for note %s: not an automerge document", id))
 		return false
+	}
+	if !c.admitEpoch(dp, epoch, false, nil, false) {
+		return true
 	}
 	// Under syncMu, so that no round (one the arrival itself starts, say)
 	// uses the old sync state in between: see below.
@@ -348,6 +354,8 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte) bool {
 	dp.caughtUp = true
 	dp.gotDoc = true
 	dp.fmu.Unlock()
+	// An epoch this copy could not cut at yet lacked what this brought.
+	c.followPending(dp)
 	return true
 }
 
@@ -408,8 +416,8 @@ func (c *conn) onHeadsList(data []byte) bool {
 	var answer []wire.DocHeads
 	for _, d := range docs {
 		dp := c.sharedDoc(crdt.DocumentID(d.Document))
-		if dp == nil {
-			continue
+		if dp == nil || !c.admitEpoch(dp, 0, false, nil, false) {
+			continue // a list has no epoch: it is about epoch 0
 		}
 		if ours, ok := dp.listHeads(); ok {
 			answer = append(answer, ours)
@@ -473,7 +481,7 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 			if key := headsKey(ours); key != dp.sentHeads {
 				dp.sentHeads = key
 				dp.nextHeads = now.Add(headsEvery)
-				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: stringsOf(ours)})
+				c.send(&wire.CollabHeads{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Heads: stringsOf(ours), Epoch: dp.ns.epochTag(c)})
 				c.e.log.Debug("heads sent", "peer", c.pid, "note", dp.ns.id, "heads", len(ours))
 			}
 		}
@@ -521,7 +529,7 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 const maxRecheck = 30 * time.Second
 
 // onHeads records the heads a collab peer stated for a note it shares.
-func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
+func (c *conn) onHeads(id crdt.DocumentID, heads []string, epoch uint64) bool {
 	hs := make([]crdt.ChangeHash, 0, len(heads))
 	for _, s := range heads {
 		h, err := crdt.ParseChangeHash(s)
@@ -531,7 +539,7 @@ func (c *conn) onHeads(id crdt.DocumentID, heads []string) bool {
 		}
 		hs = append(hs, h)
 	}
-	if dp := c.sharedDoc(id); dp != nil {
+	if dp := c.sharedDoc(id); dp != nil && c.admitEpoch(dp, epoch, false, nil, false) {
 		c.takeHeads(dp, hs)
 	}
 	select {

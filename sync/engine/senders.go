@@ -39,6 +39,8 @@ func (c *conn) bindSender(sender string, md wire.PeerMetadata) error {
 			c.headsExt = true
 		case wire.ExtHeadsList:
 			c.headsListExt = true
+		case wire.ExtEpoch:
+			c.epochExt = true
 		}
 	}
 	c.js = !c.collab

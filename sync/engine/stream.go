@@ -38,6 +38,9 @@ type conn struct {
 	// headsListExt: the peer accepts collab-heads-list (the connect-time
 	// heads of every shared note in a few messages).
 	headsListExt bool
+	// epochExt: the peer follows cut histories (epochs.go); its note
+	// messages name their epoch.
+	epochExt bool
 	// introduced: our name went to the peer in a presence message on
 	// this stream (see Engine.introduce).
 	introduced atomic.Bool

@@ -1,0 +1,276 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/collab-editor/collab/crdt"
+	"github.com/collab-editor/collab/store"
+	"github.com/collab-editor/collab/sync/wire"
+)
+
+// Epochs between peers (PROTOCOL.md 9.5). A note's history may be cut
+// (notebook.StartEpoch); each copy then holds one epoch's document, and
+// copies in different epochs must never exchange changes, which would
+// merge two unrelated documents. So, with peers that speak ExtEpoch, every
+// note message names its epoch, and one of another epoch is not applied:
+//
+//   - a peer behind us is told how each later epoch began (collab-epoch);
+//     it cuts its own copy at the same heads, which gives the same root,
+//     and translates its own late changes as every peer would
+//     (crdt.FollowEpoch). If it lacks some of those heads it asks for the
+//     epoch before with a request naming it, answered with our archive of
+//     that epoch (a collab-doc naming it), and then cuts;
+//   - a peer ahead of us tells us the same way;
+//   - a joiner with nothing of the note adopts the announced epoch and
+//     fetches it as any joiner does.
+//
+// Peers that do not speak ExtEpoch (automerge-repo) sync the current
+// epoch's document; a note they knew before a cut is never cut
+// (notebook.ErrShared).
+
+// epochTag is the epoch to name in note messages to the stream's peer.
+func (ns *noteState) epochTag(c *conn) uint64 {
+	if !c.epochExt {
+		return 0
+	}
+	return ns.epoch.Load()
+}
+
+// admitEpoch reports whether a note message the peer tagged with epoch m
+// is about our copy of the note; when it is not, it does what brings the
+// two copies into one epoch. request says the message asks for the note;
+// stated are the heads it states (nil if none).
+func (c *conn) admitEpoch(dp *docPeer, m uint64, request bool, stated []crdt.ChangeHash, hasHeads bool) bool {
+	if !c.epochExt {
+		return true
+	}
+	dp.fmu.Lock()
+	conflict := dp.epochConflict
+	dp.fmu.Unlock()
+	if conflict {
+		return false
+	}
+	ours := dp.ns.epoch.Load()
+	switch {
+	case m == ours:
+		return true
+	case m < ours:
+		joining := request && hasHeads && len(stated) == 0
+		c.announceEpochs(dp, m, joining)
+		if request && !joining {
+			c.sendArchive(dp, m)
+		}
+	default:
+		// The peer is ahead: it announces how its epochs began when it
+		// sees ours (in this message's answer or our heads).
+		dp.scheduleHeads()
+	}
+	return false
+}
+
+// announceEpochs tells a peer in epoch m how each later epoch began (only
+// the latest to a joiner, which has nothing to cut), once per stream.
+func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
+	ours := dp.ns.epoch.Load()
+	dp.fmu.Lock()
+	if dp.announced == nil {
+		dp.announced = map[uint64]bool{}
+	}
+	done := dp.announced[m]
+	dp.announced[m] = true
+	dp.fmu.Unlock()
+	if done {
+		return
+	}
+	from := m + 1
+	if joining {
+		from = ours
+	}
+	for k := from; k <= ours; k++ {
+		ep, err := dp.ns.note.EpochAt(k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // this copy joined later: another peer can tell
+		}
+		if err != nil {
+			c.e.log.Warn("cannot tell a peer how an epoch began", "peer", c.pid, "note", dp.ns.id, "epoch", k, "err", err)
+			return
+		}
+		c.send(epochMessage(c, dp.ns.id, ep))
+		c.e.log.Info("told a peer of a new epoch", "peer", c.pid, "note", dp.ns.id, "epoch", k, "theirs", m)
+	}
+}
+
+func epochMessage(c *conn, id crdt.DocumentID, ep crdt.Epoch) *wire.CollabEpoch {
+	return &wire.CollabEpoch{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: id.String(),
+		Epoch: ep.Number, Heads: stringsOf(ep.Heads), Root: ep.Root.String()}
+}
+
+// sendArchive sends a peer still in epoch m our whole document of it, once
+// per stream: it lacks some of the heads epoch m+1 began at.
+func (c *conn) sendArchive(dp *docPeer, m uint64) {
+	dp.fmu.Lock()
+	if dp.archived == nil {
+		dp.archived = map[uint64]bool{}
+	}
+	done := dp.archived[m]
+	dp.archived[m] = true
+	dp.fmu.Unlock()
+	if done {
+		return
+	}
+	archive, err := dp.ns.note.Archive(m)
+	if err != nil {
+		c.e.log.Info("cannot send an epoch this copy does not keep", "peer", c.pid, "note", dp.ns.id, "epoch", m, "err", err)
+		return
+	}
+	c.send(&wire.CollabDoc{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: dp.ns.id.String(), Data: archive, Epoch: m})
+	c.e.log.Info("sent an earlier epoch of the note", "peer", c.pid, "note", dp.ns.id, "epoch", m, "bytes", len(archive))
+}
+
+// onEpoch handles a peer's announcement that an epoch of a note began.
+func (c *conn) onEpoch(id crdt.DocumentID, m *wire.CollabEpoch) bool {
+	ep := crdt.Epoch{Number: m.Epoch}
+	root, err := crdt.ParseChangeHash(m.Root)
+	if err != nil {
+		c.offend(fmt.Sprintf("malformed collab-epoch for note %s: root: %v", id, err))
+		return false
+	}
+	ep.Root = root
+	if len(m.Heads) > wire.MaxHeadsPerDoc {
+		c.offend(fmt.Sprintf("malformed collab-epoch for note %s: %d heads", id, len(m.Heads)))
+		return false
+	}
+	for _, s := range m.Heads {
+		h, err := crdt.ParseChangeHash(s)
+		if err != nil {
+			c.offend(fmt.Sprintf("malformed collab-epoch for note %s: heads: %v", id, err))
+			return false
+		}
+		ep.Heads = append(ep.Heads, h)
+	}
+	dp := c.doc(id)
+	if dp == nil || !dp.isActive() {
+		c.e.log.Info("refused an epoch announcement: the peer does not sync this note with us", "peer", c.pid, "note", id)
+		return true
+	}
+	c.followEpoch(dp, ep)
+	return true
+}
+
+// followEpoch moves our copy into epoch ep a peer announced, if it is the
+// next one; it adopts it if the copy holds nothing yet, asks for the epoch
+// before if the copy lacks some of its heads, and refuses it (and syncs
+// the note no more on this stream) if its root is not what its heads give.
+func (c *conn) followEpoch(dp *docPeer, ep crdt.Epoch) {
+	e, ns := c.e, dp.ns
+	ours := ns.epoch.Load()
+	if ep.Number <= ours {
+		have, err := ns.note.EpochAt(ep.Number)
+		if err == nil && have.Root != ep.Root {
+			c.epochConflict(dp, ep, fmt.Sprintf("this copy's epoch %d began with %s", ep.Number, have.Root))
+		}
+		return
+	}
+	heads, err := ns.note.Heads()
+	if err != nil {
+		e.log.Warn("cannot follow a new epoch", "peer", c.pid, "note", ns.id, "epoch", ep.Number, "err", err)
+		return
+	}
+	if len(heads) == 0 {
+		// Just joined: the epochs before were never here.
+		if err := ns.note.AdoptEpoch(ep); err != nil {
+			e.log.Warn("cannot adopt the note's epoch", "peer", c.pid, "note", ns.id, "epoch", ep.Number, "err", err)
+			return
+		}
+		e.log.Info("joined the note in a later epoch", "peer", c.pid, "note", ns.id, "epoch", ep.Number)
+		e.epochMoved(ns)
+		return
+	}
+	if ep.Number > ours+1 {
+		e.log.Debug("an epoch beyond the next: waiting for the ones before", "peer", c.pid, "note", ns.id, "epoch", ep.Number, "ours", ours)
+		return
+	}
+	err = ns.note.FollowEpoch(ep)
+	switch {
+	case errors.Is(err, crdt.ErrNotCovered):
+		// Some of the heads it began at never reached us: ask for the
+		// epoch we are in, then cut (onDoc comes back here).
+		dp.fmu.Lock()
+		dp.pendingEpoch = &ep
+		dp.fmu.Unlock()
+		c.send(&wire.Request{SenderID: e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: headsOnlySync(heads), Epoch: ours})
+		e.log.Info("asked for the rest of an epoch before following the next", "peer", c.pid, "note", ns.id, "epoch", ours)
+	case errors.Is(err, crdt.ErrEpochMismatch):
+		c.epochConflict(dp, ep, err.Error())
+	case err != nil:
+		e.log.Warn("cannot follow a new epoch", "peer", c.pid, "note", ns.id, "epoch", ep.Number, "err", err)
+	default:
+		e.log.Info("followed a new epoch of the note", "peer", c.pid, "note", ns.id, "epoch", ep.Number)
+		e.epochMoved(ns)
+	}
+}
+
+// followPending follows, once the epoch before arrived whole, an epoch the
+// peer announced that we could not cut at yet.
+func (c *conn) followPending(dp *docPeer) {
+	dp.fmu.Lock()
+	ep := dp.pendingEpoch
+	dp.pendingEpoch = nil
+	dp.fmu.Unlock()
+	if ep != nil {
+		c.followEpoch(dp, *ep)
+	}
+}
+
+// epochConflict refuses an announcement whose epoch is not ours: forged,
+// or a cut made elsewhere at the same time as ours. The note is no longer
+// synced on this stream (its changes would merge two documents); nothing
+// of our copy changes.
+func (c *conn) epochConflict(dp *docPeer, ep crdt.Epoch, why string) {
+	dp.fmu.Lock()
+	dp.epochConflict = true
+	dp.fmu.Unlock()
+	c.e.log.Warn("refused an epoch announcement: the note is no longer synced with this peer", "peer", c.pid, "note", dp.ns.id, "epoch", ep.Number, "reason", why)
+	c.e.noteStatusChanged(dp.ns)
+}
+
+// epochMoved brings the engine's state of a note into the epoch its
+// document is now in (followed, adopted, or begun here or by another
+// process): sync states start afresh, every peer learns the epoch and our
+// heads, and a round runs with each.
+func (e *Engine) epochMoved(ns *noteState) {
+	now := ns.note.EpochNumber()
+	for {
+		old := ns.epoch.Load()
+		if old >= now {
+			return
+		}
+		if ns.epoch.CompareAndSwap(old, now) {
+			break
+		}
+	}
+	ep, epErr := ns.note.EpochAt(now)
+	for _, dp := range ns.allPeers() {
+		dp.syncMu.Lock()
+		dp.state = ns.note.NewSyncState()
+		dp.unsaved = true
+		dp.syncMu.Unlock()
+		dp.fmu.Lock()
+		dp.caughtUp, dp.knowHeads, dp.theirHeads, dp.sentHeads = false, false, nil, ""
+		dp.missing, dp.gotDoc = nil, false
+		active := dp.active
+		dp.fmu.Unlock()
+		if !active {
+			continue
+		}
+		if dp.c.epochExt && epErr == nil {
+			dp.c.send(epochMessage(dp.c, ns.id, ep))
+		}
+		dp.scheduleHeads()
+		dp.markDirty(false)
+	}
+	e.log.Info("the note is in a new epoch", "note", ns.id, "epoch", now)
+	e.noteStatusChanged(ns)
+	ns.signal()
+}

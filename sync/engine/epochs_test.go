@@ -7,6 +7,7 @@ import (
 
 	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/notebook"
+	"github.com/collab-editor/collab/sync/wire"
 )
 
 // offlineEdit stops p, appends text to its copy of id as the user would
@@ -94,5 +95,115 @@ func TestSharedNoteEpochReachesEveryPeer(t *testing.T) {
 		if before == 0 {
 			t.Errorf("%s's history does not reach back before the cut", p.name)
 		}
+	}
+}
+
+// A peer that joins a note after its history was cut joins its epoch: it
+// gets the epoch's document alone (not the history before) and edits go
+// both ways.
+func TestJoinACutNote(t *testing.T) {
+	ann, bob := newPeer(t, "ann"), newPeer(t, "bob")
+	id := ann.create("plan", "")
+	for i := range 200 {
+		ann.edit(id, i, 0, "x")
+	}
+	if _, err := ann.note(id).StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.join(id, ann); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat("x", 200)
+	waitText(t, id, want, ann, bob)
+	if k := bob.epoch(id); k != 1 {
+		t.Fatalf("bob joined epoch %d, want 1", k)
+	}
+	hist, err := bob.note(id).History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || !hist[0].BeginsEpoch {
+		t.Errorf("bob's history holds %d changes, want the epoch's root alone", len(hist))
+	}
+	bob.edit(id, 0, 0, "bob ")
+	ann.edit(id, ann.note(id).Len(), 0, " ann")
+	waitText(t, id, "bob "+want+" ann", ann, bob)
+}
+
+// Announcements of epochs that are not the note's are refused, and the
+// note, its epoch and its sync with honest peers stay as they were: from a
+// peer that does not sync the note with us, for a note we lack, with a
+// root that is not what the heads give (a forged cut, or the text at those
+// heads differs), with heads we do not hold and nobody sends, or
+// malformed (which closes the stream, as any malformed message does).
+func TestBadEpochAnnouncementsAreRefused(t *testing.T) {
+	ann, bob := newPeer(t, "ann"), newPeer(t, "bob")
+	id := ann.create("plan", "keep\n")
+	if err := bob.join(id, ann); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, id, "keep\n", ann, bob)
+	heads, err := ann.note(id).Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := stringsOf(heads)
+	forgedRoot := strings.Repeat("ab", 32)
+	announce := func(r *rawPeer, note crdt.DocumentID, hs []string, root string) {
+		r.send(&wire.CollabEpoch{SenderID: r.id, TargetID: ann.eng.self, DocumentID: note.String(), Epoch: 1, Heads: hs, Root: root})
+	}
+	drain := func(r *rawPeer, d time.Duration) (asked bool) {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			m, err := r.read(time.Until(deadline))
+			if err != nil {
+				return
+			}
+			if q, ok := m.(*wire.Request); ok && q.DocumentID == id.String() {
+				asked = true
+			}
+		}
+		return
+	}
+
+	mal := dialRaw(t, ann)
+	mal.handshake(ann, wire.ExtChange, wire.ExtHeads, wire.ExtEpoch)
+	announce(mal, id, real, forgedRoot)                   // it never opened the note with us
+	announce(mal, crdt.NewDocumentID(), real, forgedRoot) // a note we lack
+	mal.send(&wire.Request{SenderID: mal.id, TargetID: ann.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
+	drain(mal, 500*time.Millisecond)
+	announce(mal, id, real, forgedRoot) // now a member: the root is not what those heads give
+	drain(mal, 500*time.Millisecond)
+
+	eve := dialRaw(t, ann)
+	eve.handshake(ann, wire.ExtChange, wire.ExtHeads, wire.ExtEpoch)
+	eve.send(&wire.Request{SenderID: eve.id, TargetID: ann.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
+	drain(eve, 500*time.Millisecond)
+	announce(eve, id, []string{strings.Repeat("cd", 32)}, forgedRoot) // heads nobody has
+	if !drain(eve, 2*time.Second) {
+		t.Error("ann did not ask for the heads she lacks")
+	}
+
+	if k := ann.epoch(id); k != 0 {
+		t.Fatalf("ann's note moved to epoch %d", k)
+	}
+	if got := ann.text(id); got != "keep\n" {
+		t.Fatalf("ann's note reads %q", got)
+	}
+	if !strings.Contains(ann.logs.String(), "refused an epoch announcement") {
+		t.Error("no refusal in ann's log")
+	}
+	// Honest sync goes on.
+	bob.edit(id, 0, 0, "still ")
+	waitText(t, id, "still keep\n", ann, bob)
+
+	bad := dialRaw(t, ann)
+	bad.handshake(ann, wire.ExtChange, wire.ExtHeads, wire.ExtEpoch)
+	bad.send(&wire.Request{SenderID: bad.id, TargetID: ann.eng.self, DocumentID: id.String(), Data: firstSyncMessage(t)})
+	drain(bad, 500*time.Millisecond)
+	announce(bad, id, real, "not a hash")
+	bad.waitClosed(5 * time.Second)
+	if k := ann.epoch(id); k != 0 {
+		t.Fatalf("ann's note moved to epoch %d", k)
 	}
 }

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +208,123 @@ func TestBadEpochAnnouncementsAreRefused(t *testing.T) {
 	bad.waitClosed(5 * time.Second)
 	if k := ann.epoch(id); k != 0 {
 		t.Fatalf("ann's note moved to epoch %d", k)
+	}
+}
+
+var epochSeeds = flag.Int("engine.epochseeds", 3, "seeds of the randomised epoch test across peers")
+
+// Three peers edit one note while going offline (and typing there) and
+// coming back, and the online ones cut its history twice. Cuts are made as
+// the rule has it: by a peer online with the note in sync with its online
+// peers. After everyone is back and quiet every copy is in the last epoch,
+// reads the same, holds every word anyone typed exactly once, and its
+// history reaches back to the note's first epoch.
+func TestEpochsAcrossPeersSeeded(t *testing.T) {
+	for seed := uint64(1); seed <= uint64(*epochSeeds); seed++ {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			epochsAcrossPeers(t, seed)
+		})
+	}
+}
+
+func epochsAcrossPeers(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	peers := []*testPeer{newPeer(t, "ann"), newPeer(t, "bob"), newPeer(t, "cy")}
+	for _, p := range peers {
+		// A peer comes back where the others last saw it.
+		p.listen = p.host.LibP2P().Addrs()[0].String()
+	}
+	id := peers[0].create("plan", "start\n")
+	// Everyone knows everyone: any two that are online sync.
+	if err := peers[1].join(id, peers[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := peers[2].join(id, peers[0], peers[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, id, "start\n", peers...)
+	waitFor(t, 10*time.Second, "every peer to know the others follow epochs", func() bool {
+		for _, p := range peers {
+			if known, _ := p.note(id).KnownPeers(); len(known) != 2 || p.note(id).CanCut() != nil {
+				return false
+			}
+		}
+		return true
+	})
+	online := []bool{true, true, true}
+	var words []string
+	cuts := uint64(0)
+	onlinePeers := func() []*testPeer {
+		var out []*testPeer
+		for i, p := range peers {
+			if online[i] {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	typeWord := func(p *testPeer, offline bool) {
+		w := fmt.Sprintf("%s%d ", p.name, len(words))
+		words = append(words, w)
+		if offline {
+			p.offlineEdit(id, w)
+			return
+		}
+		// Between words, so that no word splits another.
+		text := p.text(id)
+		at := []int{0}
+		for j, r := range text {
+			if r == ' ' || r == '\n' {
+				at = append(at, j+1)
+			}
+		}
+		p.edit(id, at[rng.IntN(len(at))], 0, w)
+	}
+	for step := 0; step < 16; step++ {
+		i := rng.IntN(len(peers))
+		p := peers[i]
+		switch r := rng.IntN(10); {
+		case r < 4:
+			typeWord(p, !online[i])
+		case r < 6 && online[i] && len(onlinePeers()) > 1:
+			p.stop()
+			online[i] = false
+			typeWord(p, true)
+		case r < 8 && !online[i]:
+			p.start()
+			online[i] = true
+		case cuts < 2 && online[i]:
+			// The rule: cut when the note is in sync with every peer that
+			// is online (they follow at once); offline ones catch up.
+			on := onlinePeers()
+			waitEpoch(t, id, cuts, on...)
+			waitSame(t, id, on...)
+			if _, err := p.note(id).StartEpoch(); err != nil {
+				t.Fatalf("step %d: %s cuts: %v", step, p.name, err)
+			}
+			cuts++
+			t.Logf("step %d: %s began epoch %d", step, p.name, cuts)
+		}
+	}
+	for i, p := range peers {
+		if !online[i] {
+			p.start()
+		}
+	}
+	waitEpoch(t, id, cuts, peers...)
+	text := waitSame(t, id, peers...)
+	for _, w := range append(words, "start\n") {
+		if n := strings.Count(text, w); n != 1 {
+			t.Errorf("%q is there %d times in %q", w, n, text)
+		}
+	}
+	for _, p := range peers {
+		hist, err := p.note(id).History()
+		if err != nil {
+			t.Fatalf("%s: history: %v", p.name, err)
+		}
+		if len(hist) == 0 || hist[0].Epoch != 0 {
+			t.Errorf("%s's history does not begin in epoch 0", p.name)
+		}
 	}
 }

@@ -461,6 +461,21 @@ func (n *Note) Len() int {
 	return n.text.Len()
 }
 
+// HistorySize reports how many changes the note's history holds and how
+// many characters its text has, from the Go model of a loaded note
+// without asking the core (ok is false when there is none: hibernated).
+func (n *Note) HistorySize() (changes, chars int, ok bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.model == nil || n.model.m == nil {
+		return 0, 0, false
+	}
+	for _, seq := range n.model.m.Clock() {
+		changes += int(seq)
+	}
+	return changes, n.model.m.Len(), true
+}
+
 // Title returns the note's title ("" when it has none).
 func (n *Note) Title() string {
 	n.mu.Lock()

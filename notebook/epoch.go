@@ -289,6 +289,10 @@ func (n *Note) EpochAt(k uint64) (crdt.Epoch, error) {
 // began (store.ErrNotFound for one this notebook never had).
 func (n *Note) Archive(k uint64) ([]byte, error) { return n.log.Archive(k) }
 
+// HistorySize reports how many changes the note's epoch holds and how
+// long its text is, while its document is loaded (ok false otherwise).
+func (n *Note) HistorySize() (changes, chars int, ok bool) { return n.doc.HistorySize() }
+
 // EpochNumber is the epoch the note's document is in, as this process
 // last looked (without the disk: another process may have begun a later
 // one, which the note follows on its next look).

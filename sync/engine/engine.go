@@ -49,6 +49,7 @@ const (
 	DefaultSendQueueBytes   = 16 << 20 // bytes waiting behind the next frame, per stream
 	DefaultFrameTimeout     = 30 * time.Second
 	DefaultIdleAfter        = 2 * time.Minute
+	DefaultAutoCut          = 10_000
 	jsSyncThrottle          = 100 * time.Millisecond
 	presenceMinGap          = 100 * time.Millisecond // ≤ 10 presence messages/s per note
 	ephemeralRelayRate      = 50                     // per second per (sender, note)
@@ -124,6 +125,12 @@ type Config struct {
 	// IdleAfter is how long a note nothing uses keeps its document loaded
 	// (see idle.go).
 	IdleAfter time.Duration
+	// AutoCut: a note idle for IdleAfter whose epoch holds at least this
+	// many changes, and more changes than its text has characters, has
+	// its history cut (a new epoch) when every connected peer of it is in
+	// sync and all its peers follow epochs (idle.go). 0 means
+	// DefaultAutoCut; below 0, never.
+	AutoCut int
 	// JoinRetryMin and JoinRetryMax bound the backoff between attempts
 	// of a pending join (see pendingjoin.go): the first wait, doubled
 	// after each failure up to the second.
@@ -206,6 +213,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	def(&cfg.FrameTimeout, DefaultFrameTimeout)
 	def(&cfg.IdleAfter, DefaultIdleAfter)
+	if cfg.AutoCut == 0 {
+		cfg.AutoCut = DefaultAutoCut
+	}
 	def(&cfg.JoinRetryMin, DefaultJoinRetryMin)
 	def(&cfg.JoinRetryMax, DefaultJoinRetryMax)
 	cfg.JoinRetryMax = max(cfg.JoinRetryMax, cfg.JoinRetryMin)

@@ -328,3 +328,28 @@ func epochsAcrossPeers(t *testing.T, seed uint64) {
 		}
 	}
 }
+
+// A note typed keystroke by keystroke is cut by the rule once it is idle
+// and in sync with its peers, and the peer follows; one whose history is
+// shorter than its text is left whole.
+func TestAutoCutOfALongHistory(t *testing.T) {
+	rule := func(c *Config) { c.AutoCut, c.IdleAfter = 60, 300*time.Millisecond }
+	ann, bob := newPeer(t, "ann", rule), newPeer(t, "bob", rule)
+	long := ann.create("keystrokes", "")
+	short := ann.create("pasted", strings.Repeat("pasted text ", 20))
+	for _, id := range []crdt.DocumentID{long, short} {
+		if err := bob.join(id, ann); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 80 {
+		ann.edit(long, i, 0, "k")
+	}
+	waitText(t, long, strings.Repeat("k", 80), ann, bob)
+	waitEpoch(t, long, 1, ann, bob)
+	bob.edit(long, 0, 0, "bob ")
+	waitText(t, long, "bob "+strings.Repeat("k", 80), ann, bob)
+	if k := ann.epoch(short); k != 0 {
+		t.Errorf("a note of %d characters typed in one change was cut", ann.note(short).Len())
+	}
+}

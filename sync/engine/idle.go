@@ -43,7 +43,11 @@ func (e *Engine) hibernateIdle(now time.Time) {
 	notes := slices.Collect(maps.Values(e.notes))
 	e.mu.Unlock()
 	for _, ns := range notes {
-		if ns.held.Load() || ns.idleFor(now) < e.cfg.IdleAfter {
+		if ns.idleFor(now) < e.cfg.IdleAfter {
+			continue
+		}
+		e.cutIfDue(ns)
+		if ns.held.Load() {
 			continue
 		}
 		// A compaction left for a quiet moment runs now, while the
@@ -55,4 +59,38 @@ func (e *Engine) hibernateIdle(now time.Time) {
 			e.log.Debug("note idle: its document is unloaded until used", "note", ns.id)
 		}
 	}
+}
+
+// cutIfDue cuts an idle note's history (a new epoch) when its history
+// costs far more than its text: at least AutoCut changes in this epoch,
+// and more changes than characters (a note committed keystroke by
+// keystroke; one edited in bursts under the default commit policy stays
+// whole). Only while every connected peer of the note holds exactly our
+// heads, so that they follow at once and no other cut can be under way
+// from a copy that differs; never for a note shared with a peer that
+// cannot follow (notebook.ErrShared).
+func (e *Engine) cutIfDue(ns *noteState) {
+	if e.cfg.AutoCut < 0 {
+		return
+	}
+	changes, chars, ok := ns.note.HistorySize()
+	if !ok || changes < e.cfg.AutoCut || changes <= chars {
+		return
+	}
+	for _, dp := range ns.activePeers() {
+		if !dp.isInSync() {
+			return
+		}
+	}
+	if err := ns.note.CanCut(); err != nil {
+		e.log.Debug("a long history kept whole", "note", ns.id, "changes", changes, "reason", err)
+		return
+	}
+	ep, err := ns.note.StartEpoch()
+	if err != nil {
+		e.log.Warn("cannot cut a long history", "note", ns.id, "changes", changes, "err", err)
+		return
+	}
+	e.log.Info("cut a long history: the note goes on in a new epoch", "note", ns.id, "epoch", ep.Number, "changes", changes, "chars", chars)
+	e.epochMoved(ns)
 }

@@ -275,10 +275,17 @@ func epochOf(info store.EpochInfo) (crdt.Epoch, error) {
 	return e, nil
 }
 
-// EpochAt returns how epoch k (≥ 1) of the note began; store.ErrNotFound
-// for one this notebook never had (it joined later).
+// ErrEpochNotHere: the notebook never had that epoch of the note (it
+// joined in a later one).
+var ErrEpochNotHere = errors.New("that epoch of the note is not in this notebook")
+
+// EpochAt returns how epoch k (≥ 1) of the note began (ErrEpochNotHere
+// for one this notebook never had).
 func (n *Note) EpochAt(k uint64) (crdt.Epoch, error) {
 	info, err := n.log.EpochInfo(k)
+	if errors.Is(err, store.ErrNotFound) {
+		return crdt.Epoch{}, fmt.Errorf("note %s: epoch %d: %w", n.ID, k, ErrEpochNotHere)
+	}
 	if err != nil {
 		return crdt.Epoch{}, err
 	}
@@ -286,8 +293,14 @@ func (n *Note) EpochAt(k uint64) (crdt.Epoch, error) {
 }
 
 // Archive returns the whole document of epoch k as it was when epoch k+1
-// began (store.ErrNotFound for one this notebook never had).
-func (n *Note) Archive(k uint64) ([]byte, error) { return n.log.Archive(k) }
+// began (ErrEpochNotHere for one this notebook never had).
+func (n *Note) Archive(k uint64) ([]byte, error) {
+	data, err := n.log.Archive(k)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("note %s: epoch %d: %w", n.ID, k, ErrEpochNotHere)
+	}
+	return data, err
+}
 
 // HistorySize reports how many changes the note's epoch holds and how
 // long its text is, while its document is loaded (ok false otherwise).

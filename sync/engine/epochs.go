@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/collab-editor/collab/crdt"
-	"github.com/collab-editor/collab/store"
+	"github.com/collab-editor/collab/notebook"
 	"github.com/collab-editor/collab/sync/wire"
 )
 
@@ -89,7 +89,7 @@ func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
 	}
 	for k := from; k <= ours; k++ {
 		ep, err := dp.ns.note.EpochAt(k)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, notebook.ErrEpochNotHere) {
 			continue // this copy joined later: another peer can tell
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -351,5 +352,43 @@ func TestAutoCutOfALongHistory(t *testing.T) {
 	waitText(t, long, "bob "+strings.Repeat("k", 80), ann, bob)
 	if k := ann.epoch(short); k != 0 {
 		t.Errorf("a note of %d characters typed in one change was cut", ann.note(short).Len())
+	}
+}
+
+// An automerge-repo peer cannot follow a cut: a note it knows keeps its
+// one document (StartEpoch refuses), and one cut before it asked for it
+// reaches it as the current epoch's document, in plain sync messages.
+func TestAutomergeRepoPeersAndEpochs(t *testing.T) {
+	ann := newPeer(t, "ann")
+	known := ann.create("known to js", "hello js\n")
+	cut := ann.create("cut before", "already cut\n")
+	if _, err := ann.note(cut).StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	r := dialRaw(t, ann)
+	r.send(&wire.Join{SenderID: "js-repo-1", PeerMetadata: wire.PeerMetadata{StorageID: "st-1"}, SupportedProtocolVersions: []string{"1"}})
+	if _, err := r.read(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   crdt.DocumentID
+		want string
+	}{{known, "hello js\n"}, {cut, "already cut\n"}} {
+		doc, _, _ := crdt.Load(nil, nil, "js")
+		defer doc.Close()
+		j := &jsPeer{rawPeer: r, doc: doc, state: doc.NewSyncState(), to: ann.eng.self, id: c.id}
+		first, _, _ := doc.GenerateSyncMessage(j.state)
+		r.send(&wire.Request{SenderID: "js-repo-1", TargetID: ann.eng.self, DocumentID: c.id.String(), Data: first})
+		j.pumpUntil(t, 20*time.Second, func() bool { return j.jsText() == c.want })
+		if got := j.jsText(); got != c.want {
+			t.Fatalf("the JS copy of %s reads %q, want %q", c.id, got, c.want)
+		}
+	}
+	waitFor(t, 10*time.Second, "ann to remember the JS peer", func() bool {
+		peers, _ := ann.note(known).KnownPeers()
+		return len(peers) == 1
+	})
+	if _, err := ann.note(known).StartEpoch(); !errors.Is(err, notebook.ErrShared) {
+		t.Fatalf("cutting a note an automerge-repo peer knows: %v, want ErrShared", err)
 	}
 }

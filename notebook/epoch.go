@@ -92,7 +92,7 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 	if err != nil {
 		return crdt.Epoch{}, err
 	}
-	return e, n.writeView()
+	return e, n.step(n.writeView) // writeView wants mu
 }
 
 // CanCut reports why the note's history may not be cut (ErrShared), or nil.
@@ -200,7 +200,7 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 	if err != nil {
 		return err
 	}
-	return n.writeView()
+	return n.step(n.writeView) // writeView wants mu
 }
 
 // AdoptEpoch makes a note that holds nothing yet (just joined) go on in

@@ -15,7 +15,7 @@ import (
 // one. Kept states make a reconnect cheap: a fresh one starts with a bloom
 // filter of the whole history.
 func (n *Note) SyncState(peer string) *crdt.SyncState {
-	data, err := n.log.ReadAux("sync." + peer)
+	data, err := n.log.ReadAux(n.syncStateName(peer))
 	if err == nil {
 		if s, err := n.doc.LoadSyncState(data); err == nil {
 			return s
@@ -36,7 +36,16 @@ func (n *Note) SyncStateSharing(heads []crdt.ChangeHash) (*crdt.SyncState, error
 
 // SaveSyncState keeps a peer's sync state for the next connection.
 func (n *Note) SaveSyncState(peer string, s *crdt.SyncState) error {
-	return n.log.WriteAux("sync."+peer, n.doc.SaveSyncState(s))
+	return n.log.WriteAux(n.syncStateName(peer), n.doc.SaveSyncState(s))
+}
+
+// syncStateName is the side file of a peer's sync state in the note's
+// epoch: a state is about one document, and each epoch is another.
+func (n *Note) syncStateName(peer string) string {
+	if k := n.epoch.Load(); k > 0 {
+		return fmt.Sprintf("sync.%d.%s", k, peer)
+	}
+	return "sync." + peer
 }
 
 // HasChange reports whether the note has the change with this hash.

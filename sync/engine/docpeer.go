@@ -65,6 +65,12 @@ type docPeer struct {
 	// was sent; an announced epoch we follow once the epoch before
 	// arrived whole.
 	epochConflict bool
+	// theirEpoch is the epoch the peer's last note message named
+	// (knowEpoch: one came). While it differs from ours no sync message
+	// goes to the peer: it would not be applied, yet our sync state would
+	// count what it carried as sent.
+	theirEpoch    uint64
+	knowEpoch     bool
 	announced     map[uint64]bool
 	archived      map[uint64]bool
 	pendingEpoch  *crdt.Epoch

@@ -45,15 +45,25 @@ func (c *conn) admitEpoch(dp *docPeer, m uint64, request bool, stated []crdt.Cha
 	if !c.epochExt {
 		return true
 	}
+	ours := dp.ns.epoch.Load()
 	dp.fmu.Lock()
 	conflict := dp.epochConflict
+	met := m == ours && dp.knowEpoch && dp.theirEpoch != ours
+	dp.theirEpoch, dp.knowEpoch = m, true
 	dp.fmu.Unlock()
 	if conflict {
 		return false
 	}
-	ours := dp.ns.epoch.Load()
 	switch {
 	case m == ours:
+		if met {
+			// The peer just came into our epoch: whatever our sync state
+			// recorded while it was elsewhere is about nothing it holds.
+			dp.syncMu.Lock()
+			dp.state = dp.ns.note.NewSyncState()
+			dp.unsaved = true
+			dp.syncMu.Unlock()
+		}
 		return true
 	case m < ours:
 		joining := request && hasHeads && len(stated) == 0
@@ -67,6 +77,18 @@ func (c *conn) admitEpoch(dp *docPeer, m uint64, request bool, stated []crdt.Cha
 		dp.scheduleHeads()
 	}
 	return false
+}
+
+// inOtherEpoch reports whether the peer's copy is known to be in another
+// epoch than ours (no sync message goes to it then).
+func (dp *docPeer) inOtherEpoch() bool {
+	if !dp.c.epochExt {
+		return false
+	}
+	ours := dp.ns.epoch.Load()
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	return dp.knowEpoch && dp.theirEpoch != ours
 }
 
 // announceEpochs tells a peer in epoch m how each later epoch began (only

@@ -267,6 +267,7 @@ func epochsAcrossPeers(t *testing.T, seed uint64) {
 	typeWord := func(p *testPeer, offline bool) {
 		w := fmt.Sprintf("%s%d ", p.name, len(words))
 		words = append(words, w)
+		t.Logf("%s types %q (offline: %v)", p.name, w, offline)
 		if offline {
 			p.offlineEdit(id, w)
 			return
@@ -288,10 +289,12 @@ func epochsAcrossPeers(t *testing.T, seed uint64) {
 		case r < 4:
 			typeWord(p, !online[i])
 		case r < 6 && online[i] && len(onlinePeers()) > 1:
+			t.Logf("step %d: %s goes offline", step, p.name)
 			p.stop()
 			online[i] = false
 			typeWord(p, true)
 		case r < 8 && !online[i]:
+			t.Logf("step %d: %s comes back", step, p.name)
 			p.start()
 			online[i] = true
 		case cuts < 2 && online[i]:

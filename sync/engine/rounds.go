@@ -131,6 +131,9 @@ func (c *conn) runDirty() time.Duration {
 // one, and reports whether it did. The caller holds dp.syncMu.
 func (c *conn) generate(dp *docPeer) bool {
 	ns := dp.ns
+	if dp.inOtherEpoch() {
+		return false
+	}
 	ns.touch()
 	msg, ok, err := ns.note.GenerateSync(dp.state)
 	if err != nil {

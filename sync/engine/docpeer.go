@@ -69,11 +69,11 @@ type docPeer struct {
 	// (knowEpoch: one came). While it differs from ours no sync message
 	// goes to the peer: it would not be applied, yet our sync state would
 	// count what it carried as sent.
-	theirEpoch    uint64
-	knowEpoch     bool
-	announced     map[uint64]bool
-	archived      map[uint64]bool
-	pendingEpoch  *crdt.Epoch
+	theirEpoch   uint64
+	knowEpoch    bool
+	announced    map[uint64]bool
+	archived     map[uint64]bool
+	pendingEpoch *crdt.Epoch
 }
 
 // attach returns the stream's state for note ns, making it (with the sync

@@ -116,6 +116,7 @@ type Update struct {
 	Origin  Origin
 	Peer    string // for FromPeer
 	Changes [][]byte
+	Epoch   uint64 // the epoch the note (and Changes) are in
 }
 
 // Subscribe calls fn after every stored change until cancel is called. fn
@@ -140,7 +141,7 @@ func (n *Note) Subscribe(fn func(Update)) (cancel func()) {
 }
 
 func (n *Note) queue(u Update) {
-	u.Note = n.ID
+	u.Note, u.Epoch = n.ID, n.epoch.Load()
 	n.pendingUpdates = append(n.pendingUpdates, u)
 }
 
@@ -606,7 +607,35 @@ func (n *Note) Refresh() (got bool, err error) {
 // ApplyRemote merges change bytes a peer pushed. Subscribers hear of them
 // once applied; they are durable when ApplyRemote returns.
 func (n *Note) ApplyRemote(peer string, changes []byte) error {
+	return n.ApplyRemoteIn(AnyEpoch, peer, changes)
+}
+
+// AnyEpoch, as the epoch of ApplyRemoteIn or ReceiveSyncIn, takes the
+// bytes for whatever epoch the note is in (a peer that knows no epochs).
+const AnyEpoch = ^uint64(0)
+
+// ErrOtherEpoch: bytes of one epoch of the note were offered while the
+// note is in another (it began or followed a cut meanwhile); nothing was
+// applied: two epochs are two documents.
+var ErrOtherEpoch = errors.New("the note is in another epoch")
+
+// checkEpochLocked refuses bytes of another epoch than the note's. The
+// caller holds mu, under which the epoch changes, so bytes are applied
+// only to the document they belong to.
+func (n *Note) checkEpochLocked(epoch uint64) error {
+	if epoch != AnyEpoch && epoch != n.epoch.Load() {
+		return fmt.Errorf("note %s: bytes of epoch %d in epoch %d: %w", n.ID, epoch, n.epoch.Load(), ErrOtherEpoch)
+	}
+	return nil
+}
+
+// ApplyRemoteIn is ApplyRemote for changes of the given epoch of the note
+// (ErrOtherEpoch if it is not the note's).
+func (n *Note) ApplyRemoteIn(epoch uint64, peer string, changes []byte) error {
 	err := n.step(func() error {
+		if err := n.checkEpochLocked(epoch); err != nil {
+			return err
+		}
 		if _, err := n.commitLocked(); err != nil {
 			return err
 		}
@@ -634,20 +663,37 @@ func (n *Note) receivedLocked(peer string, records [][]byte) {
 // GenerateSync returns the next automerge sync message for a peer (ok=false:
 // nothing to send). Open edits are committed first so they travel too.
 func (n *Note) GenerateSync(s *crdt.SyncState) (msg []byte, ok bool, err error) {
+	msg, _, ok, err = n.GenerateSyncIn(s)
+	return msg, ok, err
+}
+
+// GenerateSyncIn is GenerateSync that also says which epoch of the note
+// the message is about.
+func (n *Note) GenerateSyncIn(s *crdt.SyncState) (msg []byte, epoch uint64, ok bool, err error) {
 	err = n.step(func() error {
 		if _, err := n.commitLocked(); err != nil {
 			return err
 		}
+		epoch = n.epoch.Load()
 		msg, ok, err = n.doc.GenerateSyncMessage(s)
 		return err
 	})
-	return msg, ok, err
+	return msg, epoch, ok, err
 }
 
 // ReceiveSync applies an automerge sync message from peer; the changes it
 // carried are durable when it returns.
 func (n *Note) ReceiveSync(peer string, s *crdt.SyncState, msg []byte) error {
+	return n.ReceiveSyncIn(AnyEpoch, peer, s, msg)
+}
+
+// ReceiveSyncIn is ReceiveSync for a message about the given epoch of the
+// note (ErrOtherEpoch if it is not the note's).
+func (n *Note) ReceiveSyncIn(epoch uint64, peer string, s *crdt.SyncState, msg []byte) error {
 	err := n.step(func() error {
+		if err := n.checkEpochLocked(epoch); err != nil {
+			return err
+		}
 		if _, err := n.commitLocked(); err != nil {
 			return err
 		}

@@ -64,7 +64,15 @@ func (n *Note) CommittedHeads() (heads []crdt.ChangeHash, ok bool) { return n.do
 // nothing of the note is sent. No edit can slip in between the commit and
 // the save, so the copy holds exactly what is stored.
 func (n *Note) Snapshot() (doc []byte, heads []crdt.ChangeHash, err error) {
+	doc, heads, _, err = n.SnapshotIn()
+	return doc, heads, err
+}
+
+// SnapshotIn is Snapshot that also says which epoch of the note the copy
+// is of.
+func (n *Note) SnapshotIn() (doc []byte, heads []crdt.ChangeHash, epoch uint64, err error) {
 	n.editMu.Lock()
+	epoch = n.epoch.Load()
 	err = n.step(func() error {
 		_, err := n.commitLocked()
 		return err
@@ -75,15 +83,20 @@ func (n *Note) Snapshot() (doc []byte, heads []crdt.ChangeHash, err error) {
 	}
 	n.editMu.Unlock()
 	if err != nil {
-		return nil, nil, fmt.Errorf("snapshot of note %s: %w", n.ID, err)
+		return nil, nil, 0, fmt.Errorf("snapshot of note %s: %w", n.ID, err)
 	}
 	if !ok {
-		return nil, nil, fmt.Errorf("snapshot of note %s: edits opened outside the note", n.ID)
+		return nil, nil, 0, fmt.Errorf("snapshot of note %s: edits opened outside the note", n.ID)
+	}
+	if now := n.epoch.Load(); now != epoch {
+		// Another process's cut was followed meanwhile: which document
+		// was saved is not known.
+		return nil, nil, 0, fmt.Errorf("snapshot of note %s: epoch %d began meanwhile: %w", n.ID, now, ErrOtherEpoch)
 	}
 	if err := n.persist(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return doc, heads, nil
+	return doc, heads, epoch, nil
 }
 
 // OfferSync is the sync message that answers an empty copy's first

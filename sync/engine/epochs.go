@@ -29,12 +29,29 @@ import (
 // epoch's document; a note they knew before a cut is never cut
 // (notebook.ErrShared).
 
-// epochTag is the epoch to name in note messages to the stream's peer.
-func (ns *noteState) epochTag(c *conn) uint64 {
+// epochTag is the epoch to name in note messages to the stream's peer:
+// the one the note's document is in now. Bytes made from the document say
+// the epoch they were made in instead (tagIn), which may be older by the
+// time they are sent.
+func (ns *noteState) epochTag(c *conn) uint64 { return tagIn(c, ns.note.EpochNumber()) }
+
+// tagIn is epoch as named to the stream's peer (0 for a peer that knows
+// no epochs).
+func tagIn(c *conn, epoch uint64) uint64 {
 	if !c.epochExt {
 		return 0
 	}
-	return ns.epoch.Load()
+	return epoch
+}
+
+// appliesIn is the epoch a note message from the stream's peer is about,
+// for the notebook's check (notebook.AnyEpoch for a peer that knows no
+// epochs: it has only ever seen the current one).
+func appliesIn(c *conn, tagged uint64) uint64 {
+	if !c.epochExt {
+		return notebook.AnyEpoch
+	}
+	return tagged
 }
 
 // admitEpoch reports whether a note message the peer tagged with epoch m
@@ -45,7 +62,7 @@ func (c *conn) admitEpoch(dp *docPeer, m uint64, request bool, stated []crdt.Cha
 	if !c.epochExt {
 		return true
 	}
-	ours := dp.ns.epoch.Load()
+	ours := dp.ns.note.EpochNumber()
 	dp.fmu.Lock()
 	conflict := dp.epochConflict
 	met := m == ours && dp.knowEpoch && dp.theirEpoch != ours
@@ -85,7 +102,7 @@ func (dp *docPeer) inOtherEpoch() bool {
 	if !dp.c.epochExt {
 		return false
 	}
-	ours := dp.ns.epoch.Load()
+	ours := dp.ns.note.EpochNumber()
 	dp.fmu.Lock()
 	defer dp.fmu.Unlock()
 	return dp.knowEpoch && dp.theirEpoch != ours
@@ -94,7 +111,7 @@ func (dp *docPeer) inOtherEpoch() bool {
 // announceEpochs tells a peer in epoch m how each later epoch began (only
 // the latest to a joiner, which has nothing to cut), once per stream.
 func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
-	ours := dp.ns.epoch.Load()
+	ours := dp.ns.note.EpochNumber()
 	dp.fmu.Lock()
 	if dp.announced == nil {
 		dp.announced = map[uint64]bool{}
@@ -186,7 +203,7 @@ func (c *conn) onEpoch(id crdt.DocumentID, m *wire.CollabEpoch) bool {
 // the note no more on this stream) if its root is not what its heads give.
 func (c *conn) followEpoch(dp *docPeer, ep crdt.Epoch) {
 	e, ns := c.e, dp.ns
-	ours := ns.epoch.Load()
+	ours := ns.note.EpochNumber()
 	if ep.Number <= ours {
 		have, err := ns.note.EpochAt(ep.Number)
 		if err == nil && have.Root != ep.Root {

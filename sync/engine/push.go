@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -52,7 +53,7 @@ func (ns *noteState) onUpdate(u notebook.Update) {
 		}
 		if push && dp.c.collab && dp.isCaughtUp() {
 			for _, c := range u.Changes {
-				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c, Epoch: ns.epochTag(dp.c)})
+				dp.c.send(&wire.CollabChange{SenderID: ns.e.self, TargetID: dp.c.remoteSender, DocumentID: ns.id.String(), Data: c, Epoch: tagIn(dp.c, u.Epoch)})
 			}
 			continue
 		}
@@ -79,7 +80,10 @@ func (c *conn) onChange(id crdt.DocumentID, data []byte, epoch uint64) bool {
 	if !ns.seen.add(h) || ns.note.HasChange(h) {
 		return true
 	}
-	if err := ns.note.ApplyRemote(c.peerKey, data); err != nil {
+	if err := ns.note.ApplyRemoteIn(appliesIn(c, epoch), c.peerKey, data); err != nil {
+		if errors.Is(err, notebook.ErrOtherEpoch) {
+			return true // the note moved on meanwhile: the round after tells
+		}
 		if c.refusedChange(ns, err) {
 			return true
 		}

@@ -135,7 +135,7 @@ func (c *conn) generate(dp *docPeer) bool {
 		return false
 	}
 	ns.touch()
-	msg, ok, err := ns.note.GenerateSync(dp.state)
+	msg, epoch, ok, err := ns.note.GenerateSyncIn(dp.state)
 	if err != nil {
 		c.e.log.Error("cannot make a sync message", "peer", c.pid, "note", ns.id, "err", err)
 		return false
@@ -148,9 +148,9 @@ func (c *conn) generate(dp *docPeer) bool {
 	asking := !dp.received && !ns.hasBody()
 	dp.fmu.Unlock()
 	if asking {
-		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: ns.epochTag(c)})
+		c.send(&wire.Request{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: tagIn(c, epoch)})
 	} else {
-		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: ns.epochTag(c)})
+		c.send(&wire.Sync{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: msg, Epoch: tagIn(c, epoch)})
 	}
 	c.e.log.Debug("sync sent", "peer", c.pid, "note", ns.id, "bytes", len(msg), "request", asking)
 	return true
@@ -194,7 +194,10 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	ns.touch()
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
-	if err := ns.note.ReceiveSync(c.peerKey, dp.state, data); err != nil {
+	if err := ns.note.ReceiveSyncIn(appliesIn(c, epoch), c.peerKey, dp.state, data); err != nil {
+		if errors.Is(err, notebook.ErrOtherEpoch) {
+			return true // the note moved on meanwhile: nothing was applied
+		}
 		dp.state = ns.note.NewSyncState()
 		if c.refusedChange(ns, err) {
 			// Not a malformed message: the copies diverged (and perhaps
@@ -228,14 +231,14 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 		// A collab peer with nothing of the note: the saved document is a
 		// fraction of the size of every change in a sync message. The
 		// peer answers with its new heads and the sync round goes on.
-		doc, heads, err := ns.note.Snapshot()
+		doc, heads, docEpoch, err := ns.note.SnapshotIn()
 		if err != nil {
 			e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
 		} else {
-			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc, Epoch: ns.epochTag(c)})
+			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc, Epoch: tagIn(c, docEpoch)})
 			// Then a sync message with just our heads, so the peer's sync
 			// state learns what it now shares with us.
-			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: ns.epochTag(c)})
+			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: tagIn(c, docEpoch)})
 			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
 			// The peer holds our heads once it has applied the document (if
 			// it cannot, it closes the stream). Until its next message says
@@ -330,8 +333,11 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte, epoch uint64) bool {
 	// Under syncMu, so that no round (one the arrival itself starts, say)
 	// uses the old sync state in between: see below.
 	dp.syncMu.Lock()
-	if err := dp.ns.note.ApplyRemote(c.peerKey, data); err != nil {
+	if err := dp.ns.note.ApplyRemoteIn(appliesIn(c, epoch), c.peerKey, data); err != nil {
 		dp.syncMu.Unlock()
+		if errors.Is(err, notebook.ErrOtherEpoch) {
+			return true // the note moved on meanwhile: nothing was applied
+		}
 		reason := fmt.Sprintf("collab-doc for note %s could not be applied: %v", id, err)
 		if crdt.IsBadInput(err) {
 			c.offend(reason)

@@ -359,3 +359,58 @@ func BenchmarkReconnectInSyncNotes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFollowCut: ann and bob hold the paper note with one change per
+// keystroke and are in sync; ann cuts it (`collab compact`). Metrics: how
+// long bob takes from ann's cut to his copy being in the new epoch with
+// the same text (he builds the epoch's root from his own history and
+// checks it), and the bytes both ways meanwhile (the announcement, heads
+// and the first round of the new epoch: never the text).
+func BenchmarkFollowCut(b *testing.B) {
+	data := paper.Saved(b, "per-edit")
+	var total time.Duration
+	var bytes int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		pa, pb := quietPeer(b, "ann"), quietPeer(b, "bob")
+		n, err := pa.nb.Import(crdt.DocumentID{}, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		id := n.ID
+		n.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err = pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()})
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitFor(b, 2*time.Minute, "in sync", func() bool {
+			return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync && pa.note(id).CanCut() == nil
+		})
+		pa.eng.mu.Lock()
+		c := pa.eng.conns[pb.host.ID()]
+		pa.eng.mu.Unlock()
+		before := c.bytesIn.Load() + c.bytesOut.Load()
+		if _, err := pa.note(id).StartEpoch(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		waitFor(b, 5*time.Minute, "bob to follow", func() bool { return pb.note(id).EpochNumber() == 1 })
+		total += time.Since(start)
+		b.StopTimer()
+		waitFor(b, time.Minute, "in sync again", func() bool {
+			return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync
+		})
+		if pa.note(id).Len() != pb.note(id).Len() {
+			b.Fatal("the copies differ after the cut")
+		}
+		bytes += c.bytesIn.Load() + c.bytesOut.Load() - before
+		pa.stop()
+		pb.stop()
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "seconds")
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes")
+	b.ReportMetric(0, "ns/op")
+}

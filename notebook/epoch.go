@@ -42,57 +42,90 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 	}
 	var e crdt.Epoch
 	err := n.step(func() error {
-		// Under mu throughout (the lock order is mu, then the log's): no
-		// change may reach the document between the cut and the reset.
-		if _, err := n.commitLocked(); err != nil {
-			return err
-		}
-		if err := n.storeLocked(); err != nil {
-			return err
-		}
-		var first []byte
-		for try := 0; ; try++ {
-			err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
-				if err := n.applyLocked(unseen); err != nil {
-					return nil, store.EpochInfo{}, nil, err
-				}
-				archive, begun, doc, err := n.doc.BeginEpoch(n.ID, n.epoch.Load()+1)
-				if err != nil {
-					return nil, store.EpochInfo{}, nil, err
-				}
-				e, first = begun, doc
-				return archive, epochInfo(e), doc, nil
-			})
-			if errors.Is(err, store.ErrNewEpoch) && try < 3 {
-				// Another process began one: follow it, then cut that.
-				if err := n.followEpochLocked(); err != nil {
-					return err
-				}
-				if err := n.storeLocked(); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
-			}
-			break
-		}
-		if err := n.doc.Reset(first); err != nil {
-			return fmt.Errorf("note %s: start an epoch: %w", n.ID, err)
-		}
-		n.epoch.Store(e.Number)
-		n.compactDue.Store(false)
-		n.compactNow.Store(false)
-		n.compactRefusedAt.Store(0)
-		n.viewStale = true
-		n.queue(Update{Origin: FromDisk}) // no list: the document is new
-		return nil
+		var err error
+		e, err = n.cutLocked("start an epoch", nil, func() ([]byte, crdt.Epoch, []byte, [][]byte, error) {
+			archive, begun, first, err := n.doc.BeginEpoch(n.ID, n.epoch.Load()+1)
+			return archive, begun, first, nil, err
+		})
+		return err
 	})
 	if err != nil {
 		return crdt.Epoch{}, err
 	}
 	return e, n.step(n.writeView) // writeView wants mu
+}
+
+// cutLocked ends the note's epoch and goes on in the next, under mu
+// throughout (the lock order is mu, then the log's: no change may reach the
+// document between the cut and the reset). Open edits are committed and
+// stored; then, under the log's lock, cut makes from the document (holding
+// every stored record) the archive of the epoch that ends, how the next
+// begins, its first document, and changes to apply after it (translated
+// late ones). A cut another process made meanwhile is followed first;
+// settled, if given, is asked before each try whether nothing is left to
+// do (or why it cannot be done).
+func (n *Note) cutLocked(what string, settled func() (bool, error), cut func() (archive []byte, e crdt.Epoch, first []byte, late [][]byte, err error)) (crdt.Epoch, error) {
+	if _, err := n.commitLocked(); err != nil {
+		return crdt.Epoch{}, err
+	}
+	if err := n.storeLocked(); err != nil {
+		return crdt.Epoch{}, err
+	}
+	var e crdt.Epoch
+	var first []byte
+	var late [][]byte
+	for try := 0; ; try++ {
+		if settled != nil {
+			if done, err := settled(); done || err != nil {
+				if err != nil {
+					err = fmt.Errorf("note %s: %s: %w", n.ID, what, err)
+				}
+				return crdt.Epoch{}, err
+			}
+		}
+		err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
+			if err := n.applyLocked(unseen); err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			archive, begun, doc, translated, err := cut()
+			if err != nil {
+				return nil, store.EpochInfo{}, nil, err
+			}
+			e, first, late = begun, doc, translated
+			return archive, epochInfo(e), doc, nil
+		})
+		if errors.Is(err, store.ErrNewEpoch) && try < 3 {
+			// Another process began one: follow it, then try again.
+			if err := n.followEpochLocked(); err != nil {
+				return crdt.Epoch{}, err
+			}
+			if err := n.storeLocked(); err != nil {
+				return crdt.Epoch{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return crdt.Epoch{}, fmt.Errorf("note %s: %s: %w", n.ID, what, err)
+		}
+		break
+	}
+	if err := n.doc.Reset(first); err != nil {
+		return crdt.Epoch{}, fmt.Errorf("note %s: %s: %w", n.ID, what, err)
+	}
+	for _, c := range late {
+		if err := n.doc.Apply(c); err != nil {
+			return crdt.Epoch{}, fmt.Errorf("note %s: %s: %w", n.ID, what, err)
+		}
+	}
+	n.unsaved = append(n.unsaved, late...)
+	n.unsavedN.Store(int64(len(n.unsaved)))
+	n.epoch.Store(e.Number)
+	n.compactDue.Store(false)
+	n.compactNow.Store(false)
+	n.compactRefusedAt.Store(0)
+	n.viewStale = true
+	n.queue(Update{Origin: FromDisk}) // no list: the document is new
+	return e, n.storeLocked()
 }
 
 // CanCut reports why the note's history may not be cut (ErrShared), or nil.
@@ -129,73 +162,31 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 	if err := n.loadForEdit(); err != nil {
 		return err
 	}
+	what := fmt.Sprintf("follow epoch %d", e.Number)
 	err := n.step(func() error {
-		if _, err := n.commitLocked(); err != nil {
-			return err
-		}
-		if err := n.storeLocked(); err != nil {
-			return err
-		}
-		var first []byte
-		var late [][]byte
-		for try := 0; ; try++ {
+		settled := func() (bool, error) {
 			if n.epoch.Load() >= e.Number {
 				// Another process of this notebook followed it (or began
 				// one) meanwhile: it must be the same epoch.
 				have, err := n.log.EpochInfo(e.Number)
 				if err != nil {
-					return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
+					return true, err
 				}
 				if have.Root != e.Root.String() {
-					return fmt.Errorf("note %s: follow epoch %d: this notebook's epoch %d began with %s: %w", n.ID, e.Number, e.Number, have.Root, crdt.ErrEpochMismatch)
+					return true, fmt.Errorf("this notebook's epoch %d began with %s: %w", e.Number, have.Root, crdt.ErrEpochMismatch)
 				}
-				return nil
+				return true, nil
 			}
 			if e.Number != n.epoch.Load()+1 {
-				return fmt.Errorf("note %s: follow epoch %d: the note is in epoch %d", n.ID, e.Number, n.epoch.Load())
+				return true, fmt.Errorf("the note is in epoch %d", n.epoch.Load())
 			}
-			err := n.log.StartEpoch(func(unseen [][]byte) ([]byte, store.EpochInfo, []byte, error) {
-				if err := n.applyLocked(unseen); err != nil {
-					return nil, store.EpochInfo{}, nil, err
-				}
-				archive, doc, translated, err := n.doc.FollowEpoch(n.ID, e)
-				if err != nil {
-					return nil, store.EpochInfo{}, nil, err
-				}
-				first, late = doc, translated
-				return archive, epochInfo(e), doc, nil
-			})
-			if errors.Is(err, store.ErrNewEpoch) && try < 3 {
-				if err := n.followEpochLocked(); err != nil {
-					return err
-				}
-				if err := n.storeLocked(); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
-			}
-			break
+			return false, nil
 		}
-		if err := n.doc.Reset(first); err != nil {
-			return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
-		}
-		for _, c := range late {
-			if err := n.doc.Apply(c); err != nil {
-				return fmt.Errorf("note %s: follow epoch %d: %w", n.ID, e.Number, err)
-			}
-		}
-		n.unsaved = append(n.unsaved, late...)
-		n.unsavedN.Store(int64(len(n.unsaved)))
-		n.epoch.Store(e.Number)
-		n.compactDue.Store(false)
-		n.compactNow.Store(false)
-		n.compactRefusedAt.Store(0)
-		n.viewStale = true
-		n.queue(Update{Origin: FromDisk}) // no list: the document is new
-		return n.storeLocked()
+		_, err := n.cutLocked(what, settled, func() ([]byte, crdt.Epoch, []byte, [][]byte, error) {
+			archive, first, late, err := n.doc.FollowEpoch(n.ID, e)
+			return archive, e, first, late, err
+		})
+		return err
 	})
 	if err != nil {
 		return err

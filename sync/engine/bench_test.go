@@ -40,22 +40,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func BenchmarkKeystrokeToRemote(b *testing.B) {
 	for _, history := range []string{"policy", "per-edit"} {
 		b.Run("history="+history, func(b *testing.B) {
-			data := paper.Saved(b, history)
-			pa, pb := quietPeer(b, "ann"), quietPeer(b, "bob")
-			n, err := pa.nb.Import(crdt.DocumentID{}, data)
-			if err != nil {
-				b.Fatal(err)
-			}
-			id := n.ID
-			n.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			if err := pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()}); err != nil {
-				b.Fatal(err)
-			}
-			waitFor(b, time.Minute, "in sync", func() bool {
-				return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync
-			})
+			pa, pb, id := sharedPaperNote(b, paper.Saved(b, history))
 			na, nr := pa.note(id), pb.note(id)
 			arrived := make(chan time.Time, 1)
 			cancelSub := nr.Subscribe(func(u notebook.Update) {
@@ -360,6 +345,27 @@ func BenchmarkReconnectInSyncNotes(b *testing.B) {
 	}
 }
 
+// sharedPaperNote starts ann with the note data holds and bob joined to
+// it, and waits until both are in sync.
+func sharedPaperNote(b *testing.B, data []byte) (pa, pb *testPeer, id crdt.DocumentID) {
+	pa, pb = quietPeer(b, "ann"), quietPeer(b, "bob")
+	n, err := pa.nb.Import(crdt.DocumentID{}, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id = n.ID
+	n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()}); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, 2*time.Minute, "in sync", func() bool {
+		return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync
+	})
+	return pa, pb, id
+}
+
 // BenchmarkFollowCut: ann and bob hold the paper note with one change per
 // keystroke and are in sync; ann cuts it (`collab compact`). Metrics: how
 // long bob takes from ann's cut to his copy being in the new epoch with
@@ -372,22 +378,8 @@ func BenchmarkFollowCut(b *testing.B) {
 	var bytes int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		pa, pb := quietPeer(b, "ann"), quietPeer(b, "bob")
-		n, err := pa.nb.Import(crdt.DocumentID{}, data)
-		if err != nil {
-			b.Fatal(err)
-		}
-		id := n.ID
-		n.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err = pb.eng.Join(ctx, id, []ma.Multiaddr{pa.addr()})
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
-		waitFor(b, 2*time.Minute, "in sync", func() bool {
-			return pa.eng.Status(id) == InSync && pb.eng.Status(id) == InSync && pa.note(id).CanCut() == nil
-		})
+		pa, pb, id := sharedPaperNote(b, data)
+		waitFor(b, time.Minute, "ann to know bob follows epochs", func() bool { return pa.note(id).CanCut() == nil })
 		pa.eng.mu.Lock()
 		c := pa.eng.conns[pb.host.ID()]
 		pa.eng.mu.Unlock()

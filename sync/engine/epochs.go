@@ -193,6 +193,15 @@ func (c *conn) onEpoch(id crdt.DocumentID, m *wire.CollabEpoch) bool {
 		c.e.log.Info("refused an epoch announcement: the peer does not sync this note with us", "peer", c.pid, "note", id)
 		return true
 	}
+	dp.fmu.Lock()
+	conflict := dp.epochConflict
+	dp.fmu.Unlock()
+	if conflict {
+		// One refused announcement is enough: checking another costs a
+		// look through the whole history again.
+		c.e.log.Debug("dropping an epoch announcement from a peer whose cut was refused", "peer", c.pid, "note", id)
+		return true
+	}
 	c.followEpoch(dp, ep)
 	return true
 }
@@ -230,14 +239,27 @@ func (c *conn) followEpoch(dp *docPeer, ep crdt.Epoch) {
 		e.log.Debug("an epoch beyond the next: waiting for the ones before", "peer", c.pid, "note", ns.id, "epoch", ep.Number, "ours", ours)
 		return
 	}
-	err = ns.note.FollowEpoch(ep)
+	covered := true
+	for _, h := range ep.Heads {
+		covered = covered && ns.note.HasChange(h)
+	}
+	if covered {
+		err = ns.note.FollowEpoch(ep)
+	} else {
+		err = crdt.ErrNotCovered // known without the look through the history
+	}
 	switch {
 	case errors.Is(err, crdt.ErrNotCovered):
 		// Some of the heads it began at never reached us: ask for the
-		// epoch we are in, then cut (onDoc comes back here).
+		// epoch we are in (once while asked), then cut (onDoc comes back
+		// here).
 		dp.fmu.Lock()
+		asked := dp.pendingEpoch != nil && dp.pendingEpoch.Number == ep.Number
 		dp.pendingEpoch = &ep
 		dp.fmu.Unlock()
+		if asked {
+			return
+		}
 		c.send(&wire.Request{SenderID: e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: headsOnlySync(heads), Epoch: ours})
 		e.log.Info("asked for the rest of an epoch before following the next", "peer", c.pid, "note", ns.id, "epoch", ours)
 	case errors.Is(err, crdt.ErrEpochMismatch):

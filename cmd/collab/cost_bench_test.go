@@ -23,7 +23,7 @@ import (
 // from the view cache, so the keystroke-level history (259,778 changes)
 // must cost no more than the policy one. Run with e.g. -benchtime 50x.
 func BenchmarkCat(b *testing.B) {
-	for _, history := range []string{"policy", "per-edit"} {
+	for _, history := range []string{"policy", "per-edit", paper.Copies} {
 		b.Run("history="+history, func(b *testing.B) {
 			home := b.TempDir()
 			nb, err := notebook.Open(home, "bench")

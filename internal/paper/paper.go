@@ -20,8 +20,14 @@ var saved struct {
 	data map[string][]byte
 }
 
+// Copies is the history of Saved that types the whole trace four times
+// over, one copy after the other, committing after every edit: over a
+// million changes (issue 10's long note).
+const Copies = "per-edit,4-copies"
+
 // Saved is the paper note saved with one history: "policy" commits as
-// crdt.DefaultPolicy decides, any other one after every edit.
+// crdt.DefaultPolicy decides, Copies types the trace four times, any other
+// one commits after every edit.
 func Saved(tb testing.TB, history string) []byte {
 	tb.Helper()
 	saved.Lock()
@@ -33,7 +39,13 @@ func Saved(tb testing.TB, history string) []byte {
 	if history == "policy" {
 		policy = &crdt.DefaultPolicy
 	}
-	doc, changes := Replay(tb, trace.Paper(tb), policy)
+	var doc *crdt.Note
+	var changes int
+	if history == Copies {
+		doc, changes = replayCopies(tb, trace.Paper(tb), 4)
+	} else {
+		doc, changes = Replay(tb, trace.Paper(tb), policy)
+	}
 	defer doc.Close()
 	data, err := doc.Save()
 	if err != nil {
@@ -89,6 +101,33 @@ func Replay(tb testing.TB, tr *trace.Trace, policy *crdt.CommitPolicy) (*crdt.No
 	text, err := n.Text()
 	if err != nil || text != tr.End {
 		tb.Fatalf("replayed text differs from endContent (%d vs %d runes, %v)", len([]rune(text)), len([]rune(tr.End)), err)
+	}
+	return n, changes
+}
+
+// replayCopies types the trace copies times into one note, each copy after
+// the text of the ones before, committing after every edit.
+func replayCopies(tb testing.TB, tr *trace.Trace, copies int) (*crdt.Note, int) {
+	n, err := crdt.New("paper", "bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	changes := 0
+	for range copies {
+		at := n.Len()
+		for _, e := range tr.Edits {
+			if err := n.Splice(at+e.Pos, e.Delete, e.Insert); err != nil {
+				tb.Fatal(err)
+			}
+			c, err := n.Commit()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			changes += len(c)
+		}
+	}
+	if got := n.Len(); got != copies*len([]rune(tr.End)) {
+		tb.Fatalf("%d copies of the trace hold %d characters, want %d", copies, got, copies*len([]rune(tr.End)))
 	}
 	return n, changes
 }

@@ -71,7 +71,7 @@ type docPeer struct {
 	// count what it carried as sent.
 	theirEpoch   uint64
 	knowEpoch    bool
-	announced    map[uint64]bool
+	announced    map[uint64]bool // by the peer's epoch<<1 | joining
 	archived     map[uint64]bool
 	pendingEpoch *crdt.Epoch
 }

@@ -109,15 +109,21 @@ func (dp *docPeer) inOtherEpoch() bool {
 }
 
 // announceEpochs tells a peer in epoch m how each later epoch began (only
-// the latest to a joiner, which has nothing to cut), once per stream.
+// the latest to a joiner, which has nothing to cut), once per stream for
+// each epoch it states and each of the two cases (one that only looked at
+// an invitation may join after).
 func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
 	ours := dp.ns.note.EpochNumber()
+	key := m << 1
+	if joining {
+		key |= 1
+	}
 	dp.fmu.Lock()
 	if dp.announced == nil {
 		dp.announced = map[uint64]bool{}
 	}
-	done := dp.announced[m]
-	dp.announced[m] = true
+	done := dp.announced[key]
+	dp.announced[key] = true
 	dp.fmu.Unlock()
 	if done {
 		return

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -394,4 +395,33 @@ func TestAutomergeRepoPeersAndEpochs(t *testing.T) {
 	if _, err := ann.note(known).StartEpoch(); !errors.Is(err, notebook.ErrShared) {
 		t.Fatalf("cutting a note an automerge-repo peer knows: %v, want ErrShared", err)
 	}
+}
+
+// An invitation to a cut note shows its title, but accepting it joins the
+// note as a joiner does (the offer's bytes are of an epoch the new copy
+// must adopt first), and the copies then sync.
+func TestAcceptAnInvitationToACutNote(t *testing.T) {
+	ann, bob := newPeer(t, "ann"), newPeer(t, "bob")
+	id := ann.create("cut plans", "the plan\n")
+	if _, err := ann.note(id).StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := ann.eng.Share(ctx, id, bob.addr()); err != nil {
+		t.Fatalf("share: %v", err)
+	}
+	waitFor(t, 10*time.Second, "the invitation", func() bool {
+		invs := bob.eng.Invitations()
+		return len(invs) == 1 && invs[0].Title == "cut plans"
+	})
+	if err := bob.eng.Accept(ctx, id); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	waitText(t, id, "the plan\n", ann, bob)
+	if k := bob.epoch(id); k != 1 {
+		t.Fatalf("bob's copy is in epoch %d, want 1", k)
+	}
+	bob.edit(id, 0, 0, "bob: ")
+	waitText(t, id, "bob: the plan\n", ann, bob)
 }

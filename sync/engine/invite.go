@@ -176,7 +176,7 @@ func (e *Engine) addInvitation(c *conn, id crdt.DocumentID, data []byte, epoch u
 	if fresh {
 		e.log.Info("invitation received", "note", id, "title", inv.Title, "from", c.pid)
 	}
-	if !hasOffer && len(data) <= maxInviteData && c.askOnce(id) {
+	if !hasOffer && epoch == 0 && len(data) <= maxInviteData && c.askOnce(id) {
 		// automerge-repo announces a note with its heads alone. Answer as an
 		// empty copy would (it reveals nothing) so the note's changes come
 		// and the invitation can show its title; they arrive as another

@@ -299,6 +299,9 @@ func (c *conn) epochConflict(dp *docPeer, ep crdt.Epoch, why string) {
 	dp.epochConflict = true
 	dp.fmu.Unlock()
 	c.e.log.Warn("refused an epoch announcement: the note is no longer synced with this peer", "peer", c.pid, "note", dp.ns.id, "epoch", ep.Number, "reason", why)
+	// Shown where divergences are (collab peers, the status bar) for as
+	// long as it lasts.
+	dp.ns.diverge(c.peerKey, fmt.Sprintf("they cut this note's history where this copy cannot follow (epoch %d), so it no longer syncs with them; nothing of either copy is lost", ep.Number))
 	c.e.noteStatusChanged(dp.ns)
 }
 

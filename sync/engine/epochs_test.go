@@ -198,6 +198,13 @@ func TestBadEpochAnnouncementsAreRefused(t *testing.T) {
 	if !strings.Contains(ann.logs.String(), "refused an epoch announcement") {
 		t.Error("no refusal in ann's log")
 	}
+	shown := false
+	for _, p := range ann.eng.Peers(id) {
+		shown = shown || (p.ID == mal.id && strings.Contains(p.Diverged, "cut this note's history"))
+	}
+	if !shown {
+		t.Errorf("the refused cut is not shown with mallory's status: %+v", ann.eng.Peers(id))
+	}
 	// Honest sync goes on.
 	bob.edit(id, 0, 0, "still ")
 	waitText(t, id, "still keep\n", ann, bob)

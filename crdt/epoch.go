@@ -65,19 +65,12 @@ func (n *Note) FollowEpoch(note DocumentID, e Epoch) (archive, first []byte, lat
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	root, translated, err := startEpoch(note, e.Number, archive, nil, e.Heads)
+	root, late, err := checkedEpoch(note, e, archive, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if got := ChangeHash(root.Hash); got != e.Root {
-		return nil, nil, nil, fmt.Errorf("follow epoch %d: root %s at those heads, not %s: %w", e.Number, got, e.Root, ErrEpochMismatch)
-	}
 	if first, err = documentOf(root.Encode()); err != nil {
 		return nil, nil, nil, fmt.Errorf("follow epoch %d: %w", e.Number, err)
-	}
-	late = make([][]byte, len(translated))
-	for i, c := range translated {
-		late[i] = c.Encode()
 	}
 	return archive, first, late, nil
 }
@@ -147,18 +140,27 @@ func (n *Note) saveWithHeads() ([]byte, []ChangeHash, error) {
 // document. Changes e covers are dropped. The result is in dependency
 // order.
 func TranslateLate(note DocumentID, e Epoch, archive []byte, changes [][]byte) ([][]byte, error) {
-	root, late, err := startEpoch(note, e.Number, archive, changes, e.Heads)
+	_, late, err := checkedEpoch(note, e, archive, changes)
+	return late, err
+}
+
+// checkedEpoch builds epoch e from the epoch before's document and extra
+// changes of it, checks that its root is e.Root (ErrEpochMismatch), and
+// returns the root and every change e.Heads do not cover, translated and
+// encoded in dependency order.
+func checkedEpoch(note DocumentID, e Epoch, archive []byte, extra [][]byte) (*amformat.Change, [][]byte, error) {
+	root, translated, err := startEpoch(note, e.Number, archive, extra, e.Heads)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if ChangeHash(root.Hash) != e.Root {
-		return nil, fmt.Errorf("translate into epoch %d: its root would be %s, not %s", e.Number, ChangeHash(root.Hash), e.Root)
+	if got := ChangeHash(root.Hash); got != e.Root {
+		return nil, nil, fmt.Errorf("epoch %d: root %s at those heads, not %s: %w", e.Number, got, e.Root, ErrEpochMismatch)
 	}
-	out := make([][]byte, len(late))
-	for i, c := range late {
-		out[i] = c.Encode()
+	late := make([][]byte, len(translated))
+	for i, c := range translated {
+		late[i] = c.Encode()
 	}
-	return out, nil
+	return root, late, nil
 }
 
 // startEpoch builds epoch number of note at heads from the epoch before's

@@ -118,14 +118,7 @@ func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
 	if joining {
 		key |= 1
 	}
-	dp.fmu.Lock()
-	if dp.announced == nil {
-		dp.announced = map[uint64]bool{}
-	}
-	done := dp.announced[key]
-	dp.announced[key] = true
-	dp.fmu.Unlock()
-	if done {
+	if !dp.firstTime(&dp.announced, key) {
 		return
 	}
 	from := m + 1
@@ -146,6 +139,21 @@ func (c *conn) announceEpochs(dp *docPeer, m uint64, joining bool) {
 	}
 }
 
+// firstTime records key in set (one of dp's once-per-stream sets) and
+// reports whether it was not there yet.
+func (dp *docPeer) firstTime(set *map[uint64]bool, key uint64) bool {
+	dp.fmu.Lock()
+	defer dp.fmu.Unlock()
+	if *set == nil {
+		*set = map[uint64]bool{}
+	}
+	if (*set)[key] {
+		return false
+	}
+	(*set)[key] = true
+	return true
+}
+
 func epochMessage(c *conn, id crdt.DocumentID, ep crdt.Epoch) *wire.CollabEpoch {
 	return &wire.CollabEpoch{SenderID: c.e.self, TargetID: c.remoteSender, DocumentID: id.String(),
 		Epoch: ep.Number, Heads: stringsOf(ep.Heads), Root: ep.Root.String()}
@@ -154,14 +162,7 @@ func epochMessage(c *conn, id crdt.DocumentID, ep crdt.Epoch) *wire.CollabEpoch 
 // sendArchive sends a peer still in epoch m our whole document of it, once
 // per stream: it lacks some of the heads epoch m+1 began at.
 func (c *conn) sendArchive(dp *docPeer, m uint64) {
-	dp.fmu.Lock()
-	if dp.archived == nil {
-		dp.archived = map[uint64]bool{}
-	}
-	done := dp.archived[m]
-	dp.archived[m] = true
-	dp.fmu.Unlock()
-	if done {
+	if !dp.firstTime(&dp.archived, m) {
 		return
 	}
 	archive, err := dp.ns.note.Archive(m)
@@ -186,13 +187,9 @@ func (c *conn) onEpoch(id crdt.DocumentID, m *wire.CollabEpoch) bool {
 		c.offend(fmt.Sprintf("malformed collab-epoch for note %s: %d heads", id, len(m.Heads)))
 		return false
 	}
-	for _, s := range m.Heads {
-		h, err := crdt.ParseChangeHash(s)
-		if err != nil {
-			c.offend(fmt.Sprintf("malformed collab-epoch for note %s: heads: %v", id, err))
-			return false
-		}
-		ep.Heads = append(ep.Heads, h)
+	if ep.Heads, err = parseHeads(m.Heads); err != nil {
+		c.offend(fmt.Sprintf("malformed collab-epoch for note %s: heads: %v", id, err))
+		return false
 	}
 	dp := c.doc(id)
 	if dp == nil || !dp.isActive() {

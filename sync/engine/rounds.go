@@ -534,19 +534,28 @@ func (c *conn) headsStep(dp *docPeer, now time.Time) time.Duration {
 	return wait
 }
 
+// parseHeads reads hex change hashes a peer stated.
+func parseHeads(heads []string) ([]crdt.ChangeHash, error) {
+	hs := make([]crdt.ChangeHash, 0, len(heads))
+	for _, s := range heads {
+		h, err := crdt.ParseChangeHash(s)
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
 // maxRecheck caps the wait between rounds while stated heads differ.
 const maxRecheck = 30 * time.Second
 
 // onHeads records the heads a collab peer stated for a note it shares.
 func (c *conn) onHeads(id crdt.DocumentID, heads []string, epoch uint64) bool {
-	hs := make([]crdt.ChangeHash, 0, len(heads))
-	for _, s := range heads {
-		h, err := crdt.ParseChangeHash(s)
-		if err != nil {
-			c.offend(fmt.Sprintf("malformed collab-heads for note %s: %v", id, err))
-			return false
-		}
-		hs = append(hs, h)
+	hs, err := parseHeads(heads)
+	if err != nil {
+		c.offend(fmt.Sprintf("malformed collab-heads for note %s: %v", id, err))
+		return false
 	}
 	if dp := c.sharedDoc(id); dp != nil && c.admitEpoch(dp, epoch, false, nil, false) {
 		c.takeHeads(dp, hs)

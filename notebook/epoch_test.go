@@ -356,3 +356,51 @@ func TestEpochsWithSeveralProcessesKeepEveryCharacter(t *testing.T) {
 		})
 	}
 }
+
+// Bytes of an epoch the note has left are refused whole: a peer's change
+// or sync message made before a cut never reaches the new epoch's
+// document (that would merge two documents), and nothing is applied.
+func TestBytesOfAnotherEpochAreRefused(t *testing.T) {
+	ann := openNB(t, t.TempDir(), "ann")
+	bob := openNB(t, t.TempDir(), "bob")
+	a, err := ann.Create("plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Append("one\n"); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := a.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bob.Import(a.ID, saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Append("bob in epoch 0\n"); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := b.Flush()
+	if err != nil || len(changes) == 0 {
+		t.Fatalf("bob's change: %v, %v", changes, err)
+	}
+	if _, err := a.StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ApplyRemoteIn(0, "bob", changes[0].Bytes); !errors.Is(err, ErrOtherEpoch) {
+		t.Errorf("a change of epoch 0 after the cut: %v, want ErrOtherEpoch", err)
+	}
+	msg, _, ok, err := b.GenerateSyncIn(b.NewSyncState())
+	if err != nil || !ok {
+		t.Fatalf("bob's sync message: %v %v", ok, err)
+	}
+	if err := a.ReceiveSyncIn(0, "bob", a.NewSyncState(), msg); !errors.Is(err, ErrOtherEpoch) {
+		t.Errorf("a sync message of epoch 0 after the cut: %v, want ErrOtherEpoch", err)
+	}
+	if text, _ := a.Text(); text != "one\n" {
+		t.Errorf("ann reads %q after refusing bob's bytes", text)
+	}
+}

@@ -29,6 +29,21 @@ var ErrNotCovered = errors.New("heads not in the document")
 // epoch number begins, and the new epoch's first document (a snapshot to
 // store) holding the same title and text. The note itself is unchanged.
 func (n *Note) BeginEpoch(note DocumentID, number uint64) (archive []byte, e Epoch, first []byte, err error) {
+	archive, m, err := n.storedHistory()
+	if err != nil {
+		return nil, Epoch{}, nil, err
+	}
+	if m != nil {
+		// Cut in Go at the model's heads: no change is late, and the
+		// history is neither loaded in the core nor decoded again.
+		heads := m.Heads()
+		root := amformat.RootAt(amformat.EpochActor(note[:], number, heads), m)
+		e = Epoch{Number: number, Heads: changeHashes(heads), Root: ChangeHash(root.Hash)}
+		if first, err = documentOf(root.Encode()); err != nil {
+			return nil, Epoch{}, nil, fmt.Errorf("begin epoch %d: %w", number, err)
+		}
+		return archive, e, first, nil
+	}
 	archive, heads, err := n.saveWithHeads()
 	if err != nil {
 		return nil, Epoch{}, nil, err
@@ -61,7 +76,11 @@ var ErrEpochMismatch = errors.New("the epoch's root is not the one those heads g
 // apply after first), exactly as every peer that holds them translates
 // them. The note itself is unchanged.
 func (n *Note) FollowEpoch(note DocumentID, e Epoch) (archive, first []byte, late [][]byte, err error) {
-	archive, _, err = n.saveWithHeads()
+	// A sleeping note's history is read from its stored bytes, in Go.
+	archive, m, err := n.storedHistory()
+	if err == nil && m == nil {
+		archive, _, err = n.saveWithHeads()
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -113,12 +132,89 @@ func (n *Note) Reset(snapshot []byte) error {
 		n.states[id] = nil
 	}
 	n.model, n.modelLater = buildModel(snapshot, nil), false
+	if !n.workerUpLocked() && n.model != nil && n.body == bodyText &&
+		n.model.m.Title() == n.title && n.model.m.Text() == n.text.String() {
+		// Asleep, and the new document reads as the note does (a cut
+		// keeps the text): it stays asleep, and loads when next needed.
+		n.lastHeads.set(changeHashes(n.model.m.Heads()))
+		return nil
+	}
 	_, err := n.buildLocked(nil)
 	n.checkNewModelLocked()
 	if err != nil {
 		return fmt.Errorf("reset note: %w", err)
 	}
 	return nil
+}
+
+// ReadStored reads the stored history of a note opened with LoadKnownFrom
+// into memory without loading it in the core (a no-op once read). Call it
+// before holding a lock the note's source takes, e.g. before a cut under
+// the note's log lock.
+func (n *Note) ReadStored() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.readBaseLocked()
+}
+
+// storedHistory returns, for a note with no worker running and nothing
+// open, its whole document as its rebuild recipe holds it (the saved
+// document and the change records after it, concatenated, as automerge
+// loads them and archiveChanges reads them) and the model of exactly
+// those bytes. A long history is so cut without the core, which may not
+// hold it (a million keystrokes need over 2 GiB there, 16 MiB in the
+// model). It returns a nil model, to go through the core instead, when a
+// worker runs, edits are open, or the model does not take every record or
+// does not read the text the note has (the core is right).
+func (n *Note) storedHistory() ([]byte, *amformat.Model, error) {
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.usable(); err != nil {
+		return nil, nil, err
+	}
+	if n.workerUpLocked() || n.body != bodyText || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 || n.textDrift {
+		return nil, nil, nil
+	}
+	if err := n.readBaseLocked(); err != nil {
+		return nil, nil, err
+	}
+	if len(n.snapshot) == 0 && len(n.changes) == 0 {
+		return nil, nil, nil
+	}
+	t := &textModel{m: amformat.NewModel()}
+	if len(n.snapshot) > 0 {
+		m, err := amformat.FromDocument(n.snapshot)
+		if err != nil {
+			return nil, nil, nil
+		}
+		t.m = m
+	}
+	size := len(n.snapshot)
+	for _, r := range n.changes {
+		if _, err := t.applyBytes(r); err != nil {
+			return nil, nil, nil
+		}
+		size += len(r)
+	}
+	if len(t.waiting) > 0 || t.m.Len() != n.text.Len() || t.m.Title() != n.title || t.m.Text() != n.text.String() {
+		return nil, nil, nil
+	}
+	archive := make([]byte, 0, size)
+	archive = append(archive, n.snapshot...)
+	for _, r := range n.changes {
+		archive = append(archive, r...)
+	}
+	return archive, t.m, nil
+}
+
+func changeHashes(hs []amformat.Hash) []ChangeHash {
+	out := make([]ChangeHash, len(hs))
+	for i, h := range hs {
+		out[i] = ChangeHash(h)
+	}
+	return out
 }
 
 func (n *Note) saveWithHeads() ([]byte, []ChangeHash, error) {
@@ -262,14 +358,99 @@ func ArchiveAt(archive []byte, heads ...ChangeHash) (title, text string, err err
 	return m.Title(), m.Text(), nil
 }
 
+// archiveChanges reads every change of an archived epoch, dependencies
+// first: an archive is a saved document, or (cut without the core, see
+// storedHistory) a saved document followed by change records, as
+// automerge loads them.
 func archiveChanges(archive []byte) ([]*amformat.Change, error) {
-	doc, err := amformat.DecodeDocument(archive)
+	chunks, err := amformat.SplitChunks(archive)
 	if err != nil {
 		return nil, fmt.Errorf("read an archived epoch: %w", err)
 	}
-	history, err := doc.History()
-	if err != nil {
-		return nil, fmt.Errorf("read an archived epoch: %w", err)
+	if len(chunks) == 1 && chunks[0].Type == amformat.ChunkDocument {
+		doc, err := amformat.DecodeDocument(archive)
+		if err != nil {
+			return nil, fmt.Errorf("read an archived epoch: %w", err)
+		}
+		history, err := doc.History()
+		if err != nil {
+			return nil, fmt.Errorf("read an archived epoch: %w", err)
+		}
+		return history, nil
 	}
-	return history, nil
+	var all []*amformat.Change
+	for _, ch := range chunks {
+		if ch.Type == amformat.ChunkDocument {
+			doc, err := amformat.DecodeDocument(ch.Raw)
+			if err != nil {
+				return nil, fmt.Errorf("read an archived epoch: %w", err)
+			}
+			history, err := doc.History()
+			if err != nil {
+				return nil, fmt.Errorf("read an archived epoch: %w", err)
+			}
+			all = append(all, history...)
+			continue
+		}
+		c, err := amformat.DecodeChange(ch.Raw)
+		if err != nil {
+			return nil, fmt.Errorf("read an archived epoch: %w", err)
+		}
+		all = append(all, c)
+	}
+	return depsFirst(all)
+}
+
+// depsFirst orders changes so each comes after its deps, keeping the given
+// order where it already does, and drops repeats. A dep none of them is
+// makes an error: an archive holds its whole history.
+func depsFirst(changes []*amformat.Change) ([]*amformat.Change, error) {
+	byHash := make(map[amformat.Hash]*amformat.Change, len(changes))
+	unique := changes[:0:0]
+	for _, c := range changes {
+		if _, dup := byHash[c.Hash]; !dup {
+			byHash[c.Hash] = c
+			unique = append(unique, c)
+		}
+	}
+	placed := make(map[amformat.Hash]bool, len(unique))
+	out := make([]*amformat.Change, 0, len(unique))
+	// Depth-first from each change in order, with an explicit stack: a
+	// history may be a million changes deep.
+	type frame struct {
+		c    *amformat.Change
+		next int
+	}
+	for _, start := range unique {
+		if placed[start.Hash] {
+			continue
+		}
+		stack := []frame{{c: start}}
+		onStack := map[amformat.Hash]bool{start.Hash: true}
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.next < len(top.c.Deps) {
+				d := top.c.Deps[top.next]
+				top.next++
+				if placed[d] {
+					continue
+				}
+				dc, ok := byHash[d]
+				if !ok {
+					return nil, fmt.Errorf("read an archived epoch: change %s needs %s, which it lacks", ChangeHash(top.c.Hash), ChangeHash(d))
+				}
+				if onStack[d] {
+					return nil, fmt.Errorf("read an archived epoch: changes depend on each other in a cycle at %s", ChangeHash(d))
+				}
+				onStack[d] = true
+				stack = append(stack, frame{c: dc})
+				continue
+			}
+			placed[top.c.Hash] = true
+			delete(onStack, top.c.Hash)
+			out = append(out, top.c)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return out, nil
 }

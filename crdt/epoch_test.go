@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 )
@@ -133,5 +134,139 @@ func TestFollowEpoch(t *testing.T) {
 	other.Heads = []ChangeHash{{1, 2, 3}}
 	if _, _, _, err := b.FollowEpoch(id, other); !errors.Is(err, ErrNotCovered) {
 		t.Errorf("heads bob lacks: %v, want ErrNotCovered", err)
+	}
+}
+
+// A note with no worker running is cut from its stored bytes in Go (a
+// history too long for the core is cut so): the epoch, its root and the
+// first document are the ones the core's path makes from the same note,
+// the archive (its saved document and records after it, here stored out
+// of dependency order) reads back whole, and the note stays asleep until
+// used, then reads the same.
+func TestBeginEpochOfASleepingNoteMatchesTheCore(t *testing.T) {
+	a, err := New("plan", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var snapshot []byte
+	var records [][]byte
+	for i, s := range []string{"first line\n", "second line\n", "third", " and more"} {
+		if err := a.Splice(a.Len(), 0, s); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := a.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 { // the snapshot holds the first two lines
+			if snapshot, err = a.Save(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i >= 2 {
+			for _, c := range cs {
+				records = append([][]byte{c.Bytes}, records...) // newest first
+			}
+		}
+	}
+	full, err := a.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := ArchiveHistory(full)
+	if err != nil || len(hist) != 5 {
+		t.Fatalf("history %d, %v", len(hist), err)
+	}
+	text, _ := a.Text()
+	heads, err := a.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asleep := LoadKnown(snapshot, records, "ann", Known{Title: "plan", Text: text, Heads: heads})
+	defer asleep.Close()
+	awake, _, err := Load(snapshot, records, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer awake.Close()
+
+	id := NewDocumentID()
+	archive, e, first, err := asleep.BeginEpoch(id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asleep.Awake() {
+		t.Fatal("the cut loaded the sleeping note in the core")
+	}
+	_, want, wantFirst, err := awake.BeginEpoch(id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Root != want.Root || !SameHeads(e.Heads, want.Heads) || !bytes.Equal(first, wantFirst) {
+		t.Fatalf("cut in Go: %v; through the core: %v (first documents equal: %v)", e, want, bytes.Equal(first, wantFirst))
+	}
+	got, err := ArchiveHistory(archive)
+	if err != nil || len(got) != len(hist) {
+		t.Fatalf("the archive lists %d changes (%v), want %d", len(got), err, len(hist))
+	}
+	seen := map[ChangeHash]bool{}
+	for _, c := range got {
+		for _, d := range c.Deps {
+			if !seen[d] {
+				t.Fatalf("change %s comes before its dep %s", c.Hash, d)
+			}
+		}
+		seen[c.Hash] = true
+	}
+	if _, at, err := ArchiveAt(archive, hist[3].Hash); err != nil || at != "first line\nsecond line\nthird" {
+		t.Fatalf("the archive at its fourth change: %q, %v", at, err)
+	}
+	// FollowEpoch on a copy that holds the archive agrees too.
+	c, _, err := Load(archive, nil, "cy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, _, err := c.FollowEpoch(id, e); err != nil {
+		t.Fatalf("a copy of the archive cannot follow the epoch: %v", err)
+	}
+	// A peer lacking some of it is sent the archive (PROTOCOL.md 9.5) and
+	// merges it as it merges any document.
+	d, _, err := Load(nil, nil, "dee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Apply(archive); err != nil {
+		t.Fatalf("merge the archive: %v", err)
+	}
+	if got, err := d.Heads(); err != nil || !SameHeads(got, e.Heads) || mustText(t, d) != text {
+		t.Fatalf("merged archive: heads %v (%v), want %v", got, err, e.Heads)
+	}
+	// So does a sleeping copy, from its stored bytes and without loading.
+	sleeper := LoadKnown(snapshot, records, "dee", Known{Title: "plan", Text: text, Heads: heads})
+	defer sleeper.Close()
+	if _, f, late, err := sleeper.FollowEpoch(id, e); err != nil || !bytes.Equal(f, first) || len(late) != 0 || sleeper.Awake() {
+		t.Fatalf("a sleeping copy follows: %v (same first document %v, %d late, awake %v)", err, bytes.Equal(f, first), len(late), sleeper.Awake())
+	}
+
+	if err := asleep.Reset(first); err != nil {
+		t.Fatal(err)
+	}
+	if asleep.Awake() {
+		t.Fatal("Reset loaded the sleeping note")
+	}
+	if h, ok := asleep.CommittedHeads(); !ok || !SameHeads(h, []ChangeHash{e.Root}) || asleep.Awake() {
+		t.Fatalf("heads after the cut %v (%v), want the root %s, without loading", h, ok, e.Root)
+	}
+	if err := asleep.Splice(asleep.Len(), 0, "!"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asleep.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := asleep.Text(); got != text+"!" || !asleep.Awake() {
+		t.Fatalf("after an edit: %q (awake %v)", got, asleep.Awake())
 	}
 }

@@ -37,7 +37,10 @@ func (n *Note) StartEpoch() (crdt.Epoch, error) {
 	}
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
-	if err := n.loadForEdit(); err != nil {
+	// A note not loaded for editing is cut from its stored history in Go,
+	// without loading it (crdt.Note.BeginEpoch); that history is read
+	// before the cut holds the log's lock, which reading it takes.
+	if err := n.doc.ReadStored(); err != nil {
 		return crdt.Epoch{}, err
 	}
 	var e crdt.Epoch
@@ -159,7 +162,7 @@ func (n *Note) FollowEpoch(e crdt.Epoch) error {
 	}
 	n.editMu.Lock()
 	defer n.editMu.Unlock()
-	if err := n.loadForEdit(); err != nil {
+	if err := n.doc.ReadStored(); err != nil { // as in StartEpoch
 		return err
 	}
 	what := fmt.Sprintf("follow epoch %d", e.Number)

@@ -404,3 +404,76 @@ func TestBytesOfAnotherEpochAreRefused(t *testing.T) {
 		t.Errorf("ann reads %q after refusing bob's bytes", text)
 	}
 }
+
+// A note not loaded for editing is cut from its stored history in Go,
+// without loading it in the core (which a history of a million keystrokes
+// does not fit in): the text, the history reaching back through the
+// archive (a snapshot and the records after it) and later edits are as
+// for a loaded note.
+func TestStartEpochOfAnUnloadedNote(t *testing.T) {
+	dir := t.TempDir()
+	book := openNB(t, dir, "ann")
+	created, err := book.Create("long note")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.ID
+	created.Close()
+	note := openNote(t, book, id)
+	rng := rand.New(rand.NewSource(2))
+	typeInto(t, rng, note, 150)
+	note.mu.Lock()
+	if err := note.compactLocked(); err != nil { // a snapshot, then records
+		t.Fatal(err)
+	}
+	note.mu.Unlock()
+	typeInto(t, rng, note, 150)
+	before := text(t, note)
+	histBefore, err := note.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := histBefore[len(histBefore)*3/4]
+	_, midText, err := note.At(mid.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note.Close()
+
+	unloaded, warnings, err := book.OpenNoteUnloaded(id)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("open unloaded: %v %v", err, warnings)
+	}
+	e, err := unloaded.StartEpoch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unloaded.doc.Awake() {
+		t.Fatal("the cut loaded the note in the core")
+	}
+	if got := text(t, unloaded); got != before || e.Number != 1 {
+		t.Fatalf("after the cut: epoch %d, text %q, want %q", e.Number, got, before)
+	}
+	unloaded.Close()
+
+	again := openNote(t, book, id)
+	if ep, _ := again.Epoch(); ep.Root != e.Root {
+		t.Fatalf("reopened in %v, want %v", ep, e)
+	}
+	hist, err := again.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != len(histBefore)+1 || !hist[len(hist)-1].BeginsEpoch {
+		t.Fatalf("history has %d changes, want %d and the root last", len(hist), len(histBefore)+1)
+	}
+	if _, got, err := again.At(mid.Hash); err != nil || got != midText {
+		t.Fatalf("a version from before the cut: %q, %v; want %q", got, err, midText)
+	}
+	typeInto(t, rng, again, 20)
+	final := text(t, again)
+	again.Close()
+	if got := text(t, openNote(t, book, id)); got != final {
+		t.Fatalf("edits after the cut: %q, want %q", got, final)
+	}
+}

@@ -187,6 +187,29 @@ func withNoteFrom(e *env, open func() (*notebook.Notebook, error), arg string, f
 	if err != nil {
 		return err
 	}
+	return runOnNote(e, n, f)
+}
+
+// withUnloadedNote is withNote with the note opened unloaded: its history
+// stays on disk until something needs the document.
+func withUnloadedNote(e *env, arg string, f func(n *notebook.Note) error) error {
+	nb, err := e.openNotebook()
+	if err != nil {
+		return err
+	}
+	id, err := nb.Resolve(arg)
+	if err != nil {
+		return err
+	}
+	n, warnings, err := nb.OpenNoteUnloaded(id)
+	e.warnRepaired(id, warnings)
+	if err != nil {
+		return err
+	}
+	return runOnNote(e, n, f)
+}
+
+func runOnNote(e *env, n *notebook.Note, f func(n *notebook.Note) error) error {
 	ferr := f(n)
 	// Close stores edits even when f failed halfway: nothing typed is dropped.
 	cerr := n.Close()
@@ -279,7 +302,9 @@ func cmdCompact(e *env, args []string) error {
 	if err := wantArgs(args, 1, 1, "one NOTE"); err != nil {
 		return err
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	// Unloaded: the cut is made in Go from the stored history, which need
+	// not fit in the core (notebook.StartEpoch).
+	return withUnloadedNote(e, args[0], func(n *notebook.Note) error {
 		ep, err := n.StartEpoch()
 		if errors.Is(err, notebook.ErrShared) {
 			return fmt.Errorf("%s keeps its one history: %w (an automerge-repo app or an older collab, which would be left with a copy nobody could merge with)", display.Line(n.Title()), err)

@@ -140,6 +140,16 @@ func StartEpoch(actor ActorID, history []*Change, heads []Hash) (*Epoch, []*Chan
 	return e, out, nil
 }
 
+// RootAt returns the root of an epoch that begins at m's own heads, m
+// holding the whole epoch before (so no change of it is late): the change
+// StartEpoch builds from that history, built from the model alone, so a
+// history too long to decode again (or to load in the core) is cut at the
+// cost of its text.
+func RootAt(actor ActorID, m *Model) *Change {
+	e := &Epoch{elems: map[gid]gid{}, titleOps: map[gid]gid{}}
+	return e.buildRoot(actor, m)
+}
+
 // buildRoot makes the root change from the model at H: op 1 makes the
 // body's Text, op 2 puts the title, then one insert per character.
 func (e *Epoch) buildRoot(actor ActorID, atH *Model) *Change {

@@ -385,6 +385,14 @@ func (n *Note) buildLocked(op *request) (*response, error) {
 				return nil, n.dropJournalLocked(death)
 			}
 		}
+		var d *DeathError
+		if op == nil && errors.As(death, &d) && d.Outgrown {
+			// The stored history as a whole does not fit in the worker's
+			// memory: no one change is to blame, and setting one aside
+			// would hide what the user wrote. It stays as it is (a cut,
+			// made in Go, makes it fit).
+			return nil, fmt.Errorf("load: %w: %w", ErrTooLong, death)
+		}
 		if round == maxSetAside || len(n.changes) == 0 {
 			break
 		}

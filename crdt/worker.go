@@ -38,6 +38,12 @@ var (
 	ScratchLimits = Limits{Memory: 1 << 30, Call: 15 * time.Second, Load: 30 * time.Second}
 )
 
+// ErrTooLong: the note's stored history needs more memory to load in the
+// core than a worker may use (a million keystrokes need over 2 GiB in the
+// 2023 core). Nothing is set aside; cutting the history
+// (notebook.StartEpoch, done in Go for a note not loaded) makes it fit.
+var ErrTooLong = errors.New("the note's history is too long to load for editing")
+
 // ErrWorkerDied wraps every report of a worker's death.
 var ErrWorkerDied = errors.New("automerge worker died")
 
@@ -46,6 +52,11 @@ type DeathError struct {
 	Op     string // the request it was serving
 	Status string // exit status or signal, or why we ended it
 	Panic  string // the core's last words on stderr, bounded and sanitised
+	// Outgrown: it reached its memory limit while growing (the allocation
+	// that failed was at most half the limit), which says the document as
+	// a whole is too large for the limit, not that one change is bad. A
+	// single allocation beyond that is what a crafted length asks for.
+	Outgrown bool
 }
 
 func (e *DeathError) Error() string {
@@ -239,11 +250,30 @@ func (w *worker) die(op opCode, cause error) error {
 	if status == "" {
 		status = w.status
 	}
-	if strings.Contains(w.stderr.String(), "memory allocation") || strings.Contains(w.stderr.String(), "out of memory") {
+	last := w.stderr.String()
+	oom := strings.Contains(last, "memory allocation") || strings.Contains(last, "out of memory")
+	if oom {
 		status += ", memory limit reached"
 	}
-	w.dead = &DeathError{Op: op.String(), Status: status, Panic: w.stderr.Sanitized()}
+	w.dead = &DeathError{Op: op.String(), Status: status, Panic: w.stderr.Sanitized(),
+		Outgrown: oom && grewPast(last, w.limits.Memory)}
 	return w.dead
+}
+
+// grewPast reports whether the core's last words say an allocation of at
+// most half of limit failed ("memory allocation of N bytes failed").
+func grewPast(last string, limit int64) bool {
+	const say = "memory allocation of "
+	i := strings.LastIndex(last, say)
+	if i < 0 {
+		return false
+	}
+	digits := last[i+len(say):]
+	if j := strings.IndexByte(digits, ' '); j > 0 {
+		digits = digits[:j]
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	return err == nil && n <= limit/2
 }
 
 func isEOF(err error) bool {

@@ -720,3 +720,55 @@ func TestPackedTextReadsTheSame(t *testing.T) {
 		t.Fatalf("an edit on a known (packed) note: %q", got)
 	}
 }
+
+// A stored history that outgrows the worker's memory (each allocation
+// small, the whole too large: a long history, not a crafted length) fails
+// to load as ErrTooLong, and none of its changes is set aside: no one of
+// them is to blame, and hiding one would hide what the user wrote.
+func TestAHistoryTooLongForTheWorkerIsNotSetAside(t *testing.T) {
+	long := mustNew(t, "long", "a")
+	defer long.Close()
+	var records [][]byte
+	for i := range 400 {
+		long.Splice(long.Len(), 0, strings.Repeat("x", 50)+"\n")
+		cs, err := long.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 200 {
+			for _, c := range cs {
+				records = append(records, c.Bytes)
+			}
+		}
+	}
+	data := mustSave(t, long)
+	n := newNote("x", Limits{Memory: 12 << 20, Call: time.Minute, Load: time.Minute})
+	n.snapshot, n.changes = data, records
+	n.mu.Lock()
+	err := n.rebuildLocked()
+	n.mu.Unlock()
+	n.Close()
+	var d *DeathError
+	if !errors.Is(err, ErrTooLong) || errors.Is(err, ErrRejected) || !errors.As(err, &d) || !d.Outgrown {
+		t.Fatalf("a long history in 12 MiB: %v", err)
+	}
+	if len(n.setAside) > 0 || len(n.changes) != len(records) {
+		t.Fatalf("%d changes set aside, %d of %d kept", len(n.setAside), len(n.changes), len(records))
+	}
+}
+
+func TestGrewPast(t *testing.T) {
+	for _, c := range []struct {
+		last string
+		want bool
+	}{
+		{"memory allocation of 548651664 bytes failed\n", true},
+		{"memory allocation of 3355443200 bytes failed\n", false},
+		{"thread 'main' panicked at 'index out of bounds'", false},
+		{"memory allocation of lots bytes failed", false},
+	} {
+		if got := grewPast(c.last, 2<<30); got != c.want {
+			t.Errorf("grewPast(%q) = %v, want %v", c.last, got, c.want)
+		}
+	}
+}

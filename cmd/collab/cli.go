@@ -129,6 +129,9 @@ func (e *env) openNote(nb *notebook.Notebook, arg string) (*notebook.Note, error
 	}
 	n, warnings, err := nb.OpenNote(id)
 	e.warnRepaired(id, warnings)
+	if errors.Is(err, crdt.ErrTooLong) {
+		err = fmt.Errorf("%w; `collab compact %s` cuts its history, which it keeps, so the note loads at the cost of its text", err, id)
+	}
 	return n, err
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -246,25 +247,35 @@ func (c *conn) followEpoch(dp *docPeer, ep crdt.Epoch) {
 	for _, h := range ep.Heads {
 		covered = covered && ns.note.HasChange(h)
 	}
-	if covered {
-		err = ns.note.FollowEpoch(ep)
-	} else {
-		err = crdt.ErrNotCovered // known without the look through the history
+	if !covered {
+		// Known without the look through the history.
+		c.askForEpochBefore(dp, ep, heads, ours)
+		return
 	}
+	// The cut reads the note's whole history (seconds for a long one):
+	// off the stream's reader, so the stream's other notes go on.
+	e.spawn(func(context.Context) { c.followCovered(dp, ep, heads, ours) })
+}
+
+// followCovered cuts our copy where epoch ep began, the copy holding its
+// heads; one cut of a note runs at a time.
+func (c *conn) followCovered(dp *docPeer, ep crdt.Epoch, heads []crdt.ChangeHash, ours uint64) {
+	e, ns := c.e, dp.ns
+	ns.followMu.Lock()
+	defer ns.followMu.Unlock()
+	if now := ns.note.EpochNumber(); now != ours {
+		// Followed (or cut here) meanwhile: the same epoch, or a conflict.
+		if now >= ep.Number {
+			if have, err := ns.note.EpochAt(ep.Number); err == nil && have.Root != ep.Root {
+				c.epochConflict(dp, ep, fmt.Sprintf("this copy's epoch %d began with %s", ep.Number, have.Root))
+			}
+		}
+		return
+	}
+	err := ns.note.FollowEpoch(ep)
 	switch {
 	case errors.Is(err, crdt.ErrNotCovered):
-		// Some of the heads it began at never reached us: ask for the
-		// epoch we are in (once while asked), then cut (onDoc comes back
-		// here).
-		dp.fmu.Lock()
-		asked := dp.pendingEpoch != nil && dp.pendingEpoch.Number == ep.Number
-		dp.pendingEpoch = &ep
-		dp.fmu.Unlock()
-		if asked {
-			return
-		}
-		c.send(&wire.Request{SenderID: e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: headsOnlySync(heads), Epoch: ours})
-		e.log.Info("asked for the rest of an epoch before following the next", "peer", c.pid, "note", ns.id, "epoch", ours)
+		c.askForEpochBefore(dp, ep, heads, ours)
 	case errors.Is(err, crdt.ErrEpochMismatch):
 		c.epochConflict(dp, ep, err.Error())
 	case err != nil:
@@ -273,6 +284,22 @@ func (c *conn) followEpoch(dp *docPeer, ep crdt.Epoch) {
 		e.log.Info("followed a new epoch of the note", "peer", c.pid, "note", ns.id, "epoch", ep.Number)
 		e.epochMoved(ns)
 	}
+}
+
+// askForEpochBefore asks the peer, once while asked, for the epoch we are
+// in, some of whose heads ep began at never reached us; onDoc comes back
+// to follow ep once it has arrived (followPending).
+func (c *conn) askForEpochBefore(dp *docPeer, ep crdt.Epoch, heads []crdt.ChangeHash, ours uint64) {
+	e, ns := c.e, dp.ns
+	dp.fmu.Lock()
+	asked := dp.pendingEpoch != nil && dp.pendingEpoch.Number == ep.Number
+	dp.pendingEpoch = &ep
+	dp.fmu.Unlock()
+	if asked {
+		return
+	}
+	c.send(&wire.Request{SenderID: e.self, TargetID: c.remoteSender, DocumentID: ns.id.String(), Data: headsOnlySync(heads), Epoch: ours})
+	e.log.Info("asked for the rest of an epoch before following the next", "peer", c.pid, "note", ns.id, "epoch", ours)
 }
 
 // followPending follows, once the epoch before arrived whole, an epoch the

@@ -24,6 +24,7 @@ type noteState struct {
 	held       atomic.Bool  // opened for the UI (Open): never hibernated
 	lastStatus atomic.Int32
 	epoch      atomic.Uint64 // the epoch the engine syncs (epochs.go)
+	followMu   sync.Mutex    // held while our copy follows a peer's cut (epochs.go)
 	unsub      func()
 	seen       hashSet // changes pushed or received by push: no loops, no double applies
 

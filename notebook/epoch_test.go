@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"github.com/collab-editor/collab/crdt"
@@ -475,5 +476,66 @@ func TestStartEpochOfAnUnloadedNote(t *testing.T) {
 	again.Close()
 	if got := text(t, openNote(t, book, id)); got != final {
 		t.Fatalf("edits after the cut: %q, want %q", got, final)
+	}
+}
+
+// A peer's sync state is kept per epoch: after a cut the note starts a
+// fresh state with that peer (the saved one describes the document the
+// epoch before, and reused it made a peer back from an older epoch loop),
+// while the epoch before's state stays where it was.
+func TestSyncStatesAreKeptPerEpoch(t *testing.T) {
+	a := openNB(t, t.TempDir(), "ann")
+	b := openNB(t, t.TempDir(), "bob")
+	created, _ := a.Create("shared")
+	created.Splice(0, 0, "hello")
+	created.Close()
+	na := openNote(t, a, created.ID)
+	nb, err := b.Join(created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, sb := na.SyncState("bob-peer"), nb.SyncState("ann-peer")
+	for range 10 {
+		m1, ok1, err := na.GenerateSync(sa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok1 {
+			if err := nb.ReceiveSync("ann-peer", sb, m1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m2, ok2, _ := nb.GenerateSync(sb)
+		if ok2 {
+			if err := na.ReceiveSync("bob-peer", sa, m2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !ok1 && !ok2 {
+			break
+		}
+	}
+	if err := na.SaveSyncState("bob-peer", sa); err != nil {
+		t.Fatal(err)
+	}
+	fresh := na.doc.SaveSyncState(na.NewSyncState())
+	inSync := na.doc.SaveSyncState(na.SyncState("bob-peer"))
+	if bytes.Equal(inSync, fresh) {
+		t.Fatal("the state after a sync is the fresh one: the test shows nothing")
+	}
+	if _, err := na.StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	if got := na.doc.SaveSyncState(na.SyncState("bob-peer")); !bytes.Equal(got, fresh) {
+		t.Fatalf("after the cut the state with bob is %x, want a fresh one %x", got, fresh)
+	}
+	if kept, err := na.log.ReadAux("sync.bob-peer"); err != nil || len(kept) == 0 {
+		t.Fatalf("epoch 0's state with bob: %d bytes, %v", len(kept), err)
+	}
+	if err := na.SaveSyncState("bob-peer", na.NewSyncState()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := na.log.ReadAux("sync.1.bob-peer"); err != nil {
+		t.Fatalf("epoch 1's state with bob is not under its own name: %v", err)
 	}
 }

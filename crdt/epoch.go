@@ -157,15 +157,16 @@ func (n *Note) ReadStored() error {
 	return n.readBaseLocked()
 }
 
-// storedHistory returns, for a note with no worker running and nothing
-// open, its whole document as its rebuild recipe holds it (the saved
-// document and the change records after it, concatenated, as automerge
-// loads them and archiveChanges reads them) and the model of exactly
-// those bytes. A long history is so cut without the core, which may not
-// hold it (a million keystrokes need over 2 GiB there, 16 MiB in the
-// model). It returns a nil model, to go through the core instead, when a
-// worker runs, edits are open, or the model does not take every record or
-// does not read the text the note has (the core is right).
+// storedHistory returns, for a note with nothing open, its whole document
+// as its rebuild recipe holds it (the saved document and the change
+// records after it, concatenated, as automerge loads them and
+// archiveChanges reads them: the recipe a worker is rebuilt from holds
+// every change the worker has) and the model of exactly those bytes. A
+// history is so cut without the core, which may not even hold it (a
+// million keystrokes need over 2 GiB there, 16 MiB in the model). It
+// returns a nil model, to go through the core instead, when edits are
+// open, or the model does not take every record or does not read the text
+// and heads the note has (the core is right).
 func (n *Note) storedHistory() ([]byte, *amformat.Model, error) {
 	n.reqMu.Lock()
 	defer n.reqMu.Unlock()
@@ -174,7 +175,7 @@ func (n *Note) storedHistory() ([]byte, *amformat.Model, error) {
 	if err := n.usable(); err != nil {
 		return nil, nil, err
 	}
-	if n.workerUpLocked() || n.body != bodyText || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 || n.textDrift {
+	if n.body != bodyText || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 || n.textDrift {
 		return nil, nil, nil
 	}
 	if err := n.readBaseLocked(); err != nil {
@@ -199,6 +200,9 @@ func (n *Note) storedHistory() ([]byte, *amformat.Model, error) {
 		size += len(r)
 	}
 	if len(t.waiting) > 0 || t.m.Len() != n.text.Len() || t.m.Title() != n.title || t.m.Text() != n.text.String() {
+		return nil, nil, nil
+	}
+	if heads := n.lastHeads.get(); len(heads) > 0 && !SameHeads(heads, changeHashes(t.m.Heads())) {
 		return nil, nil, nil
 	}
 	archive := make([]byte, 0, size)

@@ -165,7 +165,7 @@ type Engine struct {
 	stopped  bool            // Run returned or is returning: spawn refuses
 	wg       sync.WaitGroup
 	notes    map[crdt.DocumentID]*noteState
-	opening  map[crdt.DocumentID]chan struct{}
+	opening  map[crdt.DocumentID]chan struct{} // being opened, or trashed (trashJoined): closed when done
 	conns    map[peer.ID]*conn
 	targets  map[peer.ID]*target
 	dialing  map[peer.ID]*dialCall

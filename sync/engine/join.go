@@ -94,12 +94,7 @@ func (e *Engine) join(ctx context.Context, id crdt.DocumentID, infos []peer.Addr
 	}
 	fail := func(err error) error {
 		if created {
-			if cerr := e.dropNote(ns); cerr != nil {
-				e.log.Warn("closing a failed join", "note", id, "err", cerr)
-			}
-			if terr := e.nb.Trash(id); terr != nil {
-				e.log.Warn("removing a failed join", "note", id, "err", terr)
-			}
+			e.trashJoined(ns)
 		}
 		return err
 	}
@@ -366,4 +361,35 @@ func (e *Engine) replacement(c *conn) *conn {
 		return nil
 	}
 	return r
+}
+
+// trashJoined closes a note a failed join created and moves it to the
+// trash. Nothing opens it in between (a peer's heads for it arriving, say):
+// a note reopened then would stay open on files the trash took.
+func (e *Engine) trashJoined(ns *noteState) {
+	id := ns.id
+	removing := make(chan struct{})
+	for {
+		e.mu.Lock()
+		wait := e.opening[id]
+		if wait == nil {
+			e.opening[id] = removing
+			e.mu.Unlock()
+			break
+		}
+		e.mu.Unlock()
+		<-wait
+	}
+	defer func() {
+		e.mu.Lock()
+		delete(e.opening, id)
+		close(removing)
+		e.mu.Unlock()
+	}()
+	if err := e.dropNote(ns); err != nil {
+		e.log.Warn("closing a failed join", "note", id, "err", err)
+	}
+	if err := e.nb.Trash(id); err != nil {
+		e.log.Warn("removing a failed join", "note", id, "err", err)
+	}
 }

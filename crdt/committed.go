@@ -48,6 +48,36 @@ func (n *Note) SaveIfCommitted() (data []byte, heads []ChangeHash, ok bool) {
 	if n.pending > 0 {
 		return nil, nil, false
 	}
+	if data, heads, ok := n.storedDocumentLocked(); ok {
+		return data, heads, true
+	}
 	data, heads, err := n.saveLocked()
 	return data, heads, err == nil
+}
+
+// storedDocumentLocked returns, for a note asleep with nothing open whose
+// rebuild recipe is one saved document (a note just cut, or compacted, and
+// not changed since), that document and its heads: what saving it would
+// give, without loading it. ok=false otherwise, or while its history is
+// still where it is kept (ReadStored reads it).
+func (n *Note) storedDocumentLocked() (data []byte, heads []ChangeHash, ok bool) {
+	if n.workerUpLocked() || n.building != nil || n.baseSource != nil || len(n.journal) > 0 || len(n.committed) > 0 {
+		return nil, nil, false
+	}
+	switch {
+	case len(n.snapshot) > 0 && len(n.changes) == 0:
+		data = n.snapshot
+	case len(n.snapshot) == 0 && len(n.changes) == 1:
+		data = n.changes[0]
+	default:
+		return nil, nil, false
+	}
+	if !IsDocument(data) {
+		return nil, nil, false
+	}
+	stated, err := DocumentHeads(data)
+	if err != nil || len(stated) == 0 || !SameHeads(stated, n.lastHeads.get()) {
+		return nil, nil, false
+	}
+	return data, stated, true
 }

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -480,5 +481,264 @@ func TestCheckpointWhileTypingVerifies(t *testing.T) {
 			t.Fatal(err)
 		}
 		n.Close()
+	}
+}
+
+// A note made to join one (holding nothing) takes the whole document a
+// peer sends without loading it in the core: it shows the text, title and
+// heads at once, and the core, loading it with the first request that
+// needs it, agrees; a note that holds something takes a document through
+// the core as before.
+func TestAnEmptyNoteAdoptsADocumentAsleep(t *testing.T) {
+	src := mustNew(t, "shared", "ann")
+	defer src.Close()
+	if err := src.Splice(0, 0, "hello, wörld\nsecond line"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeads, err := src.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	joiner, _, err := Load(nil, nil, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer joiner.Close()
+	if _, err := joiner.Save(); err != nil { // as notebook.Join stores it: the worker is up
+		t.Fatal(err)
+	}
+	if err := joiner.Apply(doc); err != nil {
+		t.Fatal(err)
+	}
+	if joiner.Awake() {
+		t.Fatal("the joiner loaded the document in the core to show it")
+	}
+	text, _ := joiner.Text()
+	heads, ok := joiner.CommittedHeads()
+	if text != "hello, wörld\nsecond line" || joiner.Title() != "shared" || !ok || !SameHeads(heads, wantHeads) {
+		t.Fatalf("adopted: %q %q %v %v", text, joiner.Title(), heads, ok)
+	}
+	// The peer's heads follow the document: the note stays asleep, and
+	// the state records that the two share those heads.
+	st := joiner.NewSyncState()
+	headsOnly := func(hs []ChangeHash) []byte {
+		b := append([]byte{0x42}, byte(len(hs)))
+		for _, h := range hs {
+			b = append(b, h[:]...)
+		}
+		return append(b, 0, 0, 0)
+	}
+	if got, err := joiner.ReceiveSyncMessage(st, headsOnly(wantHeads)); err != nil || len(got) != 0 {
+		t.Fatalf("heads-only message: %v, %d changes", err, len(got))
+	}
+	if joiner.Awake() || !joiner.HasChange(wantHeads[0]) || joiner.Awake() {
+		t.Fatal("the peer's matching heads loaded the document")
+	}
+	if saved := joiner.SaveSyncState(st); !bytes.Equal(saved, sharingState(wantHeads)) {
+		t.Fatalf("state after matching heads: %x", saved)
+	}
+	// Heads we lack go to the core (which then knows what to ask for).
+	other := ChangeHash{7}
+	if _, err := joiner.ReceiveSyncMessage(joiner.NewSyncState(), headsOnly([]ChangeHash{other})); err != nil {
+		t.Fatal(err)
+	}
+	if !joiner.Awake() {
+		t.Fatal("heads the note lacks were taken without the core")
+	}
+	if msg, ok, err := joiner.GenerateSyncMessage(st); err != nil || !ok || len(msg) == 0 {
+		t.Fatalf("a sync message from the shared state: %v %v", ok, err)
+	}
+
+	// The first edit; the core's copy is the one shown.
+	if err := joiner.Splice(0, 0, "> "); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := joiner.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := joiner.History()
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history after the edit: %d changes, %v", len(hist), err)
+	}
+	if text, _ := joiner.Text(); text != "> hello, wörld\nsecond line" {
+		t.Fatalf("after the edit: %q", text)
+	}
+
+	// A note that holds something merges a document in the core.
+	mine := mustNew(t, "mine", "cy")
+	defer mine.Close()
+	if err := mine.Apply(doc); err != nil {
+		t.Fatal(err)
+	}
+	if !mine.Awake() {
+		t.Fatal("a note with history adopted a document without the core")
+	}
+}
+
+// While a worker loads a note's document (seconds for a long one), the
+// note still answers from Go and takes edits: they wait for no load, and
+// the loaded document gets them.
+func TestANoteAnswersAndTakesEditsWhileItLoads(t *testing.T) {
+	src := mustNew(t, "big", "ann")
+	if err := src.Splice(0, 0, "line one\nline two\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := LoadKnown(doc, nil, "bob", Known{Title: "big", Text: "line one\nline two\n"})
+	defer n.Close()
+
+	loading, release := make(chan struct{}), make(chan struct{})
+	whileLoading = func() {
+		close(loading)
+		<-release
+	}
+	defer func() { whileLoading = nil }()
+	woke := make(chan error, 1)
+	go func() { woke <- n.Wake() }()
+	<-loading
+	// The load is on its way and held there: everything below would
+	// deadlock if it waited for it.
+	whileLoading = nil
+	if text, _ := n.Text(); text != "line one\nline two\n" || n.Title() != "big" || !n.HasBody() {
+		t.Fatalf("while loading: %q %q", text, n.Title())
+	}
+	if err := n.Splice(0, 0, "> "); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-woke; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := n.Text(); text != "> line one\nline two\n" {
+		t.Fatalf("after the load: %q", text)
+	}
+	// The worker's copy has the edit made while it loaded, once.
+	saved, err := n.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Load(saved, nil, "cy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if text, _ := back.Text(); text != "> line one\nline two\n" {
+		t.Fatalf("the document saved after the load holds %q", text)
+	}
+}
+
+// A sleeping note whose history is one saved document (a note just cut)
+// is saved as stored, without loading it; once it holds more, saving
+// goes through the core.
+func TestASleepingNoteSavesItsStoredDocumentAsIs(t *testing.T) {
+	src := mustNew(t, "cut", "ann")
+	if err := src.Splice(0, 0, "text at the cut"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	heads, err := src.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Splice(0, 0, "more "); err != nil {
+		t.Fatal(err)
+	}
+	later, err := src.Commit()
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n := LoadKnown(doc, nil, "bob", Known{Title: "cut", Text: "text at the cut", Heads: heads})
+	defer n.Close()
+	if err := n.ReadStored(); err != nil { // as notebook's SnapshotIn does
+		t.Fatal(err)
+	}
+	got, gotHeads, ok := n.SaveIfCommitted()
+	if !ok || !bytes.Equal(got, doc) || !SameHeads(gotHeads, heads) {
+		t.Fatalf("saved %d bytes (ok=%v), heads %v", len(got), ok, gotHeads)
+	}
+	if n.Awake() {
+		t.Fatal("saving a sleeping note's one document loaded it")
+	}
+	// Stated heads that are not the document's: the core saves it.
+	wrong := LoadKnown(doc, nil, "bob", Known{Title: "cut", Text: "text at the cut", Heads: []ChangeHash{{1}}})
+	defer wrong.Close()
+	if err := wrong.ReadStored(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := wrong.SaveIfCommitted(); !ok || !wrong.Awake() {
+		t.Fatal("a note whose known heads are not its document's was saved as stored")
+	}
+	// More than the one document: through the core, with the change in.
+	if err := n.Apply(later[0].Bytes); err != nil {
+		t.Fatal(err)
+	}
+	got, _, ok = n.SaveIfCommitted()
+	if !ok || bytes.Equal(got, doc) || !n.Awake() {
+		t.Fatal("a note with a change after its document was saved as stored")
+	}
+}
+
+// Closing a note while its document loads ends the load: Close does not
+// wait for it, and the load's end is not taken for the document's fault
+// (nothing is set aside).
+func TestClosingANoteEndsItsLoad(t *testing.T) {
+	src := mustNew(t, "n", "ann")
+	if err := src.Splice(0, 0, "some text"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := LoadKnown(doc, nil, "bob", Known{Title: "n", Text: "some text"})
+	loading, release := make(chan struct{}), make(chan struct{})
+	whileLoading = func() {
+		close(loading)
+		<-release
+	}
+	defer func() { whileLoading = nil }()
+	woke := make(chan error, 1)
+	go func() { woke <- n.Wake() }()
+	<-loading
+	whileLoading = nil
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-woke; !errors.Is(err, ErrClosed) {
+		t.Fatalf("the load of a closed note ended with %v, want ErrClosed", err)
+	}
+	if aside := n.SetAside(); len(aside) != 0 {
+		t.Fatalf("closing set aside %d records", len(aside))
 	}
 }

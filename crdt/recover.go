@@ -453,6 +453,10 @@ func (n *Note) probeLocked(k int, op *request, keep bool) (*response, error) {
 	return n.probeEditsLocked(k, op, keep, slices.Clone(n.journal))
 }
 
+// whileLoading, if set (by tests), runs while a worker loads a note, with
+// the note's mu let go.
+var whileLoading func()
+
 // probeEditsLocked is probeLocked with edits in place of the journal.
 func (n *Note) probeEditsLocked(k int, op *request, keep bool, edits []edit) (*response, error) {
 	w, err := startWorker(n.limits)
@@ -463,7 +467,24 @@ func (n *Note) probeEditsLocked(k int, op *request, keep bool, edits []edit) (*r
 		Op: opInit, Actor: n.actor, Snapshot: n.snapshot, Records: n.changes[:k],
 		Edits: edits, States: n.stateInits(), Probe: true,
 	}
+	// The load may take seconds: mu is let go meanwhile (the caller holds
+	// reqMu, so no other request starts), so the text, title and heads the
+	// note shows, and edits, do not wait for it.
+	at := sentAt{end: len(init.Edits), rev: n.text.rev}
+	n.building = w
+	n.mu.Unlock()
+	if whileLoading != nil {
+		whileLoading()
+	}
 	resp, err := w.call(init, n.limits.Load)
+	n.mu.Lock()
+	n.building = nil
+	if n.closed {
+		// Closed while it loaded (Close kills the load): not the
+		// recipe's fault, whatever the worker died of.
+		w.kill()
+		return nil, ErrClosed
+	}
 	if err == nil {
 		err = resp.err() // e.g. a snapshot automerge refuses: no use bisecting
 	}
@@ -486,7 +507,7 @@ func (n *Note) probeEditsLocked(k int, op *request, keep bool, edits []edit) (*r
 	}
 	n.proc.swap(w)
 	n.sent = 0
-	n.absorb(init, resp, sentAt{end: len(init.Edits), rev: n.text.rev})
+	n.absorb(init, resp, at)
 	if op != nil {
 		n.absorb(&opReq, opResp, sentAt{end: n.sent, rev: n.text.rev})
 		return opResp, nil

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
+	"slices"
+
+	"github.com/collab-editor/collab/crdt/amformat"
 )
 
 // SyncState is what this note knows about one peer's copy: automerge's sync
@@ -73,7 +76,7 @@ func (n *Note) checkState(s *SyncState) error {
 func (n *Note) LoadSyncState(data []byte) (*SyncState, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.workerUpLocked() && plainSyncState(data) {
+	if !n.workerUpLocked() && n.building == nil && plainSyncState(data) {
 		// Not loaded: the state goes to the worker with the document,
 		// checked here so it cannot make that load abort.
 		return n.newStateLocked(data), nil
@@ -140,7 +143,47 @@ func (n *Note) ReceiveSyncMessage(s *SyncState, msg []byte) ([]Change, error) {
 	if err != nil {
 		return nil, invalid(opReceiveSync, err)
 	}
+	if n.sharedAsleep(s, m) {
+		return nil, nil
+	}
 	return n.receiveSyncUnchecked(s, msg)
+}
+
+// sharedAsleep takes a sync message that brings nothing and asks for
+// nothing from a peer stating exactly our heads (the heads that follow a
+// whole document, or a reconnect in sync) into a sleeping note without
+// loading it. All the core would keep of it, saved, is that the two share
+// those heads: so the state becomes that, as if the core had taken the
+// message and the note had hibernated. false: the core takes it.
+func (n *Note) sharedAsleep(s *SyncState, m *amformat.SyncMessage) bool {
+	if len(m.Changes) > 0 || len(m.Need) > 0 || len(m.Heads) == 0 {
+		return false
+	}
+	heads := changeHashes(m.Heads)
+	for _, h := range m.Have {
+		if !SameHeads(changeHashes(h.LastSync), heads) {
+			return false
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.checkState(s) != nil || n.closed || n.workerUpLocked() || n.building != nil ||
+		n.pending > 0 || len(n.journal) > 0 || !SameHeads(heads, n.lastHeads.get()) {
+		return false
+	}
+	n.states[s.id] = sharingState(heads)
+	return true
+}
+
+// sharingState is the saved sync state of a peer known to hold exactly
+// heads.
+func sharingState(heads []ChangeHash) []byte {
+	data := []byte{syncStateType}
+	data = binary.AppendUvarint(data, uint64(len(heads)))
+	for _, h := range heads {
+		data = append(data, h[:]...)
+	}
+	return data
 }
 
 // receiveSyncUnchecked is ReceiveSyncMessage without the Go validation
@@ -171,6 +214,9 @@ func (n *Note) receiveSyncUnchecked(s *SyncState, msg []byte) ([]Change, error) 
 func (n *Note) HasChange(h ChangeHash) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if slices.Contains(n.lastHeads.get(), h) {
+		return true // a head is in the document: no need to load it
+	}
 	resp, err := n.callLocked(&request{Op: opHasChange, Hashes: []ChangeHash{h}}, false)
 	return err == nil && resp.OK
 }
@@ -203,10 +249,5 @@ func (n *Note) SyncStateSharing(heads []ChangeHash) (*SyncState, error) {
 	if len(heads) > maxSyncStateHeads {
 		return nil, fmt.Errorf("sync state with %d heads: %w", len(heads), ErrOutOfRange)
 	}
-	data := []byte{syncStateType}
-	data = binary.AppendUvarint(data, uint64(len(heads)))
-	for _, h := range heads {
-		data = append(data, h[:]...)
-	}
-	return n.LoadSyncState(data)
+	return n.LoadSyncState(sharingState(heads))
 }

@@ -71,6 +71,12 @@ func (n *Note) Snapshot() (doc []byte, heads []crdt.ChangeHash, err error) {
 // SnapshotIn is Snapshot that also says which epoch of the note the copy
 // is of.
 func (n *Note) SnapshotIn() (doc []byte, heads []crdt.ChangeHash, epoch uint64, err error) {
+	// A sleeping note whose history is one saved document (just cut, say)
+	// is sent as stored, without loading it: read it first, outside the
+	// note's locks.
+	if err := n.doc.ReadStored(); err != nil {
+		return nil, nil, 0, fmt.Errorf("snapshot of note %s: %w", n.ID, err)
+	}
 	n.editMu.Lock()
 	epoch = n.epoch.Load()
 	err = n.step(func() error {

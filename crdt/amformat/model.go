@@ -117,6 +117,9 @@ func (m *Model) Text() string {
 	return ""
 }
 
+// HasText reports whether the body is a Text (a collab note's).
+func (m *Model) HasText() bool { return m.textObject(KeyText) != nil }
+
 // Len is the body's length in runes.
 func (m *Model) Len() int {
 	if o := m.textObject(KeyText); o != nil {

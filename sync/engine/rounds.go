@@ -363,6 +363,10 @@ func (c *conn) onDoc(id crdt.DocumentID, data []byte, epoch uint64) bool {
 	dp.caughtUp = true
 	dp.gotDoc = true
 	dp.fmu.Unlock()
+	// A join waiting for the note has it now: it need not wait for the
+	// heads that follow (answering them may load the document in the core).
+	c.e.noteStatusChanged(dp.ns)
+	dp.ns.signal()
 	// An epoch this copy could not cut at yet lacked what this brought.
 	c.followPending(dp)
 	return true

@@ -17,6 +17,10 @@ import (
 // Title is the note's title ("" when it has none).
 func (n *Note) Title() string { return n.doc.Title() }
 
+// Awake reports whether the note's document is loaded in the Automerge
+// core (a worker runs for it); a note asleep answers from Go.
+func (n *Note) Awake() bool { return n.doc.Awake() }
+
 // HasBody reports whether the note's text has arrived: false for a note
 // being joined until a peer's changes bring it.
 func (n *Note) HasBody() bool { return n.doc.HasBody() }

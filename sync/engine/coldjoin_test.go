@@ -89,3 +89,47 @@ func TestHeadsListIsCheckedAndAttachesNothing(t *testing.T) {
 		return strings.Contains(ann.logs.String(), "malformed collab-heads-list")
 	})
 }
+
+// Joining a note its holder has cut (or compacted) and left asleep costs
+// its text on both sides, not the Automerge core: ann sends the document
+// she stores, bob takes it in Go, the heads that follow are taken as
+// shared, and neither copy is loaded; bob's first edit loads his and
+// reaches ann.
+func TestAColdJoinLoadsNeitherCopy(t *testing.T) {
+	ann := newPeer(t, "ann")
+	id := ann.create("plans", "")
+	for i := range 50 {
+		ann.edit(id, i, 0, "x")
+	}
+	n := ann.note(id)
+	if _, err := n.StartEpoch(); err != nil {
+		t.Fatal(err)
+	}
+	n.Hibernate()
+	if n.Awake() {
+		t.Fatal("ann's note did not go to sleep")
+	}
+	bob := newPeer(t, "bob")
+	if err := bob.join(id, ann); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := n.Text()
+	// Through the engine's own handle: Open, the UI's, loads the note.
+	bobs := bob.eng.opened(id).note
+	if got, _ := bobs.Text(); got != want {
+		t.Fatalf("bob joined with %q, want %q", got, want)
+	}
+	// The heads exchange that follows the document, then quiet.
+	waitFor(t, 10*time.Second, "both to be in sync", func() bool {
+		return ann.eng.Status(id) == InSync && bob.eng.Status(id) == InSync
+	})
+	time.Sleep(200 * time.Millisecond)
+	if n.Awake() || bobs.Awake() {
+		t.Fatalf("a cold join loaded a copy: ann's awake %v, bob's %v", n.Awake(), bobs.Awake())
+	}
+	bob.edit(id, 0, 0, "> ")
+	waitFor(t, 10*time.Second, "bob's edit at ann", func() bool {
+		text, _ := n.Text()
+		return text == "> "+want
+	})
+}

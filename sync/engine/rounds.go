@@ -194,6 +194,17 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	ns.touch()
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
+	if isRequest && c.wantsWholeNote(ns, data) && c.sendWholeNote(dp) {
+		// The request said only that the peer has nothing: the sync state
+		// it would have updated is replaced by one sharing the document's
+		// heads, so our copy need not load to take it.
+		dp.unsaved = true
+		dp.fmu.Lock()
+		dp.received = true
+		dp.fmu.Unlock()
+		e.noteStatusChanged(ns)
+		return true
+	}
 	if err := ns.note.ReceiveSyncIn(appliesIn(c, epoch), c.peerKey, dp.state, data); err != nil {
 		if errors.Is(err, notebook.ErrOtherEpoch) {
 			return true // the note moved on meanwhile: nothing was applied
@@ -227,32 +238,8 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	if okTheirs && dp.setTheirHeads(theirs) {
 		e.noteStatusChanged(ns)
 	}
-	if isRequest && c.docExt && okTheirs && len(theirs) == 0 && ns.hasBody() {
-		// A collab peer with nothing of the note: the saved document is a
-		// fraction of the size of every change in a sync message. The
-		// peer answers with its new heads and the sync round goes on.
-		doc, heads, docEpoch, err := ns.note.SnapshotIn()
-		if err != nil {
-			e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
-		} else {
-			c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc, Epoch: tagIn(c, docEpoch)})
-			// Then a sync message with just our heads, so the peer's sync
-			// state learns what it now shares with us.
-			c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: tagIn(c, docEpoch)})
-			e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
-			// The peer holds our heads once it has applied the document (if
-			// it cannot, it closes the stream). Until its next message says
-			// so, a round must not take it for empty: a fresh sync state
-			// would send every change again (33 MB for the paper note at one
-			// change per keystroke, where the document is 144 KB).
-			c.shareHeads(dp, heads)
-			// The stream is ordered: whatever we push next arrives after
-			// the document it depends on.
-			dp.fmu.Lock()
-			dp.caughtUp = true
-			dp.fmu.Unlock()
-			return true
-		}
+	if isRequest && okTheirs && len(theirs) == 0 && c.sendWholeNote(dp) {
+		return true
 	}
 	sent := false
 	if !c.pushesCover(dp, data, theirs, okTheirs) {
@@ -288,6 +275,52 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	}
 	e.noteStatusChanged(ns)
 	ns.signal()
+	return true
+}
+
+// wantsWholeNote reports whether a request is a collab peer's that has
+// nothing of a note we hold: it states no heads, and brings and asks for
+// nothing (a malformed one is not: the ordinary path refuses it).
+func (c *conn) wantsWholeNote(ns *noteState, data []byte) bool {
+	theirs, ok := parseSyncHeads(data)
+	if !c.docExt || !ok || len(theirs) > 0 || !ns.hasBody() {
+		return false
+	}
+	changes, needs, err := crdt.SyncMessageNews(data)
+	return err == nil && changes == 0 && needs == 0
+}
+
+// sendWholeNote answers a collab peer that has nothing of the note with
+// the whole note, as a saved document: a fraction of the size of every
+// change in a sync message. The peer answers with its new heads and the
+// sync round goes on. false: not a collab-doc peer, no body yet, or the
+// note cannot be saved (then it syncs change by change).
+func (c *conn) sendWholeNote(dp *docPeer) bool {
+	e, ns, id := c.e, dp.ns, dp.ns.id
+	if !c.docExt || !ns.hasBody() {
+		return false
+	}
+	doc, heads, docEpoch, err := ns.note.SnapshotIn()
+	if err != nil {
+		e.log.Warn("cannot send the whole note; syncing change by change", "peer", c.pid, "note", id, "err", err)
+		return false
+	}
+	c.send(&wire.CollabDoc{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: doc, Epoch: tagIn(c, docEpoch)})
+	// Then a sync message with just our heads, so the peer's sync state
+	// learns what it now shares with us.
+	c.send(&wire.Sync{SenderID: e.self, TargetID: c.remoteSender, DocumentID: id.String(), Data: headsOnlySync(heads), Epoch: tagIn(c, docEpoch)})
+	e.log.Info("sent the whole note", "peer", c.pid, "note", id, "bytes", len(doc))
+	// The peer holds our heads once it has applied the document (if it
+	// cannot, it closes the stream). Until its next message says so, a
+	// round must not take it for empty: a fresh sync state would send
+	// every change again (33 MB for the paper note at one change per
+	// keystroke, where the document is 144 KB).
+	c.shareHeads(dp, heads)
+	// The stream is ordered: whatever we push next arrives after the
+	// document it depends on.
+	dp.fmu.Lock()
+	dp.caughtUp = true
+	dp.fmu.Unlock()
 	return true
 }
 

@@ -587,33 +587,11 @@ func TestAnEmptyNoteAdoptsADocumentAsleep(t *testing.T) {
 // note still answers from Go and takes edits: they wait for no load, and
 // the loaded document gets them.
 func TestANoteAnswersAndTakesEditsWhileItLoads(t *testing.T) {
-	src := mustNew(t, "big", "ann")
-	if err := src.Splice(0, 0, "line one\nline two\n"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := src.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := src.Save()
-	src.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := LoadKnown(doc, nil, "bob", Known{Title: "big", Text: "line one\nline two\n"})
+	n := LoadKnown(savedText(t, "big", "line one\nline two\n"), nil, "bob", Known{Title: "big", Text: "line one\nline two\n"})
 	defer n.Close()
-
-	loading, release := make(chan struct{}), make(chan struct{})
-	whileLoading = func() {
-		close(loading)
-		<-release
-	}
-	defer func() { whileLoading = nil }()
-	woke := make(chan error, 1)
-	go func() { woke <- n.Wake() }()
-	<-loading
+	woke, release := heldWake(t, n)
 	// The load is on its way and held there: everything below would
 	// deadlock if it waited for it.
-	whileLoading = nil
 	if text, _ := n.Text(); text != "line one\nline two\n" || n.Title() != "big" || !n.HasBody() {
 		t.Fatalf("while loading: %q %q", text, n.Title())
 	}
@@ -708,29 +686,8 @@ func TestASleepingNoteSavesItsStoredDocumentAsIs(t *testing.T) {
 // wait for it, and the load's end is not taken for the document's fault
 // (nothing is set aside).
 func TestClosingANoteEndsItsLoad(t *testing.T) {
-	src := mustNew(t, "n", "ann")
-	if err := src.Splice(0, 0, "some text"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := src.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := src.Save()
-	src.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := LoadKnown(doc, nil, "bob", Known{Title: "n", Text: "some text"})
-	loading, release := make(chan struct{}), make(chan struct{})
-	whileLoading = func() {
-		close(loading)
-		<-release
-	}
-	defer func() { whileLoading = nil }()
-	woke := make(chan error, 1)
-	go func() { woke <- n.Wake() }()
-	<-loading
-	whileLoading = nil
+	n := LoadKnown(savedText(t, "n", "some text"), nil, "bob", Known{Title: "n", Text: "some text"})
+	woke, release := heldWake(t, n)
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -741,4 +698,39 @@ func TestClosingANoteEndsItsLoad(t *testing.T) {
 	if aside := n.SetAside(); len(aside) != 0 {
 		t.Fatalf("closing set aside %d records", len(aside))
 	}
+}
+
+// savedText is a saved document of a note with that title and text.
+func savedText(t *testing.T, title, text string) []byte {
+	t.Helper()
+	src := mustNew(t, title, "ann")
+	defer src.Close()
+	if err := src.Splice(0, 0, text); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// heldWake starts loading n's document and holds the load before the
+// worker gets it, until release is closed; woke gets Wake's result.
+func heldWake(t *testing.T, n *Note) (woke <-chan error, release chan struct{}) {
+	t.Helper()
+	loading, release := make(chan struct{}), make(chan struct{})
+	whileLoading = func() {
+		close(loading)
+		<-release
+	}
+	t.Cleanup(func() { whileLoading = nil })
+	done := make(chan error, 1)
+	go func() { done <- n.Wake() }()
+	<-loading
+	whileLoading = nil // only the first load is held
+	return done, release
 }

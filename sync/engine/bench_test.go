@@ -88,12 +88,20 @@ func BenchmarkColdJoin(b *testing.B) {
 	for _, c := range []struct {
 		name, history string
 		cut           bool
-	}{{"history=policy", "policy", false}, {"history=per-edit", "per-edit", false}, {"history=per-edit,compacted", "per-edit", true}} {
-		b.Run(c.name, func(b *testing.B) { benchColdJoin(b, c.history, c.cut) })
+		asleep        bool
+	}{
+		{"history=policy", "policy", false, false},
+		{"history=per-edit", "per-edit", false, false},
+		{"history=per-edit,compacted", "per-edit", true, false},
+		// The sender's copy asleep (as a note nobody used for a while is):
+		// it sends its stored document without loading it.
+		{"history=per-edit,compacted,sender-asleep", "per-edit", true, true},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchColdJoin(b, c.history, c.cut, c.asleep) })
 	}
 }
 
-func benchColdJoin(b *testing.B, history string, cut bool) {
+func benchColdJoin(b *testing.B, history string, cut, asleep bool) {
 	data := paper.Saved(b, history)
 	pa := quietPeer(b, "ann")
 	n, err := pa.nb.Import(crdt.DocumentID{}, data)
@@ -114,6 +122,9 @@ func benchColdJoin(b *testing.B, history string, cut bool) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		pb := quietPeer(b, fmt.Sprintf("joiner%d", i))
+		if asleep {
+			pa.note(id).Hibernate()
+		}
 		b.StartTimer()
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

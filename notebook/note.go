@@ -381,6 +381,15 @@ func (n *Note) storeLocked() error {
 		// Kept in unsaved: the next Flush tries again.
 		return fmt.Errorf("save note %s: %w", n.ID, err)
 	}
+	// A whole document just stored (what a cold join brings) is as compact
+	// as a log gets: compacting because of it would only load it in the
+	// core to save it again. Compaction waits for the log to grow past it.
+	var wholeDocs int64
+	for _, r := range n.unsaved {
+		if crdt.IsDocument(r) {
+			wholeDocs += int64(len(r))
+		}
+	}
 	n.unsaved = nil
 	n.unsavedN.Store(0)
 	n.viewStale = true
@@ -388,7 +397,7 @@ func (n *Note) storeLocked() error {
 		return err
 	}
 	n.lastStored.Store(time.Now().UnixNano())
-	if size := n.log.LogSize(); size > n.nb.compactAt && size > n.compactRefusedAt.Load()*2 {
+	if size := n.log.LogSize() - wholeDocs; size > n.nb.compactAt && size > n.compactRefusedAt.Load()*2 {
 		n.compactDue.Store(true)
 		// The caller compacts once it has let go of mu (compactIfOverCap).
 		n.compactNow.Store(size > compactCap*n.nb.compactAt)

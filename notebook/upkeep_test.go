@@ -281,3 +281,48 @@ func TestEditsDuringCompactionAreKept(t *testing.T) {
 		})
 	}
 }
+
+// A note joined from a peer's whole document is not compacted because of
+// it (that would load it in the core only to save it again): it stays
+// asleep, showing the text, until something needs the core.
+func TestAJoinedDocumentIsNotCompactedAtOnce(t *testing.T) {
+	src, err := crdt.New("big", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []byte("some words ")
+	for range 20000 { // not repetitive: the saved document stays over 4 KB deflated
+		words = append(words, byte('a'+rng.IntN(26)))
+	}
+	if err := src.Splice(0, 0, string(words)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := src.Save()
+	src.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := OpenWith(t.TempDir(), Options{Author: "bob", CompactAt: 1024}) // the document is over 4× this
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := crdt.NewDocumentID()
+	n, err := nb.Join(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.ApplyRemoteIn(AnyEpoch, "ann", doc); err != nil {
+		t.Fatal(err)
+	}
+	if n.Awake() {
+		t.Fatal("storing the joined document loaded it in the core")
+	}
+	if text, _ := n.Text(); !strings.HasPrefix(text, "some words") {
+		t.Fatalf("joined text %q", text[:min(len(text), 20)])
+	}
+}

@@ -490,23 +490,7 @@ func TestCheckpointWhileTypingVerifies(t *testing.T) {
 // needs it, agrees; a note that holds something takes a document through
 // the core as before.
 func TestAnEmptyNoteAdoptsADocumentAsleep(t *testing.T) {
-	src := mustNew(t, "shared", "ann")
-	defer src.Close()
-	if err := src.Splice(0, 0, "hello, wörld\nsecond line"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := src.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := src.Save()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantHeads, err := src.Heads()
-	if err != nil {
-		t.Fatal(err)
-	}
-
+	doc, wantHeads := savedText(t, "shared", "hello, wörld\nsecond line")
 	joiner, _, err := Load(nil, nil, "bob")
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +571,8 @@ func TestAnEmptyNoteAdoptsADocumentAsleep(t *testing.T) {
 // note still answers from Go and takes edits: they wait for no load, and
 // the loaded document gets them.
 func TestANoteAnswersAndTakesEditsWhileItLoads(t *testing.T) {
-	n := LoadKnown(savedText(t, "big", "line one\nline two\n"), nil, "bob", Known{Title: "big", Text: "line one\nline two\n"})
+	big, _ := savedText(t, "big", "line one\nline two\n")
+	n := LoadKnown(big, nil, "bob", Known{Title: "big", Text: "line one\nline two\n"})
 	defer n.Close()
 	woke, release := heldWake(t, n)
 	// The load is on its way and held there: everything below would
@@ -627,26 +612,16 @@ func TestANoteAnswersAndTakesEditsWhileItLoads(t *testing.T) {
 // is saved as stored, without loading it; once it holds more, saving
 // goes through the core.
 func TestASleepingNoteSavesItsStoredDocumentAsIs(t *testing.T) {
-	src := mustNew(t, "cut", "ann")
-	if err := src.Splice(0, 0, "text at the cut"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := src.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := src.Save()
+	doc, heads := savedText(t, "cut", "text at the cut")
+	more, _, err := Load(doc, nil, "ann")
 	if err != nil {
 		t.Fatal(err)
 	}
-	heads, err := src.Heads()
-	if err != nil {
+	if err := more.Splice(0, 0, "more "); err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Splice(0, 0, "more "); err != nil {
-		t.Fatal(err)
-	}
-	later, err := src.Commit()
-	src.Close()
+	later, err := more.Commit()
+	more.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,7 +661,8 @@ func TestASleepingNoteSavesItsStoredDocumentAsIs(t *testing.T) {
 // wait for it, and the load's end is not taken for the document's fault
 // (nothing is set aside).
 func TestClosingANoteEndsItsLoad(t *testing.T) {
-	n := LoadKnown(savedText(t, "n", "some text"), nil, "bob", Known{Title: "n", Text: "some text"})
+	doc, _ := savedText(t, "n", "some text")
+	n := LoadKnown(doc, nil, "bob", Known{Title: "n", Text: "some text"})
 	woke, release := heldWake(t, n)
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
@@ -700,8 +676,9 @@ func TestClosingANoteEndsItsLoad(t *testing.T) {
 	}
 }
 
-// savedText is a saved document of a note with that title and text.
-func savedText(t *testing.T, title, text string) []byte {
+// savedText is a saved document of a note with that title and text, and
+// its heads.
+func savedText(t *testing.T, title, text string) ([]byte, []ChangeHash) {
 	t.Helper()
 	src := mustNew(t, title, "ann")
 	defer src.Close()
@@ -715,7 +692,11 @@ func savedText(t *testing.T, title, text string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return doc
+	heads, err := src.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, heads
 }
 
 // heldWake starts loading n's document and holds the load before the

@@ -194,7 +194,7 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	ns.touch()
 	dp.syncMu.Lock()
 	defer dp.syncMu.Unlock()
-	if isRequest && c.wantsWholeNote(ns, data) && c.sendWholeNote(dp) {
+	if isRequest && c.wantsWholeNote(data) && c.sendWholeNote(dp) {
 		// The request said only that the peer has nothing: the sync state
 		// it would have updated is replaced by one sharing the document's
 		// heads, so our copy need not load to take it.
@@ -278,12 +278,12 @@ func (c *conn) onSync(id crdt.DocumentID, data []byte, isRequest bool, epoch uin
 	return true
 }
 
-// wantsWholeNote reports whether a request is a collab peer's that has
-// nothing of a note we hold: it states no heads, and brings and asks for
-// nothing (a malformed one is not: the ordinary path refuses it).
-func (c *conn) wantsWholeNote(ns *noteState, data []byte) bool {
-	theirs, ok := parseSyncHeads(data)
-	if !c.docExt || !ok || len(theirs) > 0 || !ns.hasBody() {
+// wantsWholeNote reports whether a request says only that the peer has
+// nothing of the note: it states no heads, and brings and asks for nothing
+// (a malformed one does not: the ordinary path refuses it). Whether the
+// peer takes a whole note is sendWholeNote's to decide.
+func (c *conn) wantsWholeNote(data []byte) bool {
+	if theirs, ok := parseSyncHeads(data); !ok || len(theirs) > 0 {
 		return false
 	}
 	changes, needs, err := crdt.SyncMessageNews(data)

@@ -37,6 +37,16 @@
 // worker; open edits a worker dies on however it is rebuilt are dropped
 // (ErrEditsDropped), never blamed on stored changes.
 //
+// Editing without the core (ingo.go): a note with no worker running is
+// edited and merged in Go. Its text model (amformat.Model, built once from
+// the stored history, in what the text costs) makes the change a commit
+// needs and integrates changes from elsewhere; the bytes join the rebuild
+// recipe as the worker's own would. WakeForEdit readies a sleeping note so,
+// and the core loads only for what needs it (a sync round, the history,
+// saving, a title change, a change the model does not take). A document
+// from elsewhere is checked against its stated heads before edits are
+// made on it in Go (CheckHistory), since those heads become their deps.
+//
 // Collisions: a change whose actor and sequence number the note already
 // holds under a different hash is refused by the core ("duplicate seq");
 // Apply and ReceiveSyncMessage turn that into a *CollisionError (it wraps

@@ -274,10 +274,22 @@ func TestBeginEpochOfASleepingNoteMatchesTheCore(t *testing.T) {
 	if err := asleep.Splice(asleep.Len(), 0, "!"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := asleep.Commit(); err != nil {
+	committed, err := asleep.Commit()
+	if err != nil || len(committed) != 1 {
+		t.Fatalf("commit: %d changes, %v", len(committed), err)
+	}
+	// Committed in Go, on the cut's model: still asleep, and the core,
+	// loading later, takes the change with the same text and heads.
+	if got, _, _ := asleep.ReadText(); got != text+"!" || asleep.Awake() {
+		t.Fatalf("after an edit: %q (awake %v)", got, asleep.Awake())
+	}
+	if err := asleep.Wake(); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := asleep.Text(); got != text+"!" || !asleep.Awake() {
-		t.Fatalf("after an edit: %q (awake %v)", got, asleep.Awake())
+		t.Fatalf("after loading: %q (awake %v)", got, asleep.Awake())
+	}
+	if h, err := asleep.Heads(); err != nil || !SameHeads(h, []ChangeHash{committed[0].Hash}) {
+		t.Fatalf("heads after loading %v (%v), want the change made in Go", h, err)
 	}
 }

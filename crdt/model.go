@@ -209,7 +209,7 @@ func (n *Note) checkSeqs(changes []*amformat.Change) error {
 		return nil
 	}
 	n.mu.Lock()
-	later := n.model == nil && n.modelLater
+	later := n.model == nil && n.modelLater && !n.modelInGoLocked()
 	n.mu.Unlock()
 	if later {
 		// Unloaded: the model is made with the document, which taking

@@ -155,6 +155,9 @@ type Note struct {
 	// modelLater: the model is made when the document next loads (the
 	// note was opened from a view, or hibernated, and holds no model).
 	modelLater bool
+	// modelBuiltInGo: the model was made from the stored history for
+	// editing in Go (ingo.go), with no worker; Hibernate lets go of it.
+	modelBuiltInGo bool
 
 	// Edits made since the last commit; each change carries their stats.
 	pending        int
@@ -384,7 +387,18 @@ func (n *Note) Hibernate() bool {
 	if n.closed || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 {
 		return false
 	}
-	if !n.workerUpLocked() || !n.saveStatesLocked() {
+	if !n.workerUpLocked() {
+		if n.model == nil || n.building != nil || n.modelLater || !n.modelBuiltInGo {
+			return false
+		}
+		// Edited in Go and idle since: the model is made again when
+		// next needed.
+		n.model, n.modelLater, n.modelBuiltInGo = nil, true, false
+		n.text.pack()
+		n.text.log, n.text.kept = nil, 0
+		return true
+	}
+	if !n.saveStatesLocked() {
 		return false
 	}
 	n.proc.hibernate()
@@ -646,6 +660,9 @@ func (n *Note) flushLocked() error {
 	if n.pending == 0 {
 		return nil
 	}
+	if inGo, err := n.commitInGoLocked(); inGo || err != nil {
+		return err
+	}
 	_, err := n.callLocked(&request{Op: opFlush}, false)
 	return err
 }
@@ -666,6 +683,12 @@ func (n *Note) Apply(changes []byte) error {
 		return invalid(opApply, err)
 	}
 	if adopted, err := n.adoptDocument(changes); adopted || err != nil {
+		return err
+	}
+	n.mu.Lock()
+	applied, err := n.applyInGoLocked(changes, cs)
+	n.mu.Unlock()
+	if applied || err != nil {
 		return err
 	}
 	return n.applyUnchecked(changes)
@@ -697,6 +720,12 @@ func (n *Note) adoptDocument(b []byte) (adopted bool, err error) {
 	t := buildModel(nil, nil)
 	splices, err := t.applyBytes(b)
 	if err != nil || len(t.waiting) > 0 || !t.m.HasText() || len(t.m.Heads()) == 0 {
+		return false, nil
+	}
+	// Its heads are checked against its changes, as the core's load
+	// would: the note may be edited in Go without ever loading it, and
+	// edits made here name those heads as their deps.
+	if err := t.m.CheckHistory(); err != nil {
 		return false, nil
 	}
 	if n.workerUpLocked() && !n.saveStatesLocked() {

@@ -346,9 +346,12 @@ func (n *Note) rebuildLocked() error {
 		n.model = buildModel(n.snapshot, n.changes)
 	}
 	_, err := n.buildLocked(nil)
-	if fresh {
+	if fresh || n.model != nil {
+		// A model kept while the note was asleep (edited in Go) is
+		// checked against the core as a new one is.
 		n.checkNewModelLocked()
 	}
+	n.modelBuiltInGo = false
 	return err
 }
 

@@ -217,6 +217,10 @@ func (n *Note) HasChange(h ChangeHash) bool {
 	if slices.Contains(n.lastHeads.get(), h) {
 		return true // a head is in the document: no need to load it
 	}
+	if n.modelInGoLocked() {
+		has, err := n.model.m.Has(amformat.Hash(h))
+		return err == nil && has
+	}
 	resp, err := n.callLocked(&request{Op: opHasChange, Hashes: []ChangeHash{h}}, false)
 	return err == nil && resp.OK
 }

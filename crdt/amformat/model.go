@@ -213,6 +213,13 @@ func (m *Model) Has(h Hash) (bool, error) {
 	return found, nil
 }
 
+// CheckHistory rebuilds the changes of the document the model was made
+// from and checks that they have the heads it records (as the core does
+// when it loads a document; FromDocument trusts them). A model that is to
+// make changes on a document from elsewhere is checked first: its heads
+// become their deps.
+func (m *Model) CheckHistory() error { return m.loadHistory() }
+
 // loadHistory rebuilds the hashes of the document the model was made from.
 func (m *Model) loadHistory() error {
 	if m.doc == nil {

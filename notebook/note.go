@@ -955,12 +955,29 @@ func (n *Note) Hibernate() bool {
 // Loaded reports whether the note's document is in memory (not hibernated).
 func (n *Note) Loaded() bool { return n.doc.Awake() }
 
+// Editable reports whether the note takes edits without a load first: its
+// document is loaded in the core, or its text model in Go holds the
+// history (ReadyForEdit).
+func (n *Note) Editable() bool { return n.doc.Awake() || n.doc.EditedInGo() }
+
 // Load loads the note's document now if it is not in memory (opened
 // unloaded, or hibernated), so the next operation does not wait for it.
 // Damage found on the way is set aside as usual.
 func (n *Note) Load() error {
 	// Not under mu: loading a long history takes a while.
 	err := n.doc.Wake()
+	return errors.Join(err, n.step(func() error { return nil }))
+}
+
+// ReadyForEdit readies the note for the user's edits, so the first
+// keystroke's commit does not wait: the text model is made in Go from the
+// stored history, in what the text costs, and edits commit without loading
+// the history in the Automerge core (crdt.Note.WakeForEdit); where the
+// model cannot be made, the document loads in the core as Load does.
+func (n *Note) ReadyForEdit() error {
+	n.editMu.Lock()
+	err := n.loadForEdit()
+	n.editMu.Unlock()
 	return errors.Join(err, n.step(func() error { return nil }))
 }
 

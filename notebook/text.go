@@ -140,5 +140,6 @@ func (n *Note) loadForEdit() error {
 	if n.doc.Awake() {
 		return nil
 	}
-	return n.doc.Wake()
+	// In Go when it can be: the text model is made from the same history.
+	return n.doc.WakeForEdit()
 }

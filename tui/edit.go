@@ -155,7 +155,9 @@ func (a *App) openNoteAt(id crdt.DocumentID, at *matchAt) tea.Cmd {
 		if net != nil {
 			n, err = net.Open(id)
 		} else {
-			n, m.warnings, err = nb.OpenNote(id)
+			// Unloaded: typing is committed in Go on the text model
+			// (crdt's ingo.go); the core loads only if something needs it.
+			n, m.warnings, err = nb.OpenNoteUnloaded(id)
 		}
 		if err != nil {
 			m.err = err
@@ -168,6 +170,13 @@ func (a *App) openNoteAt(id crdt.DocumentID, at *matchAt) tea.Cmd {
 			}
 			return nil
 		default:
+		}
+		if err := n.ReadyForEdit(); err != nil {
+			m.err = err
+			if s.owned {
+				n.Close()
+			}
+			return m
 		}
 		m.note = n
 		m.title = n.Title()

@@ -274,7 +274,9 @@ func cmdWrite(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	// Unloaded: the edit is made in Go on the text model when it can be,
+	// so a long history is not loaded in the core to change the text.
+	return withUnloadedNote(e, args[0], func(n *notebook.Note) error {
 		_, err := n.ReplaceText(text)
 		return err
 	})
@@ -293,7 +295,7 @@ func cmdAppend(e *env, args []string) error {
 			return err
 		}
 	}
-	return withNote(e, args[0], func(n *notebook.Note) error {
+	return withUnloadedNote(e, args[0], func(n *notebook.Note) error {
 		return n.Append(text)
 	})
 }

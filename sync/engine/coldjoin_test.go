@@ -93,8 +93,8 @@ func TestHeadsListIsCheckedAndAttachesNothing(t *testing.T) {
 // Joining a note its holder has cut (or compacted) and left asleep costs
 // its text on both sides, not the Automerge core: ann sends the document
 // she stores, bob takes it in Go, the heads that follow are taken as
-// shared, and neither copy is loaded; bob's first edit loads his and
-// reaches ann.
+// shared, and neither copy is loaded. Then both type at once, and still
+// neither copy is loaded: edits are committed and merged in Go.
 func TestAColdJoinLoadsNeitherCopy(t *testing.T) {
 	ann := newPeer(t, "ann")
 	id := ann.create("plans", "")
@@ -114,7 +114,7 @@ func TestAColdJoinLoadsNeitherCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := n.Text()
-	// Through the engine's own handle: Open, the UI's, loads the note.
+	// Through the engine's own handle.
 	bobs := bob.eng.opened(id).note
 	if got, _ := bobs.Text(); got != want {
 		t.Fatalf("bob joined with %q, want %q", got, want)
@@ -132,4 +132,19 @@ func TestAColdJoinLoadsNeitherCopy(t *testing.T) {
 		text, _ := n.Text()
 		return text == "> "+want
 	})
+	// Both type at once, one commit per keystroke: each keystroke is
+	// committed in Go, pushed on the fast path and merged in Go, so typing
+	// together costs neither side the core.
+	for range 20 {
+		ann.edit(id, 0, 0, "a")
+		bob.edit(id, bobs.Len(), 0, "b")
+	}
+	waitFor(t, 10*time.Second, "both to hold every keystroke", func() bool {
+		a, _ := n.Text()
+		b, _ := bobs.Text()
+		return a == b && a == strings.Repeat("a", 20)+"> "+want+strings.Repeat("b", 20)
+	})
+	if n.Awake() || bobs.Awake() {
+		t.Fatalf("typing loaded a copy: ann's awake %v, bob's %v", n.Awake(), bobs.Awake())
+	}
 }

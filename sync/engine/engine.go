@@ -372,8 +372,10 @@ func (e *Engine) Open(id crdt.DocumentID) (*notebook.Note, error) {
 		return nil, err
 	}
 	ns.held.Store(true)
-	// The editor should not wait for the history on its first commit.
-	if err := ns.note.Load(); err != nil {
+	// The editor should not wait on its first commit: the note is made
+	// ready to edit in Go (its history is loaded in the core only if that
+	// cannot be done, or when a sync round needs it).
+	if err := ns.note.ReadyForEdit(); err != nil {
 		return nil, err
 	}
 	return ns.note, nil

@@ -67,13 +67,14 @@ func TestIdleNotesUnloadAndWakeForTheNextEdit(t *testing.T) {
 	}
 }
 
-// A note the UI opened stays loaded however long it is idle.
+// A note the UI opened stays ready to edit however long it is idle (its
+// text model in Go, not the core: typing commits in Go).
 func TestNotesTheUIOpenedStayLoaded(t *testing.T) {
 	ann := newPeer(t, "ann", func(c *Config) { c.IdleAfter = 100 * time.Millisecond })
 	id := ann.create("held", "typing here\n")
 	n := ann.note(id)
 	time.Sleep(500 * time.Millisecond)
-	if !n.Loaded() {
+	if !n.Editable() {
 		t.Fatal("the note open in the editor was unloaded")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -234,4 +236,53 @@ func TestAForgedDocumentIsNotAdoptedInGo(t *testing.T) {
 	if joiner.Len() != 0 {
 		t.Fatalf("a refused document shows: %d runes", joiner.Len())
 	}
+}
+
+// TestInputsThatAbortTheCoreAreNotMergedInGo feeds every kept input that
+// made the core abort (on apply, on load, or on a later sync message) to a
+// note edited in Go. None may be merged in Go where the core would refuse
+// it: the user's edit made after it must survive the core's load, with
+// nothing set aside.
+func TestInputsThatAbortTheCoreAreNotMergedInGo(t *testing.T) {
+	base := baseDocument(t)
+	loaded, _, err := Load(base, nil, "ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := mustText(t, loaded)
+	heads, _ := loaded.Heads()
+	known := Known{Title: loaded.Title(), Text: text, Heads: heads}
+	loaded.Close()
+	var inputs [][]byte
+	for _, dir := range []string{"aborts/apply", "aborts/load", "poison/sync"} {
+		_, in := readInputs(t, filepath.Join("testdata", dir))
+		inputs = append(inputs, in...)
+	}
+	if len(inputs) == 0 {
+		t.Fatal("no kept inputs")
+	}
+	taken := 0
+	for i, in := range inputs {
+		n := LoadKnown(base, nil, "go", known)
+		if err := n.WakeForEdit(); err != nil || !n.EditedInGo() {
+			t.Fatalf("not edited in Go: %v", err)
+		}
+		if err := n.Apply(in); err == nil {
+			taken++
+		}
+		if err := n.Splice(0, 0, "mine "); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Wake(); err != nil && !IsBadInput(err) {
+			t.Fatalf("input %d: load: %v", i, err)
+		}
+		if got := mustText(t, n); !strings.HasPrefix(got, "mine ") || len(n.SetAside()) > 0 {
+			t.Fatalf("input %d: after the core's load the text is %q, %d set aside", i, got, len(n.SetAside()))
+		}
+		n.Close()
+	}
+	t.Logf("%d of %d inputs taken (by the core, as harmless)", taken, len(inputs))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -120,7 +121,9 @@ func peakRSSWithWorker(b *testing.B, cmd *exec.Cmd) (own, worker int64) {
 // `collab compact` cut its history, through the real binary: `collab
 // append` opens the note for editing, edits, stores and exits (p50/p99
 // from exec to exit), with the peak RSS of collab and of its note worker
-// (the process that holds the document). compact-s is how long the cut
+// (the process that holds the document; the largest child, so collab's own
+// when no worker ran), and base-RSS-MiB, collab's peak RSS for the same
+// append to a note of one line. compact-s is how long the cut
 // took, compact-RSS-MiB the peak RSS of collab and its workers during it.
 // The four copies do not load in the core before the cut (over 2 GiB), so
 // only the cut and after are measured there. Run with e.g. -benchtime 10x.
@@ -166,6 +169,16 @@ func benchmarkCompactedNote(b *testing.B, history string, compacted bool) {
 	}
 	b.StopTimer()
 	own, worker := peakRSSWithWorker(b, binCmd(b, home, "append", id, "x"))
+	// The fixed base: the same command on a note of one line.
+	small, err := nb.Create("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := errors.Join(small.Append("one line\n"), small.Close()); err != nil {
+		b.Fatal(err)
+	}
+	base, _ := peakRSSWithWorker(b, binCmd(b, home, "append", small.ID.String(), "x"))
+	b.ReportMetric(float64(base)/1024, "base-RSS-MiB")
 	b.ReportMetric(pct(lat, 0.5), "append-p50-ms")
 	b.ReportMetric(pct(lat, 0.99), "append-p99-ms")
 	b.ReportMetric(float64(own)/1024, "collab-RSS-MiB")

@@ -43,7 +43,8 @@
 // needs and integrates changes from elsewhere; the bytes join the rebuild
 // recipe as the worker's own would. WakeForEdit readies a sleeping note so,
 // and the core loads only for what needs it (a sync round, the history,
-// saving, a title change, a change the model does not take). A document
+// saving, a title change, a change the model does not take); Rest ends
+// the worker of a note in use and keeps the model, which followed it. A document
 // from elsewhere is checked against its stated heads before edits are
 // made on it in Go (CheckHistory), since those heads become their deps.
 //

@@ -43,8 +43,8 @@ func (n *Note) modelInGoLocked() bool {
 	if err := n.readBaseLocked(); err != nil {
 		return false
 	}
-	t := buildExactModel(n.snapshot, n.changes)
-	if t == nil || !t.m.HasText() {
+	t, exact := buildModelExactly(n.snapshot, n.changes)
+	if !exact || !t.m.HasText() {
 		return false
 	}
 	if shown, held := n.text.String(), t.m.Text(); shown != held {
@@ -70,34 +70,36 @@ func (n *Note) WakeForEdit() error {
 	return n.Wake()
 }
 
+// Rest ends the worker of a note in use (an editor's) and keeps its text
+// model, which has followed every change the worker took: edits and
+// peers' changes go on in Go, at the cost of the text, and the core loads
+// again only if something needs it. False when it cannot: edits open, no
+// worker, or a model that does not match the note.
+func (n *Note) Rest() bool {
+	n.reqMu.Lock()
+	defer n.reqMu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || n.pending > 0 || len(n.journal) > 0 || len(n.committed) > 0 || n.textDrift ||
+		n.body != bodyText || !n.workerUpLocked() || n.model == nil || len(n.model.waiting) > 0 {
+		return false
+	}
+	if n.model.m.Len() != n.text.Len() || !SameHeads(changeHashes(n.model.m.Heads()), n.lastHeads.get()) {
+		return false
+	}
+	if !n.saveStatesLocked() {
+		return false
+	}
+	n.proc.hibernate()
+	return true
+}
+
 // EditedInGo reports whether the note is edited and merged without the
 // core now (its model holds the history; no worker runs).
 func (n *Note) EditedInGo() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return !n.workerUpLocked() && n.building == nil && n.model != nil && !n.modelLater
-}
-
-// buildExactModel is buildModel for a model that is to make changes: nil
-// unless every record is taken and none waits for dependencies.
-func buildExactModel(snapshot []byte, records [][]byte) *textModel {
-	t := &textModel{m: amformat.NewModel()}
-	if len(snapshot) > 0 {
-		m, err := amformat.FromDocument(snapshot)
-		if err != nil {
-			return nil
-		}
-		t.m = m
-	}
-	for _, r := range records {
-		if _, err := t.applyBytes(r); err != nil {
-			return nil
-		}
-	}
-	if len(t.waiting) > 0 {
-		return nil
-	}
-	return t
 }
 
 // commitInGoLocked commits the open edits with the model when the note is

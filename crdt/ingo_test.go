@@ -99,7 +99,8 @@ func mustHash(t *testing.T, b []byte) ChangeHash {
 // TestEditingInGoConvergesInRandomSessions has a note edited in Go and one
 // edited through the core exchange changes in a seeded random order, the Go
 // one sometimes hibernating (its model dropped, made again on the next edit)
-// or loading the core and going back to sleep. After quiescence both hold
+// or loading the core and going back to sleep, or resting (the worker ends
+// and the model it kept up to date stays). After quiescence both hold
 // the same text and heads, and the core agrees with what Go showed.
 func TestEditingInGoConvergesInRandomSessions(t *testing.T) {
 	for seed := int64(1); seed <= 3; seed++ {
@@ -166,13 +167,23 @@ func TestEditingInGoConvergesInRandomSessions(t *testing.T) {
 					toCore = nil
 				default:
 					toCore = append(toCore, commitBytes(t, g))
-					if rng.Intn(2) == 0 {
+					switch rng.Intn(6) {
+					case 0, 1, 2:
 						g.Hibernate()
-					} else if rng.Intn(4) == 0 {
+					case 3:
+						// Loaded, then back to Go: dropping the model, or
+						// keeping it (an editor's note resting).
 						if err := g.Wake(); err != nil {
 							t.Fatal(err)
 						}
 						g.Hibernate()
+					case 4:
+						if err := g.Wake(); err != nil {
+							t.Fatal(err)
+						}
+						if !g.Rest() || g.Awake() || !g.EditedInGo() {
+							t.Fatalf("round %d: a loaded note with nothing open did not rest", round)
+						}
 					}
 				}
 			}

@@ -29,21 +29,31 @@ const maxWaiting = 4096
 // buildModel makes the model of a note loaded from snapshot and records;
 // nil when it cannot (the note then works from the worker's text).
 func buildModel(snapshot []byte, records [][]byte) *textModel {
-	t := &textModel{m: amformat.NewModel()}
+	t, _ := buildModelExactly(snapshot, records)
+	return t
+}
+
+// buildModelExactly is buildModel that also says whether the model holds
+// exactly the history: every record taken, none waiting for dependencies.
+func buildModelExactly(snapshot []byte, records [][]byte) (t *textModel, exact bool) {
+	t = &textModel{m: amformat.NewModel()}
 	if len(snapshot) > 0 {
 		m, err := amformat.FromDocument(snapshot)
 		if err != nil {
-			return nil
+			return nil, false
 		}
 		t.m = m
 	}
+	exact = true
 	for _, r := range records {
 		// A record the model cannot take may be one the core refuses too
 		// (a torn or rejected record); whether the two agree in the end is
 		// checked against the core's text once it has loaded.
-		t.applyBytes(r)
+		if _, err := t.applyBytes(r); err != nil {
+			exact = false
+		}
 	}
-	return t
+	return t, exact && len(t.waiting) == 0
 }
 
 // applyBytes takes in change bytes or a whole document (what a log record

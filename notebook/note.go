@@ -952,6 +952,17 @@ func (n *Note) Hibernate() bool {
 	return !busy && n.doc.Hibernate()
 }
 
+// Rest ends the worker of a note in use (one an editor holds) once it is
+// idle, keeping the note ready to edit in Go (crdt.Note.Rest): its memory
+// goes back to what its text costs. False while changes wait to be stored
+// or edits are open, or when the note cannot go on in Go.
+func (n *Note) Rest() bool {
+	n.mu.Lock()
+	busy := len(n.unsaved) > 0
+	n.mu.Unlock()
+	return !busy && n.doc.Rest()
+}
+
 // Loaded reports whether the note's document is in memory (not hibernated).
 func (n *Note) Loaded() bool { return n.doc.Awake() }
 

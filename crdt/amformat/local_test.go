@@ -113,56 +113,14 @@ func runCommitSession(t *testing.T, seed int64, rounds int) {
 				made++
 			} else {
 				randomEdit(t, rng, p.doc)
-				h, err := p.doc.Commit("edit")
-				if err != nil {
-					t.Fatal(err)
-				}
-				ch, err := p.doc.Change(h)
-				if err != nil {
-					t.Fatal(err)
-				}
-				raw = ch.Save()
-				c, err := DecodeChange(raw)
-				if err != nil {
-					t.Fatal(err)
-				}
-				splices, err := p.model.Apply(c)
-				if err != nil {
-					t.Fatalf("round %d: own core change after commits in Go: %v", round, err)
-				}
-				p.check(t, before, splices)
+				raw = p.commitCore(t, round)
 			}
-			for _, q := range peers {
-				if q != p {
-					q.inbox = append(q.inbox, raw)
-				}
-			}
+			broadcast(peers, p, raw)
 		default:
-			rng.Shuffle(len(p.inbox), func(i, j int) { p.inbox[i], p.inbox[j] = p.inbox[j], p.inbox[i] })
-			k := rng.Intn(len(p.inbox) + 1)
-			var left [][]byte
-			for i, raw := range p.inbox {
-				if i >= k || !p.deliver(t, raw) {
-					left = append(left, raw)
-				}
-			}
-			p.inbox = left
+			p.deliverSome(t, rng)
 		}
 	}
-	for _, p := range peers {
-		for len(p.inbox) > 0 {
-			var left [][]byte
-			for _, raw := range p.inbox {
-				if !p.deliver(t, raw) {
-					left = append(left, raw)
-				}
-			}
-			if len(left) == len(p.inbox) {
-				t.Fatalf("%d changes never became ready", len(left))
-			}
-			p.inbox = left
-		}
-	}
+	quiesce(t, peers)
 	for _, p := range peers[1:] {
 		if p.model.Text() != peers[0].model.Text() {
 			t.Fatal("peers differ after quiescence")

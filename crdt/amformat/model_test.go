@@ -195,60 +195,13 @@ func runSession(t *testing.T, seed int64, rounds int) {
 		case 0, 1:
 			// A local edit: the change goes to the model, then to everyone.
 			randomEdit(t, rng, p.doc)
-			before := p.model.Text()
-			h, err := p.doc.Commit("edit")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ch, err := p.doc.Change(h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw := ch.Save()
-			c, err := DecodeChange(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			splices, err := p.model.Apply(c)
-			if err != nil {
-				t.Fatalf("round %d: own change: %v", round, err)
-			}
-			p.check(t, before, splices)
-			for _, q := range all {
-				if q != p {
-					q.inbox = append(q.inbox, raw)
-				}
-			}
+			broadcast(all, p, p.commitCore(t, round))
 		default:
-			// Deliver some of the inbox in a random order; changes whose
-			// deps have not arrived wait.
-			rng.Shuffle(len(p.inbox), func(i, j int) { p.inbox[i], p.inbox[j] = p.inbox[j], p.inbox[i] })
-			k := rng.Intn(len(p.inbox) + 1)
-			var left [][]byte
-			for i, raw := range p.inbox {
-				if i >= k || !p.deliver(t, raw) {
-					left = append(left, raw)
-				}
-			}
-			p.inbox = left
+			p.deliverSome(t, rng)
 		}
 	}
-	// Quiesce: everyone gets everything.
 	peers = all
-	for _, p := range peers {
-		for len(p.inbox) > 0 {
-			var left [][]byte
-			for _, raw := range p.inbox {
-				if !p.deliver(t, raw) {
-					left = append(left, raw)
-				}
-			}
-			if len(left) == len(p.inbox) {
-				t.Fatalf("%d changes never became ready", len(left))
-			}
-			p.inbox = left
-		}
-	}
+	quiesce(t, peers)
 	for _, p := range peers[1:] {
 		if p.model.Text() != peers[0].model.Text() {
 			t.Fatal("peers differ after quiescence")
@@ -267,5 +220,74 @@ func runSession(t *testing.T, seed int64, rounds int) {
 	mh, ph := m.Heads(), peers[0].model.Heads()
 	if fmt.Sprint(mh) != fmt.Sprint(ph) {
 		t.Fatalf("heads from the document %v, model %v", mh, ph)
+	}
+}
+
+// commitCore commits p's core document, applies the change to p's model
+// (checking the two agree) and returns its bytes.
+func (p *peer) commitCore(t testing.TB, round int) []byte {
+	t.Helper()
+	before := p.model.Text()
+	h, err := p.doc.Commit("edit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := p.doc.Change(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := ch.Save()
+	c, err := DecodeChange(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	splices, err := p.model.Apply(c)
+	if err != nil {
+		t.Fatalf("round %d: own change: %v", round, err)
+	}
+	p.check(t, before, splices)
+	return raw
+}
+
+// broadcast puts a change from p in every other peer's inbox.
+func broadcast(peers []*peer, from *peer, raw []byte) {
+	for _, q := range peers {
+		if q != from {
+			q.inbox = append(q.inbox, raw)
+		}
+	}
+}
+
+// deliverSome delivers part of p's inbox in a random order; changes whose
+// deps have not arrived wait.
+func (p *peer) deliverSome(t testing.TB, rng *rand.Rand) {
+	t.Helper()
+	rng.Shuffle(len(p.inbox), func(i, j int) { p.inbox[i], p.inbox[j] = p.inbox[j], p.inbox[i] })
+	k := rng.Intn(len(p.inbox) + 1)
+	var left [][]byte
+	for i, raw := range p.inbox {
+		if i >= k || !p.deliver(t, raw) {
+			left = append(left, raw)
+		}
+	}
+	p.inbox = left
+}
+
+// quiesce delivers everything: every peer gets every change.
+func quiesce(t testing.TB, peers []*peer) {
+	t.Helper()
+	for _, p := range peers {
+		for len(p.inbox) > 0 {
+			var left [][]byte
+			for _, raw := range p.inbox {
+				if !p.deliver(t, raw) {
+					left = append(left, raw)
+				}
+			}
+			if len(left) == len(p.inbox) {
+				t.Fatalf("%d changes never became ready", len(left))
+			}
+			p.inbox = left
+		}
 	}
 }

@@ -48,6 +48,11 @@ func (e *Engine) hibernateIdle(now time.Time) {
 		}
 		e.cutIfDue(ns)
 		if ns.held.Load() {
+			// The UI's note stays ready to edit: its worker, if a sync
+			// round or a request loaded one, ends, and edits go on in Go.
+			if ns.note.Rest() {
+				e.log.Debug("note idle in the editor: its document is unloaded, edits go on in Go", "note", ns.id)
+			}
 			continue
 		}
 		// A compaction left for a quiet moment runs now, while the

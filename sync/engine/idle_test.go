@@ -77,6 +77,23 @@ func TestNotesTheUIOpenedStayLoaded(t *testing.T) {
 	if !n.Editable() {
 		t.Fatal("the note open in the editor was unloaded")
 	}
+	// Loaded in the core (as a sync round or the history would), it rests
+	// once idle: the worker ends, the note stays ready to edit in Go, and
+	// an edit then is stored without loading it again.
+	if err := n.Load(); err != nil || !n.Loaded() {
+		t.Fatalf("load: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the idle note's worker to end", func() bool { return !n.Loaded() })
+	if !n.Editable() {
+		t.Fatal("the resting note is not ready to edit")
+	}
+	ann.edit(id, 0, 0, "still ")
+	if n.Loaded() {
+		t.Fatal("an edit after resting loaded the core")
+	}
+	if got := ann.text(id); got != "still typing here\n" {
+		t.Fatalf("text %q", got)
+	}
 }
 
 // Two peers sharing many notes they both hold alike reconnect without

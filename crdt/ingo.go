@@ -50,7 +50,7 @@ func (n *Note) modelInGoLocked() bool {
 	if shown, held := n.text.String(), t.m.Text(); shown != held {
 		n.text.record(splice.Diff(shown, held))
 	}
-	n.model, n.modelLater, n.modelBuiltInGo = t, false, true
+	n.model, n.modelLater = t, false
 	n.title = t.m.Title()
 	n.lastHeads.set(changeHashes(t.m.Heads()))
 	return true

@@ -297,3 +297,42 @@ func TestInputsThatAbortTheCoreAreNotMergedInGo(t *testing.T) {
 	}
 	t.Logf("%d of %d inputs taken (by the core, as harmless)", taken, len(inputs))
 }
+
+// TestAnIdleNoteLetsGoOfItsModel: a note edited in Go, or resting, lets go
+// of its text model when hibernated (it costs nothing while idle), and
+// makes it again from the history for the next edit.
+func TestAnIdleNoteLetsGoOfItsModel(t *testing.T) {
+	doc, heads := savedText(t, "idle", "some text")
+	n := LoadKnown(doc, nil, "ned", Known{Title: "idle", Text: "some text", Heads: heads})
+	defer n.Close()
+	if err := n.WakeForEdit(); err != nil || !n.EditedInGo() {
+		t.Fatalf("not edited in Go: %v", err)
+	}
+	if err := n.Splice(0, 0, "more "); err != nil {
+		t.Fatal(err)
+	}
+	if n.Hibernate() {
+		t.Fatal("hibernated with an edit open")
+	}
+	commitBytes(t, n)
+	if !n.Hibernate() || n.EditedInGo() || n.Awake() {
+		t.Fatal("the idle note kept its model")
+	}
+	if err := n.WakeForEdit(); err != nil || !n.EditedInGo() {
+		t.Fatalf("not edited in Go again: %v", err)
+	}
+	if got, _, _ := n.ReadText(); got != "more some text" {
+		t.Fatalf("text %q", got)
+	}
+	// Resting: loaded, then the worker ends and the model stays; idle
+	// later, it goes too.
+	if err := n.Wake(); err != nil {
+		t.Fatal(err)
+	}
+	if !n.Rest() || !n.EditedInGo() {
+		t.Fatal("did not rest")
+	}
+	if !n.Hibernate() || n.EditedInGo() {
+		t.Fatal("a resting note kept its model when hibernated")
+	}
+}

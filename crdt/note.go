@@ -155,9 +155,6 @@ type Note struct {
 	// modelLater: the model is made when the document next loads (the
 	// note was opened from a view, or hibernated, and holds no model).
 	modelLater bool
-	// modelBuiltInGo: the model was made from the stored history for
-	// editing in Go (ingo.go), with no worker; Hibernate lets go of it.
-	modelBuiltInGo bool
 
 	// Edits made since the last commit; each change carries their stats.
 	pending        int
@@ -377,8 +374,9 @@ func (n *Note) closeLocked() {
 // no commit not yet taken by Commit. The note keeps its text, title and
 // heads; the next request that needs the document starts a worker from the
 // rebuild recipe, as after a worker's death (sync states carry on from
-// their last saved bytes). It reports whether the worker was ended (false:
-// edits are open, the note is closed, or no worker runs).
+// their last saved bytes). A note edited in Go (no worker) lets go of its
+// text model instead. It reports whether anything was let go of (false:
+// edits are open, the note is closed, or it holds neither).
 func (n *Note) Hibernate() bool {
 	n.reqMu.Lock()
 	defer n.reqMu.Unlock()
@@ -388,12 +386,15 @@ func (n *Note) Hibernate() bool {
 		return false
 	}
 	if !n.workerUpLocked() {
-		if n.model == nil || n.building != nil || n.modelLater || !n.modelBuiltInGo {
+		if n.model == nil || n.building != nil || n.modelLater ||
+			(n.baseSource == nil && len(n.snapshot) == 0 && len(n.changes) == 0) {
+			// Nothing to let go of, or no history to make the model
+			// from again (a note made to join one holds only its model).
 			return false
 		}
-		// Edited in Go and idle since: the model is made again when
-		// next needed.
-		n.model, n.modelLater, n.modelBuiltInGo = nil, true, false
+		// Edited in Go (or resting) and idle since: the model is made
+		// again from the history when next needed.
+		n.model, n.modelLater = nil, true
 		n.text.pack()
 		n.text.log, n.text.kept = nil, 0
 		return true

@@ -351,7 +351,6 @@ func (n *Note) rebuildLocked() error {
 		// checked against the core as a new one is.
 		n.checkNewModelLocked()
 	}
-	n.modelBuiltInGo = false
 	return err
 }
 

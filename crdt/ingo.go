@@ -103,70 +103,65 @@ func (n *Note) EditedInGo() bool {
 }
 
 // commitInGoLocked commits the open edits with the model when the note is
-// edited in Go (committed=false: the worker commits them).
-func (n *Note) commitInGoLocked() (committed bool, err error) {
+// edited in Go (false: the worker commits them).
+func (n *Note) commitInGoLocked() bool {
 	if n.pending == 0 || !n.modelInGoLocked() {
-		return false, nil
+		return false
 	}
 	splices := make([]Splice, 0, len(n.journal))
 	for _, e := range n.journal {
 		if e.Kind != editSplice {
-			return false, nil // a title or a new body: the core's
+			return false // a title or a new body: the core's
 		}
 		splices = append(splices, Splice{Pos: e.Pos, Delete: e.Delete, Insert: e.Insert})
 	}
 	actor, err := hex.DecodeString(n.actor)
 	if err != nil {
-		return false, nil
+		return false
 	}
-	heldLen := n.model.m.Len()
-	c, err := n.model.m.Commit(amformat.ActorID(actor), splices, time.Now().UnixMilli(),
+	c, raw, err := n.model.m.Commit(amformat.ActorID(actor), splices, time.Now().UnixMilli(),
 		formatMessage(n.author, n.pendingAdded, n.pendingRemoved))
-	if err != nil || n.model.m.Len() != n.text.Len() {
+	if err != nil {
 		// The journal does not fit the model's text (it cannot, unless the
-		// two disagree): the core, made from the same history, decides.
-		// A model that took the change is made again from the history.
-		if err == nil || n.model.m.Len() != heldLen {
-			n.model, n.modelLater = nil, true
-		}
-		return false, nil
+		// two disagree; the model is as it was): the core decides.
+		return false
+	}
+	if n.model.m.Len() != n.text.Len() {
+		// The model took the change but disagrees with the note's text:
+		// it is made again from the history, and the core decides.
+		n.model, n.modelLater = nil, true
+		return false
 	}
 	n.journal, n.sent = nil, 0
 	n.recountPending()
 	if c == nil {
-		return true, nil // the edits cancelled out
+		return true // the edits cancelled out
 	}
-	b := c.Encode()
-	n.committed = append(n.committed, Change{Hash: ChangeHash(c.Hash), Bytes: b})
-	n.changes = append(n.changes, b)
+	n.committed = append(n.committed, Change{Hash: ChangeHash(c.Hash), Bytes: raw})
+	n.changes = append(n.changes, raw)
 	n.lastHeads.set(changeHashes(n.model.m.Heads()))
-	return true, nil
+	return true
 }
 
 // applyInGoLocked merges checked changes from elsewhere with the model when
 // the note is edited in Go: open edits are committed first (as the worker
 // would), the model integrates the changes and says what they did to the
-// text, and the bytes join the rebuild recipe. applied=false: the worker
-// takes them (a document, a change the model refuses, one whose
-// dependencies are missing: the core's queue and collision handling
-// decide).
-func (n *Note) applyInGoLocked(b []byte, cs []*amformat.Change) (applied bool, err error) {
+// text, and the bytes join the rebuild recipe. False: the worker takes
+// them (a document, a change the model refuses, one whose dependencies are
+// missing: the core's queue and collision handling decide).
+func (n *Note) applyInGoLocked(b []byte, cs []*amformat.Change) bool {
 	if IsDocument(b) || !n.modelInGoLocked() {
-		return false, nil
+		return false
 	}
 	for _, c := range cs {
 		for _, d := range c.Deps {
-			if ok, err := n.model.m.Has(d); err != nil || !ok {
-				if !inBatch(cs, d) {
-					return false, nil
-				}
+			if has, err := n.model.m.Has(d); (err != nil || !has) && !inBatch(cs, d) {
+				return false
 			}
 		}
 	}
-	if n.pending > 0 {
-		if ok, err := n.commitInGoLocked(); err != nil || !ok {
-			return false, err
-		}
+	if n.pending > 0 && !n.commitInGoLocked() {
+		return false
 	}
 	var merged []Splice
 	for i, c := range cs {
@@ -177,14 +172,14 @@ func (n *Note) applyInGoLocked(b []byte, cs []*amformat.Change) (applied bool, e
 				// the history, and the worker takes them all.
 				n.model, n.modelLater = nil, true
 			}
-			return false, nil
+			return false
 		}
 		merged = append(merged, sp...)
 	}
 	n.changes = append(n.changes, b)
 	n.rebaseTail(merged)
 	n.lastHeads.set(changeHashes(n.model.m.Heads()))
-	return true, nil
+	return true
 }
 
 func inBatch(cs []*amformat.Change, h amformat.Hash) bool {

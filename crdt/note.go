@@ -661,8 +661,8 @@ func (n *Note) flushLocked() error {
 	if n.pending == 0 {
 		return nil
 	}
-	if inGo, err := n.commitInGoLocked(); inGo || err != nil {
-		return err
+	if n.commitInGoLocked() {
+		return nil
 	}
 	_, err := n.callLocked(&request{Op: opFlush}, false)
 	return err
@@ -687,10 +687,10 @@ func (n *Note) Apply(changes []byte) error {
 		return err
 	}
 	n.mu.Lock()
-	applied, err := n.applyInGoLocked(changes, cs)
+	applied := n.applyInGoLocked(changes, cs)
 	n.mu.Unlock()
-	if applied || err != nil {
-		return err
+	if applied {
+		return nil
 	}
 	return n.applyUnchecked(changes)
 }

@@ -638,6 +638,14 @@ func (c *Change) Encode() []byte {
 	return appendChunk(make([]byte, 0, len(body)+16), ChunkChange, body)
 }
 
+// EncodeHashed is Encode that also sets c.Hash, from the one encoding.
+func (c *Change) EncodeHashed() []byte {
+	var e changeEncoder
+	body := e.body(c)
+	c.Hash = hashBody(ChunkChange, body)
+	return appendHashedChunk(make([]byte, 0, len(body)+16), ChunkChange, body, c.Hash)
+}
+
 // Rehash sets c.Hash from the change's encoding and returns it.
 func (c *Change) Rehash() Hash {
 	var e changeEncoder

@@ -132,7 +132,11 @@ func hashBody(typ ChunkType, body []byte) Hash {
 
 // appendChunk appends a chunk with the given type and body.
 func appendChunk(b []byte, typ ChunkType, body []byte) []byte {
-	h := hashBody(typ, body)
+	return appendHashedChunk(b, typ, body, hashBody(typ, body))
+}
+
+// appendHashedChunk is appendChunk given the body's hash (hashBody).
+func appendHashedChunk(b []byte, typ ChunkType, body []byte, h Hash) []byte {
 	b = append(b, Magic[:]...)
 	b = append(b, h[:4]...)
 	b = append(b, byte(typ))

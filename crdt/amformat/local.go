@@ -13,8 +13,8 @@ import (
 // each after the character before it (the last visible one before the
 // position, or the head), op IDs counting on from the highest the model
 // holds, the model's heads as deps, seq one past actor's last. It applies
-// the change to the model and returns it, hashed; nil when the splices
-// change nothing. Splices apply in order, each against the text the ones
+// the change to the model and returns it, hashed, with its encoding (raw);
+// nil when the splices change nothing. Splices apply in order, each against the text the ones
 // before left, in code points.
 //
 // It is what lets a note be edited without loading its history in the
@@ -22,28 +22,28 @@ import (
 // load it; the tests check both agree on the text), so the core, loading
 // the note later, takes it like any of its own. An error leaves the model
 // as it was.
-func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message string) (*Change, error) {
+func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message string) (c *Change, raw []byte, err error) {
 	o := m.textObject(KeyText)
 	if o == nil {
-		return nil, unsupported("the note has no body to edit")
+		return nil, nil, unsupported("the note has no body to edit")
 	}
 	length, ops := o.nvis, 0
 	for i, sp := range splices {
 		if sp.Pos < 0 || sp.Delete < 0 || sp.Pos+sp.Delete > length {
-			return nil, fmt.Errorf("splice %d at %d deleting %d of %d characters: %w", i, sp.Pos, sp.Delete, length, ErrMalformed)
+			return nil, nil, fmt.Errorf("splice %d at %d deleting %d of %d characters: %w", i, sp.Pos, sp.Delete, length, ErrMalformed)
 		}
 		if !utf8.ValidString(sp.Insert) {
-			return nil, fmt.Errorf("splice %d inserts text that is not UTF-8: %w", i, ErrMalformed)
+			return nil, nil, fmt.Errorf("splice %d inserts text that is not UTF-8: %w", i, ErrMalformed)
 		}
 		n := utf8.RuneCountInString(sp.Insert)
 		length += n - sp.Delete
 		ops += n + sp.Delete
 	}
 	if ops == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(actor) == 0 {
-		return nil, fmt.Errorf("no actor: %w", ErrMalformed)
+		return nil, nil, fmt.Errorf("no actor: %w", ErrMalformed)
 	}
 	// Checked: nothing below fails, so the model is changed from here on.
 	self := m.intern(actor)
@@ -109,7 +109,7 @@ func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message st
 	}
 	opID := func(k elemKey) OpID { return OpID{Counter: k.counter(), Actor: index[k.actor()]} }
 	obj := opID(o.id)
-	c := &Change{
+	c = &Change{
 		Deps: m.Heads(), Actor: actor, Seq: clk.seq + 1, StartOp: startOp,
 		Time: timeMs, Message: message, OtherActors: others, Ops: make([]Op, len(local)),
 	}
@@ -125,14 +125,14 @@ func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message st
 		}
 		c.Ops[i] = out
 	}
-	c.Rehash()
+	raw = c.EncodeHashed()
 	m.clock[self] = actorClock{seq: c.Seq, maxOp: c.MaxOp()}
 	for _, d := range c.Deps {
 		delete(m.heads, d)
 	}
 	m.heads[c.Hash] = struct{}{}
 	m.applied[c.Hash] = struct{}{}
-	return c, nil
+	return c, raw, nil
 }
 
 // nextVisible is the first visible character after index i of block b;

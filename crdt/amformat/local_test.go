@@ -91,11 +91,14 @@ func runCommitSession(t *testing.T, seed int64, rounds int) {
 			if inGo(i) && rng.Intn(5) > 0 {
 				splices := randomSplices(rng, p.model.Len())
 				actor, _ := hex.DecodeString(actors[i])
-				c, err := p.model.Commit(ActorID(actor), splices, int64(round), "go")
+				c, enc, err := p.model.Commit(ActorID(actor), splices, int64(round), "go")
 				if err != nil {
 					t.Fatalf("round %d: commit %+v: %v", round, splices, err)
 				}
-				raw = c.Encode()
+				raw = enc
+				if !bytes.Equal(c.Encode(), raw) {
+					t.Fatalf("round %d: the bytes Commit returns are not the change's encoding", round)
+				}
 				d, err := DecodeChange(raw)
 				if err != nil {
 					t.Fatalf("round %d: the strict decoder refuses a committed change: %v", round, err)
@@ -161,14 +164,14 @@ func TestCommitRefusesSplicesOutOfRange(t *testing.T) {
 		{{Pos: -1}},
 		{{Pos: 0, Insert: "\xff"}},
 	} {
-		if _, err := m.Commit(ActorID("\x01"), bad, 0, ""); err == nil {
+		if _, _, err := m.Commit(ActorID("\x01"), bad, 0, ""); err == nil {
 			t.Fatalf("%+v: no error", bad)
 		}
 	}
 	if m.Text() != "hello" || fmt.Sprint(m.Heads()) != fmt.Sprint(heads) {
 		t.Fatal("a refused commit changed the model")
 	}
-	if c, err := m.Commit(ActorID("\x01"), []Splice{{Pos: 1}}, 0, ""); c != nil || err != nil {
+	if c, _, err := m.Commit(ActorID("\x01"), []Splice{{Pos: 1}}, 0, ""); c != nil || err != nil {
 		t.Fatalf("an empty commit: %v, %v", c, err)
 	}
 }

@@ -1010,8 +1010,8 @@ func (l *NoteLog) ReadView() (v View, current bool, err error) {
 	if err != nil {
 		return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
 	}
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return View{}, false, fmt.Errorf("note %s: view: %v: %w", l.id, err, ErrCorrupt)
+	if v, err = (RawView{JSON: payload}).Decode(); err != nil {
+		return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
 	}
 	return v, viewCurrent(l.dir, v.Position), nil
 }

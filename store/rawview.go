@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"unicode/utf16"
@@ -28,10 +29,34 @@ type RawView struct {
 // (after which JSON must not be used any more).
 func (r RawView) Buffer() []byte { return r.file[:0] }
 
-// Decode decodes the whole view.
+// Decode decodes the whole view. The title and text, nearly all of a
+// view, are unescaped in one pass (encoding/json scans a string twice and
+// costs 3 ms on a 400 KB note, most of `collab cat`'s own time); the small
+// rest goes through encoding/json. A view not laid out as WriteView writes
+// it is decoded by encoding/json alone.
 func (r RawView) Decode() (View, error) {
+	if title, text, rest, _, ok := r.titleText(nil); ok {
+		var tail struct {
+			Heads    []string
+			Position Position
+		}
+		js := make([]byte, 0, len(rest)+1)
+		js = append(append(js, '{'), rest[1:]...)
+		// A repeated title or text is left to encoding/json (the last wins).
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.DisallowUnknownFields()
+		if dec.Decode(&tail) == nil {
+			if _, err := dec.Token(); err == io.EOF {
+				return View{Title: title, Text: text, Heads: tail.Heads, Position: tail.Position}, nil
+			}
+		}
+	}
+	return decodeViewSlowly(r.JSON)
+}
+
+func decodeViewSlowly(js []byte) (View, error) {
 	var v View
-	if err := json.Unmarshal(r.JSON, &v); err != nil {
+	if err := json.Unmarshal(js, &v); err != nil {
 		return View{}, fmt.Errorf("view: %v: %w", err, ErrCorrupt)
 	}
 	return v, nil
@@ -136,20 +161,34 @@ var viewStart, textKey = []byte(`{"Title":"`), []byte(`,"Text":"`)
 // this fast path does not take (a lone surrogate, invalid UTF-8), is
 // decoded by Decode.
 func (r RawView) TitleText(buf []byte) (title, text string, _ []byte, err error) {
-	js := r.JSON
-	if bytes.HasPrefix(js, viewStart) {
-		var rest []byte
-		var ok bool
-		if buf, rest, ok = unquoteJSON(buf[:0], js[len(viewStart):]); ok && bytes.HasPrefix(rest, textKey) {
-			titleEnd := len(buf)
-			if buf, rest, ok = unquoteJSON(buf, rest[len(textKey):]); ok && len(rest) > 0 && rest[0] == ',' {
-				s := string(buf)
-				return s[:titleEnd], s[titleEnd:], buf, nil
-			}
-		}
+	title, text, _, buf, ok := r.titleText(buf)
+	if ok {
+		return title, text, buf, nil
 	}
-	v, err := r.Decode()
+	v, err := decodeViewSlowly(r.JSON)
 	return v.Title, v.Text, buf, err
+}
+
+// titleText is TitleText's fast path. rest is what follows the text, from
+// the comma before the next field; ok is false where the fast path does
+// not apply.
+func (r RawView) titleText(buf []byte) (title, text string, rest, _ []byte, ok bool) {
+	js := r.JSON
+	if !bytes.HasPrefix(js, viewStart) {
+		return "", "", nil, buf, false
+	}
+	if cap(buf) < len(js) {
+		buf = make([]byte, 0, len(js)) // unescaped, never longer
+	}
+	if buf, rest, ok = unquoteJSON(buf[:0], js[len(viewStart):]); !ok || !bytes.HasPrefix(rest, textKey) {
+		return "", "", nil, buf, false
+	}
+	titleEnd := len(buf)
+	if buf, rest, ok = unquoteJSON(buf, rest[len(textKey):]); !ok || len(rest) == 0 || rest[0] != ',' {
+		return "", "", nil, buf, false
+	}
+	s := string(buf)
+	return s[:titleEnd], s[titleEnd:], rest, buf, true
 }
 
 // unquoteJSON appends the JSON string whose body starts s (after its

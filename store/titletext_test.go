@@ -3,12 +3,13 @@ package store
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 )
 
-// TestTitleTextDecodesAsDecode: the fast title-and-text decoder gives what
-// encoding/json gives, for views as WriteView writes them (seeded random
+// TestTitleTextDecodesAsDecode: the fast title-and-text decoder, and
+// Decode which uses it, give what encoding/json gives, for views as WriteView writes them (seeded random
 // titles and texts with every kind of character JSON escapes) and for JSON
 // written by hand, including what the fast path leaves to Decode.
 func TestTitleTextDecodesAsDecode(t *testing.T) {
@@ -25,15 +26,21 @@ func TestTitleTextDecodesAsDecode(t *testing.T) {
 	check := func(js string) {
 		t.Helper()
 		raw := RawView{JSON: []byte(js)}
-		want, wantErr := raw.Decode()
+		var want View
+		wantErr := json.Unmarshal([]byte(js), &want)
 		title, text, _, err := raw.TitleText(nil)
-		if (err != nil) != (wantErr != nil) || err == nil && (title != want.Title || text != want.Text) {
-			t.Fatalf("%q: TitleText = %q, %q, %v; Decode = %q, %q, %v", js, title, text, err, want.Title, want.Text, wantErr)
+		// TitleText need not look past the text (see the end of the test).
+		if wantErr == nil && (err != nil || title != want.Title || text != want.Text) {
+			t.Fatalf("%q: TitleText = %q, %q, %v; encoding/json = %q, %q, %v", js, title, text, err, want.Title, want.Text, wantErr)
+		}
+		got, err := raw.Decode()
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: Decode = %+v, %v; encoding/json = %+v, %v", js, got, err, want, wantErr)
 		}
 	}
 	var buf []byte
 	for range 2000 {
-		v := View{Title: word(), Text: word(), Heads: []string{"ab"}, Position: Position{Gen: 1, Offset: 2}}
+		v := View{Title: word(), Text: word(), Heads: []string{"ab", word()}[:rng.IntN(3)], Position: Position{Gen: rng.Uint64(), Offset: rng.Int64()}}
 		js, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
@@ -61,6 +68,24 @@ func TestTitleTextDecodesAsDecode(t *testing.T) {
 		`not json`,
 	} {
 		check(js)
+	}
+	// Decode looks at the rest too, and decodes whatever the fast path
+	// does not take as encoding/json does.
+	for _, js := range []string{
+		`{"Title":"t","Text":"x","Heads":["h"],"Position":{"Gen":3,"Offset":4}}`,
+		`{"Title":"t","Text":"x","Heads":["h"],"Position":{"Gen":3,"Offset":4}} `,
+		`{"Title":"t","Text":"x","Heads":["h"],"Position":{"Gen":3,"Offset":4}}{}`,
+		`{"Title":"t","Text":"x","Heads":["h"],"Title":"later","Position":{"Gen":3,"Offset":4}}`,
+		`{"Title":"t","Text":"x","Text":"later","Heads":null,"Position":{"Gen":3,"Offset":4}}`,
+		`{"Title":"t","Text":"x","Heads":[1],"Position":{"Gen":3,"Offset":4}}`,
+		`{"Title":"t","Text":"x","Extra":1,"Position":{"Gen":3,"Offset":4}}`,
+	} {
+		var want View
+		wantErr := json.Unmarshal([]byte(js), &want)
+		got, err := RawView{JSON: []byte(js)}.Decode()
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: Decode = %+v, %v; encoding/json = %+v, %v", js, got, err, want, wantErr)
+		}
 	}
 	// What follows the text is not looked at (the blob's checksum vouches
 	// for it): a search needs the title and text only.

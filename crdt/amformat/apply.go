@@ -179,7 +179,7 @@ func (m *Model) check(c *Change, tr []uint32) error {
 				return fail(i, "a delete of a mark")
 			}
 			if k, ok := key(ref, tr); ok {
-				if b, x, found := m.locate(k); found && b.chars[x] < 0 {
+				if b, x, found := m.locate(k); found && b.char(x) < 0 {
 					return fail(i, "a delete of a mark")
 				}
 			}
@@ -263,11 +263,11 @@ func (m *Model) applyOp(op *Op, tr []uint32, log *spliceLog, body *textObj) *tex
 	}
 	// A delete.
 	b, i, _ := m.locate(makeKey(op.Key.Elem.Counter, tr[op.Key.Elem.Actor]))
-	if !b.vis[i] {
+	if !b.visible(i) {
 		return body
 	}
 	pos := o.offset(b) + b.visibleBefore(i)
-	b.vis[i] = false
+	b.hide(i)
 	o.addVisible(b, -1)
 	if inBody {
 		log.delete(pos, 1)
@@ -295,13 +295,9 @@ func (l Limits) FromDocument(b []byte) (*Model, error) {
 	for _, h := range d.Heads {
 		m.heads[h] = struct{}{}
 	}
-	// Elements arrive in text order, object by object; their index entries
-	// are sorted by counter at the end.
-	type entry struct {
-		counter uint64
-		handle  uint32
-	}
-	pending := make([][]entry, len(d.Actors))
+	// Elements arrive in text order, object by object; runs of counters
+	// in one block are indexed at the end, sorted by counter.
+	pending := make([][]span, len(d.Actors))
 	var cur *textObj
 	var last *block
 	err = d.EachOp(func(op *Op) error {
@@ -339,64 +335,46 @@ func (l Limits) FromDocument(b []byte) (*Model, error) {
 			cur, last = o, nil
 		}
 		ch := elemChar(op)
-		if last == nil || len(last.ids) >= blockSize*3/4 {
+		if last == nil || last.len() >= blockSize {
 			last = m.newBlock(o, len(o.blocks))
-			last.ids = make([]elemKey, 0, blockSize)
-			last.chars = make([]int32, 0, blockSize)
-			last.vis = make([]bool, 0, blockSize)
+			last.chars = make([]byte, 0, blockSize)
 		}
 		vis := ch >= 0 && len(op.Succ) == 0
-		last.ids = append(last.ids, id)
-		last.chars = append(last.chars, ch)
-		last.vis = append(last.vis, vis)
+		last.appendElem(id, ch, vis)
 		if vis {
-			last.nvis++
 			o.nvis++
 		}
-		pending[op.ID.Actor] = append(pending[op.ID.Actor], entry{op.ID.Counter, last.handle})
+		p := pending[op.ID.Actor]
+		if n := len(p); n > 0 && p[n-1].handle == last.handle && p[n-1].end == op.ID.Counter {
+			p[n-1].end++
+		} else {
+			pending[op.ID.Actor] = append(p, span{op.ID.Counter, op.ID.Counter + 1, last.handle})
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for a, es := range pending {
-		m.index[a] = buildIndex(es, func(e entry) (uint64, uint32) { return e.counter, e.handle })
+	for a, runs := range pending {
+		m.index[a] = buildIndex(runs)
 	}
 	m.doc = b
 	return m, nil
 }
 
-// buildIndex makes an actor's element index from its elements' counters
-// and blocks, in any order: placed directly when the counters are dense
-// enough, else sorted first.
-func buildIndex[E any](es []E, get func(E) (uint64, uint32)) elemIndex {
+// buildIndex makes an actor's element index from runs of its counters
+// (disjoint, in any order), each in one block.
+func buildIndex(runs []span) elemIndex {
+	slices.SortFunc(runs, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	var x elemIndex
-	if len(es) == 0 {
-		return x
-	}
-	lo, hi := uint64(math.MaxUint64), uint64(0)
-	for _, e := range es {
-		c, _ := get(e)
-		lo, hi = min(lo, c), max(hi, c)
-	}
-	if span := hi - lo + 1; span <= uint64(4*len(es)+64) {
-		x.starts = []uint64{lo}
-		x.offs = []int{0}
-		x.handles = make([]uint32, span)
-		for _, e := range es {
-			c, h := get(e)
-			x.handles[c-lo] = h
+	for _, r := range runs {
+		if n := len(x.spans); n > 0 && x.spans[n-1].handle == r.handle {
+			x.spans[n-1].end = r.end
+			continue
 		}
-		return x
+		x.spans = append(x.spans, r)
 	}
-	slices.SortFunc(es, func(a, b E) int {
-		ca, _ := get(a)
-		cb, _ := get(b)
-		return cmp.Compare(ca, cb)
-	})
-	for _, e := range es {
-		x.add(get(e))
-	}
+	x.spans = slices.Clip(x.spans)
 	return x
 }
 

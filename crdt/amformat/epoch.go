@@ -169,16 +169,17 @@ func (e *Epoch) buildRoot(actor ActorID, atH *Model) *Change {
 		e.textObj = atH.gidOf(o.id)
 		prevElem := OpID{}
 		for _, b := range o.blocks {
-			for i, k := range b.ids {
-				if !b.vis[i] || b.chars[i] < 0 {
-					continue
+			b.each(func(k elemKey, ch int32, vis bool) bool {
+				if !vis || ch < 0 {
+					return true
 				}
 				id := OpID{Counter: uint64(len(ops)) + 1}
 				ops = append(ops, Op{ID: id, Obj: self, Key: Key{Elem: prevElem, IsElem: true}, Insert: true,
-					Action: ActionPut, Value: Str(string(rune(b.chars[i])))})
+					Action: ActionPut, Value: Str(string(rune(ch)))})
 				e.elems[atH.gidOf(k)] = gid{id.Counter, actor}
 				prevElem = id
-			}
+				return true
+			})
 		}
 	}
 	c := &Change{Actor: actor, Seq: 1, StartOp: 1, Ops: ops}
@@ -345,18 +346,29 @@ func (e *Epoch) nearestBefore(ref gid, c *Change) gid {
 	o := b.obj
 	for ord := b.ord; ord >= 0; ord-- {
 		blk := o.blocks[ord]
-		j := len(blk.ids) - 1
+		j := blk.len() - 1
 		if ord == b.ord {
 			j = i
 		}
-		for ; j >= 0; j-- {
-			g := m.gidOf(blk.ids[j])
-			t, ok := e.elems[g]
-			if !ok {
-				continue
+		if j < 0 {
+			continue
+		}
+		// From element j back through its run, then the runs before.
+		x, off := blk.runAt(j)
+		for ; x >= 0; x-- {
+			r := blk.runs[x]
+			if off < 0 {
+				off = int(r.n) - 1
 			}
-			if from, isLate := e.origin[g]; !isLate || seen[from] {
-				return t
+			for ; off >= 0; off-- {
+				g := m.gidOf(r.first.plus(off))
+				t, ok := e.elems[g]
+				if !ok {
+					continue
+				}
+				if from, isLate := e.origin[g]; !isLate || seen[from] {
+					return t
+				}
 			}
 		}
 	}

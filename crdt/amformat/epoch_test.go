@@ -142,6 +142,7 @@ func TestEpochTranslatesLateChangesAlikeEverywhere(t *testing.T) {
 	for seed := int64(1); seed <= int64(2**seeds); seed++ {
 		oneLate := seed%2 == 0
 		t.Run(fmt.Sprintf("seed%d/oneLate=%v", seed, oneLate), func(t *testing.T) {
+			smallBlocks(t, seed/2)
 			history, heads := epochSession(t, seed, oneLate)
 			wantTitle, wantText := textOfHistory(t, history)
 			actor := EpochActor([]byte("note"), 1, heads)
@@ -252,6 +253,7 @@ func downwardClosed(rng *rand.Rand, changes []*Change) (early, rest []*Change) {
 func TestEpochLateChangesCrossTwoSwitches(t *testing.T) {
 	for seed := int64(1); seed <= int64(*seeds); seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			smallBlocks(t, seed)
 			rng := rand.New(rand.NewSource(seed))
 			history0, h1 := epochSession(t, seed, false)
 			actor1 := EpochActor([]byte("note"), 1, h1)

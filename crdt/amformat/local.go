@@ -70,8 +70,8 @@ func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message st
 				if d > 0 {
 					b, i = o.nextVisible(b, i)
 				}
-				local = append(local, localOp{key: b.ids[i], hasKey: true})
-				b.vis[i] = false
+				local = append(local, localOp{key: b.id(i), hasKey: true})
+				b.hide(i)
 				o.addVisible(b, -1)
 				next++
 			}
@@ -80,7 +80,7 @@ func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message st
 		hasRef := sp.Pos > 0
 		if hasRef {
 			b, i, _ := o.at(sp.Pos - 1)
-			ref = b.ids[i]
+			ref = b.id(i)
 		}
 		for _, r := range sp.Insert {
 			k := makeKey(next, self)
@@ -139,10 +139,10 @@ func (m *Model) Commit(actor ActorID, splices []Splice, timeMs int64, message st
 // the caller knows there is one.
 func (o *textObj) nextVisible(b *block, i int) (*block, int) {
 	for i++; ; i++ {
-		for i == len(b.ids) {
+		for i == b.len() {
 			b, i = o.blocks[b.ord+1], 0
 		}
-		if b.vis[i] {
+		if b.visible(i) {
 			return b, i
 		}
 	}

@@ -53,7 +53,10 @@ func randomSplices(rng *rand.Rand, n int) []Splice {
 // shows, and merge everywhere to one text.
 func TestCommitMakesChangesTheCoreTakes(t *testing.T) {
 	for seed := int64(1); seed <= int64(*seeds); seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runCommitSession(t, seed, *rounds) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			smallBlocks(t, seed)
+			runCommitSession(t, seed, *rounds)
+		})
 	}
 }
 

@@ -157,7 +157,7 @@ func (m *Model) ElemAt(pos int) (ElemID, bool) {
 	if !ok {
 		return ElemID{}, false
 	}
-	k := b.ids[i]
+	k := b.id(i)
 	return ElemID{Counter: k.counter(), Actor: m.actors[k.actor()]}, true
 }
 
@@ -174,7 +174,7 @@ func (m *Model) PosOf(id ElemID) (pos int, visible bool, ok bool) {
 	if !found || b.obj != o {
 		return 0, false, false
 	}
-	return o.offset(b) + b.visibleBefore(i), b.vis[i], true
+	return o.offset(b) + b.visibleBefore(i), b.visible(i), true
 }
 
 // Heads are the heads of the changes the model holds, sorted.
@@ -260,10 +260,8 @@ func (m *Model) locate(k elemKey) (*block, int, bool) {
 		return nil, 0, false
 	}
 	b := m.blocks[h-1]
-	for i, id := range b.ids {
-		if id == k {
-			return b, i, true
-		}
+	if i, ok := b.find(k); ok {
+		return b, i, true
 	}
 	return nil, 0, false
 }
@@ -286,26 +284,25 @@ func (m *Model) newBlock(o *textObj, ord int) *block {
 // insertAt puts an element at index i of block b, splitting b if full, and
 // returns where it went.
 func (m *Model) insertAt(b *block, i int, k elemKey, ch int32, vis bool) (*block, int) {
-	if len(b.ids) >= blockSize {
+	if b.len() >= blockSize {
 		// Split in half; the upper half moves to a new block after b.
-		half := len(b.ids) / 2
+		half := b.len() / 2
 		nb := m.newBlock(b.obj, b.ord+1)
-		nb.ids = append(make([]elemKey, 0, blockSize), b.ids[half:]...)
-		nb.chars = append(make([]int32, 0, blockSize), b.chars[half:]...)
-		nb.vis = append(make([]bool, 0, blockSize), b.vis[half:]...)
-		nb.nvis = b.visibleBefore(len(b.ids)) - b.visibleBefore(half)
+		nb.chars = append(make([]byte, 0, blockSize), b.chars[half:]...)
+		esc := b.escapesBefore(half)
+		nb.others = slices.Clone(b.others[esc:])
+		nb.nvis = b.nvis - b.visibleBefore(half)
 		b.nvis -= nb.nvis
-		b.ids, b.chars, b.vis = b.ids[:half], b.chars[:half], b.vis[:half]
-		for _, id := range nb.ids {
-			m.index[id.actor()].set(id.counter(), nb.handle)
+		b.chars, b.others = b.chars[:half], b.others[:esc]
+		b.runs, nb.runs = splitRuns(b.runs, half)
+		for _, r := range nb.runs {
+			m.index[r.first.actor()].setRange(r.first.counter(), int(r.n), nb.handle)
 		}
 		if i > half {
 			b, i = nb, i-half
 		}
 	}
-	b.ids = slices.Insert(b.ids, i, k)
-	b.chars = slices.Insert(b.chars, i, ch)
-	b.vis = slices.Insert(b.vis, i, vis)
+	b.insert(i, k, ch, vis)
 	if vis {
 		b.obj.addVisible(b, 1)
 	}
@@ -331,25 +328,30 @@ func (m *Model) integrate(o *textObj, ref elemKey, hasRef bool, k elemKey, ch in
 		}
 		b, i = o.blocks[0], 0
 	}
+	// Op IDs ascend along a run, so k is either less than the rest of a
+	// run from i, which it then skips whole, or it goes at i.
+	x, j := b.runAt(i)
 	for {
-		if i == len(b.ids) {
+		if x == len(b.runs) {
 			if b.ord+1 >= len(o.blocks) {
 				break
 			}
 			next := o.blocks[b.ord+1]
-			if len(next.ids) == 0 {
+			if next.len() == 0 {
 				break
 			}
 			// Stay at the end of b if the next element goes after k.
-			if !m.lamportLess(k, next.ids[0]) {
+			if !m.lamportLess(k, next.runs[0].first) {
 				break
 			}
-			b, i = next, 0
+			b, i, x, j = next, 0, 0, 0
 		}
-		if !m.lamportLess(k, b.ids[i]) {
+		r := b.runs[x]
+		if !m.lamportLess(k, r.first.plus(j)) {
 			break
 		}
-		i++
+		i += int(r.n) - j
+		x, j = x+1, 0
 	}
 	vis := ch >= 0
 	b, i = m.insertAt(b, i, k, ch, vis)

@@ -70,6 +70,9 @@ func (p *peer) deliver(t testing.TB, raw []byte) bool {
 
 func (p *peer) check(t testing.TB, before string, splices []Splice) {
 	t.Helper()
+	if err := p.model.checkLayout(); err != nil {
+		t.Fatal(err)
+	}
 	want, err := coreText(t, p.doc).Get()
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +101,7 @@ func (p *peer) check(t testing.TB, before string, splices []Splice) {
 	}
 }
 
-var alphabet = []rune("abcdefghij \nééü😀字")
+var alphabet = []rune("abcdefghij \nééü😀字\x7f")
 
 func randomEdit(t testing.TB, rng *rand.Rand, d *automerge.Doc) {
 	t.Helper()
@@ -145,8 +148,22 @@ func randomEdit(t testing.TB, rng *rand.Rand, d *automerge.Doc) {
 
 func TestModelMatchesCoreInRandomSessions(t *testing.T) {
 	for seed := int64(1); seed <= int64(*seeds); seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runSession(t, seed, *rounds) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			smallBlocks(t, seed)
+			runSession(t, seed, *rounds)
+		})
 	}
+}
+
+// smallBlocks makes the model's blocks tiny for odd seeds, so that
+// sessions split blocks, and the runs of op IDs within them, all the time.
+func smallBlocks(t *testing.T, seed int64) {
+	if seed%2 == 0 {
+		return
+	}
+	saved := blockSize
+	blockSize = 4 + int(seed%5)
+	t.Cleanup(func() { blockSize = saved })
 }
 
 func runSession(t *testing.T, seed int64, rounds int) {

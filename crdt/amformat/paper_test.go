@@ -166,7 +166,7 @@ func BenchmarkModelFromPaperDocument(b *testing.B) {
 	elems := 0
 	for _, o := range m.objs {
 		for _, bl := range o.blocks {
-			elems += len(bl.ids)
+			elems += bl.len()
 		}
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(elems), "B/elem")

@@ -1,6 +1,7 @@
 package amformat
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -13,23 +14,211 @@ func makeKey(counter uint64, actor uint32) elemKey { return elemKey(counter<<32 
 func (k elemKey) counter() uint64                  { return uint64(k) >> 32 }
 func (k elemKey) actor() uint32                    { return uint32(k) }
 
+// plus is the key of the op j counters after k's, by the same actor.
+func (k elemKey) plus(j int) elemKey { return k + elemKey(uint64(j)<<32) }
+
 // Element kinds besides characters (which are their rune, ≥ 0).
 const (
 	elemMarkBegin = -1
 	elemMarkEnd   = -2
 )
 
-const blockSize = 128 // elements per block at most; blocks split in half
+// blockSize is the most elements a block holds; a full block splits in
+// half. Blocks are large so that their fixed cost (about 130 bytes) is
+// small beside their elements' (1 byte for an ASCII character). Tests
+// shrink it to split blocks often.
+var blockSize = 1024
 
-// block is a run of consecutive elements of one text object.
+// A block keeps each element as one byte: an ASCII character, or escChar
+// for anything else (a rune from DEL up, a mark), whose value is kept in
+// the block's others. hiddenBit marks an element deleted or a mark.
+const (
+	escChar   = 0x7f
+	hiddenBit = 0x80
+)
+
+// idRun is n consecutive elements of a block whose op IDs are one actor's
+// consecutive counters, from first: what typing makes, and all a
+// compacted note's text is.
+type idRun struct {
+	first elemKey
+	n     uint32
+}
+
+// block is a run of consecutive elements of one text object. Its memory is
+// a byte per element, four more per element that is not ASCII, and 16 per
+// run of op IDs: a note costs about what its text does.
 type block struct {
 	obj    *textObj
 	ord    int    // index in obj.blocks
 	handle uint32 // index+1 in Model.blocks
-	ids    []elemKey
-	chars  []int32 // rune, or elemMarkBegin / elemMarkEnd
-	vis    []bool  // a character not deleted
+	runs   []idRun
+	chars  []byte  // per element: an ASCII character or escChar, | hiddenBit
+	others []int32 // the values of the escChar elements, in order
 	nvis   int
+}
+
+func (b *block) len() int { return len(b.chars) }
+
+func (b *block) visible(i int) bool { return b.chars[i] < hiddenBit }
+
+// hide marks element i deleted; the caller adjusts the visible counts.
+func (b *block) hide(i int) { b.chars[i] |= hiddenBit }
+
+// char is element i's rune, or elemMarkBegin / elemMarkEnd.
+func (b *block) char(i int) int32 {
+	if c := b.chars[i] &^ hiddenBit; c != escChar {
+		return int32(c)
+	}
+	return b.others[b.escapesBefore(i)]
+}
+
+func (b *block) escapesBefore(i int) int {
+	n := 0
+	for _, c := range b.chars[:i] {
+		if c&^hiddenBit == escChar {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *block) visibleBefore(i int) int {
+	n := 0
+	for _, c := range b.chars[:i] {
+		if c < hiddenBit {
+			n++
+		}
+	}
+	return n
+}
+
+// id is element i's key.
+func (b *block) id(i int) elemKey {
+	for _, r := range b.runs {
+		if i < int(r.n) {
+			return r.first.plus(i)
+		}
+		i -= int(r.n)
+	}
+	panic("amformat: element index out of range")
+}
+
+// runAt is the run holding element i and i's offset in it; i == len()
+// gives len(runs), 0.
+func (b *block) runAt(i int) (int, int) {
+	for x, r := range b.runs {
+		if i < int(r.n) {
+			return x, i
+		}
+		i -= int(r.n)
+	}
+	return len(b.runs), 0
+}
+
+// find is the index of element k in b.
+func (b *block) find(k elemKey) (int, bool) {
+	i := 0
+	for _, r := range b.runs {
+		if r.first.actor() == k.actor() && k.counter() >= r.first.counter() &&
+			k.counter()-r.first.counter() < uint64(r.n) {
+			return i + int(k.counter()-r.first.counter()), true
+		}
+		i += int(r.n)
+	}
+	return 0, false
+}
+
+// each calls f on every element of b in order, until f returns false.
+func (b *block) each(f func(k elemKey, ch int32, vis bool) bool) {
+	i, esc := 0, 0
+	for _, r := range b.runs {
+		for j := range int(r.n) {
+			c := b.chars[i]
+			ch := int32(c &^ hiddenBit)
+			if ch == escChar {
+				ch = b.others[esc]
+				esc++
+			}
+			if !f(r.first.plus(j), ch, c < hiddenBit) {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// insert puts element k, ch at index i.
+func (b *block) insert(i int, k elemKey, ch int32, vis bool) {
+	c := byte(ch)
+	if ch < 0 || ch >= escChar {
+		c = escChar
+		b.others = slices.Insert(b.others, b.escapesBefore(i), ch)
+	}
+	if !vis {
+		c |= hiddenBit
+	}
+	b.chars = slices.Insert(b.chars, i, c)
+	pos := 0
+	for x := range b.runs {
+		r := &b.runs[x]
+		if i > pos+int(r.n) {
+			pos += int(r.n)
+			continue
+		}
+		switch j := i - pos; {
+		case j == int(r.n) && r.first.plus(j) == k:
+			r.n++ // typing: the next counter after the run
+		case j == int(r.n):
+			b.runs = slices.Insert(b.runs, x+1, idRun{k, 1})
+		case j == 0:
+			b.runs = slices.Insert(b.runs, x, idRun{k, 1})
+		default:
+			left, right := idRun{r.first, uint32(j)}, idRun{r.first.plus(j), r.n - uint32(j)}
+			b.runs = slices.Replace(b.runs, x, x+1, left, idRun{k, 1}, right)
+		}
+		return
+	}
+	b.runs = append(b.runs, idRun{k, 1})
+}
+
+// appendElem adds an element at the end, as a document is loaded.
+func (b *block) appendElem(k elemKey, ch int32, vis bool) {
+	c := byte(ch)
+	if ch < 0 || ch >= escChar {
+		c = escChar
+		b.others = append(b.others, ch)
+	}
+	if !vis {
+		c |= hiddenBit
+	} else {
+		b.nvis++
+	}
+	b.chars = append(b.chars, c)
+	if n := len(b.runs); n > 0 && b.runs[n-1].first.plus(int(b.runs[n-1].n)) == k {
+		b.runs[n-1].n++
+		return
+	}
+	b.runs = append(b.runs, idRun{k, 1})
+}
+
+// splitRuns divides runs at element index at.
+func splitRuns(runs []idRun, at int) (lower, upper []idRun) {
+	for x, r := range runs {
+		if at >= int(r.n) {
+			at -= int(r.n)
+			continue
+		}
+		upper = make([]idRun, 0, len(runs)-x)
+		if at == 0 {
+			return runs[:x], append(upper, runs[x:]...)
+		}
+		upper = append(upper, idRun{r.first.plus(at), r.n - uint32(at)})
+		upper = append(upper, runs[x+1:]...)
+		runs[x].n = uint32(at)
+		return runs[:x+1], upper
+	}
+	return runs, nil
 }
 
 // textObj is one Text object: its elements in order, in blocks.
@@ -50,16 +239,6 @@ func (o *textObj) addVisible(b *block, delta int) {
 	if b.ord < o.anchorOrd {
 		o.anchorOff += delta
 	}
-}
-
-func (b *block) visibleBefore(i int) int {
-	n := 0
-	for _, v := range b.vis[:i] {
-		if v {
-			n++
-		}
-	}
-	return n
 }
 
 // offset is the number of visible characters before block b.
@@ -90,9 +269,16 @@ func (o *textObj) String() string {
 	var sb strings.Builder
 	sb.Grow(o.nvis)
 	for _, b := range o.blocks {
-		for i, c := range b.chars {
-			if b.vis[i] {
-				sb.WriteRune(rune(c))
+		esc := 0
+		for _, c := range b.chars {
+			switch {
+			case c&^hiddenBit == escChar:
+				if c < hiddenBit {
+					sb.WriteRune(rune(b.others[esc]))
+				}
+				esc++
+			case c < hiddenBit:
+				sb.WriteByte(c)
 			}
 		}
 	}
@@ -109,8 +295,8 @@ func (o *textObj) at(pos int) (*block, int, bool) {
 			pos -= b.nvis
 			continue
 		}
-		for i, v := range b.vis {
-			if v {
+		for i, c := range b.chars {
+			if c < hiddenBit {
 				if pos == 0 {
 					return b, i, true
 				}
@@ -122,60 +308,63 @@ func (o *textObj) at(pos int) (*block, int, bool) {
 }
 
 // elemIndex maps one actor's op counters to the blocks holding the
-// elements they inserted: ranges of consecutive counters, 0 for counters
-// that are not elements (deletes, puts).
+// elements they inserted, as spans of counters: a span may cover counters
+// that are not elements (deletes, puts), which locate does not find in the
+// block. A compacted note's text is one span per block.
 type elemIndex struct {
-	starts  []uint64 // first counter of each range
-	offs    []int    // where each range starts in handles
-	handles []uint32
+	spans []span // sorted, disjoint
 }
 
-const indexGap = 16 // fill gaps up to this many counters rather than start a range
-
-func (x *elemIndex) slot(counter uint64) (int, bool) {
-	k := sort.Search(len(x.starts), func(i int) bool { return x.starts[i] > counter }) - 1
-	if k < 0 {
-		return 0, false
-	}
-	end := len(x.handles)
-	if k+1 < len(x.offs) {
-		end = x.offs[k+1]
-	}
-	off := x.offs[k] + int(counter-x.starts[k])
-	if off >= end {
-		return 0, false
-	}
-	return off, true
+type span struct {
+	start, end uint64 // counters [start, end)
+	handle     uint32
 }
 
 func (x *elemIndex) get(counter uint64) uint32 {
-	if off, ok := x.slot(counter); ok {
-		return x.handles[off]
+	k := sort.Search(len(x.spans), func(i int) bool { return x.spans[i].start > counter }) - 1
+	if k < 0 || counter >= x.spans[k].end {
+		return 0
 	}
-	return 0
+	return x.spans[k].handle
 }
 
-func (x *elemIndex) set(counter uint64, h uint32) {
-	if off, ok := x.slot(counter); ok {
-		x.handles[off] = h
-	}
-}
-
-// add records an element; counters must ascend per actor.
+// add records an element. An actor's counters ascend as its changes
+// apply, so this extends or follows the last span.
 func (x *elemIndex) add(counter uint64, h uint32) {
-	if n := len(x.starts); n > 0 {
-		last := x.starts[n-1] + uint64(len(x.handles)-x.offs[n-1]) // next counter of the last range
-		if counter >= last && counter-last <= indexGap {
-			for ; last < counter; last++ {
-				x.handles = append(x.handles, 0)
-			}
-			x.handles = append(x.handles, h)
-			return
-		}
+	n := len(x.spans)
+	switch {
+	case n == 0:
+	case counter < x.spans[n-1].end:
+		x.setRange(counter, 1, h)
+		return
+	case x.spans[n-1].handle == h:
+		x.spans[n-1].end = counter + 1
+		return
 	}
-	x.starts = append(x.starts, counter)
-	x.offs = append(x.offs, len(x.handles))
-	x.handles = append(x.handles, h)
+	x.spans = append(x.spans, span{counter, counter + 1, h})
+}
+
+// setRange points counters [start, start+n) at block h.
+func (x *elemIndex) setRange(start uint64, n int, h uint32) {
+	end := start + uint64(n)
+	lo := sort.Search(len(x.spans), func(i int) bool { return x.spans[i].end > start })
+	hi := lo
+	for hi < len(x.spans) && x.spans[hi].start < end {
+		hi++
+	}
+	var repl [3]span
+	k := 0
+	if lo < hi && x.spans[lo].start < start {
+		repl[k] = span{x.spans[lo].start, start, x.spans[lo].handle}
+		k++
+	}
+	repl[k] = span{start, end, h}
+	k++
+	if lo < hi && x.spans[hi-1].end > end {
+		repl[k] = span{end, x.spans[hi-1].end, x.spans[hi-1].handle}
+		k++
+	}
+	x.spans = slices.Replace(x.spans, lo, hi, repl[:k]...)
 }
 
 // singleRune reports whether s is exactly one code point, as a note's text

@@ -42,43 +42,48 @@ type revEntry struct {
 // whole text, and every change to it is remembered for a while so an
 // editor that is behind learns exactly what changed.
 //
-// An idle note keeps its text packed, as a string (a quarter of the runes'
-// memory for ASCII): a notebook shares hundreds of notes nobody edits. The
-// first edit or merge unpacks it; Hibernate packs it again.
+// The text is UTF-8 either way: a string while idle (packed, shared with
+// every reader), a byte buffer while edited or merged into, so that a
+// keystroke moves bytes rather than copying the text. Hibernate packs it
+// again. Splices count runes; mark remembers where the last one ended so
+// that the next, usually nearby, finds its bytes by a short scan (none at
+// all while the text is ASCII).
 type textState struct {
-	runes  []rune // the text, unless packed
+	buf    []byte // the text, unless packed
 	packed string // the text while isPacked
-	// isPacked: runes is nil and packed holds the text.
+	// isPacked: buf is nil and packed holds the text.
 	isPacked bool
 	length   int // in runes, in either form
-	rev      Rev
-	log      []revEntry
-	kept     int // runes inserted by the entries in log
+	// markRunes runes of buf take markBytes bytes.
+	markRunes, markBytes int
+	rev                  Rev
+	log                  []revEntry
+	kept                 int // runes inserted by the entries in log
 }
 
 // reset makes text the whole text, packed, as a new revision that editors
 // cannot catch up to by splices (they read the text again).
 func (t *textState) reset(text string) {
-	t.runes, t.packed, t.isPacked = nil, text, true
+	t.buf, t.packed, t.isPacked = nil, text, true
 	t.length = utf8.RuneCountInString(text)
+	t.markRunes, t.markBytes = 0, 0
 	t.rev++
 	t.log, t.kept = nil, 0
 }
 
-// pack keeps the text as a string and drops its runes.
+// pack keeps the text as a string and drops its buffer.
 func (t *textState) pack() {
 	if !t.isPacked {
-		t.packed, t.runes, t.isPacked = string(t.runes), nil, true
+		t.packed, t.buf, t.isPacked = string(t.buf), nil, true
 	}
 }
 
-// unpacked returns the text's runes, unpacking it if needed; callers may
-// change them in place only through record.
-func (t *textState) unpacked() []rune {
+// unpack moves the text into a buffer to be edited in place.
+func (t *textState) unpack() {
 	if t.isPacked {
-		t.runes, t.packed, t.isPacked = []rune(t.packed), "", false
+		t.buf = append(make([]byte, 0, len(t.packed)+len(t.packed)/16+64), t.packed...)
+		t.packed, t.isPacked = "", false
 	}
-	return t.runes
 }
 
 // String is the whole text.
@@ -86,21 +91,45 @@ func (t *textState) String() string {
 	if t.isPacked {
 		return t.packed
 	}
-	return string(t.runes)
+	return string(t.buf)
 }
 
 // Len is the text's length in runes.
 func (t *textState) Len() int { return t.length }
 
+// byteAt is the offset in buf of rune pos (≤ length).
+func (t *textState) byteAt(pos int) int {
+	if t.length == len(t.buf) {
+		return pos // every rune one byte
+	}
+	r, b := t.markRunes, t.markBytes
+	if pos < r-pos {
+		r, b = 0, 0
+	}
+	for ; r < pos; r++ {
+		_, n := utf8.DecodeRune(t.buf[b:])
+		b += n
+	}
+	for ; r > pos; r-- {
+		_, n := utf8.DecodeLastRune(t.buf[:b])
+		b -= n
+	}
+	t.markRunes, t.markBytes = pos, b
+	return b
+}
+
 // window copies the runes [start, end) (within the text), unpacking
 // nothing: presence reads a few runes of idle notes.
 func (t *textState) window(start, end int) []rune {
+	text := t.packed
 	if !t.isPacked {
-		return append([]rune(nil), t.runes[start:end]...)
+		b := t.byteAt(start)
+		text = string(t.buf[b:t.byteAt(end)])
+		start, end = 0, end-start
 	}
 	out := make([]rune, 0, end-start)
 	i := 0
-	for _, r := range t.packed {
+	for _, r := range text {
 		if i >= end {
 			break
 		}
@@ -119,12 +148,27 @@ func (t *textState) record(splices []Splice) {
 		return
 	}
 	n := 0
-	t.unpacked()
+	t.unpack()
 	for _, s := range splices {
-		t.runes = slices.Replace(t.runes, s.Pos, s.Pos+s.Delete, []rune(s.Insert)...)
-		n += s.InsertLen()
+		insert := s.Insert
+		if !utf8.ValidString(insert) {
+			insert = string([]rune(insert)) // as a rune slice would hold it
+		}
+		start := t.byteAt(s.Pos)
+		end := start + s.Delete
+		if t.length != len(t.buf) {
+			end = start
+			for range s.Delete {
+				_, size := utf8.DecodeRune(t.buf[end:])
+				end += size
+			}
+		}
+		t.buf = slices.Replace(t.buf, start, end, []byte(insert)...)
+		ins := s.InsertLen()
+		t.length += ins - s.Delete
+		t.markRunes, t.markBytes = s.Pos+ins, start+len(insert)
+		n += ins
 	}
-	t.length = len(t.runes)
 	t.rev++
 	t.log = append(t.log, revEntry{rev: t.rev, splices: splices, runes: n})
 	t.kept += n

@@ -693,7 +693,7 @@ func TestPackedTextReadsTheSame(t *testing.T) {
 		t.Fatal("no hibernation")
 	}
 	a.mu.Lock()
-	packed := a.text.isPacked && a.text.runes == nil
+	packed := a.text.isPacked && a.text.buf == nil
 	a.mu.Unlock()
 	if !packed {
 		t.Fatal("a hibernated note keeps its text as runes")

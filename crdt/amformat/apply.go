@@ -1,10 +1,8 @@
 package amformat
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Apply integrates a change into the model exactly as the core would and
@@ -360,22 +358,6 @@ func (l Limits) FromDocument(b []byte) (*Model, error) {
 	}
 	m.doc = b
 	return m, nil
-}
-
-// buildIndex makes an actor's element index from runs of its counters
-// (disjoint, in any order), each in one block.
-func buildIndex(runs []span) elemIndex {
-	slices.SortFunc(runs, func(a, b span) int { return cmp.Compare(a.start, b.start) })
-	var x elemIndex
-	for _, r := range runs {
-		if n := len(x.spans); n > 0 && x.spans[n-1].handle == r.handle {
-			x.spans[n-1].end = r.end
-			continue
-		}
-		x.spans = append(x.spans, r)
-	}
-	x.spans = slices.Clip(x.spans)
-	return x
 }
 
 // elemChar is what a checked insert into a text puts there: its character,

@@ -1,7 +1,9 @@
 package amformat
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/automerge/automerge-go"
 )
@@ -49,5 +51,39 @@ func BenchmarkDecodeChangeOneChar(b *testing.B) {
 		if _, err := DecodeChange(raw); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkScatteredTyping: one actor types 100,000 characters alternately
+// at the start and the end of a note, each commit made by Model.Commit.
+// Every character is a run of its own, and its counter's neighbours sit in
+// another block: what a peer that scatters its edits costs the index when
+// blocks split. commit-p99-us is the slowest percentile of one commit.
+func BenchmarkScatteredTyping(b *testing.B) {
+	const n = 100_000
+	for b.Loop() {
+		b.StopTimer()
+		m, err := FromDocument(coreNote(b, "0a").Save())
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat := make([]time.Duration, 0, n)
+		b.StartTimer()
+		for i := range n {
+			pos := 0
+			if i%2 == 1 {
+				pos = m.Len()
+			}
+			start := time.Now()
+			if _, _, err := m.Commit(ActorID("\x0b"), []Splice{{Pos: pos, Insert: "x"}}, 1, ""); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		b.StopTimer()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "commit-p99-us")
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "commit-max-us")
+		b.StartTimer()
 	}
 }

@@ -155,15 +155,16 @@ func TestModelMatchesCoreInRandomSessions(t *testing.T) {
 	}
 }
 
-// smallBlocks makes the model's blocks tiny for odd seeds, so that
-// sessions split blocks, and the runs of op IDs within them, all the time.
+// smallBlocks makes the model's blocks and index chunks tiny for odd
+// seeds, so that sessions split blocks, the runs of op IDs within them and
+// the index's spans, all the time.
 func smallBlocks(t *testing.T, seed int64) {
 	if seed%2 == 0 {
 		return
 	}
-	saved := blockSize
-	blockSize = 4 + int(seed%5)
-	t.Cleanup(func() { blockSize = saved })
+	savedBlock, savedChunk := blockSize, indexChunkBits
+	blockSize, indexChunkBits = 4+int(seed%5), 1+int(seed%3)
+	t.Cleanup(func() { blockSize, indexChunkBits = savedBlock, savedChunk })
 }
 
 func runSession(t *testing.T, seed int64, rounds int) {

@@ -1,6 +1,7 @@
 package amformat
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 	"strings"
@@ -310,61 +311,106 @@ func (o *textObj) at(pos int) (*block, int, bool) {
 // elemIndex maps one actor's op counters to the blocks holding the
 // elements they inserted, as spans of counters: a span may cover counters
 // that are not elements (deletes, puts), which locate does not find in the
-// block. A compacted note's text is one span per block.
+// block. A compacted note's text is a span or two per block. Spans are
+// kept per chunk of 1,024 counters, so that re-pointing one after a block
+// splits moves a chunk's spans, never all of an actor's: a peer that
+// scatters its keystrokes cannot make every split cost its whole history.
 type elemIndex struct {
-	spans []span // sorted, disjoint
+	chunks map[uint64][]span // by counter >> indexChunkBits; sorted, disjoint
 }
 
+var indexChunkBits = 10 // tests shrink it
+
 type span struct {
-	start, end uint64 // counters [start, end)
+	start, end uint64 // counters [start, end), within one chunk
 	handle     uint32
 }
 
 func (x *elemIndex) get(counter uint64) uint32 {
-	k := sort.Search(len(x.spans), func(i int) bool { return x.spans[i].start > counter }) - 1
-	if k < 0 || counter >= x.spans[k].end {
+	spans := x.chunks[counter>>indexChunkBits]
+	k := sort.Search(len(spans), func(i int) bool { return spans[i].start > counter }) - 1
+	if k < 0 || counter >= spans[k].end {
 		return 0
 	}
-	return x.spans[k].handle
+	return spans[k].handle
 }
 
 // add records an element. An actor's counters ascend as its changes
-// apply, so this extends or follows the last span.
+// apply, so this extends or follows the last span of the counter's chunk.
 func (x *elemIndex) add(counter uint64, h uint32) {
-	n := len(x.spans)
+	if x.chunks == nil {
+		x.chunks = map[uint64][]span{}
+	}
+	c := counter >> indexChunkBits
+	spans := x.chunks[c]
+	n := len(spans)
 	switch {
 	case n == 0:
-	case counter < x.spans[n-1].end:
+	case counter < spans[n-1].end:
 		x.setRange(counter, 1, h)
 		return
-	case x.spans[n-1].handle == h:
-		x.spans[n-1].end = counter + 1
+	case spans[n-1].handle == h:
+		spans[n-1].end = counter + 1
 		return
 	}
-	x.spans = append(x.spans, span{counter, counter + 1, h})
+	x.chunks[c] = append(spans, span{counter, counter + 1, h})
 }
 
 // setRange points counters [start, start+n) at block h.
 func (x *elemIndex) setRange(start uint64, n int, h uint32) {
+	if x.chunks == nil {
+		x.chunks = map[uint64][]span{}
+	}
 	end := start + uint64(n)
-	lo := sort.Search(len(x.spans), func(i int) bool { return x.spans[i].end > start })
+	for start < end {
+		c := start >> indexChunkBits
+		pieceEnd := min(end, (c+1)<<indexChunkBits)
+		x.chunks[c] = setSpans(x.chunks[c], start, pieceEnd, h)
+		start = pieceEnd
+	}
+}
+
+// setSpans points counters [start, end) of one chunk's spans at block h.
+func setSpans(spans []span, start, end uint64, h uint32) []span {
+	lo := sort.Search(len(spans), func(i int) bool { return spans[i].end > start })
 	hi := lo
-	for hi < len(x.spans) && x.spans[hi].start < end {
+	for hi < len(spans) && spans[hi].start < end {
 		hi++
 	}
 	var repl [3]span
 	k := 0
-	if lo < hi && x.spans[lo].start < start {
-		repl[k] = span{x.spans[lo].start, start, x.spans[lo].handle}
+	if lo < hi && spans[lo].start < start {
+		repl[k] = span{spans[lo].start, start, spans[lo].handle}
 		k++
 	}
 	repl[k] = span{start, end, h}
 	k++
-	if lo < hi && x.spans[hi-1].end > end {
-		repl[k] = span{end, x.spans[hi-1].end, x.spans[hi-1].handle}
+	if lo < hi && spans[hi-1].end > end {
+		repl[k] = span{end, spans[hi-1].end, spans[hi-1].handle}
 		k++
 	}
-	x.spans = slices.Replace(x.spans, lo, hi, repl[:k]...)
+	return slices.Replace(spans, lo, hi, repl[:k]...)
+}
+
+// buildIndex makes an actor's element index from runs of its counters
+// (disjoint, in any order), each in one block.
+func buildIndex(runs []span) elemIndex {
+	slices.SortFunc(runs, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	x := elemIndex{chunks: map[uint64][]span{}}
+	for _, r := range runs {
+		for start := r.start; start < r.end; {
+			c := start >> indexChunkBits
+			end := min(r.end, (c+1)<<indexChunkBits)
+			spans := x.chunks[c]
+			if n := len(spans); n > 0 && spans[n-1].handle == r.handle {
+				spans[n-1].end = end
+			} else {
+				x.chunks[c] = append(spans, span{start, end, r.handle})
+			}
+			start = end
+		}
+	}
+	return x
 }
 
 // singleRune reports whether s is exactly one code point, as a note's text

@@ -333,7 +333,7 @@ func (l Limits) FromDocument(b []byte) (*Model, error) {
 			cur, last = o, nil
 		}
 		ch := elemChar(op)
-		if last == nil || last.len() >= blockSize {
+		if last == nil || last.len() >= blockSize || len(last.runs) >= maxRuns {
 			last = m.newBlock(o, len(o.blocks))
 			last.chars = make([]byte, 0, blockSize)
 		}

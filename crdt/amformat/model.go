@@ -284,9 +284,16 @@ func (m *Model) newBlock(o *textObj, ord int) *block {
 // insertAt puts an element at index i of block b, splitting b if full, and
 // returns where it went.
 func (m *Model) insertAt(b *block, i int, k elemKey, ch int32, vis bool) (*block, int) {
-	if b.len() >= blockSize {
-		// Split in half; the upper half moves to a new block after b.
+	if b.len() >= blockSize || len(b.runs) >= maxRuns {
+		// Split in half, by elements or, with too many runs, by runs;
+		// the upper half moves to a new block after b.
 		half := b.len() / 2
+		if len(b.runs) >= maxRuns {
+			half = 0
+			for _, r := range b.runs[:len(b.runs)/2] {
+				half += int(r.n)
+			}
+		}
 		nb := m.newBlock(b.obj, b.ord+1)
 		nb.chars = append(make([]byte, 0, blockSize), b.chars[half:]...)
 		esc := b.escapesBefore(half)

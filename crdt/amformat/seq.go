@@ -30,6 +30,11 @@ const (
 // shrink it to split blocks often.
 var blockSize = 1024
 
+// maxRuns is the most runs of op IDs a block holds before it splits, so
+// that finding an element in a block (a scan of its runs) stays short in
+// a history typed all over the place, where runs are short.
+var maxRuns = 64
+
 // A block keeps each element as one byte: an ASCII character, or escChar
 // for anything else (a rune from DEL up, a mark), whose value is kept in
 // the block's others. hiddenBit marks an element deleted or a mark.

@@ -154,15 +154,8 @@ func (t *textState) record(splices []Splice) {
 		if !utf8.ValidString(insert) {
 			insert = string([]rune(insert)) // as a rune slice would hold it
 		}
+		end := t.byteAt(s.Pos + s.Delete)
 		start := t.byteAt(s.Pos)
-		end := start + s.Delete
-		if t.length != len(t.buf) {
-			end = start
-			for range s.Delete {
-				_, size := utf8.DecodeRune(t.buf[end:])
-				end += size
-			}
-		}
 		t.buf = slices.Replace(t.buf, start, end, []byte(insert)...)
 		ins := s.InsertLen()
 		t.length += ins - s.Delete

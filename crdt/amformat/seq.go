@@ -101,13 +101,8 @@ func (b *block) visibleBefore(i int) int {
 
 // id is element i's key.
 func (b *block) id(i int) elemKey {
-	for _, r := range b.runs {
-		if i < int(r.n) {
-			return r.first.plus(i)
-		}
-		i -= int(r.n)
-	}
-	panic("amformat: element index out of range")
+	x, j := b.runAt(i)
+	return b.runs[x].first.plus(j)
 }
 
 // runAt is the run holding element i and i's offset in it; i == len()
@@ -154,15 +149,24 @@ func (b *block) each(f func(k elemKey, ch int32, vis bool) bool) {
 	}
 }
 
-// insert puts element k, ch at index i.
-func (b *block) insert(i int, k elemKey, ch int32, vis bool) {
-	c := byte(ch)
-	if ch < 0 || ch >= escChar {
+// elemByte is how a block keeps an element: its byte, and whether ch
+// goes to the block's others.
+func elemByte(ch int32, vis bool) (c byte, escaped bool) {
+	c = byte(ch)
+	if escaped = ch < 0 || ch >= escChar; escaped {
 		c = escChar
-		b.others = slices.Insert(b.others, b.escapesBefore(i), ch)
 	}
 	if !vis {
 		c |= hiddenBit
+	}
+	return c, escaped
+}
+
+// insert puts element k, ch at index i.
+func (b *block) insert(i int, k elemKey, ch int32, vis bool) {
+	c, escaped := elemByte(ch, vis)
+	if escaped {
+		b.others = slices.Insert(b.others, b.escapesBefore(i), ch)
 	}
 	b.chars = slices.Insert(b.chars, i, c)
 	pos := 0
@@ -190,14 +194,11 @@ func (b *block) insert(i int, k elemKey, ch int32, vis bool) {
 
 // appendElem adds an element at the end, as a document is loaded.
 func (b *block) appendElem(k elemKey, ch int32, vis bool) {
-	c := byte(ch)
-	if ch < 0 || ch >= escChar {
-		c = escChar
+	c, escaped := elemByte(ch, vis)
+	if escaped {
 		b.others = append(b.others, ch)
 	}
-	if !vis {
-		c |= hiddenBit
-	} else {
+	if vis {
 		b.nvis++
 	}
 	b.chars = append(b.chars, c)

@@ -2,15 +2,14 @@ package tui
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/paper"
+	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -33,14 +32,6 @@ func loadMsgs(cmd tea.Cmd) []tea.Msg {
 	default:
 		return []tea.Msg{m}
 	}
-}
-
-// liveHeap is the Go heap in use after a collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // BenchmarkOpenForEditing (issue 10): opening the paper note (one change
@@ -73,38 +64,14 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	saved := crdt.NoteLimits
-	if history == paper.Copies {
-		crdt.NoteLimits.Memory = 8 << 30 // to store it once
-	}
-	n, err := nb.Import(crdt.DocumentID{}, paper.Saved(b, history))
-	crdt.NoteLimits = saved
-	if err != nil {
-		b.Fatal(err)
-	}
-	id := n.ID
-	if err := n.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if compacted {
-		// As `collab compact` does: unloaded, cut in Go.
-		if n, _, err = nb.OpenNoteUnloaded(id); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := n.StartEpoch(); err != nil {
-			b.Fatal(err)
-		}
-		if err := n.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	id := testkit.PaperNote(b, nb, history, compacted)
 	var typing, loaded, stored time.Duration
 	coreLoads := 0
 	var held uint64
 	for b.Loop() {
 		a := New(nb, Options{})
 		a.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
-		before := liveHeap()
+		before := testkit.LiveHeap()
 		start := time.Now()
 		cmd := a.openNote(id)
 		a.Update(tea.KeyPressMsg{Code: 'Z', Text: "Z"})
@@ -131,7 +98,7 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 			coreLoads++
 		}
 		b.StopTimer()
-		held += liveHeap() - before
+		held += testkit.LiveHeap() - before
 		if err := a.Close(); err != nil {
 			b.Fatal(err)
 		}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collab-editor/collab/crdt"
 	"github.com/collab-editor/collab/internal/paper"
+	"github.com/collab-editor/collab/internal/testkit"
 	"github.com/collab-editor/collab/notebook"
 )
 
@@ -193,18 +193,5 @@ func benchmarkCompactedNote(b *testing.B, history string, compacted bool) {
 // within a worker's 2 GiB (the automatic cut keeps live notes far below
 // that): the limit is raised to store the note once.
 func importPaper(b *testing.B, nb *notebook.Notebook, history string) string {
-	b.Helper()
-	if history == paper.Copies {
-		saved := crdt.NoteLimits
-		crdt.NoteLimits.Memory = 8 << 30
-		defer func() { crdt.NoteLimits = saved }()
-	}
-	n, err := nb.Import(crdt.DocumentID{}, paper.Saved(b, history))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := n.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return n.ID.String()
+	return testkit.PaperNote(b, nb, history, false).String()
 }

@@ -1010,8 +1010,19 @@ func (l *NoteLog) ReadView() (v View, current bool, err error) {
 	if err != nil {
 		return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
 	}
-	if v, err = (RawView{JSON: payload}).Decode(); err != nil {
-		return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
+	v, ok := decodeViewOwned(payload)
+	if !ok {
+		// Not laid out as WriteView writes it (payload is now clobbered):
+		// read it again for encoding/json.
+		if b, err = os.ReadFile(l.path(viewName)); err != nil {
+			return View{}, false, fmt.Errorf("read view of note %s: %w", l.id, err)
+		}
+		if payload, err = decodeBlob(viewMagic, viewName, b); err != nil {
+			return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
+		}
+		if v, err = (RawView{JSON: payload}).Decode(); err != nil {
+			return View{}, false, fmt.Errorf("note %s: %w", l.id, err)
+		}
 	}
 	return v, viewCurrent(l.dir, v.Position), nil
 }

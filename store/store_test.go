@@ -410,4 +410,16 @@ func TestView(t *testing.T) {
 	if _, _, err := b.ReadView(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("damaged view: %v", err)
 	}
+	// A view laid out otherwise than WriteView writes it (fields
+	// reordered) is still read, as encoding/json reads it.
+	os.WriteFile(p, encodeBlob(viewMagic, []byte(`{"Text":"x\u00e9","Title":"t","Heads":["h"],"Position":{"Gen":0,"Offset":1}}`)), 0o600)
+	if v, _, err := b.ReadView(); err != nil || v.Title != "t" || v.Text != "xé" || len(v.Heads) != 1 || v.Position.Offset != 1 {
+		t.Fatalf("reordered view: %+v, %v", v, err)
+	}
+	// A view whose text the in-place decode declines half-way (a lone
+	// surrogate) is read again and decoded whole.
+	os.WriteFile(p, encodeBlob(viewMagic, []byte(`{"Title":"t","Text":"abc\ud83d","Heads":null,"Position":{"Gen":0,"Offset":1}}`)), 0o600)
+	if v, _, err := b.ReadView(); err != nil || v.Title != "t" || v.Text != "abc\ufffd" {
+		t.Fatalf("view with a lone surrogate: %+v, %v", v, err)
+	}
 }

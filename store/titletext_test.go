@@ -37,6 +37,11 @@ func TestTitleTextDecodesAsDecode(t *testing.T) {
 		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: Decode = %+v, %v; encoding/json = %+v, %v", js, got, err, want, wantErr)
 		}
+		// ReadView's in-place decode either agrees or declines (and the
+		// view is then read again and decoded by Decode).
+		if got, ok := decodeViewOwned([]byte(js)); ok && (wantErr != nil || !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%q: decodeViewOwned = %+v; encoding/json = %+v, %v", js, got, want, wantErr)
+		}
 	}
 	var buf []byte
 	for range 2000 {

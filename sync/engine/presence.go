@@ -58,6 +58,7 @@ func (e *Engine) ClearCursor(id crdt.DocumentID) {
 	was := ns.pres.local
 	ns.pres.local = false
 	ns.pres.payload = nil
+	ns.pres.localGen++
 	ns.pres.dirty = ns.pres.dirty || was
 	ns.pres.mu.Unlock()
 	select {
@@ -76,6 +77,7 @@ func (e *Engine) setCursor(id crdt.DocumentID, cursor, anchor int, hasContext bo
 	ns.pres.cursor, ns.pres.anchor = max(cursor, 0), max(anchor, 0)
 	ns.pres.hasContext, ns.pres.before, ns.pres.after = hasContext, before, after
 	ns.pres.payload = nil
+	ns.pres.localGen++
 	ns.pres.dirty = true
 	ns.pres.mu.Unlock()
 	select {
@@ -96,6 +98,7 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 	}
 	local, cursor, anchor := ns.pres.local, ns.pres.cursor, ns.pres.anchor
 	hasContext, before, after := ns.pres.hasContext, ns.pres.before, ns.pres.after
+	gen := ns.pres.localGen
 	ns.pres.mu.Unlock()
 	st := &stateWire{Name: e.name, Color: e.color}
 	if local {
@@ -126,7 +129,9 @@ func (e *Engine) localPayload(ns *noteState) []byte {
 		return nil
 	}
 	ns.pres.mu.Lock()
-	ns.pres.payload = b
+	if ns.pres.localGen == gen {
+		ns.pres.payload = b
+	}
 	ns.pres.mu.Unlock()
 	return b
 }
@@ -239,7 +244,10 @@ func (e *Engine) Presence(id crdt.DocumentID) []Presence {
 func (ns *noteState) presenceSnapshot() []Presence {
 	doc := ns.note
 	heads, ok := doc.CommittedHeads()
-	key := "?" // edits open: heads unknown, never equal to a sender's
+	// With edits open the heads are unknown: key is then "?", never equal
+	// to a sender's heads, and the cursors are placed afresh on every call
+	// (the text may have changed since the last).
+	key := "?"
 	if ok {
 		key = headsKey(heads)
 	}
@@ -248,7 +256,7 @@ func (ns *noteState) presenceSnapshot() []Presence {
 	defer p.mu.Unlock()
 	out := make([]Presence, 0, len(p.remote))
 	for _, r := range p.remote {
-		if r.hasCursor && r.resolvedAt != key {
+		if r.hasCursor && (key == "?" || r.resolvedAt != key) {
 			if r.resolvedAt == "" && r.heads != "" && r.heads == key {
 				// Same document as the sender's: the positions are exact.
 			} else {

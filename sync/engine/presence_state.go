@@ -29,8 +29,12 @@ type presenceState struct {
 	hasContext    bool
 	before, after string
 	payload       []byte // encoded state, reused by heartbeats
-	dirty         bool
-	lastSent      time.Time
+	// localGen counts changes to the local state: an encoding of an older
+	// state that finishes after a change is sent once but not kept for
+	// reuse (a heartbeat would repeat the old cursor for good).
+	localGen uint64
+	dirty    bool
+	lastSent time.Time
 	// Remote presences by originator.
 	remote map[string]*remotePresence
 	counts map[string]uint64 // highest count per sender+session

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,37 @@ func TestPresenceRateLimit(t *testing.T) {
 	}
 	if !p.allow("someone else") {
 		t.Error("another sender was limited too")
+	}
+}
+
+// TestPresenceSendsTheLastCursor: a cursor set while the previous one's
+// presence is being encoded is the one sent from then on (heartbeats
+// reuse the encoded presence): an older encoding finishing late must not
+// replace it. Seeded random delays put SetCursor at varying points of an
+// encoding in flight.
+func TestPresenceSendsTheLastCursor(t *testing.T) {
+	a := newPeer(t, "ann")
+	id := a.create("cursors", strings.Repeat("abcdefghij", 40))
+	ns := a.eng.opened(id)
+	for seed := range uint64(4) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		for round := range 100 {
+			want := round*3 + int(seed)
+			a.eng.SetCursorContext(id, want+1, want+1, "", "") // nothing encoded yet
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				a.eng.localPayload(ns)
+			}()
+			for range rng.IntN(40) {
+				runtime.Gosched()
+			}
+			a.eng.SetCursorContext(id, want, want, "", "")
+			<-done
+			_, state, _, _, ok := decodePresence(a.eng.localPayload(ns))
+			if got, _ := toInt(state["cursor"]); !ok || got != want {
+				t.Fatalf("seed %d round %d: cursor set to %d, presence says %v", seed, round, want, state["cursor"])
+			}
+		}
 	}
 }

@@ -25,8 +25,11 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	quicgo "github.com/quic-go/quic-go"
+	"go.uber.org/fx"
 )
 
 // DefaultPort is the TCP and UDP port collab listens on when no listen
@@ -156,6 +159,7 @@ type Host struct {
 	pathOut   chan peer.ID
 	addrsOut  chan struct{}
 	relayEmit event.Emitter // EvtAutoRelayAddrsUpdated: makes libp2p recompute (and push) our addresses now
+	punching  puncher
 
 	mu      sync.Mutex
 	notices []string
@@ -216,6 +220,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 
 	var built atomic.Pointer[Host] // for the address factory and the gater, set once the Host exists
+	var quicCM atomic.Pointer[quicreuse.ConnManager]
 	g := &gater{allowDial: cfg.DialFilter, grace: StrangerGrace, trusted: func(p peer.ID) bool {
 		h := built.Load()
 		return h != nil && h.trusted(p)
@@ -227,6 +232,17 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		// would silently share port 4747 and receive half the connections.
 		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
+		// The QUIC socket manager as libp2p makes it, kept so that hole
+		// punching can send probes from the QUIC socket (punch.go).
+		libp2p.QUICReuse(func(key quicgo.StatelessResetKey, tokenKey quicgo.TokenGeneratorKey, rm network.ResourceManager, lc fx.Lifecycle) (*quicreuse.ConnManager, error) {
+			cm, err := newQUICConnManager(key, tokenKey, rm)
+			if err != nil {
+				return nil, err
+			}
+			lc.Append(fx.StopHook(cm.Close))
+			quicCM.Store(cm)
+			return cm, nil
+		}),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
@@ -289,6 +305,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		pathOut:     make(chan peer.ID),
 		addrsOut:    make(chan struct{}, 1),
 	}
+	h.punching.cm.Store(quicCM.Load())
 	h.relays = newRelayClient(h, cfg.Relays)
 	for _, r := range cfg.Relays {
 		lh.Peerstore().AddAddrs(r.ID, r.Addrs, peerstore.PermanentAddrTTL)

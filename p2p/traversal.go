@@ -49,6 +49,7 @@ func (h *Host) startTraversal(cfg Config) error {
 		return fmt.Errorf("subscribe to connection events: %w", err)
 	}
 	h.h.SetStreamHandler(RecordProtocol, h.handleRecordRequest)
+	h.h.SetStreamHandler(PunchProtocol, h.handlePunch)
 	if cfg.RelayService {
 		allowed := cfg.RelayAllowed
 		if allowed == nil {
@@ -62,10 +63,11 @@ func (h *Host) startTraversal(cfg Config) error {
 		}
 		h.relaySvc = svc
 	}
-	h.wg.Add(3)
+	h.wg.Add(4)
 	go h.runReachability(reachSub)
 	go h.runPaths(pathSub)
 	go h.relays.run()
+	go h.runPunch()
 	return nil
 }
 
@@ -88,6 +90,8 @@ func (h *Host) advertised(addrs []ma.Multiaddr) []ma.Multiaddr {
 	out = append(out, h.portMap.mapped()...)
 	out = append(out, h.reach.observedAddrs()...)
 	out = append(out, h.relays.circuitAddrs()...)
+	// A listener a hole punch opened is for one collaborator only.
+	out = slices.DeleteFunc(out, h.punching.isPunchPort)
 	return ma.Unique(out)
 }
 

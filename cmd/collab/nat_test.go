@@ -195,14 +195,12 @@ func (n *lanNode) peerLine(note, id string) string {
 }
 
 // natExpectDirect says whether hole punching can give a direct connection
-// between NATs of these kinds (p2p's expectDirect; measured in FINDINGS:
-// a port forward always lets it through, two port-preserving NATs punch,
-// a symmetric NAT facing a port-preserving or symmetric one does not).
+// between NATs of these kinds (p2p's expectDirect): wherever one side keeps
+// its ports — DCUtR for a port forward and for two port-preserving NATs,
+// collab's birthday punch for port-preserving × symmetric. Two symmetric
+// NATs stay relayed.
 func natExpectDirect(a, b netns.NATKind) bool {
-	if a == netns.NATForward || b == netns.NATForward {
-		return true
-	}
-	return a == netns.NATPortPreserving && b == netns.NATPortPreserving
+	return a != netns.NATSymmetric || b != netns.NATSymmetric
 }
 
 // natLargeNote and natHugeNote are the large notes of the matrix: the

@@ -1,0 +1,662 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+	quicgo "github.com/quic-go/quic-go"
+	"golang.org/x/sys/unix"
+)
+
+// PunchProtocol is collab's birthday hole punch, for the NAT pair DCUtR
+// cannot open: one side keeps one external port per local port (a
+// "port-preserving" NAT, the prober), the other picks a new random port for
+// every destination (a symmetric NAT, the opener). DCUtR sends to the port
+// the opener's NAT chose towards the relay, which is not the one it chooses
+// towards the prober, so nothing gets through. Here the opener opens
+// punchSockets UDP sockets, each sending to the prober's public QUIC
+// address (its NAT gives each its own random port); the prober sends
+// punchProbes probes from its QUIC socket to random ports of the opener's
+// public IP. One probe landing on one of those ports (≈ 99.97% with these
+// numbers) opens both NATs for that pair of ports; the opener then listens
+// for QUIC on that socket's local port and the prober dials it there.
+//
+// The protocol runs over the relayed connection, only between
+// collaborators, only while the relay is their only path; it sends nothing
+// to anyone but the collaborator's own public address. Messages are JSON
+// lines, each at most punchMsgMax bytes.
+const PunchProtocol = protocol.ID("/collab/punch/1.0.0")
+
+// The birthday numbers: with k mappings open on the opener's NAT and n
+// probes spread over its 64,512 ports, a probe hits with probability
+// 1-(1-k/64512)^n; k=256, n=2048 gives 99.97%. The probes are what the
+// prober's own NAT must track (n entries for 30 s), so n stays small.
+const (
+	punchSockets  = 256
+	punchProbes   = 2048
+	punchProbeGap = 400 * time.Microsecond // 2,048 probes in ≈ 0.8 s
+	punchLowPort  = 1024                   // NATs map into 1024–65535
+	// punchHelloTTL lets the opener's hellos through its home router and
+	// no further.
+	punchHelloTTL = 2
+	punchMsgMax   = 4096
+	// punchAfter is how long a connection stays relayed-only before a
+	// punch is tried: DCUtR goes first.
+	punchAfter = 1500 * time.Millisecond
+	// punchHitWait is how long the opener waits for a probe after Ready:
+	// the probes take punchProbes × punchProbeGap to send.
+	punchHitWait = 2500 * time.Millisecond
+	// punchAttempt bounds one attempt, from offer to dial.
+	punchAttempt = 8 * time.Second
+	// punchRetry is how long a collaborator that could not be punched is
+	// left alone.
+	punchRetry = 10 * time.Minute
+)
+
+// punchMagic starts every probe and hello. Its first byte has the QUIC
+// "fixed bit" clear, so a QUIC stack that receives one drops it rather
+// than answering.
+var punchMagic = []byte("\x00collab-punch")
+
+// punchMsg is one message of the protocol. Offer and Answer carry the
+// sender's public QUIC addresses as collaborators observed them; Ready
+// carries the opener's probe token; Hit the address the prober should dial.
+type punchMsg struct {
+	Role  string   `json:",omitempty"` // in the offer: the initiator's, "prober" or "opener"
+	QUIC  []string `json:",omitempty"`
+	Ready []byte   `json:",omitempty"`
+	Hit   string   `json:",omitempty"`
+	Fail  string   `json:",omitempty"`
+}
+
+// puncher holds what punching needs from the host: the QUIC connection
+// manager (to send probes from the QUIC socket) and the extra QUIC
+// listeners openers made, closed once no connection uses them.
+type puncher struct {
+	cm atomic.Pointer[quicreuse.ConnManager]
+	// responding is set while this host answers an attempt: one at a time.
+	responding atomic.Bool
+
+	mu    sync.Mutex
+	ports map[int]ma.Multiaddr // local UDP port → listen address, for listeners punches made
+	// answered holds when each peer's last attempts were answered, for
+	// allow.
+	answered map[peer.ID][]time.Time
+}
+
+// punchAnswersPerMinute bounds the attempts a peer may ask of us.
+const punchAnswersPerMinute = 4
+
+// allow reports whether p may start another attempt now (at most
+// punchAnswersPerMinute a minute), and counts it.
+func (pu *puncher) allow(p peer.ID, now time.Time) bool {
+	pu.mu.Lock()
+	defer pu.mu.Unlock()
+	if pu.answered == nil {
+		pu.answered = map[peer.ID][]time.Time{}
+	}
+	for q, ts := range pu.answered {
+		pu.answered[q] = slices.DeleteFunc(ts, func(t time.Time) bool { return now.Sub(t) > time.Minute })
+		if len(pu.answered[q]) == 0 {
+			delete(pu.answered, q)
+		}
+	}
+	if len(pu.answered[p]) >= punchAnswersPerMinute {
+		return false
+	}
+	pu.answered[p] = append(pu.answered[p], now)
+	return true
+}
+
+// isPunchPort reports whether a is on a listener a punch opened: such an
+// address is for the one collaborator it was opened for, never advertised.
+func (p *puncher) isPunchPort(a ma.Multiaddr) bool {
+	s, err := a.ValueForProtocol(ma.P_UDP)
+	if err != nil {
+		return false
+	}
+	port, _ := strconv.Atoi(s)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.ports[port]
+	return ok
+}
+
+// runPunch is the owner of punch attempts this host initiates (one at a
+// time) and of the listeners punches opened. A host initiates towards the
+// trusted peers whose ID sorts after its own, so that two peers do not
+// start at once; an attempt tries both roles, since neither side knows
+// which NAT is which.
+func (h *Host) runPunch() {
+	defer h.wg.Done()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	relayedSince := map[peer.ID]time.Time{}
+	tried := map[peer.ID]time.Time{}
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case now := <-tick.C:
+			h.closeIdlePunchListeners()
+			for p := range relayedSince {
+				if h.Path(p).Kind != PathRelayed {
+					delete(relayedSince, p)
+				}
+			}
+			for t, at := range tried {
+				if now.Sub(at) > punchRetry {
+					delete(tried, t)
+				}
+			}
+			for _, p := range h.h.Network().Peers() {
+				if h.Path(p).Kind != PathRelayed || !h.trusted(p) || h.h.ID() > p {
+					continue
+				}
+				since, ok := relayedSince[p]
+				if !ok {
+					relayedSince[p] = now
+					continue
+				}
+				if _, done := tried[p]; done || now.Sub(since) < punchAfter {
+					continue
+				}
+				tried[p] = now
+				h.punchPeer(p)
+				if h.ctx.Err() != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// punchPeer tries to open a direct connection to p in both roles, first
+// as the prober if our NAT seems to keep ports (a collaborator saw our QUIC
+// socket at its own port number), else first as the opener.
+func (h *Host) punchPeer(p peer.ID) {
+	roles := []string{"prober", "opener"}
+	if !h.portPreserved() {
+		slices.Reverse(roles)
+	}
+	for _, role := range roles {
+		err := h.punchAs(p, role)
+		for try := 0; errors.Is(err, errPunchBusy) && try < 5; try++ {
+			// The peer is finishing the previous attempt.
+			select {
+			case <-h.ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			err = h.punchAs(p, role)
+		}
+		if h.Path(p).Kind != PathRelayed {
+			h.log.Info("hole punched: direct connection", "peer", p, "role", role, "path", h.Path(p).Kind.String())
+			return
+		}
+		h.log.Debug("hole punch failed", "peer", p, "role", role, "err", err)
+		if h.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// punchAs runs one attempt towards p with this host in role.
+func (h *Host) punchAs(p peer.ID, role string) error {
+	ctx, cancel := context.WithTimeout(h.ctx, punchAttempt)
+	defer cancel()
+	s, err := h.h.NewStream(network.WithAllowLimitedConn(ctx, "hole punch"), p, PunchProtocol)
+	if err != nil {
+		return fmt.Errorf("open punch stream: %w", err)
+	}
+	defer s.Close()
+	stopOnCancel(ctx, s)
+	ps := newPunchStream(s)
+	if err := ps.write(punchMsg{Role: role, QUIC: h.publicQUIC()}); err != nil {
+		return err
+	}
+	answer, err := ps.read()
+	if err != nil {
+		return err
+	}
+	if answer.Fail == "busy" {
+		return errPunchBusy
+	}
+	if answer.Fail != "" {
+		return fmt.Errorf("peer declined: %s", answer.Fail)
+	}
+	if role == "prober" {
+		return h.probe(ctx, ps, p, answer.QUIC)
+	}
+	return h.open(ctx, ps, answer.QUIC)
+}
+
+// handlePunch answers an attempt a collaborator started.
+func (h *Host) handlePunch(s network.Stream) {
+	defer s.Close()
+	p := s.Conn().RemotePeer()
+	ps := newPunchStream(s)
+	if !h.trusted(p) {
+		s.Reset()
+		return
+	}
+	if !h.punching.responding.CompareAndSwap(false, true) {
+		ps.write(punchMsg{Fail: "busy"})
+		return
+	}
+	defer h.punching.responding.Store(false)
+	// A collaborator can make us send probes to the address it names:
+	// only while it is reachable through a relay alone, and a few
+	// attempts a minute.
+	if h.Path(p).Kind != PathRelayed {
+		ps.write(punchMsg{Fail: "not relayed"})
+		return
+	}
+	if !h.punching.allow(p, time.Now()) {
+		ps.write(punchMsg{Fail: "too many attempts"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, punchAttempt)
+	defer cancel()
+	stopOnCancel(ctx, s)
+	offer, err := ps.read()
+	if err != nil {
+		return
+	}
+	if err := ps.write(punchMsg{QUIC: h.publicQUIC()}); err != nil {
+		return
+	}
+	switch offer.Role {
+	case "prober":
+		err = h.open(ctx, ps, offer.QUIC)
+	case "opener":
+		err = h.probe(ctx, ps, p, offer.QUIC)
+	default:
+		err = errors.New("unknown role")
+	}
+	if err != nil {
+		h.log.Debug("hole punch failed", "peer", p, "err", err)
+	}
+}
+
+// open is the opener's side: open the sockets, send from each to the
+// prober, say Ready with the token, and wait for a probe. On a hit, listen
+// for QUIC on that socket's port and tell the prober where to dial.
+func (h *Host) open(ctx context.Context, ps *punchStream, proberQUIC []string) error {
+	target, ok := firstUDP4(proberQUIC)
+	if !ok {
+		ps.write(punchMsg{Fail: "no public QUIC address of yours"})
+		return errors.New("the prober has no public QUIC address")
+	}
+	ourIP, ok := firstIP4(h.publicQUIC())
+	if !ok {
+		ps.write(punchMsg{Fail: "no public address of mine"})
+		return errors.New("no public address observed for this host")
+	}
+	token := make([]byte, 16)
+	rand.Read(token)
+	hello := append(slices.Clone(punchMagic), token...)
+	socks := make([]*net.UDPConn, 0, punchSockets)
+	var readers sync.WaitGroup
+	defer func() {
+		for _, c := range socks {
+			c.Close()
+		}
+		readers.Wait()
+	}()
+	for range punchSockets {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{})
+		if err != nil {
+			break // out of descriptors: try with what we have
+		}
+		socks = append(socks, c)
+		// The hello need only cross our own NAT (which then maps the
+		// socket); reaching the prober's, it would make that NAT track
+		// the pair as an inbound flow, and the prober's probe to it would
+		// leave from another port.
+		setTTL(c, punchHelloTTL)
+		c.WriteToUDP(hello, target)
+	}
+	if len(socks) == 0 {
+		ps.write(punchMsg{Fail: "no sockets"})
+		return errors.New("could not open any UDP socket")
+	}
+	type hit struct {
+		local, external int
+	}
+	hits := make(chan hit, 1)
+	deadline, _ := ctx.Deadline()
+	for _, c := range socks {
+		c.SetReadDeadline(deadline)
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 64)
+			for {
+				n, from, err := c.ReadFromUDP(buf)
+				if err != nil {
+					return
+				}
+				// A probe: magic, our token, the external port it was sent to,
+				// from the prober's address.
+				b := buf[:n]
+				if n != len(punchMagic)+len(token)+2 || !from.IP.Equal(target.IP) ||
+					string(b[:len(punchMagic)]) != string(punchMagic) || string(b[len(punchMagic):n-2]) != string(token) {
+					continue
+				}
+				select {
+				case hits <- hit{local: c.LocalAddr().(*net.UDPAddr).Port, external: int(binary.BigEndian.Uint16(b[n-2:]))}:
+				default:
+				}
+				return
+			}
+		}()
+	}
+	if err := ps.write(punchMsg{Ready: token}); err != nil {
+		return err
+	}
+	var got hit
+	select {
+	case got = <-hits:
+	case <-time.After(punchHitWait):
+		ps.write(punchMsg{Fail: "no probe arrived"})
+		return errors.New("no probe arrived")
+	case <-ctx.Done():
+		return errors.New("no probe arrived")
+	}
+	for _, c := range socks {
+		c.Close()
+	}
+	readers.Wait()
+	// The NATs now pass packets between that socket's port and the
+	// prober's: listen there (the socket is closed, its mappings stay).
+	listen, err := ma.NewMultiaddr(fmt.Sprintf("/ip4/0.0.0.0/udp/%d/quic-v1", got.local))
+	if err != nil {
+		return err
+	}
+	h.punching.mu.Lock()
+	if h.punching.ports == nil {
+		h.punching.ports = map[int]ma.Multiaddr{}
+	}
+	h.punching.ports[got.local] = listen
+	h.punching.mu.Unlock()
+	if err := h.h.Network().Listen(listen); err != nil {
+		h.forgetPunchPort(got.local)
+		ps.write(punchMsg{Fail: "cannot listen"})
+		return fmt.Errorf("listen on the punched port: %w", err)
+	}
+	dial := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", ourIP, got.external)
+	if err := ps.write(punchMsg{Hit: dial}); err != nil {
+		return err
+	}
+	// The prober dials; wait for its word (or the stream's end).
+	ps.read()
+	return nil
+}
+
+// probe is the prober's side: wait for Ready, send probes from the QUIC
+// socket to random ports of the opener's public IP until it reports a hit,
+// then dial the address it names.
+func (h *Host) probe(ctx context.Context, ps *punchStream, p peer.ID, openerQUIC []string) error {
+	ip, ok := firstIP4(openerQUIC)
+	if !ok {
+		return errors.New("the opener has no public address")
+	}
+	ready, err := ps.read()
+	if err != nil {
+		return err
+	}
+	if len(ready.Ready) != 16 {
+		return fmt.Errorf("opener not ready: %s", ready.Fail)
+	}
+	cm := h.punching.cm.Load()
+	if cm == nil {
+		return errors.New("no QUIC transport")
+	}
+	tr, err := cm.TransportForDial("udp4", &net.UDPAddr{IP: ip, Port: punchLowPort})
+	if err != nil {
+		return fmt.Errorf("QUIC socket: %w", err)
+	}
+	defer tr.DecreaseCount()
+	// The opener's answer (hit or fail) arrives while probes go out.
+	answer := make(chan punchMsg, 1)
+	go func() {
+		m, err := ps.read()
+		if err != nil {
+			m.Fail = err.Error()
+		}
+		answer <- m
+	}()
+	probe := append(slices.Clone(punchMagic), ready.Ready...)
+	probe = append(probe, 0, 0)
+	ports := mrand.Perm(65536 - punchLowPort)
+	sent := 0
+	var got punchMsg
+	tick := time.NewTicker(punchProbeGap)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case got = <-answer:
+			break wait
+		case <-ctx.Done():
+			return errors.New("no answer from the opener")
+		case <-tick.C:
+			if sent == punchProbes {
+				continue
+			}
+			port := punchLowPort + ports[sent]
+			sent++
+			binary.BigEndian.PutUint16(probe[len(probe)-2:], uint16(port))
+			tr.WriteTo(probe, &net.UDPAddr{IP: ip, Port: port})
+		}
+	}
+	if got.Hit == "" {
+		return fmt.Errorf("no probe hit (%d sent): %s", sent, got.Fail)
+	}
+	addr, err := ma.NewMultiaddr(got.Hit)
+	if err != nil || !manet.IsPublicAddr(addr) {
+		return fmt.Errorf("bad address from the opener: %q", got.Hit)
+	}
+	if hip, err := manet.ToIP(addr); err != nil || !hip.Equal(ip) {
+		return fmt.Errorf("the opener named another address: %q", got.Hit)
+	}
+	h.h.Peerstore().AddAddr(p, addr, time.Minute)
+	_, err = h.h.Network().DialPeer(network.WithForceDirectDial(ctx, "hole punch"), p)
+	ps.write(punchMsg{})
+	if err != nil {
+		return fmt.Errorf("dial the punched address: %w", err)
+	}
+	return nil
+}
+
+var errPunchBusy = errors.New("the peer is busy with another hole punch")
+
+// portPreserved reports whether a collaborator saw one of our QUIC
+// sockets at its own port number: our NAT then likely keeps one external
+// port per local port, the prober's part.
+func (h *Host) portPreserved() bool {
+	var local []string
+	for _, a := range h.h.Network().ListenAddresses() {
+		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil {
+			if port, err := a.ValueForProtocol(ma.P_UDP); err == nil {
+				local = append(local, port)
+			}
+		}
+	}
+	for _, s := range h.publicQUIC() {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && slices.Contains(local, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// publicQUIC is this host's public IPv4 QUIC addresses as collaborators
+// observed them.
+func (h *Host) publicQUIC() []string {
+	var out []string
+	for _, a := range h.reach.observedAddrs() {
+		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil {
+			out = append(out, a.String())
+		}
+	}
+	return out
+}
+
+// closeIdlePunchListeners closes the listeners punches opened that no
+// connection uses any more.
+func (h *Host) closeIdlePunchListeners() {
+	h.punching.mu.Lock()
+	ports := make(map[int]ma.Multiaddr, len(h.punching.ports))
+	for port, a := range h.punching.ports {
+		ports[port] = a
+	}
+	h.punching.mu.Unlock()
+	if len(ports) == 0 {
+		return
+	}
+	for _, c := range h.h.Network().Conns() {
+		if s, err := c.LocalMultiaddr().ValueForProtocol(ma.P_UDP); err == nil {
+			port, _ := strconv.Atoi(s)
+			delete(ports, port)
+		}
+	}
+	closer, ok := h.h.Network().(interface{ ListenClose(...ma.Multiaddr) })
+	for port, a := range ports {
+		if ok {
+			closer.ListenClose(a)
+		}
+		h.forgetPunchPort(port)
+	}
+}
+
+func (h *Host) forgetPunchPort(port int) {
+	h.punching.mu.Lock()
+	delete(h.punching.ports, port)
+	h.punching.mu.Unlock()
+}
+
+func firstUDP4(addrs []string) (*net.UDPAddr, bool) {
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil || !manet.IsPublicAddr(a) {
+			continue
+		}
+		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err != nil {
+			continue
+		}
+		ip, err := manet.ToIP(a)
+		if err != nil || ip.To4() == nil {
+			continue
+		}
+		ps, err := a.ValueForProtocol(ma.P_UDP)
+		if err != nil {
+			continue
+		}
+		if port, err := strconv.Atoi(ps); err == nil && port > 0 && port < 65536 {
+			return &net.UDPAddr{IP: ip, Port: port}, true
+		}
+	}
+	return nil, false
+}
+
+func firstIP4(addrs []string) (net.IP, bool) {
+	u, ok := firstUDP4(addrs)
+	if !ok {
+		return nil, false
+	}
+	return u.IP, true
+}
+
+// punchStream reads and writes the protocol's JSON lines, each bounded.
+type punchStream struct {
+	s network.Stream
+	r *bufio.Reader
+}
+
+func newPunchStream(s network.Stream) *punchStream {
+	return &punchStream{s: s, r: bufio.NewReaderSize(io.LimitReader(s, 16*punchMsgMax), punchMsgMax)}
+}
+
+func (ps *punchStream) write(m punchMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := ps.s.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write punch message: %w", err)
+	}
+	return nil
+}
+
+func (ps *punchStream) read() (punchMsg, error) {
+	line, err := ps.r.ReadSlice('\n')
+	if err != nil {
+		return punchMsg{}, fmt.Errorf("read punch message: %w", err)
+	}
+	var m punchMsg
+	if err := json.Unmarshal(line, &m); err != nil {
+		return punchMsg{}, fmt.Errorf("bad punch message: %w", err)
+	}
+	return m, nil
+}
+
+// stopOnCancel resets s when ctx ends, so that a read blocked on it
+// returns.
+func stopOnCancel(ctx context.Context, s network.Stream) {
+	context.AfterFunc(ctx, func() { s.Reset() })
+}
+
+// newQUICConnManager makes the QUIC socket manager with the resource
+// manager's admission of inbound connections, as libp2p's default does.
+func newQUICConnManager(key quicgo.StatelessResetKey, tokenKey quicgo.TokenGeneratorKey, rm network.ResourceManager) (*quicreuse.ConnManager, error) {
+	admit := quicreuse.ConnContext(func(ctx context.Context, info *quicgo.ClientInfo) (context.Context, error) {
+		remote, err := quicreuse.ToQuicMultiaddr(info.RemoteAddr, quicgo.Version1)
+		if err != nil {
+			remote = nil // the resource manager decides without it
+		}
+		scope, err := rm.OpenConnection(network.DirInbound, false, remote)
+		if err != nil {
+			return ctx, err
+		}
+		context.AfterFunc(ctx, scope.Done)
+		return network.WithConnManagementScope(ctx, scope), nil
+	})
+	verify := quicreuse.VerifySourceAddress(rm.VerifySourceAddress)
+	return quicreuse.NewConnManager(key, tokenKey, admit, verify)
+}
+
+// setTTL sets the IP time-to-live of packets c sends.
+func setTTL(c *net.UDPConn, ttl int) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return
+	}
+	raw.Control(func(fd uintptr) {
+		unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, ttl)
+	})
+}

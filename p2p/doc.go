@@ -91,6 +91,20 @@
 // to break hole punching: DCUtR's dial then joins the still-pending direct
 // dial and times out).
 //
+// DCUtR cannot open a port-preserving NAT facing a symmetric one (it sends
+// to the port the symmetric NAT chose towards the relay). For that pair
+// punch.go runs collab's birthday punch (PunchProtocol) over the relayed
+// connection, after punchAfter on the relay alone: the symmetric side (the
+// opener) sends a hello from each of punchSockets fresh sockets to the
+// other's public QUIC address, TTL 2 so that only its own NAT sees them;
+// the other (the prober) sends up to punchProbes probes from its QUIC
+// socket to random ports of the opener's public IP. A probe that lands
+// opens both NATs for that pair of ports; the opener listens for QUIC on
+// the socket's port (never advertised, closed once no connection uses it)
+// and the prober dials it. runPunch owns the attempts this host starts
+// (one at a time, to peers whose ID sorts after ours); handlePunch answers
+// collaborators only, while they are relayed only, four attempts a minute.
+//
 // Addresses. Host.Addrs lists, most useful first: public addresses, relay
 // circuits, the NAT's addresses collaborators saw us at, LAN addresses,
 // loopback. libp2p's advertised addresses (identify, signed peer records)
@@ -155,7 +169,12 @@
 // reservation request (and its refresh every half reservation lifetime)
 // when we are behind a NAT and the peer runs a relay; record requests when
 // a dial to another collaborator failed; and DCUtR (hole-punch) messages
-// and simultaneous dials to a peer we have a relayed connection with.
+// and simultaneous dials to a peer we have a relayed connection with. To a
+// collaborator reachable only through a relay: the birthday punch's
+// messages over the relayed connection, then either one 29-byte hello from
+// each of 256 sockets to its public QUIC address (TTL 2) or up to 2,048
+// 31-byte probes from our QUIC port to random ports of its public IP,
+// and a QUIC dial to the port a probe opened.
 //
 // With MDNS on, the host multicasts DNS-SD queries and announcements for
 // DefaultMDNSService ("_collab._udp", not libp2p's "_p2p._udp") to

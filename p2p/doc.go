@@ -103,7 +103,7 @@
 // the socket's port (never advertised, closed once no connection uses it)
 // and the prober dials it. runPunch owns the attempts this host starts
 // (one at a time, to peers whose ID sorts after ours); handlePunch answers
-// collaborators only, while they are relayed only, four attempts a minute.
+// collaborators only, while they are relayed only, eight attempts a minute.
 //
 // Addresses. Host.Addrs lists, most useful first: public addresses, relay
 // circuits, the NAT's addresses collaborators saw us at, LAN addresses,

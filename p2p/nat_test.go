@@ -320,6 +320,7 @@ func TestNATPeerMoves(t *testing.T) {
 func BenchmarkNATPaths(b *testing.B) {
 	pairs := []struct{ a, b netns.NATKind }{
 		{netns.NATPortPreserving, netns.NATPortPreserving},
+		{netns.NATPortPreserving, netns.NATSymmetric},
 		{netns.NATSymmetric, netns.NATSymmetric},
 		{netns.NATForward, netns.NATSymmetric},
 	}

@@ -102,10 +102,16 @@ type puncher struct {
 	responding atomic.Bool
 
 	mu    sync.Mutex
-	ports map[int]ma.Multiaddr // local UDP port → listen address, for listeners punches made
+	ports map[int]punchListener // by local UDP port: the listeners punches made
 	// answered holds when each peer's last attempts were answered, for
 	// allow.
 	answered map[peer.ID][]time.Time
+}
+
+// punchListener is a QUIC listener an opener made for one punch.
+type punchListener struct {
+	addr  ma.Multiaddr
+	since time.Time // a listener is not closed before its dial had time to arrive
 }
 
 // punchAnswersPerMinute bounds the attempts a peer may ask of us.
@@ -429,9 +435,9 @@ func (h *Host) open(ctx context.Context, ps *punchStream, proberQUIC []string) e
 	}
 	h.punching.mu.Lock()
 	if h.punching.ports == nil {
-		h.punching.ports = map[int]ma.Multiaddr{}
+		h.punching.ports = map[int]punchListener{}
 	}
-	h.punching.ports[got.local] = listen
+	h.punching.ports[got.local] = punchListener{addr: listen, since: time.Now()}
 	h.punching.mu.Unlock()
 	if err := h.h.Network().Listen(listen); err != nil {
 		h.forgetPunchPort(got.local)
@@ -565,25 +571,27 @@ func (h *Host) publicQUIC() []string {
 }
 
 // closeIdlePunchListeners closes the listeners punches opened that no
-// connection uses any more.
+// connection uses any more, once their prober had time to dial.
 func (h *Host) closeIdlePunchListeners() {
 	h.punching.mu.Lock()
-	ports := make(map[int]ma.Multiaddr, len(h.punching.ports))
-	for port, a := range h.punching.ports {
-		ports[port] = a
+	idle := map[int]ma.Multiaddr{}
+	for port, l := range h.punching.ports {
+		if time.Since(l.since) > punchAttempt {
+			idle[port] = l.addr
+		}
 	}
 	h.punching.mu.Unlock()
-	if len(ports) == 0 {
+	if len(idle) == 0 {
 		return
 	}
 	for _, c := range h.h.Network().Conns() {
 		if s, err := c.LocalMultiaddr().ValueForProtocol(ma.P_UDP); err == nil {
 			port, _ := strconv.Atoi(s)
-			delete(ports, port)
+			delete(idle, port)
 		}
 	}
 	closer, ok := h.h.Network().(interface{ ListenClose(...ma.Multiaddr) })
-	for port, a := range ports {
+	for port, a := range idle {
 		if ok {
 			closer.ListenClose(a)
 		}

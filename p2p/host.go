@@ -29,7 +29,6 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	quicgo "github.com/quic-go/quic-go"
-	"go.uber.org/fx"
 )
 
 // DefaultPort is the TCP and UDP port collab listens on when no listen
@@ -234,12 +233,12 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		libp2p.Transport(quic.NewTransport),
 		// The QUIC socket manager as libp2p makes it, kept so that hole
 		// punching can send probes from the QUIC socket (punch.go).
-		libp2p.QUICReuse(func(key quicgo.StatelessResetKey, tokenKey quicgo.TokenGeneratorKey, rm network.ResourceManager, lc fx.Lifecycle) (*quicreuse.ConnManager, error) {
+		// Closed by Close, after libp2p.
+		libp2p.QUICReuse(func(key quicgo.StatelessResetKey, tokenKey quicgo.TokenGeneratorKey, rm network.ResourceManager) (*quicreuse.ConnManager, error) {
 			cm, err := newQUICConnManager(key, tokenKey, rm)
 			if err != nil {
 				return nil, err
 			}
-			lc.Append(fx.StopHook(cm.Close))
 			quicCM.Store(cm)
 			return cm, nil
 		}),
@@ -285,6 +284,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		// libp2p.New closes what it built when it fails, except these.
 		cm.Close()
 		rm.Close()
+		if qcm := quicCM.Load(); qcm != nil {
+			qcm.Close()
+		}
 		return nil, fmt.Errorf("start host: %w", err)
 	}
 
@@ -589,6 +591,9 @@ func (h *Host) Close() error {
 		}
 		if err := h.h.Close(); err != nil {
 			h.closeErr = fmt.Errorf("close host: %w", err)
+		}
+		if cm := h.punching.cm.Load(); cm != nil {
+			cm.Close()
 		}
 		close(h.discovered)
 	})

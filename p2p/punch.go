@@ -60,9 +60,10 @@ const (
 	punchHelloTTL = 2
 	punchMsgMax   = 4096
 	// punchAfter is how long a connection stays relayed-only before a
-	// punch is tried: DCUtR goes first, and where it can it has succeeded
-	// by then (17–306 ms measured).
-	punchAfter = 500 * time.Millisecond
+	// punch is tried: DCUtR goes first. Where both NATs keep ports (DCUtR
+	// measured up to 306 ms) the punch declines anyway; where one side
+	// forwards its port, DCUtR took 17 ms.
+	punchAfter = 250 * time.Millisecond
 	// punchHitWait is how long the opener waits for a probe after Ready:
 	// the probes take punchProbes × punchProbeGap to send.
 	punchHitWait = 2500 * time.Millisecond
@@ -159,7 +160,7 @@ func (p *puncher) isPunchPort(a ma.Multiaddr) bool {
 // which NAT is which.
 func (h *Host) runPunch() {
 	defer h.wg.Done()
-	tick := time.NewTicker(250 * time.Millisecond)
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	type record struct {
 		next  time.Time // no attempt before

@@ -187,7 +187,7 @@ func (h *Host) runPunch() {
 				if now.Before(r.next) || now.Sub(path.Since) < punchAfter {
 					continue
 				}
-				h.punchPeer(p)
+				hopeful := h.punchPeer(p)
 				if h.ctx.Err() != nil {
 					return
 				}
@@ -200,7 +200,7 @@ func (h *Host) runPunch() {
 				// NATs still hold state from DCUtR's), then rarely.
 				r.fails++
 				r.next = time.Now().Add(punchRetry)
-				if r.fails < punchQuickRetries {
+				if hopeful && r.fails < punchQuickRetries {
 					r.next = time.Now().Add(time.Duration(r.fails) * 2 * time.Second)
 				}
 				tried[p] = r
@@ -214,8 +214,9 @@ func (h *Host) runPunch() {
 // a failed try is repeated once in the same roles; if neither does (a NAT
 // can map one local port to one other external port for every
 // destination, which one observer cannot tell from a symmetric NAT), the
-// second try swaps them.
-func (h *Host) punchPeer(p peer.ID) {
+// second try swaps them. It reports whether exactly one NAT seemed to keep
+// ports: a failure is then worth retrying soon.
+func (h *Host) punchPeer(p peer.ID) (hopeful bool) {
 	keeps := h.portPreserved()
 	roles := []string{"prober", "opener"}
 	if !keeps {
@@ -228,27 +229,29 @@ func (h *Host) punchPeer(p peer.ID) {
 			// The peer is finishing the previous attempt.
 			select {
 			case <-h.ctx.Done():
-				return
+				return false
 			case <-time.After(200 * time.Millisecond):
 			}
 			theirs, err = h.punchAs(p, role, keeps)
 		}
 		if h.Path(p).Kind != PathRelayed {
 			h.log.Info("hole punched: direct connection", "peer", p, "role", role, "path", h.Path(p).Kind.String())
-			return
+			return true
 		}
 		h.log.Debug("hole punch failed", "peer", p, "role", role, "err", err)
+		hopeful = keeps != theirs
 		if h.ctx.Err() != nil || errors.Is(err, errPunchNotNeeded) {
-			return
+			return hopeful
 		}
 		if i == 0 && keeps != theirs {
 			// The roles were right: one more try in them (a dial can
 			// still fail while DCUtR's own attempt is under way).
 			roles[1] = role
 		} else if i == 0 && keeps {
-			return
+			return hopeful
 		}
 	}
+	return hopeful
 }
 
 // punchAs runs one attempt towards p with this host in role.

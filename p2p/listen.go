@@ -152,7 +152,10 @@ func (h *Host) Addrs() []ma.Multiaddr {
 // 0.0.0.0 and :: unexpanded), without the circuit relay transport's
 // "/p2p-circuit" entry.
 func (h *Host) ListenAddrs() []ma.Multiaddr {
-	return slices.DeleteFunc(h.h.Network().ListenAddresses(), isRelayed)
+	return slices.DeleteFunc(h.h.Network().ListenAddresses(), func(a ma.Multiaddr) bool {
+		// A listener a hole punch opened is for one collaborator only.
+		return isRelayed(a) || h.punching.isPunchPort(a)
+	})
 }
 
 // uniqueAddrs drops repeated addresses, keeping the order (ma.Unique

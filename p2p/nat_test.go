@@ -184,6 +184,16 @@ func runNATPair(t *testing.T, w *natWorld, ka, kb netns.NATKind) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// A listener the birthday punch opened is never offered to others:
+	// every UDP address the peers hand out is on the port they listen on
+	// (or, for a symmetric NAT's observed address, its NAT's port).
+	for _, x := range []*agent{a, b} {
+		for _, addr := range x.do(agentReq{Op: "addrs"}, false).Addrs {
+			if strings.Contains(addr, "/udp/") && strings.HasPrefix(addr, "/ip4/192.168.") && !strings.Contains(addr, "/udp/4747/") {
+				t.Errorf("%s offers an address on another port: %s", x.name, addr)
+			}
+		}
+	}
 	// Either way data still flows both ways.
 	b.do(agentReq{Op: "echo", Peer: a.id.String(), Size: 64, Count: 20}, false)
 	a.do(agentReq{Op: "echo", Peer: b.id.String(), Size: 64, Count: 20}, false)

@@ -264,7 +264,7 @@ func (h *Host) punchAs(p peer.ID, role string, keeps bool) (theirs bool, _ error
 		return false, fmt.Errorf("open punch stream: %w", err)
 	}
 	defer s.Close()
-	stopOnCancel(ctx, s)
+	defer stopOnCancel(ctx, s)()
 	ps := newPunchStream(s)
 	if err := ps.write(punchMsg{Role: role, Keeps: keeps, QUIC: h.publicQUIC()}); err != nil {
 		return false, err
@@ -297,6 +297,11 @@ func (h *Host) handlePunch(s network.Stream) {
 		s.Reset()
 		return
 	}
+	// cancel resets the stream; deferred before the flag below is
+	// cleared, it runs after, so the peer never sees this attempt end
+	// while we would still answer its next one "busy".
+	ctx, cancel := context.WithTimeout(h.ctx, punchAttempt)
+	defer cancel()
 	if !h.punching.responding.CompareAndSwap(false, true) {
 		ps.write(punchMsg{Fail: "busy"})
 		return
@@ -313,9 +318,7 @@ func (h *Host) handlePunch(s network.Stream) {
 		ps.write(punchMsg{Fail: "too many attempts"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(h.ctx, punchAttempt)
-	defer cancel()
-	stopOnCancel(ctx, s)
+	defer stopOnCancel(ctx, s)()
 	offer, err := ps.read()
 	if err != nil {
 		return
@@ -674,10 +677,12 @@ func (ps *punchStream) read() (punchMsg, error) {
 	return m, nil
 }
 
-// stopOnCancel resets s when ctx ends, so that a read blocked on it
-// returns.
-func stopOnCancel(ctx context.Context, s network.Stream) {
-	context.AfterFunc(ctx, func() { s.Reset() })
+// stopOnCancel resets s if ctx ends (the attempt timed out), so that a
+// read blocked on it returns. Call the returned function when the attempt
+// ends normally: the stream is then closed, not reset, and the peer reads
+// the last message.
+func stopOnCancel(ctx context.Context, s network.Stream) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { s.Reset() })
 }
 
 // newQUICConnManager makes the QUIC socket manager with the resource

@@ -23,13 +23,27 @@ func TestPunchRefusesWhatItShouldNot(t *testing.T) {
 	trustAll := func(peer.ID) bool { return true }
 	relay := newRelayTestHost(t, trustAll, nil, true, ReachabilityUnknown)
 	relayInfo := peer.AddrInfo{ID: relay.ID(), Addrs: relay.ListenAddrs()}
+	relayPort, err := relay.ListenAddrs()[0].ValueForProtocol(ma.P_TCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The peers dial the relay only: DCUtR would otherwise connect them
+	// directly over loopback and retire the relayed connection (and the
+	// streams on it) in the middle of the test.
+	onlyRelay := func(a ma.Multiaddr) bool {
+		port, err := a.ValueForProtocol(ma.P_TCP)
+		return err == nil && port == relayPort
+	}
+	peerOf := func(trusted func(peer.ID) bool, relays []peer.AddrInfo, reach Reachability) *Host {
+		return startHost(t, loopbackGuard(), Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
+			DialFilter: onlyRelay, Trusted: trusted, Relays: relays, Reachability: reach})
+	}
 	var friend peer.ID
-	host := newRelayTestHost(t, func(p peer.ID) bool { return p == friend || p == relay.ID() },
-		[]peer.AddrInfo{relayInfo}, false, ReachabilityPrivate)
+	host := peerOf(func(p peer.ID) bool { return p == friend || p == relay.ID() }, []peer.AddrInfo{relayInfo}, ReachabilityPrivate)
 	waitRelayState(t, host, relay.ID(), func(s RelayState) bool { return s.Reserved })
-	other := newRelayTestHost(t, trustAll, nil, false, ReachabilityUnknown)
+	other := peerOf(trustAll, nil, ReachabilityUnknown)
 	friend = other.ID()
-	stranger := newRelayTestHost(t, trustAll, nil, false, ReachabilityUnknown)
+	stranger := peerOf(trustAll, nil, ReachabilityUnknown)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	circuit, err := ma.NewMultiaddr(fmt.Sprintf("%s/p2p/%s/p2p-circuit", relay.ListenAddrs()[0], relay.ID()))
@@ -42,8 +56,19 @@ func TestPunchRefusesWhatItShouldNot(t *testing.T) {
 		}
 	}
 	// send writes lines on a new punch stream from c and returns what came
-	// back.
+	// back; asked again while the host is still busy with the last one.
+	var sendOnce func(c *Host, lines ...string) string
 	send := func(c *Host, lines ...string) string {
+		for range 50 {
+			if out := sendOnce(c, lines...); !strings.Contains(out, `"Fail":"busy"`) {
+				return out
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("the host stayed busy")
+		return ""
+	}
+	sendOnce = func(c *Host, lines ...string) string {
 		s, err := c.h.NewStream(network.WithAllowLimitedConn(ctx, "test"), host.ID(), PunchProtocol)
 		if err != nil {
 			return "open: " + err.Error()

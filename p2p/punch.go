@@ -297,9 +297,9 @@ func (h *Host) handlePunch(s network.Stream) {
 		s.Reset()
 		return
 	}
-	// cancel resets the stream; deferred before the flag below is
-	// cleared, it runs after, so the peer never sees this attempt end
-	// while we would still answer its next one "busy".
+	// Deferred in this order, the busy flag is cleared before the stream
+	// closes: the peer never sees this attempt end while its next one
+	// would still be answered "busy".
 	ctx, cancel := context.WithTimeout(h.ctx, punchAttempt)
 	defer cancel()
 	if !h.punching.responding.CompareAndSwap(false, true) {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -64,6 +65,10 @@ const (
 	// measured up to 306 ms) the punch declines anyway; where one side
 	// forwards its port, DCUtR took 17 ms.
 	punchAfter = 250 * time.Millisecond
+	// punchPoll is how often relayed-only collaborators are looked at
+	// while one waits for its turn; punchIdleCheck when none does.
+	punchPoll      = 100 * time.Millisecond
+	punchIdleCheck = 5 * time.Second
 	// punchHitWait is how long the opener waits for a probe after Ready:
 	// the probes take punchProbes × punchProbeGap to send.
 	punchHitWait = 2500 * time.Millisecond
@@ -158,10 +163,14 @@ func (p *puncher) isPunchPort(a ma.Multiaddr) bool {
 // trusted peers whose ID sorts after its own, so that two peers do not
 // start at once; an attempt tries both roles, since neither side knows
 // which NAT is which.
-func (h *Host) runPunch() {
+func (h *Host) runPunch(sub event.Subscription) {
 	defer h.wg.Done()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
+	defer sub.Close()
+	// Checked often only while a relayed-only collaborator waits for its
+	// turn; otherwise on a connection change, or every punchIdleCheck (an
+	// idle `collab serve` should not wake ten times a second).
+	wake := time.NewTimer(punchIdleCheck)
+	defer wake.Stop()
 	type record struct {
 		next  time.Time // no attempt before
 		fails int
@@ -171,40 +180,55 @@ func (h *Host) runPunch() {
 		select {
 		case <-h.ctx.Done():
 			return
-		case now := <-tick.C:
-			h.closeIdlePunchListeners()
-			for p, r := range tried {
-				if now.After(r.next.Add(punchRetry)) {
-					delete(tried, p)
-				}
+		case _, ok := <-sub.Out():
+			if !ok {
+				return
 			}
-			for _, p := range h.h.Network().Peers() {
-				path := h.Path(p)
-				if path.Kind != PathRelayed || !h.trusted(p) || h.h.ID() > p {
-					continue
-				}
-				r := tried[p]
-				if now.Before(r.next) || now.Sub(path.Since) < punchAfter {
-					continue
-				}
-				hopeful := h.punchPeer(p)
-				if h.ctx.Err() != nil {
-					return
-				}
-				if h.Path(p).Kind != PathRelayed {
-					// Punched: should the direct path go, punch again.
-					delete(tried, p)
-					continue
-				}
-				// A couple of quick retries (a try can fail while the
-				// NATs still hold state from DCUtR's), then rarely.
-				r.fails++
-				r.next = time.Now().Add(punchRetry)
-				if hopeful && r.fails < punchQuickRetries {
-					r.next = time.Now().Add(time.Duration(r.fails) * 2 * time.Second)
-				}
-				tried[p] = r
+			wake.Reset(punchPoll)
+			continue
+		case <-wake.C:
+		}
+		now := time.Now()
+		h.closeIdlePunchListeners()
+		for p, r := range tried {
+			if now.After(r.next.Add(punchRetry)) {
+				delete(tried, p)
 			}
+		}
+		waiting := false
+		for _, p := range h.h.Network().Peers() {
+			path := h.Path(p)
+			if path.Kind != PathRelayed || !h.trusted(p) || h.h.ID() > p {
+				continue
+			}
+			r := tried[p]
+			if now.Before(r.next) || now.Sub(path.Since) < punchAfter {
+				waiting = waiting || r.next.Sub(now) < punchIdleCheck
+				continue
+			}
+			hopeful := h.punchPeer(p)
+			if h.ctx.Err() != nil {
+				return
+			}
+			if h.Path(p).Kind != PathRelayed {
+				// Punched: should the direct path go, punch again.
+				delete(tried, p)
+				continue
+			}
+			// A couple of quick retries (a try can fail while the NATs
+			// still hold state from DCUtR's), then rarely.
+			r.fails++
+			r.next = time.Now().Add(punchRetry)
+			if hopeful && r.fails < punchQuickRetries {
+				r.next = time.Now().Add(time.Duration(r.fails) * 2 * time.Second)
+				waiting = true
+			}
+			tried[p] = r
+		}
+		if waiting {
+			wake.Reset(punchPoll)
+		} else {
+			wake.Reset(punchIdleCheck)
 		}
 	}
 }

@@ -48,6 +48,12 @@ func (h *Host) startTraversal(cfg Config) error {
 		reachSub.Close()
 		return fmt.Errorf("subscribe to connection events: %w", err)
 	}
+	punchSub, err := bus.Subscribe(new(event.EvtPeerConnectednessChanged), eventbus.Name("collab punch"), eventbus.BufSize(256))
+	if err != nil {
+		reachSub.Close()
+		pathSub.Close()
+		return fmt.Errorf("subscribe to connection events: %w", err)
+	}
 	h.h.SetStreamHandler(RecordProtocol, h.handleRecordRequest)
 	h.h.SetStreamHandler(PunchProtocol, h.handlePunch)
 	if cfg.RelayService {
@@ -59,6 +65,7 @@ func (h *Host) startTraversal(cfg Config) error {
 		if err != nil {
 			reachSub.Close()
 			pathSub.Close()
+			punchSub.Close()
 			return fmt.Errorf("relay service: %w", err)
 		}
 		h.relaySvc = svc
@@ -67,7 +74,7 @@ func (h *Host) startTraversal(cfg Config) error {
 	go h.runReachability(reachSub)
 	go h.runPaths(pathSub)
 	go h.relays.run()
-	go h.runPunch()
+	go h.runPunch(punchSub)
 	return nil
 }
 

@@ -147,22 +147,20 @@ func (pu *puncher) allow(p peer.ID, now time.Time) bool {
 // isPunchPort reports whether a is on a listener a punch opened: such an
 // address is for the one collaborator it was opened for, never advertised.
 func (p *puncher) isPunchPort(a ma.Multiaddr) bool {
-	s, err := a.ValueForProtocol(ma.P_UDP)
-	if err != nil {
+	port, ok := udpPort(a)
+	if !ok {
 		return false
 	}
-	port, _ := strconv.Atoi(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	_, ok := p.ports[port]
+	_, ok = p.ports[port]
 	return ok
 }
 
 // runPunch is the owner of punch attempts this host initiates (one at a
 // time) and of the listeners punches opened. A host initiates towards the
 // trusted peers whose ID sorts after its own, so that two peers do not
-// start at once; an attempt tries both roles, since neither side knows
-// which NAT is which.
+// start at once; punchPeer picks the roles.
 func (h *Host) runPunch(sub event.Subscription) {
 	defer h.wg.Done()
 	defer sub.Close()
@@ -288,7 +286,7 @@ func (h *Host) punchAs(p peer.ID, role string, keeps bool) (theirs bool, _ error
 		return false, fmt.Errorf("open punch stream: %w", err)
 	}
 	defer s.Close()
-	defer stopOnCancel(ctx, s)()
+	defer resetOnTimeout(ctx, s)()
 	ps := newPunchStream(s)
 	if err := ps.write(punchMsg{Role: role, Keeps: keeps, QUIC: h.publicQUIC()}); err != nil {
 		return false, err
@@ -342,7 +340,7 @@ func (h *Host) handlePunch(s network.Stream) {
 		ps.write(punchMsg{Fail: "too many attempts"})
 		return
 	}
-	defer stopOnCancel(ctx, s)()
+	defer resetOnTimeout(ctx, s)()
 	offer, err := ps.read()
 	if err != nil {
 		return
@@ -524,6 +522,7 @@ func (h *Host) probe(ctx context.Context, ps *punchStream, p peer.ID, openerQUIC
 	var got punchMsg
 	tick := time.NewTicker(punchProbeGap)
 	defer tick.Stop()
+	next := tick.C // nil once every probe is out
 wait:
 	for {
 		select {
@@ -531,14 +530,14 @@ wait:
 			break wait
 		case <-ctx.Done():
 			return errors.New("no answer from the opener")
-		case <-tick.C:
-			if sent == punchProbes {
-				continue
-			}
+		case <-next:
 			port := punchLowPort + ports[sent]
 			sent++
 			binary.BigEndian.PutUint16(probe[len(probe)-2:], uint16(port))
 			tr.WriteTo(probe, &net.UDPAddr{IP: ip, Port: port})
+			if sent == punchProbes {
+				next = nil
+			}
 		}
 	}
 	if got.Hit == "" {
@@ -569,24 +568,36 @@ var (
 // sockets at its own port number: our NAT then likely keeps one external
 // port per local port, the prober's part.
 func (h *Host) portPreserved() bool {
-	var local []string
+	var local []int
 	for _, a := range h.h.Network().ListenAddresses() {
-		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil {
-			if port, err := a.ValueForProtocol(ma.P_UDP); err == nil {
-				local = append(local, port)
-			}
+		if port, ok := quicPort(a); ok {
+			local = append(local, port)
 		}
 	}
-	for _, s := range h.publicQUIC() {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			continue
-		}
-		if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && slices.Contains(local, port) {
+	for _, a := range h.reach.observedAddrs() {
+		if port, ok := quicPort(a); ok && slices.Contains(local, port) {
 			return true
 		}
 	}
 	return false
+}
+
+// udpPort is a's UDP port, if it has one.
+func udpPort(a ma.Multiaddr) (int, bool) {
+	s, err := a.ValueForProtocol(ma.P_UDP)
+	if err != nil {
+		return 0, false
+	}
+	port, err := strconv.Atoi(s)
+	return port, err == nil && port > 0 && port < 65536
+}
+
+// quicPort is a's UDP port, if a is a QUIC address.
+func quicPort(a ma.Multiaddr) (int, bool) {
+	if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err != nil {
+		return 0, false
+	}
+	return udpPort(a)
 }
 
 // publicQUIC is this host's public IPv4 QUIC addresses as collaborators
@@ -594,7 +605,7 @@ func (h *Host) portPreserved() bool {
 func (h *Host) publicQUIC() []string {
 	var out []string
 	for _, a := range h.reach.observedAddrs() {
-		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil {
+		if _, ok := quicPort(a); ok {
 			out = append(out, a.String())
 		}
 	}
@@ -616,8 +627,7 @@ func (h *Host) closeIdlePunchListeners() {
 		return
 	}
 	for _, c := range h.h.Network().Conns() {
-		if s, err := c.LocalMultiaddr().ValueForProtocol(ma.P_UDP); err == nil {
-			port, _ := strconv.Atoi(s)
+		if port, ok := udpPort(c.LocalMultiaddr()); ok {
 			delete(idle, port)
 		}
 	}
@@ -642,18 +652,11 @@ func firstUDP4(addrs []string) (*net.UDPAddr, bool) {
 		if err != nil || !manet.IsPublicAddr(a) {
 			continue
 		}
-		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err != nil {
+		port, ok := quicPort(a)
+		if !ok {
 			continue
 		}
-		ip, err := manet.ToIP(a)
-		if err != nil || ip.To4() == nil {
-			continue
-		}
-		ps, err := a.ValueForProtocol(ma.P_UDP)
-		if err != nil {
-			continue
-		}
-		if port, err := strconv.Atoi(ps); err == nil && port > 0 && port < 65536 {
+		if ip, err := manet.ToIP(a); err == nil && ip.To4() != nil {
 			return &net.UDPAddr{IP: ip, Port: port}, true
 		}
 	}
@@ -701,11 +704,11 @@ func (ps *punchStream) read() (punchMsg, error) {
 	return m, nil
 }
 
-// stopOnCancel resets s if ctx ends (the attempt timed out), so that a
+// resetOnTimeout resets s if ctx ends (the attempt timed out), so that a
 // read blocked on it returns. Call the returned function when the attempt
 // ends normally: the stream is then closed, not reset, and the peer reads
 // the last message.
-func stopOnCancel(ctx context.Context, s network.Stream) (stop func() bool) {
+func resetOnTimeout(ctx context.Context, s network.Stream) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { s.Reset() })
 }
 

@@ -227,12 +227,14 @@ func (a *App) onNoteLoaded(m noteLoadedMsg) tea.Cmd {
 	s.noBody = m.noBody
 	early := s.earlyEdits
 	s.earlyEdits = nil
+	viewText := s.viewText
+	s.viewText = nil // the note's text replaces it: not kept twice
 	switch {
 	case !m.noBody && len(early) > 0:
 		// The editor shows the cached text with what was typed on it. What
 		// the note holds beyond the cached text is shown as a remote
 		// change, and the typing goes to the note rebased past it.
-		arrived := splice.Diff(*s.viewText, m.text)
+		arrived := splice.Diff(*viewText, m.text)
 		typed, shown := splice.Transform(early, arrived, false)
 		if err := s.ed.ApplyRemote(shown); err != nil {
 			s.ed.SetTextFromRemote(m.text)

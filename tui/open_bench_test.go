@@ -45,7 +45,9 @@ func loadMsgs(cmd tea.Cmd) []tea.Msg {
 // runs in which the Automerge core loaded the note's document for this
 // (0 where the edit is made in Go, crdt's ingo.go); held-MiB is the Go heap
 // the open note holds then (live after a collection, less the app's before
-// the open), to which a worker's memory would add if the core had loaded.
+// the open: the note, the editor's text, its line index and the layouts
+// of what is on screen), to which a worker's memory would add if the core
+// had loaded; x-text is held-MiB over the text's UTF-8 size.
 func BenchmarkOpenForEditing(b *testing.B) {
 	for _, history := range []string{"per-edit", paper.Copies} {
 		for _, compacted := range []bool{false, true} {
@@ -68,6 +70,7 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 	var typing, loaded, stored time.Duration
 	coreLoads := 0
 	var held uint64
+	textBytes := 0
 	for b.Loop() {
 		a := New(nb, Options{})
 		a.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
@@ -89,6 +92,7 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 		if err != nil || !strings.HasPrefix(text, "Z") {
 			b.Fatalf("the loaded note lacks the key typed while loading (%v)", err)
 		}
+		textBytes = len(text)
 		loaded += time.Since(start)
 		if _, err := a.sess.note.Flush(); err != nil {
 			b.Fatal(err)
@@ -109,5 +113,6 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 	b.ReportMetric(float64(stored.Microseconds())/1000/float64(b.N), "stored-ms")
 	b.ReportMetric(float64(coreLoads)/float64(b.N), "core-loaded")
 	b.ReportMetric(float64(held)/float64(b.N)/(1<<20), "held-MiB")
+	b.ReportMetric(float64(held)/float64(b.N)/float64(textBytes), "x-text")
 	b.ReportMetric(0, "ns/op")
 }

@@ -1,8 +1,10 @@
 package editor
 
 import (
+	"bytes"
 	"slices"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
@@ -34,17 +36,23 @@ type layout struct {
 
 // line is one logical line (text between newlines, newline excluded).
 type line struct {
-	start   int // rune offset in the buffer
-	n       int // runes, excluding the trailing '\n'
+	start   int   // rune offset in the buffer
+	n       int   // runes, excluding the trailing '\n'
+	off     int32 // byte offset in the buffer's UTF-8
+	size    int32 // bytes, excluding the '\n' (== n: the line is ASCII)
 	lay     *layout
 	fenceIn fence // code fence state at the line's start, valid below buffer.fenceValid
 }
 
-// buffer is the note text in runes (the CRDT's unit) with a line index whose
-// per-line grapheme/wrap data is computed lazily and dropped only for lines an
-// edit touches, so a keystroke re-lays out one line, not 105 KB.
+// buffer is the note text as UTF-8, a byte a character for ASCII as the
+// note itself keeps it, addressed in runes (the CRDT's unit) through a line
+// index that knows each line's byte offset. Per-line grapheme/wrap data is
+// computed lazily, dropped only for lines an edit touches, and bounded in
+// total, so a keystroke re-lays out one line, not 105 KB, and scrolling
+// through a long note does not keep a layout of all of it.
 type buffer struct {
-	text     []rune
+	text     []byte
+	runes    int // the text's length in runes
 	lines    []line
 	tabWidth int
 	// method measures a cluster's cells exactly as the terminal renderer
@@ -56,7 +64,19 @@ type buffer struct {
 	// rev counts changes to the text, for caches of what is derived from
 	// it (find's match count).
 	rev uint64
+	// hintRune and hintByte are a rune offset and its byte offset, from the
+	// last lookup: a scan that steps through the text finds each next rune
+	// from there instead of from its line's start.
+	hintRune, hintByte int
+	// laidOut is how many glyphs the lines' layouts hold.
+	laidOut int
 }
+
+// maxLaidOut bounds the glyphs kept in layouts (~14 bytes each with their
+// Markdown masks): several screens' worth, so scrolling and redrawing
+// reuse them, while a note scrolled through end to end costs a fixed
+// amount rather than a multiple of its text.
+const maxLaidOut = 1 << 15
 
 // setMethod switches how cluster widths are measured and drops every
 // layout, which was computed with the old widths.
@@ -65,29 +85,59 @@ func (b *buffer) setMethod(m ansi.Method) {
 		return
 	}
 	b.method = m
+	b.dropLayouts(-1)
+}
+
+// dropLayouts drops every line's layout but line keep's.
+func (b *buffer) dropLayouts(keep int) {
+	b.laidOut = 0
 	for i := range b.lines {
+		if i == keep && b.lines[i].lay != nil {
+			b.laidOut += len(b.lines[i].lay.gs)
+			continue
+		}
 		b.lines[i].lay = nil
 	}
 }
 
+// validUTF8 is s as the CRDT counts it: invalid bytes become U+FFFD, one
+// rune each, as a conversion to runes would make them.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return string([]rune(s))
+}
+
 func (b *buffer) setText(s string) {
-	b.text = []rune(s)
-	b.lines = splitLines(b.text, 0, len(b.text), b.lines[:0])
+	s = validUTF8(s)
+	b.text = append(b.text[:0:0], s...)
+	b.runes = utf8.RuneCount(b.text)
+	b.lines = splitLines(b.text, 0, 0, len(b.text), make([]line, 0, bytes.Count(b.text, []byte{'\n'})+1))
 	b.fenceValid = 0
+	b.laidOut = 0
+	b.hintRune, b.hintByte = 0, 0
 	b.rev++
 }
 
-// splitLines appends the logical lines of text[from:to] (which must start at a
-// line start and end at a line end) to dst.
-func splitLines(text []rune, from, to int, dst []line) []line {
-	start := from
+// splitLines appends the logical lines of text[from:to] (bytes; from starts
+// a line, at rune offset start, and to ends one) to dst.
+func splitLines(text []byte, start, from, to int, dst []line) []line {
+	lineStart, lineOff := start, from
+	r := start
 	for i := from; i < to; i++ {
-		if text[i] == '\n' {
-			dst = append(dst, line{start: start, n: i - start})
-			start = i + 1
+		c := text[i]
+		if c == '\n' {
+			dst = append(dst, line{start: lineStart, n: r - lineStart, off: int32(lineOff), size: int32(i - lineOff)})
+			r++
+			lineStart, lineOff = r, i+1
+			continue
+		}
+		if c&0xC0 != 0x80 { // not a continuation byte: a rune starts here
+			r++
 		}
 	}
-	return append(dst, line{start: start, n: to - start})
+	return append(dst, line{start: lineStart, n: r - lineStart, off: int32(lineOff), size: int32(to - lineOff)})
 }
 
 // lineOf returns the index of the line containing rune offset pos; a position
@@ -97,33 +147,121 @@ func (b *buffer) lineOf(pos int) int {
 	return max(i-1, 0)
 }
 
-// splice replaces text[pos:pos+del] with ins and updates the line index.
+// byteOff is the byte offset of rune offset pos (0 ≤ pos ≤ runes).
+func (b *buffer) byteOff(pos int) int {
+	switch d := pos - b.hintRune; {
+	case d == 0:
+		return b.hintByte
+	case pos >= b.runes:
+		return len(b.text)
+	case d > 0 && d <= 16:
+		i := b.hintByte
+		for ; d > 0; d-- {
+			i += utf8size(b.text[i])
+		}
+		b.hintRune, b.hintByte = pos, i
+		return i
+	case d < 0 && d >= -16:
+		i := b.hintByte
+		for ; d < 0; d++ {
+			i--
+			for b.text[i]&0xC0 == 0x80 {
+				i--
+			}
+		}
+		b.hintRune, b.hintByte = pos, i
+		return i
+	}
+	ln := b.lines[b.lineOf(pos)]
+	rel, i := pos-ln.start, int(ln.off)
+	switch {
+	case rel >= ln.n:
+		i += int(ln.size)
+	case int(ln.size) == ln.n:
+		i += rel
+	default:
+		for ; rel > 0; rel-- {
+			i += utf8size(b.text[i])
+		}
+	}
+	b.hintRune, b.hintByte = pos, i
+	return i
+}
+
+// utf8size is the length of the (valid) UTF-8 sequence that c starts.
+func utf8size(c byte) int {
+	switch {
+	case c < 0xC0:
+		return 1
+	case c < 0xE0:
+		return 2
+	case c < 0xF0:
+		return 3
+	}
+	return 4
+}
+
+// at is the rune at offset i (< runes).
+func (b *buffer) at(i int) rune {
+	j := b.byteOff(i)
+	if c := b.text[j]; c < utf8.RuneSelf {
+		return rune(c)
+	}
+	r, _ := utf8.DecodeRune(b.text[j:])
+	return r
+}
+
+// str is the text of runes [from, to).
+func (b *buffer) str(from, to int) string {
+	i := b.byteOff(from)
+	return string(b.text[i:b.byteOff(to)])
+}
+
+// lineRunes is line li's text as runes, for the per-line Markdown parsers.
+func (b *buffer) lineRunes(li int) []rune {
+	ln := b.lines[li]
+	return []rune(string(b.text[ln.off : int(ln.off)+int(ln.size)]))
+}
+
+// splice replaces runes [pos, pos+del) with ins and updates the line index.
 // Callers validate the range.
-func (b *buffer) splice(pos, del int, ins []rune) {
+func (b *buffer) splice(pos, del int, ins string) {
+	ins = validUTF8(ins)
 	i0, i1 := b.lineOf(pos), b.lineOf(pos+del)
-	regionStart := b.lines[i0].start
-	delta := len(ins) - del
-	regionEnd := b.lines[i1].start + b.lines[i1].n + delta
+	first, last := b.lines[i0], b.lines[i1]
+	insRunes := utf8.RuneCountInString(ins)
+	delta := insRunes - del
+	from, to := b.byteOff(pos), b.byteOff(pos+del)
+	byteDelta := len(ins) - (to - from)
+	regionEnd := int(last.off) + int(last.size) + byteDelta // bytes
 	b.rev++
 	// Code fence states after the edited lines stay valid unless a fence
 	// line may have been edited, made or removed.
-	fences := mayFence(b.text[regionStart:b.lines[i1].start+b.lines[i1].n]) || mayFence(ins)
-	b.text = slices.Replace(b.text, pos, pos+del, ins...)
+	fences := mayFence(b.text[first.off:int(last.off)+int(last.size)]) || mayFence(ins)
+	b.text = replaceBytes(b.text, from, to, ins)
+	b.runes += delta
+	b.hintRune, b.hintByte = 0, 0
 	var repl []line
-	if i0 == i1 && !slices.Contains(ins, '\n') {
+	if i0 == i1 && !strings.Contains(ins, "\n") {
 		// The common keystroke case: one line changes length, nothing splits.
-		repl = []line{{start: regionStart, n: regionEnd - regionStart}}
+		repl = []line{{start: first.start, n: first.n + delta, off: first.off, size: first.size + int32(byteDelta)}}
 	} else {
-		repl = splitLines(b.text, regionStart, regionEnd, nil)
+		repl = splitLines(b.text, first.start, int(first.off), regionEnd, nil)
 	}
 	if !fences && b.fenceValid > i0 {
-		fences = mayFence(b.text[regionStart:regionEnd])
+		fences = mayFence(b.text[first.off:regionEnd])
 	}
-	in := b.lines[i0].fenceIn
+	for i := i0; i <= i1; i++ {
+		if lay := b.lines[i].lay; lay != nil {
+			b.laidOut -= len(lay.gs)
+		}
+	}
+	in := first.fenceIn
 	b.lines = slices.Replace(b.lines, i0, i1+1, repl...)
-	if delta != 0 {
+	if delta != 0 || byteDelta != 0 {
 		for i := i0 + len(repl); i < len(b.lines); i++ {
 			b.lines[i].start += delta
+			b.lines[i].off += int32(byteDelta)
 		}
 	}
 	switch {
@@ -145,11 +283,36 @@ func (b *buffer) splice(pos, del int, ins []rune) {
 	}
 }
 
+// replaceBytes is slices.Replace for UTF-8 with a string, growing the
+// buffer by a sixteenth rather than append's quarter: the text is the
+// largest thing the editor holds.
+func replaceBytes(text []byte, from, to int, ins string) []byte {
+	n := len(text) - (to - from) + len(ins)
+	if n > cap(text) {
+		grown := make([]byte, n, n+n/16+64)
+		copy(grown, text[:from])
+		copy(grown[from:], ins)
+		copy(grown[from+len(ins):], text[to:])
+		return grown
+	}
+	if len(ins) != to-from {
+		tail := text[to:]
+		text = text[:n]
+		copy(text[from+len(ins):], tail)
+	}
+	copy(text[from:], ins)
+	return text
+}
+
 // layout returns line li's layout wrapped to width, computing what is missing.
 func (b *buffer) layout(li, width int) *layout {
 	ln := &b.lines[li]
 	if ln.lay == nil {
-		ln.lay = &layout{gs: b.glyphs(ln.start, ln.n)}
+		if b.laidOut > maxLaidOut {
+			b.dropLayouts(li)
+		}
+		ln.lay = &layout{gs: b.glyphs(li)}
+		b.laidOut += len(ln.lay.gs)
 	}
 	if ln.lay.width != width {
 		ln.lay.rows = wrap(ln.lay.gs, width, ln.lay.rows[:0])
@@ -158,12 +321,13 @@ func (b *buffer) layout(li, width int) *layout {
 	return ln.lay
 }
 
-func (b *buffer) glyphs(start, n int) []glyph {
-	if n == 0 {
+func (b *buffer) glyphs(li int) []glyph {
+	ln := b.lines[li]
+	if ln.n == 0 {
 		return nil
 	}
-	s := string(b.text[start : start+n])
-	gs := make([]glyph, 0, n)
+	s := string(b.text[ln.off : int(ln.off)+int(ln.size)])
+	gs := make([]glyph, 0, ln.n)
 	state := -1
 	off := int32(0)
 	for len(s) > 0 {

@@ -1,8 +1,11 @@
 // Package editor is the collaborative text editor component of the collab
-// terminal UI: a Bubble Tea v2 component over a grapheme-aware rune buffer
+// terminal UI: a Bubble Tea v2 component over a grapheme-aware text buffer
 // that renders only the visible, soft-wrapped rows.
 //
-// The editor does not own the document. Offsets are runes, the CRDT's unit.
+// The editor does not own the document. Offsets are runes, the CRDT's unit;
+// the text itself is kept as UTF-8 (a byte a character for ASCII), found by
+// rune offset through a line index, and only a bounded number of lines'
+// layouts are kept, so the editor holds about its text's own size.
 //
 //   - Local edits: Update(msg) handles tea.KeyPressMsg, tea.PasteMsg and
 //     mouse messages and returns the []Splice the user's edit produced; the

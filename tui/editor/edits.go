@@ -101,7 +101,7 @@ func (m *Model) kill(from, to int, prepend bool) {
 	if from >= to {
 		return
 	}
-	t := string(m.buf.text[from:to])
+	t := m.buf.str(from, to)
 	switch {
 	case !m.killing:
 		m.clipboard = t
@@ -178,7 +178,7 @@ func (m *Model) continueList() bool {
 	}
 	li := m.buf.lineOf(m.cursor)
 	start, end := m.lineRange(li)
-	s := m.buf.text[start:end]
+	s := m.buf.lineRunes(li)
 	p := parsePrefix(s)
 	if (p.marker == "" && p.quoteEnd == p.indent) || m.cursor-start < p.end {
 		return false // not a list item or a quote, or enter inside the marker
@@ -228,8 +228,7 @@ func (m *Model) selectedLines() (first, last int) {
 func (m *Model) indentKey() {
 	first, last := m.selectedLines()
 	li := m.buf.lineOf(m.cursor)
-	start, end := m.lineRange(li)
-	isItem := m.markdown && parsePrefix(m.buf.text[start:end]).marker != ""
+	isItem := m.markdown && parsePrefix(m.buf.lineRunes(li)).marker != ""
 	if first == last && !isItem {
 		col := m.column(m.cursor)
 		if s, _, ok := m.Selection(); ok {
@@ -255,7 +254,7 @@ func (m *Model) outdentKey() {
 	var ops []Splice
 	for i := first; i <= last; i++ {
 		ln := m.buf.lines[i]
-		s := m.buf.text[ln.start : ln.start+ln.n]
+		s := m.buf.lineRunes(i)
 		n := 0
 		if len(s) > 0 && s[0] == '\t' {
 			n = 1
@@ -274,8 +273,8 @@ func (m *Model) outdentKey() {
 // item without one gets one, any other line becomes an unticked item.
 func (m *Model) toggleCheckbox() {
 	li := m.buf.lineOf(m.cursor)
-	start, end := m.lineRange(li)
-	p := parsePrefix(m.buf.text[start:end])
+	start, _ := m.lineRange(li)
+	p := parsePrefix(m.buf.lineRunes(li))
 	switch {
 	case p.box >= 0:
 		mark := "x"

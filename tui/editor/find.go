@@ -1,6 +1,9 @@
 package editor
 
-import "unicode"
+import (
+	"unicode"
+	"unicode/utf8"
+)
 
 // Find returns the first match of query at or after rune offset from,
 // wrapping around to the start. Matching is smart-case: a query without
@@ -11,13 +14,10 @@ func (m *Model) Find(query string, from int) (start, end int, ok bool) {
 		return 0, 0, false
 	}
 	fold := !hasUpper(q)
-	t := m.buf.text
-	from = clamp(from, 0, len(t))
-	for _, rng := range [2][2]int{{from, len(t)}, {0, from}} {
-		for i := rng[0]; i < rng[1] && i+len(q) <= len(t); i++ {
-			if matchAt(t, i, q, fold) {
-				return i, i + len(q), true
-			}
+	from = clamp(from, 0, m.buf.runes)
+	for _, rng := range [2][2]int{{from, m.buf.runes}, {0, from}} {
+		if i, ok := m.scanForward(rng[0], rng[1], q, fold); ok {
+			return i, i + len(q), true
 		}
 	}
 	return 0, 0, false
@@ -33,16 +33,44 @@ func (m *Model) FindBackward(query string, before int) (start, end int, ok bool)
 		return 0, 0, false
 	}
 	fold := !hasUpper(q)
-	t := m.buf.text
-	before = clamp(before, 0, len(t))
-	for _, rng := range [2][2]int{{before - 1, 0}, {len(t) - len(q), before}} {
-		for i := min(rng[0], len(t)-len(q)); i >= rng[1]; i-- {
-			if matchAt(t, i, q, fold) {
-				return i, i + len(q), true
-			}
+	n := m.buf.runes
+	before = clamp(before, 0, n)
+	for _, rng := range [2][2]int{{before - 1, 0}, {n - len(q), before}} {
+		if i, ok := m.scanBackward(min(rng[0], n-len(q)), rng[1], q, fold); ok {
+			return i, i + len(q), true
 		}
 	}
 	return 0, 0, false
+}
+
+// scanForward returns the first match starting in runes [from, to).
+func (m *Model) scanForward(from, to int, q []rune, fold bool) (int, bool) {
+	t := m.buf.text
+	for i, j := from, m.buf.byteOff(from); i < to && j < len(t); i++ {
+		if matchAt(t[j:], q, fold) {
+			return i, true
+		}
+		j += utf8size(t[j])
+	}
+	return 0, false
+}
+
+// scanBackward returns the last match starting in runes [to, from].
+func (m *Model) scanBackward(from, to int, q []rune, fold bool) (int, bool) {
+	if from < to || from < 0 {
+		return 0, false
+	}
+	t := m.buf.text
+	for i, j := from, m.buf.byteOff(from); i >= to; i-- {
+		if matchAt(t[j:], q, fold) {
+			return i, true
+		}
+		if j > 0 {
+			_, size := utf8.DecodeLastRune(t[:j])
+			j -= size
+		}
+	}
+	return 0, false
 }
 
 // FindNext selects the next match after the cursor and scrolls to it.
@@ -80,12 +108,21 @@ func hasUpper(q []rune) bool {
 	return false
 }
 
-func matchAt(t []rune, i int, q []rune, fold bool) bool {
-	for j, r := range q {
-		c := t[i+j]
+// matchAt reports whether the UTF-8 text t starts with q (folding the
+// text's case into q's lower case when fold).
+func matchAt(t []byte, q []rune, fold bool) bool {
+	for _, r := range q {
+		if len(t) == 0 {
+			return false
+		}
+		c, size := rune(t[0]), 1
+		if c >= utf8.RuneSelf {
+			c, size = utf8.DecodeRune(t)
+		}
 		if c != r && (!fold || unicode.ToLower(c) != r) {
 			return false
 		}
+		t = t[size:]
 	}
 	return true
 }
@@ -100,12 +137,16 @@ func (m *Model) FindAll(query string) [][2]int {
 	fold := !hasUpper(q)
 	t := m.buf.text
 	var out [][2]int
-	for i := 0; i+len(q) <= len(t); {
-		if matchAt(t, i, q, fold) {
+	for i, j := 0, 0; j < len(t); {
+		if matchAt(t[j:], q, fold) {
 			out = append(out, [2]int{i, i + len(q)})
+			for range q {
+				j += utf8size(t[j])
+			}
 			i += len(q)
 			continue
 		}
+		j += utf8size(t[j])
 		i++
 	}
 	return out

@@ -317,18 +317,18 @@ func classOf(r rune) runeClass {
 
 // wordRight skips spaces, then one run of word or punctuation characters.
 func (m *Model) wordRight(pos int) int {
-	t := m.buf.text
+	b, n := &m.buf, m.buf.runes
 	i := pos
-	for i < len(t) && classOf(t[i]) == classSpace {
+	for i < n && classOf(b.at(i)) == classSpace {
 		i++
 	}
-	if i < len(t) {
-		c := classOf(t[i])
-		for i < len(t) && classOf(t[i]) == c {
+	if i < n {
+		c := classOf(b.at(i))
+		for i < n && classOf(b.at(i)) == c {
 			i++
 		}
 	}
-	if i < len(t) {
+	if i < n {
 		// Never stop inside a cluster (e.g. a flag's second regional indicator).
 		if s := m.snap(i); s > pos {
 			return s
@@ -340,14 +340,14 @@ func (m *Model) wordRight(pos int) int {
 
 // wordLeft is wordRight backwards.
 func (m *Model) wordLeft(pos int) int {
-	t := m.buf.text
+	b := &m.buf
 	i := pos
-	for i > 0 && classOf(t[i-1]) == classSpace {
+	for i > 0 && classOf(b.at(i-1)) == classSpace {
 		i--
 	}
 	if i > 0 {
-		c := classOf(t[i-1])
-		for i > 0 && classOf(t[i-1]) == c {
+		c := classOf(b.at(i - 1))
+		for i > 0 && classOf(b.at(i-1)) == c {
 			i--
 		}
 	}

@@ -187,7 +187,7 @@ func isBlank(s []rune) bool {
 
 // mayFence is a cheap test for lines that can change fence states: any
 // line holding three ` or ~ in a row.
-func mayFence(s []rune) bool {
+func mayFence[T string | []byte](s T) bool {
 	for i := 0; i+2 < len(s); i++ {
 		if (s[i] == '`' || s[i] == '~') && s[i+1] == s[i] && s[i+2] == s[i] {
 			return true
@@ -205,7 +205,10 @@ func (b *buffer) fenceIn(li int) fence {
 	}
 	for b.fenceValid <= li {
 		prev := &b.lines[b.fenceValid-1]
-		b.lines[b.fenceValid].fenceIn = nextFence(prev.fenceIn, b.text[prev.start:prev.start+prev.n])
+		b.lines[b.fenceValid].fenceIn = prev.fenceIn
+		if mayFence(b.text[prev.off : int(prev.off)+int(prev.size)]) {
+			b.lines[b.fenceValid].fenceIn = nextFence(prev.fenceIn, b.lineRunes(b.fenceValid-1))
+		}
 		b.fenceValid++
 	}
 	return b.lines[li].fenceIn
@@ -217,8 +220,7 @@ func (m *Model) mdMasks(li int, lay *layout) []mdMask {
 	if lay.mdOK && lay.mdFence == f {
 		return lay.md
 	}
-	ln := m.buf.lines[li]
-	runes := markdownRunes(m.buf.text[ln.start:ln.start+ln.n], f)
+	runes := markdownRunes(m.buf.lineRunes(li), f)
 	lay.md = lay.md[:0]
 	for _, g := range lay.gs {
 		var mask mdMask

@@ -177,7 +177,7 @@ func (m *Model) SetText(s string) {
 func (m *Model) Text() string { return string(m.buf.text) }
 
 // Len is the text length in runes.
-func (m *Model) Len() int { return len(m.buf.text) }
+func (m *Model) Len() int { return m.buf.runes }
 
 // Slice returns text[start:end] in runes, clamped to the text.
 func (m *Model) Slice(start, end int) string {
@@ -185,7 +185,7 @@ func (m *Model) Slice(start, end int) string {
 	if end < start {
 		return ""
 	}
-	return string(m.buf.text[start:end])
+	return m.buf.str(start, end)
 }
 
 // CursorPos returns the cursor's rune offset.
@@ -222,7 +222,7 @@ func (m *Model) SelectedText() string {
 	if !ok {
 		return ""
 	}
-	return string(m.buf.text[s:e])
+	return m.buf.str(s, e)
 }
 
 // Clipboard returns the internal clipboard.

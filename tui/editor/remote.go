@@ -27,7 +27,7 @@ type peer struct {
 // places explicitly afterwards: collaborators' cursors and the viewport's
 // anchor (the first visible text).
 func (m *Model) applyText(s Splice) {
-	m.buf.splice(s.Pos, s.Delete, []rune(s.Insert))
+	m.buf.splice(s.Pos, s.Delete, s.Insert)
 	for i := range m.peers {
 		p := &m.peers[i]
 		p.Cursor, p.Anchor = splice.MapRange(p.Cursor, p.Anchor, s)

@@ -1,6 +1,7 @@
 package editor
 
 import (
+	"fmt"
 	"slices"
 	"unicode"
 
@@ -38,7 +39,7 @@ func (m *Model) edit(start, end int, ins string, kind editKind) {
 		return
 	}
 	s := Splice{Pos: start, Delete: end - start, Insert: ins}
-	deleted := string(m.buf.text[start:end])
+	deleted := m.buf.str(start, end)
 	m.applyLocal(s)
 	m.out = append(m.out, s)
 	m.pushUndo(Splice{Pos: start, Delete: runeLen(ins), Insert: deleted}, kind)
@@ -84,8 +85,7 @@ func (m *Model) pushUndo(inv Splice, kind editKind) {
 // wordStart reports whether the text typed at pos begins a new word, which
 // starts a new undo entry.
 func (m *Model) wordStart(pos int) bool {
-	t := m.buf.text
-	return pos > 0 && pos < len(t) && unicode.IsSpace(t[pos]) && !unicode.IsSpace(t[pos-1])
+	return pos > 0 && pos < m.buf.runes && unicode.IsSpace(m.buf.at(pos)) && !unicode.IsSpace(m.buf.at(pos-1))
 }
 
 func (m *Model) doUndo() { m.replay(&m.undo, &m.redo) }
@@ -109,16 +109,18 @@ func (m *Model) replay(from, to *[]undoEntry) {
 
 // applyOps applies the sequence ops as local edits and returns its inverse.
 func (m *Model) applyOps(ops []Splice) []Splice {
-	inv, err := splice.Invert(m.buf.text, ops)
-	if err != nil {
+	if err := checkSeq(m.buf.runes, ops); err != nil {
 		// Defensive: a transform bug must not take the app down; an entry
 		// that no longer fits is dropped.
 		return nil
 	}
+	inv := make([]Splice, 0, len(ops))
 	for _, o := range ops {
+		inv = append(inv, m.inverse(o))
 		m.applyLocal(o)
 		m.out = append(m.out, o)
 	}
+	slices.Reverse(inv)
 	return inv
 }
 
@@ -153,16 +155,18 @@ func transformStack(stack []undoEntry, s Splice) []undoEntry {
 // apply to the note, as Update does for keys. Use it for edits the app
 // computes (restoring an old version, replacing every match).
 func (m *Model) Edit(splices []Splice) ([]Splice, error) {
-	inv, err := splice.Invert(m.buf.text, splices)
-	if err != nil {
+	if err := checkSeq(m.buf.runes, splices); err != nil {
 		return nil, err
 	}
 	if len(splices) == 0 {
 		return nil, nil
 	}
+	inv := make([]Splice, 0, len(splices))
 	for _, s := range splices {
+		inv = append(inv, m.inverse(s))
 		m.applyLocal(s)
 	}
+	slices.Reverse(inv)
 	m.undo = append(m.undo, undoEntry{ops: inv, kind: editOther})
 	if len(m.undo) > m.undoLimit {
 		m.undo = slices.Delete(m.undo, 0, len(m.undo)-m.undoLimit)
@@ -170,4 +174,21 @@ func (m *Model) Edit(splices []Splice) ([]Splice, error) {
 	m.redo = nil
 	m.placeAfter(splices)
 	return splices, nil
+}
+
+// checkSeq checks that each splice of seq fits the text the ones before it
+// leave, starting from a text of n runes, so a bad sequence changes nothing.
+func checkSeq(n int, seq []Splice) error {
+	for i, s := range seq {
+		if err := s.Check(n); err != nil {
+			return fmt.Errorf("splice %d of %d: %w", i+1, len(seq), err)
+		}
+		n += s.InsertLen() - s.Delete
+	}
+	return nil
+}
+
+// inverse is the splice that undoes s on the text s is about to change.
+func (m *Model) inverse(s Splice) Splice {
+	return Splice{Pos: s.Pos, Delete: s.InsertLen(), Insert: m.buf.str(s.Pos, s.Pos+s.Delete)}
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -222,7 +223,6 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos,
 	ln := m.buf.lines[v.li]
 	lay := m.buf.layout(v.li, m.width)
 	from, to := lay.rowGlyphs(v.r)
-	text := m.buf.text
 	var md []mdMask
 	if m.markdown {
 		md = m.mdMasks(v.li, lay)
@@ -247,14 +247,26 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos,
 	base := w.pairs[styText]
 	sb.WriteString(base.pre)
 	w.cur = styText
+	text := m.buf.text
+	j := 0 // the byte offset of glyph gi
+	if from < to {
+		j = m.buf.byteOff(ln.start + int(lay.gs[from].off))
+	}
 	for gi := from; gi < to; gi++ {
 		g := lay.gs[gi]
 		if x+int(g.w) > limit {
 			break // a hanging space, a glyph wider than the view, or labels
 		}
 		pos := ln.start + int(g.off)
-		r := text[pos]
-		id := m.pairs(text, pos, pos+int(g.n), selS, selE, r == '\t' || isControl(r))
+		k := j
+		for range g.n {
+			k += utf8size(text[k])
+		}
+		r := rune(text[j])
+		if r >= utf8.RuneSelf {
+			r, _ = utf8.DecodeRune(text[j:k])
+		}
+		id := m.pairs(pos, pos+int(g.n), selS, selE, r == '\t' || isControl(r))
 		if id == styText && md != nil && md[gi] != 0 {
 			id = m.mdIDs[md[gi]]
 		}
@@ -266,11 +278,10 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos,
 			sb.WriteByte('^')
 			sb.WriteByte(byte(r) ^ 0x40)
 		default:
-			for _, c := range text[pos : pos+int(g.n)] {
-				sb.WriteRune(c)
-			}
+			sb.Write(text[j:k])
 		}
 		x += int(g.w)
+		j = k
 	}
 	if v.r == lay.rowCount()-1 && x < limit {
 		// The cell after a line's text shows a peer cursor there, or that
@@ -301,10 +312,9 @@ func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos,
 // eolStyle is the style of the cell after a line's text: a peer cursor
 // there, or the own selection including the newline; styText for none.
 func (m *Model) eolStyle(ln line, selS, selE int) int {
-	text := m.buf.text
 	eol := ln.start + ln.n
-	id := m.pairs(text, eol, eol+1, selS, selE, false)
-	if id != styText && (eol < len(text) || id != stySel) {
+	id := m.pairs(eol, eol+1, selS, selE, false)
+	if id != styText && (eol < m.buf.runes || id != stySel) {
 		return id
 	}
 	return styText
@@ -325,7 +335,7 @@ func (m *Model) rowWidth(v vpos, lay *layout, from, to, selS, selE int) int {
 
 // pairs picks the style of the glyph [pos, end): a peer's cursor first, then
 // the own selection, then a peer's selection.
-func (m *Model) pairs(text []rune, pos, end, selS, selE int, ctrl bool) int {
+func (m *Model) pairs(pos, end, selS, selE int, ctrl bool) int {
 	for i := range m.peers {
 		if c := m.peers[i].Cursor; c >= pos && c < end {
 			return m.peers[i].cur

@@ -34,33 +34,54 @@ type layout struct {
 	mdFence fence
 }
 
-// line is one logical line (text between newlines, newline excluded).
+// lineMark is where a logical line starts: 8 bytes a line, so that a note
+// of short lines (a list, code) does not cost several times its text.
+type lineMark struct {
+	start int32 // rune offset in the buffer
+	off   int32 // byte offset in the buffer's UTF-8
+}
+
+// line is one logical line (text between newlines, newline excluded) as
+// the buffer's marks give it.
 type line struct {
-	start   int   // rune offset in the buffer
-	n       int   // runes, excluding the trailing '\n'
-	off     int32 // byte offset in the buffer's UTF-8
-	size    int32 // bytes, excluding the '\n' (== n: the line is ASCII)
-	lay     *layout
-	fenceIn fence // code fence state at the line's start, valid below buffer.fenceValid
+	start int // rune offset in the buffer
+	n     int // runes, excluding the trailing '\n'
+	off   int // byte offset
+	size  int // bytes, excluding the '\n' (== n: the line is ASCII)
+}
+
+// fenceMark is a line that changes the code fence state, and the state
+// after it.
+type fenceMark struct {
+	li    int
+	after fence
 }
 
 // buffer is the note text as UTF-8, a byte a character for ASCII as the
 // note itself keeps it, addressed in runes (the CRDT's unit) through a line
-// index that knows each line's byte offset. Per-line grapheme/wrap data is
+// index of each line's rune and byte offset. Per-line grapheme/wrap data is
 // computed lazily, dropped only for lines an edit touches, and bounded in
 // total, so a keystroke re-lays out one line, not 105 KB, and scrolling
 // through a long note does not keep a layout of all of it.
+//
+// Texts are far below 2 GiB (crdt's limits), so offsets fit in int32.
 type buffer struct {
-	text     []byte
-	runes    int // the text's length in runes
-	lines    []line
+	text  []byte
+	runes int // the text's length in runes
+	marks []lineMark
+	// lays are the layouts of some lines, by line index; laidOut counts
+	// their glyphs.
+	lays     map[int]*layout
+	laidOut  int
 	tabWidth int
 	// method measures a cluster's cells exactly as the terminal renderer
 	// will (Bubble Tea's cell buffer): wrap, drawing and the cursor must
 	// agree with it, or a row the editor thinks fits is cut at the edge.
 	method ansi.Method
-	// fenceValid is how many leading lines have a current fenceIn.
-	fenceValid int
+	// fenceScanned is how many leading lines have been read for code
+	// fences; fences are the lines among them that change the fence state.
+	fenceScanned int
+	fences       []fenceMark
 	// rev counts changes to the text, for caches of what is derived from
 	// it (find's match count).
 	rev uint64
@@ -68,15 +89,17 @@ type buffer struct {
 	// last lookup: a scan that steps through the text finds each next rune
 	// from there instead of from its line's start.
 	hintRune, hintByte int
-	// laidOut is how many glyphs the lines' layouts hold.
-	laidOut int
 }
 
 // maxLaidOut bounds the glyphs kept in layouts (~14 bytes each with their
-// Markdown masks): several screens' worth, so scrolling and redrawing
-// reuse them, while a note scrolled through end to end costs a fixed
-// amount rather than a multiple of its text.
-const maxLaidOut = 1 << 15
+// Markdown masks), and maxLays the layouts (empty lines have no glyphs):
+// several screens' worth, so scrolling and redrawing reuse them, while a
+// note scrolled through end to end costs a fixed amount rather than a
+// multiple of its text.
+const (
+	maxLaidOut = 1 << 15
+	maxLays    = 1 << 12
+)
 
 // setMethod switches how cluster widths are measured and drops every
 // layout, which was computed with the old widths.
@@ -85,19 +108,23 @@ func (b *buffer) setMethod(m ansi.Method) {
 		return
 	}
 	b.method = m
-	b.dropLayouts(-1)
+	b.lays, b.laidOut = nil, 0
 }
 
-// dropLayouts drops every line's layout but line keep's.
-func (b *buffer) dropLayouts(keep int) {
-	b.laidOut = 0
-	for i := range b.lines {
-		if i == keep && b.lines[i].lay != nil {
-			b.laidOut += len(b.lines[i].lay.gs)
-			continue
-		}
-		b.lines[i].lay = nil
+// lineCount is the number of logical lines (at least one).
+func (b *buffer) lineCount() int { return len(b.marks) }
+
+// line returns logical line li.
+func (b *buffer) line(li int) line {
+	m := b.marks[li]
+	ln := line{start: int(m.start), off: int(m.off)}
+	if li+1 < len(b.marks) {
+		next := b.marks[li+1]
+		ln.n, ln.size = int(next.start)-ln.start-1, int(next.off)-ln.off-1
+	} else {
+		ln.n, ln.size = b.runes-ln.start, len(b.text)-ln.off
 	}
+	return ln
 }
 
 // validUTF8 is s as the CRDT counts it: invalid bytes become U+FFFD, one
@@ -113,37 +140,36 @@ func (b *buffer) setText(s string) {
 	s = validUTF8(s)
 	b.text = append(b.text[:0:0], s...)
 	b.runes = utf8.RuneCount(b.text)
-	b.lines = splitLines(b.text, 0, 0, len(b.text), make([]line, 0, bytes.Count(b.text, []byte{'\n'})+1))
-	b.fenceValid = 0
-	b.laidOut = 0
+	b.marks = markLines(b.text, 0, 0, len(b.text), make([]lineMark, 0, bytes.Count(b.text, []byte{'\n'})+1))
+	b.lays, b.laidOut = nil, 0
+	b.fenceScanned, b.fences = 0, nil
 	b.hintRune, b.hintByte = 0, 0
 	b.rev++
 }
 
-// splitLines appends the logical lines of text[from:to] (bytes; from starts
-// a line, at rune offset start, and to ends one) to dst.
-func splitLines(text []byte, start, from, to int, dst []line) []line {
-	lineStart, lineOff := start, from
+// markLines appends the marks of the logical lines of text[from:to] (bytes;
+// from starts a line, at rune offset start, and to ends one) to dst.
+func markLines(text []byte, start, from, to int, dst []lineMark) []lineMark {
+	dst = append(dst, lineMark{start: int32(start), off: int32(from)})
 	r := start
 	for i := from; i < to; i++ {
 		c := text[i]
 		if c == '\n' {
-			dst = append(dst, line{start: lineStart, n: r - lineStart, off: int32(lineOff), size: int32(i - lineOff)})
 			r++
-			lineStart, lineOff = r, i+1
+			dst = append(dst, lineMark{start: int32(r), off: int32(i + 1)})
 			continue
 		}
 		if c&0xC0 != 0x80 { // not a continuation byte: a rune starts here
 			r++
 		}
 	}
-	return append(dst, line{start: lineStart, n: r - lineStart, off: int32(lineOff), size: int32(to - lineOff)})
+	return dst
 }
 
 // lineOf returns the index of the line containing rune offset pos; a position
 // at a line's end (before its '\n') belongs to that line.
 func (b *buffer) lineOf(pos int) int {
-	i := sort.Search(len(b.lines), func(i int) bool { return b.lines[i].start > pos })
+	i := sort.Search(len(b.marks), func(i int) bool { return int(b.marks[i].start) > pos })
 	return max(i-1, 0)
 }
 
@@ -172,12 +198,12 @@ func (b *buffer) byteOff(pos int) int {
 		b.hintRune, b.hintByte = pos, i
 		return i
 	}
-	ln := b.lines[b.lineOf(pos)]
-	rel, i := pos-ln.start, int(ln.off)
+	ln := b.line(b.lineOf(pos))
+	rel, i := pos-ln.start, ln.off
 	switch {
 	case rel >= ln.n:
-		i += int(ln.size)
-	case int(ln.size) == ln.n:
+		i += ln.size
+	case ln.size == ln.n:
 		i += rel
 	default:
 		for ; rel > 0; rel-- {
@@ -217,70 +243,99 @@ func (b *buffer) str(from, to int) string {
 	return string(b.text[i:b.byteOff(to)])
 }
 
-// lineRunes is line li's text as runes, for the per-line Markdown parsers.
-func (b *buffer) lineRunes(li int) []rune {
-	ln := b.lines[li]
-	return []rune(string(b.text[ln.off : int(ln.off)+int(ln.size)]))
+// lineBytes is line li's UTF-8; it aliases the buffer.
+func (b *buffer) lineBytes(li int) []byte {
+	ln := b.line(li)
+	return b.text[ln.off : ln.off+ln.size]
 }
+
+// lineRunes is line li's text as runes, for the per-line Markdown parsers.
+func (b *buffer) lineRunes(li int) []rune { return []rune(string(b.lineBytes(li))) }
 
 // splice replaces runes [pos, pos+del) with ins and updates the line index.
 // Callers validate the range.
 func (b *buffer) splice(pos, del int, ins string) {
 	ins = validUTF8(ins)
 	i0, i1 := b.lineOf(pos), b.lineOf(pos+del)
-	first, last := b.lines[i0], b.lines[i1]
-	insRunes := utf8.RuneCountInString(ins)
-	delta := insRunes - del
+	first, last := b.line(i0), b.line(i1)
+	delta := utf8.RuneCountInString(ins) - del
 	from, to := b.byteOff(pos), b.byteOff(pos+del)
 	byteDelta := len(ins) - (to - from)
-	regionEnd := int(last.off) + int(last.size) + byteDelta // bytes
+	regionEnd := last.off + last.size + byteDelta // bytes
 	b.rev++
 	// Code fence states after the edited lines stay valid unless a fence
 	// line may have been edited, made or removed.
-	fences := mayFence(b.text[first.off:int(last.off)+int(last.size)]) || mayFence(ins)
+	fences := mayFence(b.text[first.off:last.off+last.size]) || mayFence(ins)
 	b.text = replaceBytes(b.text, from, to, ins)
 	b.runes += delta
 	b.hintRune, b.hintByte = 0, 0
-	var repl []line
-	if i0 == i1 && !strings.Contains(ins, "\n") {
-		// The common keystroke case: one line changes length, nothing splits.
-		repl = []line{{start: first.start, n: first.n + delta, off: first.off, size: first.size + int32(byteDelta)}}
-	} else {
-		repl = splitLines(b.text, first.start, int(first.off), regionEnd, nil)
-	}
-	if !fences && b.fenceValid > i0 {
+	moved := 0 // lines added (removed, if negative)
+	if i0 != i1 || strings.Contains(ins, "\n") {
+		repl := markLines(b.text, first.start, first.off, regionEnd, nil)
+		b.marks = slices.Replace(b.marks, i0, i1+1, repl...)
+		moved = len(repl) - (i1 - i0 + 1)
+	} // else the common keystroke case: one line changes length, nothing splits
+	if !fences && b.fenceScanned > i0 {
 		fences = mayFence(b.text[first.off:regionEnd])
 	}
-	for i := i0; i <= i1; i++ {
-		if lay := b.lines[i].lay; lay != nil {
-			b.laidOut -= len(lay.gs)
-		}
-	}
-	in := first.fenceIn
-	b.lines = slices.Replace(b.lines, i0, i1+1, repl...)
 	if delta != 0 || byteDelta != 0 {
-		for i := i0 + len(repl); i < len(b.lines); i++ {
-			b.lines[i].start += delta
-			b.lines[i].off += int32(byteDelta)
+		for i := i1 + 1 + moved; i < len(b.marks); i++ {
+			b.marks[i].start += int32(delta)
+			b.marks[i].off += int32(byteDelta)
 		}
 	}
-	switch {
-	case b.fenceValid <= i0:
-	case fences:
-		b.fenceValid = i0 + 1
-		b.lines[i0].fenceIn = in
-	default:
-		// No fence in the region before or after: its lines start as the
-		// first did, and the lines after it as they did.
-		for i := i0; i < i0+len(repl); i++ {
-			b.lines[i].fenceIn = in
-		}
-		if b.fenceValid > i1 {
-			b.fenceValid += len(repl) - (i1 - i0 + 1)
-		} else {
-			b.fenceValid = min(b.fenceValid, i0+len(repl))
+	b.spliceLayouts(i0, i1, moved)
+	b.spliceFences(i0, i1, moved, fences)
+}
+
+// spliceLayouts drops the layouts of lines i0..i1, which an edit replaced,
+// and renumbers those of the lines after them.
+func (b *buffer) spliceLayouts(i0, i1, moved int) {
+	for li := i0; li <= i1; li++ {
+		if lay, ok := b.lays[li]; ok {
+			b.laidOut -= len(lay.gs)
+			delete(b.lays, li)
 		}
 	}
+	if moved == 0 || len(b.lays) == 0 {
+		return
+	}
+	lays := make(map[int]*layout, len(b.lays))
+	for li, lay := range b.lays {
+		if li > i1 {
+			li += moved
+		}
+		lays[li] = lay
+	}
+	b.lays = lays
+}
+
+// spliceFences keeps the fence states of lines i0..i1 replaced by an edit
+// (moved more lines than they were): those before stay, those after move
+// along unless fences says a fence line may have changed.
+func (b *buffer) spliceFences(i0, i1, moved int, fences bool) {
+	if b.fenceScanned <= i0 {
+		return
+	}
+	if fences {
+		b.fenceScanned = i0
+		b.fences = b.fences[:b.firstFenceFrom(i0)]
+		return
+	}
+	// No fence line in the region before or after: none is recorded there.
+	for i := b.firstFenceFrom(i0); i < len(b.fences); i++ {
+		b.fences[i].li += moved
+	}
+	if b.fenceScanned > i1 {
+		b.fenceScanned += moved
+	} else {
+		b.fenceScanned = i0
+	}
+}
+
+// firstFenceFrom is the index in fences of the first at line li or after.
+func (b *buffer) firstFenceFrom(li int) int {
+	return sort.Search(len(b.fences), func(i int) bool { return b.fences[i].li >= li })
 }
 
 // replaceBytes is slices.Replace for UTF-8 with a string, growing the
@@ -306,27 +361,31 @@ func replaceBytes(text []byte, from, to int, ins string) []byte {
 
 // layout returns line li's layout wrapped to width, computing what is missing.
 func (b *buffer) layout(li, width int) *layout {
-	ln := &b.lines[li]
-	if ln.lay == nil {
-		if b.laidOut > maxLaidOut {
-			b.dropLayouts(li)
+	lay := b.lays[li]
+	if lay == nil {
+		if b.laidOut > maxLaidOut || len(b.lays) >= maxLays {
+			b.lays, b.laidOut = nil, 0
 		}
-		ln.lay = &layout{gs: b.glyphs(li)}
-		b.laidOut += len(ln.lay.gs)
+		if b.lays == nil {
+			b.lays = make(map[int]*layout)
+		}
+		lay = &layout{gs: b.glyphs(li)}
+		b.lays[li] = lay
+		b.laidOut += len(lay.gs)
 	}
-	if ln.lay.width != width {
-		ln.lay.rows = wrap(ln.lay.gs, width, ln.lay.rows[:0])
-		ln.lay.width = width
+	if lay.width != width {
+		lay.rows = wrap(lay.gs, width, lay.rows[:0])
+		lay.width = width
 	}
-	return ln.lay
+	return lay
 }
 
 func (b *buffer) glyphs(li int) []glyph {
-	ln := b.lines[li]
+	ln := b.line(li)
 	if ln.n == 0 {
 		return nil
 	}
-	s := string(b.text[ln.off : int(ln.off)+int(ln.size)])
+	s := string(b.lineBytes(li))
 	gs := make([]glyph, 0, ln.n)
 	state := -1
 	off := int32(0)

@@ -28,27 +28,32 @@ func checkBuffer(t *testing.T, b *buffer, want []rune, rng *rand.Rand) {
 	if string(b.text) != string(want) || b.runes != len(want) {
 		t.Fatalf("text %q (%d runes), want %q (%d)", b.text, b.runes, string(want), len(want))
 	}
-	fresh := splitLines([]byte(string(want)), 0, 0, len(string(want)), nil)
-	if len(fresh) != len(b.lines) {
-		t.Fatalf("%d lines, want %d", len(b.lines), len(fresh))
+	again := buffer{tabWidth: b.tabWidth, method: b.method}
+	again.setText(string(want))
+	if again.lineCount() != b.lineCount() {
+		t.Fatalf("%d lines, want %d", b.lineCount(), again.lineCount())
 	}
+	for li := range b.lineCount() {
+		if got, w := b.line(li), again.line(li); got != w {
+			t.Fatalf("line %d: %+v, want %+v", li, got, w)
+		}
+	}
+	// The layouts kept are those of the lines as they are now.
 	glyphs := 0
-	for i, ln := range b.lines {
-		f := fresh[i]
-		if ln.start != f.start || ln.n != f.n || ln.off != f.off || ln.size != f.size {
-			t.Fatalf("line %d: start %d n %d off %d size %d, want %d %d %d %d", i, ln.start, ln.n, ln.off, ln.size, f.start, f.n, f.off, f.size)
+	for li, lay := range b.lays {
+		if li >= b.lineCount() {
+			t.Fatalf("a layout kept for line %d of %d", li, b.lineCount())
 		}
-		if ln.lay != nil {
-			glyphs += len(ln.lay.gs)
+		if fmt.Sprint(lay.gs) != fmt.Sprint(again.glyphs(li)) {
+			t.Fatalf("line %d: a stale layout", li)
 		}
+		glyphs += len(lay.gs)
 	}
 	if glyphs != b.laidOut {
 		t.Fatalf("laidOut %d, the layouts hold %d glyphs", b.laidOut, glyphs)
 	}
 	// Fence states as a buffer made afresh works them out.
-	var again buffer
-	again.setText(string(want))
-	for li := range b.lines {
+	for li := range b.lineCount() {
 		if got, w := b.fenceIn(li), again.fenceIn(li); got != w {
 			t.Fatalf("line %d: fence %+v, want %+v", li, got, w)
 		}
@@ -104,7 +109,10 @@ func TestBufferMatchesTheRunes(t *testing.T) {
 				want = append(want[:pos:pos], append([]rune(ins), want[pos+del:]...)...)
 				// Lay out some lines, as drawing would.
 				for range 3 {
-					b.layout(rng.IntN(len(b.lines)), 10)
+					b.layout(rng.IntN(b.lineCount()), 10)
+				}
+				if rng.IntN(5) == 0 {
+					b.fenceIn(rng.IntN(b.lineCount()))
 				}
 				if step%10 == 0 || step == 299 {
 					checkBuffer(t, &b, want, rng)
@@ -224,13 +232,10 @@ func TestLayoutsStayBounded(t *testing.T) {
 		fmt.Fprintf(&sb, "line %05d %s\n", i, strings.Repeat("wörds and 日本 ", 5))
 	}
 	e := newEd(t, 60, 30, sb.String(), WithMarkdown(true), WithNoColor(true))
-	total := 0
-	for _, ln := range e.m.buf.lines {
-		total += ln.n
-	}
+	total := e.m.Len()
 	for range 2000 {
 		e.m.View()
-		if e.m.buf.laidOut > maxLaidOut+60*30 {
+		if e.m.buf.laidOut > maxLaidOut+60*30 || len(e.m.buf.lays) > maxLays {
 			t.Fatalf("%d glyphs laid out, bound %d", e.m.buf.laidOut, maxLaidOut)
 		}
 		if e.m.CursorPos() >= e.m.Len()-200 {

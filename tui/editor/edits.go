@@ -91,7 +91,7 @@ func (m *Model) ReplaceAll(query, text string) ([]Splice, int) {
 
 // lineRange is logical line li's rune range (newline excluded).
 func (m *Model) lineRange(li int) (start, end int) {
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	return ln.start, ln.start + ln.n
 }
 
@@ -217,7 +217,7 @@ func (m *Model) selectedLines() (first, last int) {
 		return li, li
 	}
 	first, last = m.buf.lineOf(s), m.buf.lineOf(e)
-	if last > first && m.buf.lines[last].start == e {
+	if last > first && m.buf.line(last).start == e {
 		last--
 	}
 	return first, last
@@ -240,8 +240,8 @@ func (m *Model) indentKey() {
 	ind := strings.Repeat(" ", m.buf.tabWidth)
 	var ops []Splice
 	for i := first; i <= last; i++ {
-		if m.buf.lines[i].n > 0 || first == last {
-			ops = append(ops, Splice{Pos: m.buf.lines[i].start, Insert: ind})
+		if m.buf.line(i).n > 0 || first == last {
+			ops = append(ops, Splice{Pos: m.buf.line(i).start, Insert: ind})
 		}
 	}
 	m.editMany(ops)
@@ -253,7 +253,7 @@ func (m *Model) outdentKey() {
 	first, last := m.selectedLines()
 	var ops []Splice
 	for i := first; i <= last; i++ {
-		ln := m.buf.lines[i]
+		ln := m.buf.line(i)
 		s := m.buf.lineRunes(i)
 		n := 0
 		if len(s) > 0 && s[0] == '\t' {

@@ -270,7 +270,7 @@ func (m *Model) home() int {
 	if rs != m.cursor {
 		return rs
 	}
-	return m.buf.lines[m.buf.lineOf(m.cursor)].start
+	return m.buf.line(m.buf.lineOf(m.cursor)).start
 }
 
 // end goes to the visual row's end; at a row end, to the logical line's.
@@ -280,14 +280,14 @@ func (m *Model) end() int {
 	if re != m.cursor {
 		return re
 	}
-	ln := m.buf.lines[v.li]
+	ln := m.buf.line(v.li)
 	return ln.start + ln.n
 }
 
 // column is pos's cell column within its logical line, for tab stops.
 func (m *Model) column(pos int) int {
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	lay := m.buf.layout(li, m.width)
 	x := 0
 	for i, gi := 0, lay.glyphAt(pos-ln.start); i < gi; i++ {

@@ -196,22 +196,26 @@ func mayFence[T string | []byte](s T) bool {
 	return false
 }
 
-// fenceIn returns the fence state at the start of line li, computing the
-// states of the lines before it that an edit invalidated.
+// fenceIn returns the fence state at the start of line li, reading for
+// fences the lines before it that an edit left unread.
 func (b *buffer) fenceIn(li int) fence {
-	if b.fenceValid == 0 && len(b.lines) > 0 {
-		b.lines[0].fenceIn = fence{}
-		b.fenceValid = 1
-	}
-	for b.fenceValid <= li {
-		prev := &b.lines[b.fenceValid-1]
-		b.lines[b.fenceValid].fenceIn = prev.fenceIn
-		if mayFence(b.text[prev.off : int(prev.off)+int(prev.size)]) {
-			b.lines[b.fenceValid].fenceIn = nextFence(prev.fenceIn, b.lineRunes(b.fenceValid-1))
+	for ; b.fenceScanned < li; b.fenceScanned++ {
+		if line := b.lineBytes(b.fenceScanned); mayFence(line) {
+			before := b.fenceAfter(b.fenceScanned)
+			if after := nextFence(before, []rune(string(line))); after != before {
+				b.fences = append(b.fences, fenceMark{li: b.fenceScanned, after: after})
+			}
 		}
-		b.fenceValid++
 	}
-	return b.lines[li].fenceIn
+	return b.fenceAfter(li)
+}
+
+// fenceAfter is the fence state the fence lines before line li leave.
+func (b *buffer) fenceAfter(li int) fence {
+	if i := b.firstFenceFrom(li); i > 0 {
+		return b.fences[i-1].after
+	}
+	return fence{}
 }
 
 // mdMasks returns line li's Markdown masks, one per glyph of its layout.

@@ -266,7 +266,7 @@ func (m *Model) Update(msg tea.Msg) ([]Splice, tea.Cmd) {
 func (m *Model) snap(pos int) int {
 	pos = clamp(pos, 0, m.Len())
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	rel := pos - ln.start
 	if rel >= ln.n {
 		return ln.start + ln.n
@@ -298,7 +298,7 @@ func (m *Model) nextGrapheme(pos int) int {
 		return m.Len()
 	}
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	rel := pos - ln.start
 	if rel >= ln.n {
 		return pos + 1 // over the '\n'
@@ -314,7 +314,7 @@ func (m *Model) prevGrapheme(pos int) int {
 		return 0
 	}
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	rel := pos - ln.start
 	if rel == 0 {
 		return pos - 1 // over the previous line's '\n'

@@ -220,7 +220,7 @@ func (m *Model) View() string {
 
 func (m *Model) renderRow(w *rowWriter, v vpos, selS, selE int, peerRows []vpos, mark marker) {
 	sb := w.sb
-	ln := m.buf.lines[v.li]
+	ln := m.buf.line(v.li)
 	lay := m.buf.layout(v.li, m.width)
 	from, to := lay.rowGlyphs(v.r)
 	var md []mdMask
@@ -327,7 +327,7 @@ func (m *Model) rowWidth(v vpos, lay *layout, from, to, selS, selE int) int {
 	for gi := from; gi < to && x+int(lay.gs[gi].w) <= m.width; gi++ {
 		x += int(lay.gs[gi].w)
 	}
-	if v.r == lay.rowCount()-1 && x < m.width && m.eolStyle(m.buf.lines[v.li], selS, selE) != styText {
+	if v.r == lay.rowCount()-1 && x < m.width && m.eolStyle(m.buf.line(v.li), selS, selE) != styText {
 		x++
 	}
 	return x

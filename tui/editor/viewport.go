@@ -8,14 +8,14 @@ func (a vpos) less(b vpos) bool { return a.li < b.li || (a.li == b.li && a.r < b
 // vposOf returns the visual row showing rune offset pos.
 func (m *Model) vposOf(pos int) vpos {
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	lay := m.buf.layout(li, m.width)
 	return vpos{li, lay.rowOfGlyph(lay.glyphAt(pos - ln.start))}
 }
 
 // rowStart returns the rune offset where row v begins.
 func (m *Model) rowStart(v vpos) int {
-	ln := m.buf.lines[v.li]
+	ln := m.buf.line(v.li)
 	lay := m.buf.layout(v.li, m.width)
 	return ln.start + lay.glyphOff(int(lay.rows[v.r]), ln.n)
 }
@@ -27,7 +27,7 @@ func (m *Model) nextRow(v vpos) (vpos, bool) {
 	if v.r+1 < m.buf.layout(v.li, m.width).rowCount() {
 		return vpos{v.li, v.r + 1}, true
 	}
-	if v.li+1 < len(m.buf.lines) {
+	if v.li+1 < m.buf.lineCount() {
 		return vpos{v.li + 1, 0}, true
 	}
 	return v, false
@@ -69,7 +69,7 @@ func (m *Model) walk(v vpos, n int) (vpos, int) {
 // maxTop is the last row that may be at the top: scrolling stops once the
 // text's last row reaches the bottom of the viewport.
 func (m *Model) maxTop() vpos {
-	li := len(m.buf.lines) - 1
+	li := m.buf.lineCount() - 1
 	last := vpos{li, m.buf.layout(li, m.width).rowCount() - 1}
 	v, _ := m.walk(last, -(m.height - 1))
 	return v
@@ -132,7 +132,7 @@ func (m *Model) TopPos() int { return m.top }
 // xOf returns the column of pos within its visual row.
 func (m *Model) xOf(pos int) int {
 	li := m.buf.lineOf(pos)
-	ln := m.buf.lines[li]
+	ln := m.buf.line(li)
 	lay := m.buf.layout(li, m.width)
 	gi := lay.glyphAt(pos - ln.start)
 	from, _ := lay.rowGlyphs(lay.rowOfGlyph(gi))
@@ -148,7 +148,7 @@ func (m *Model) xOf(pos int) int {
 // last glyph so the position stays on the row (not a row before the empty
 // row a full line gets: the line really ends there).
 func (m *Model) posInRow(v vpos, x int) int {
-	ln := m.buf.lines[v.li]
+	ln := m.buf.line(v.li)
 	lay := m.buf.layout(v.li, m.width)
 	from, to := lay.rowGlyphs(v.r)
 	last := to

@@ -116,3 +116,70 @@ func benchmarkOpenForEditing(b *testing.B, history string, compacted bool) {
 	b.ReportMetric(float64(held)/float64(b.N)/float64(textBytes), "x-text")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkHeldByLineLength (issue 10): the Go heap a note open in the app
+// holds, for notes of 100 and 400 KB made of lines of 90, 10 and 3
+// characters, written by one append and cut by an epoch (as collab
+// compact does). The slope between the two sizes is the cost per byte of text:
+// the editor's line index costs 8 bytes a line on top of the text.
+func BenchmarkHeldByLineLength(b *testing.B) {
+	for _, lineLen := range []int{90, 10, 3} {
+		for _, size := range []int{100_000, 400_000} {
+			b.Run(fmt.Sprintf("line=%d/size=%dK", lineLen, size/1000), func(b *testing.B) {
+				nb, err := notebook.Open(b.TempDir(), "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := nb.Create("lines")
+				if err != nil {
+					b.Fatal(err)
+				}
+				line := strings.Repeat("x", lineLen-1) + "\n"
+				if err := n.Append(strings.Repeat(line, (size+lineLen-1)/lineLen)); err != nil {
+					b.Fatal(err)
+				}
+				id := n.ID
+				if err := n.Close(); err != nil {
+					b.Fatal(err)
+				}
+				// Cut, as collab compact does: the note is then its text.
+				if n, _, err = nb.OpenNoteUnloaded(id); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := n.StartEpoch(); err != nil {
+					b.Fatal(err)
+				}
+				if err := n.Close(); err != nil {
+					b.Fatal(err)
+				}
+				var held uint64
+				textBytes := 0
+				for b.Loop() {
+					b.StopTimer()
+					a := New(nb, Options{})
+					a.Update(tea.WindowSizeMsg{Width: 100, Height: 40})
+					before := testkit.LiveHeap()
+					cmd := a.openNote(id)
+					for _, m := range loadMsgs(cmd) {
+						a.Update(m)
+					}
+					a.Update(tea.KeyPressMsg{Code: 'Z', Text: "Z"})
+					text, _, err := a.sess.note.ReadText()
+					if err != nil || !strings.HasPrefix(text, "Z") {
+						b.Fatalf("the key typed is not in the note (%v)", err)
+					}
+					textBytes = len(text)
+					_ = a.View()
+					held += testkit.LiveHeap() - before
+					if err := a.Close(); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(held)/float64(b.N)/(1<<20), "held-MiB")
+				b.ReportMetric(float64(held)/float64(b.N)/float64(textBytes), "x-text")
+				b.ReportMetric(0, "ns/op")
+			})
+		}
+	}
+}

@@ -142,16 +142,7 @@ func BenchmarkHeldByLineLength(b *testing.B) {
 				if err := n.Close(); err != nil {
 					b.Fatal(err)
 				}
-				// Cut, as collab compact does: the note is then its text.
-				if n, _, err = nb.OpenNoteUnloaded(id); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := n.StartEpoch(); err != nil {
-					b.Fatal(err)
-				}
-				if err := n.Close(); err != nil {
-					b.Fatal(err)
-				}
+				testkit.Cut(b, nb, id)
 				var held uint64
 				textBytes := 0
 				for b.Loop() {

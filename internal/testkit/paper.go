@@ -28,17 +28,25 @@ func PaperNote(tb testing.TB, nb *notebook.Notebook, history string, compacted b
 		tb.Fatal(err)
 	}
 	if compacted {
-		if n, _, err = nb.OpenNoteUnloaded(id); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := n.StartEpoch(); err != nil {
-			tb.Fatal(err)
-		}
-		if err := n.Close(); err != nil {
-			tb.Fatal(err)
-		}
+		Cut(tb, nb, id)
 	}
 	return id
+}
+
+// Cut starts a new epoch of note id, as `collab compact` does: the note
+// goes on from one change that holds its text.
+func Cut(tb testing.TB, nb *notebook.Notebook, id crdt.DocumentID) {
+	tb.Helper()
+	n, _, err := nb.OpenNoteUnloaded(id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := n.StartEpoch(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // LiveHeap is the Go heap in use after a collection.

@@ -150,10 +150,7 @@ func (t *textState) record(splices []Splice) {
 	n := 0
 	t.unpack()
 	for _, s := range splices {
-		insert := s.Insert
-		if !utf8.ValidString(insert) {
-			insert = string([]rune(insert)) // as a rune slice would hold it
-		}
+		insert := splice.ValidText(s.Insert)
 		end := t.byteAt(s.Pos + s.Delete)
 		start := t.byteAt(s.Pos)
 		t.buf = slices.Replace(t.buf, start, end, []byte(insert)...)
@@ -260,12 +257,8 @@ func (n *Note) Edit(base Rev, local []Splice) (EditResult, error) {
 		return EditResult{}, fmt.Errorf("%q is not Text: %w", KeyText, ErrNotANote)
 	}
 	// Check the whole batch first, so a bad one changes nothing.
-	length := n.text.Len()
-	for _, s := range mine {
-		if err := s.Check(length); err != nil {
-			return EditResult{}, fmt.Errorf("edit: %w: %w", ErrOutOfRange, err)
-		}
-		length += s.InsertLen() - s.Delete
+	if err := splice.CheckAll(n.text.Len(), mine); err != nil {
+		return EditResult{}, fmt.Errorf("edit: %w: %w", ErrOutOfRange, err)
 	}
 	for _, s := range mine {
 		if err := n.spliceLocked(s.Pos, s.Delete, s.Insert); err != nil {

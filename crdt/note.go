@@ -576,10 +576,8 @@ func (n *Note) spliceLocked(pos, del int, ins string) error {
 	if del == 0 && ins == "" {
 		return nil
 	}
-	if !utf8.ValidString(ins) {
-		// As the rune count below sees it, so the cached length stays exact.
-		ins = string([]rune(ins))
-	}
+	// As the rune count below sees it, so the cached length stays exact.
+	ins = splice.ValidText(ins)
 	added := utf8.RuneCountInString(ins)
 	if n.pendingAdded+added <= MaxChangeRunes {
 		n.journal = append(n.journal, edit{Kind: editSplice, Pos: pos, Delete: del, Insert: ins})

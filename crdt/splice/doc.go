@@ -1,5 +1,7 @@
 // Package splice is the position algebra of concurrent text edits, in rune
-// offsets: the Splice, applying splices, carrying positions through them
+// offsets: the Splice, applying and checking splices (CheckAll), the one
+// form of inserted text both sides count in runes (ValidText), carrying
+// positions through them
 // (Map: the one rule every cursor, selection, viewport anchor and
 // collaborator's cursor follows), and rebasing two edit sequences made on
 // the same text onto each other (Transform), as operational-transformation

@@ -152,18 +152,25 @@ func Compose(a, b []Splice) []Splice {
 	return compose(fromSplices(a), fromSplices(b)).splices()
 }
 
-// Invert returns the splices that undo seq when applied to the text seq
-// left; text is the text seq was applied to.
-func Invert(text []rune, seq []Splice) ([]Splice, error) {
-	cur := slices.Clone(text)
-	inv := make([]Splice, 0, len(seq))
+// CheckAll reports whether every splice of seq fits the text the ones
+// before it leave, starting from a text of n runes: a sequence to apply
+// whole or not at all. An error wraps ErrOutOfRange.
+func CheckAll(n int, seq []Splice) error {
 	for i, s := range seq {
-		if err := s.Check(len(cur)); err != nil {
-			return nil, fmt.Errorf("splice %d of %d: %w", i+1, len(seq), err)
+		if err := s.Check(n); err != nil {
+			return fmt.Errorf("splice %d of %d: %w", i+1, len(seq), err)
 		}
-		inv = append(inv, Splice{Pos: s.Pos, Delete: s.InsertLen(), Insert: string(cur[s.Pos : s.Pos+s.Delete])})
-		cur = slices.Replace(cur, s.Pos, s.Pos+s.Delete, []rune(s.Insert)...)
+		n += s.InsertLen() - s.Delete
 	}
-	slices.Reverse(inv)
-	return inv, nil
+	return nil
+}
+
+// ValidText is s with every byte that is not UTF-8 replaced by U+FFFD, as
+// a conversion to runes makes it: text a splice inserts, in the form that
+// holds the InsertLen runes counted for it.
+func ValidText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return string([]rune(s))
 }

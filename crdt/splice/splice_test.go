@@ -1,10 +1,13 @@
 package splice
 
 import (
+	"errors"
 	"flag"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var rounds = flag.Int("splice.rounds", 3000, "random cases per property")
@@ -202,17 +205,37 @@ func TestComposeEqualsSequence(t *testing.T) {
 	}
 }
 
-func TestInvert(t *testing.T) {
+// A sequence is checked as it applies: a splice that fits only the text
+// the one before it leaves is fine; the first that does not fit is named.
+func TestCheckAll(t *testing.T) {
 	for i := range *rounds {
 		g := newGen(uint64(i) + 3<<20)
 		base := g.fresh(g.r.IntN(12))
 		seq := g.seq(len(base), 1+g.r.IntN(5))
-		inv, err := Invert(base, seq)
-		if err != nil {
+		if err := CheckAll(len(base), seq); err != nil {
+			t.Fatalf("case %d: %+v on %d runes: %v", i, seq, len(base), err)
+		}
+		if _, err := Apply(base, seq); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustApply(t, mustApply(t, base, seq), inv); !slices.Equal(got, base) {
-			t.Fatalf("case %d: invert of %+v gives %q, want %q", i, seq, string(got), string(base))
+	}
+	seq := []Splice{{Pos: 0, Insert: "abc"}, {Pos: 5, Delete: 1}}
+	if err := CheckAll(3, seq); err != nil {
+		t.Fatalf("the second splice fits the six runes the first leaves: %v", err)
+	}
+	err := CheckAll(2, seq)
+	if !errors.Is(err, ErrOutOfRange) || !strings.Contains(err.Error(), "splice 2 of 2") {
+		t.Fatalf("the second splice does not fit five runes: %v", err)
+	}
+}
+
+// Invalid UTF-8 becomes one U+FFFD a byte, so the text holds as many runes
+// as InsertLen counted.
+func TestValidText(t *testing.T) {
+	for _, s := range []string{"plain", "日本 😀", "a\xffb", "\xe6\x97", "\xf0\x9f\x98"} {
+		got := ValidText(s)
+		if !utf8.ValidString(got) || utf8.RuneCountInString(got) != (Splice{Insert: s}).InsertLen() || got != string([]rune(s)) {
+			t.Fatalf("ValidText(%q) = %q", s, got)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/rivo/uniseg"
+
+	"github.com/collab-editor/collab/crdt/splice"
 )
 
 // glyph is one grapheme cluster of a logical line as the layout sees it.
@@ -127,17 +129,8 @@ func (b *buffer) line(li int) line {
 	return ln
 }
 
-// validUTF8 is s as the CRDT counts it: invalid bytes become U+FFFD, one
-// rune each, as a conversion to runes would make them.
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return string([]rune(s))
-}
-
 func (b *buffer) setText(s string) {
-	s = validUTF8(s)
+	s = splice.ValidText(s)
 	b.text = append(b.text[:0:0], s...)
 	b.runes = utf8.RuneCount(b.text)
 	b.marks = markLines(b.text, 0, 0, len(b.text), make([]lineMark, 0, bytes.Count(b.text, []byte{'\n'})+1))
@@ -255,7 +248,7 @@ func (b *buffer) lineRunes(li int) []rune { return []rune(string(b.lineBytes(li)
 // splice replaces runes [pos, pos+del) with ins and updates the line index.
 // Callers validate the range.
 func (b *buffer) splice(pos, del int, ins string) {
-	ins = validUTF8(ins)
+	ins = splice.ValidText(ins)
 	i0, i1 := b.lineOf(pos), b.lineOf(pos+del)
 	first, last := b.line(i0), b.line(i1)
 	delta := utf8.RuneCountInString(ins) - del

@@ -1,7 +1,6 @@
 package editor
 
 import (
-	"fmt"
 	"slices"
 	"unicode"
 
@@ -109,7 +108,7 @@ func (m *Model) replay(from, to *[]undoEntry) {
 
 // applyOps applies the sequence ops as local edits and returns its inverse.
 func (m *Model) applyOps(ops []Splice) []Splice {
-	if err := checkSeq(m.buf.runes, ops); err != nil {
+	if err := splice.CheckAll(m.buf.runes, ops); err != nil {
 		// Defensive: a transform bug must not take the app down; an entry
 		// that no longer fits is dropped.
 		return nil
@@ -155,7 +154,7 @@ func transformStack(stack []undoEntry, s Splice) []undoEntry {
 // apply to the note, as Update does for keys. Use it for edits the app
 // computes (restoring an old version, replacing every match).
 func (m *Model) Edit(splices []Splice) ([]Splice, error) {
-	if err := checkSeq(m.buf.runes, splices); err != nil {
+	if err := splice.CheckAll(m.buf.runes, splices); err != nil {
 		return nil, err
 	}
 	if len(splices) == 0 {
@@ -174,18 +173,6 @@ func (m *Model) Edit(splices []Splice) ([]Splice, error) {
 	m.redo = nil
 	m.placeAfter(splices)
 	return splices, nil
-}
-
-// checkSeq checks that each splice of seq fits the text the ones before it
-// leave, starting from a text of n runes, so a bad sequence changes nothing.
-func checkSeq(n int, seq []Splice) error {
-	for i, s := range seq {
-		if err := s.Check(n); err != nil {
-			return fmt.Errorf("splice %d of %d: %w", i+1, len(seq), err)
-		}
-		n += s.InsertLen() - s.Delete
-	}
-	return nil
 }
 
 // inverse is the splice that undoes s on the text s is about to change.
